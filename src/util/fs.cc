@@ -1,0 +1,179 @@
+#include "util/fs.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace qb::fs {
+
+Result<std::string> read_file(const stdfs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error("open '" + path.string() + "'");
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = errno_error("read '" + path.string() + "'");
+      ::close(fd);
+      return s;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Status sync_path(const stdfs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error("open '" + path.string() + "' for fsync");
+  int rc = ::fsync(fd);
+  Status s = rc == 0 ? Status::ok() : errno_error("fsync '" + path.string() + "'");
+  ::close(fd);
+  return s;
+}
+
+static std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}() ^ static_cast<unsigned>(::getpid())};
+  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s(8, 'x');
+  for (char& c : s) c = kAlphabet[rng() % (sizeof kAlphabet - 1)];
+  return s;
+}
+
+Status write_file_atomic(const stdfs::path& path, std::string_view data) {
+  stdfs::path dir = path.parent_path().empty() ? stdfs::path(".") : path.parent_path();
+  QB_TRY(make_dirs(dir));
+  stdfs::path tmp = dir / ("." + path.filename().string() + ".tmp-" + random_suffix());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_error("create '" + tmp.string() + "'");
+  const char* p = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = errno_error("write '" + tmp.string() + "'");
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Status s = errno_error("fsync '" + tmp.string() + "'");
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status s = errno_error("rename '" + tmp.string() + "' to '" + path.string() + "'");
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return sync_path(dir);
+}
+
+Status make_dirs(const stdfs::path& dir) {
+  std::error_code ec;
+  stdfs::create_directories(dir, ec);
+  if (ec) return io_error("create directory '" + dir.string() + "': " + ec.message());
+  return Status::ok();
+}
+
+Result<MappedFile> MappedFile::open(const stdfs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error("open '" + path.string() + "'");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    Status s = errno_error("stat '" + path.string() + "'");
+    ::close(fd);
+    return s;
+  }
+  MappedFile m;
+  m.path_ = path;
+  m.size_ = static_cast<std::size_t>(st.st_size);
+  if (m.size_ > 0) {
+    void* p = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      Status s = errno_error("mmap '" + path.string() + "'");
+      ::close(fd);
+      return s;
+    }
+    m.data_ = static_cast<const std::uint8_t*>(p);
+  }
+  ::close(fd);
+  return m;
+}
+
+MappedFile::MappedFile(MappedFile&& o) noexcept : data_(o.data_), size_(o.size_), path_(std::move(o.path_)) {
+  o.data_ = nullptr;
+  o.size_ = 0;
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+    data_ = o.data_;
+    size_ = o.size_;
+    path_ = std::move(o.path_);
+    o.data_ = nullptr;
+    o.size_ = 0;
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+}
+
+Result<TempDir> TempDir::create(const stdfs::path& parent, const std::string& prefix) {
+  QB_TRY(make_dirs(parent));
+  std::string tmpl = (parent / (prefix + "XXXXXX")).string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr) return errno_error("mkdtemp '" + tmpl + "'");
+  TempDir t;
+  t.path_ = stdfs::path(buf.data());
+  return t;
+}
+
+TempDir::TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
+
+TempDir& TempDir::operator=(TempDir&& o) noexcept {
+  if (this != &o) {
+    if (!path_.empty()) {
+      std::error_code ec;
+      stdfs::remove_all(path_, ec);
+    }
+    path_ = std::move(o.path_);
+    o.path_.clear();
+  }
+  return *this;
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) {
+    std::error_code ec;
+    stdfs::remove_all(path_, ec);
+  }
+}
+
+stdfs::path TempDir::release() {
+  stdfs::path p = std::move(path_);
+  path_.clear();
+  return p;
+}
+
+}  // namespace qb::fs

@@ -1,0 +1,70 @@
+// File-system helpers used everywhere: whole-file reads, atomic writes (temp file + fsync +
+// rename, so a crash leaves the old file or the new one, never half of one), read-only memory
+// maps, directory creation and temporary directories.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "util/status.h"
+
+namespace qb::fs {
+
+namespace stdfs = std::filesystem;
+
+Result<std::string> read_file(const stdfs::path& path);
+
+// Writes `data` to `path` atomically: a sibling temp file, fsync, rename, fsync of the folder.
+Status write_file_atomic(const stdfs::path& path, std::string_view data);
+
+// Creates `dir` and its parents; ok when it exists already.
+Status make_dirs(const stdfs::path& dir);
+
+// fsync() a file or a directory by path.
+Status sync_path(const stdfs::path& path);
+
+// A read-only memory map of a whole file. Movable, not copyable; unmaps on destruction.
+// An empty file maps to data() == nullptr, size() == 0.
+class MappedFile {
+ public:
+  static Result<MappedFile> open(const stdfs::path& path);
+  MappedFile() = default;
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  const std::uint8_t* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  const stdfs::path& path() const { return path_; }
+
+ private:
+  const std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
+  stdfs::path path_;
+};
+
+// A directory removed (recursively) on destruction unless release()d.
+class TempDir {
+ public:
+  // Creates a fresh directory "<parent>/<prefix>XXXXXX".
+  static Result<TempDir> create(const stdfs::path& parent, const std::string& prefix);
+  TempDir() = default;
+  TempDir(TempDir&& other) noexcept;
+  TempDir& operator=(TempDir&& other) noexcept;
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+
+  const stdfs::path& path() const { return path_; }
+  stdfs::path release();  // keep the directory; returns its path
+
+ private:
+  stdfs::path path_;
+};
+
+}  // namespace qb::fs
