@@ -1,0 +1,231 @@
+#include "store/index.h"
+
+#include <sys/stat.h>
+
+namespace qb::store {
+
+Result<FileStat> stat_file(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return errno_error("stat '" + path.string() + "'");
+  FileStat f;
+  f.dev = st.st_dev;
+  f.ino = st.st_ino;
+  f.size = static_cast<std::uint64_t>(st.st_size);
+  f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  f.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  return f;
+}
+
+namespace {
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS file_hashes(
+  path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER,
+  mtime_ns INTEGER, ctime_ns INTEGER, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS artifacts(
+  key TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT, identity TEXT,
+  created_unix REAL, params TEXT, inputs TEXT, meta TEXT);
+CREATE INDEX IF NOT EXISTS artifacts_identity ON artifacts(identity, created_unix);
+CREATE TABLE IF NOT EXISTS runs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, invocation TEXT, key TEXT, kind TEXT, name TEXT,
+  status TEXT, started REAL, ended REAL, duration_s REAL, host TEXT, gpu TEXT, pid INTEGER,
+  log TEXT, message TEXT);
+CREATE INDEX IF NOT EXISTS runs_invocation ON runs(invocation);
+)sql";
+
+nlohmann::json parse_or_empty(const std::string& s) {
+  auto j = nlohmann::json::parse(s, nullptr, false);
+  return j.is_discarded() ? nlohmann::json::object() : j;
+}
+
+ArtifactRow read_artifact(const Stmt& st) {
+  ArtifactRow a;
+  a.key = st.text(0);
+  a.kind = st.text(1);
+  a.name = st.text(2);
+  a.identity = st.text(3);
+  a.created_unix = st.real(4);
+  a.params = parse_or_empty(st.text(5));
+  a.inputs = parse_or_empty(st.text(6));
+  a.meta = parse_or_empty(st.text(7));
+  return a;
+}
+constexpr const char* kArtifactCols = "key, kind, name, identity, created_unix, params, inputs, meta";
+}  // namespace
+
+Result<Index> Index::open(const std::filesystem::path& path) {
+  Index idx;
+  QB_ASSIGN_OR_RETURN(idx.db_, Db::open(path));
+  // quick_check reads every page: it is what turns "file is not a database" or a torn page into
+  // Code::kCorrupt here rather than in the middle of a build.
+  QB_ASSIGN_OR_RETURN(Stmt chk, idx.db_.prepare("PRAGMA quick_check"));
+  QB_ASSIGN_OR_RETURN(bool row, chk.step());
+  if (!row || chk.text(0) != "ok") return corrupt("index '" + path.string() + "' failed its integrity check");
+  QB_TRY(idx.db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
+  QB_TRY(idx.migrate());
+  return idx;
+}
+
+Status Index::migrate() {
+  QB_ASSIGN_OR_RETURN(Stmt v, db_.prepare("PRAGMA user_version"));
+  QB_ASSIGN_OR_RETURN(bool row, v.step());
+  std::int64_t version = row ? v.int64(0) : 0;
+  if (version > kSchemaVersion)
+    return corrupt("index '" + db_.path().string() + "' has schema " + std::to_string(version) +
+                   ", newer than this qbuild's " + std::to_string(kSchemaVersion));
+  QB_TRY(db_.exec(kSchema));
+  QB_TRY(db_.exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)));
+  return Status::ok();
+}
+
+Result<Digest> Index::file_hash(const std::filesystem::path& path) {
+  auto abs = std::filesystem::absolute(path).lexically_normal();
+  QB_ASSIGN_OR_RETURN(FileStat fst, stat_file(abs));
+  QB_ASSIGN_OR_RETURN(Stmt q, db_.prepare(
+      "SELECT dev, ino, size, mtime_ns, ctime_ns, hash FROM file_hashes WHERE path = ?"));
+  q.bind(1, abs.string());
+  QB_ASSIGN_OR_RETURN(bool row, q.step());
+  if (row) {
+    FileStat old{static_cast<std::uint64_t>(q.int64(0)), static_cast<std::uint64_t>(q.int64(1)),
+                 static_cast<std::uint64_t>(q.int64(2)), q.int64(3), q.int64(4)};
+    if (old == fst) {
+      auto d = Digest::from_hex(q.text(5));
+      if (d.is_ok()) {
+        ++memo_hits_;
+        return *d;
+      }
+    }
+  }
+  ++memo_misses_;
+  QB_ASSIGN_OR_RETURN(Digest d, hash_file(abs));
+  QB_ASSIGN_OR_RETURN(Stmt ins, db_.prepare(
+      "INSERT OR REPLACE INTO file_hashes(path, dev, ino, size, mtime_ns, ctime_ns, hash) VALUES(?,?,?,?,?,?,?)"));
+  ins.bind(1, abs.string()).bind(2, static_cast<std::int64_t>(fst.dev)).bind(3, static_cast<std::int64_t>(fst.ino))
+      .bind(4, static_cast<std::int64_t>(fst.size)).bind(5, fst.mtime_ns).bind(6, fst.ctime_ns).bind(7, d.hex());
+  QB_TRY(ins.run());
+  return d;
+}
+
+Status Index::upsert_artifact(const Manifest& m) {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare(std::string("INSERT OR REPLACE INTO artifacts(") + kArtifactCols +
+                                           ") VALUES(?,?,?,?,?,?,?,?)"));
+  st.bind(1, m.key).bind(2, m.kind).bind(3, m.name).bind(4, m.identity).bind(5, m.created_unix)
+      .bind(6, m.params.dump()).bind(7, m.inputs.dump()).bind(8, m.meta.dump());
+  return st.run();
+}
+
+Status Index::remove_artifact(const std::string& key) {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare("DELETE FROM artifacts WHERE key = ?"));
+  st.bind(1, key);
+  return st.run();
+}
+
+Result<std::optional<ArtifactRow>> Index::artifact(const std::string& key) {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare(std::string("SELECT ") + kArtifactCols + " FROM artifacts WHERE key = ?"));
+  st.bind(1, key);
+  QB_ASSIGN_OR_RETURN(bool row, st.step());
+  if (!row) return std::optional<ArtifactRow>();
+  return std::optional<ArtifactRow>(read_artifact(st));
+}
+
+Result<std::optional<ArtifactRow>> Index::last_built(const std::string& identity) {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare(std::string("SELECT ") + kArtifactCols +
+                                           " FROM artifacts WHERE identity = ? ORDER BY created_unix DESC LIMIT 1"));
+  st.bind(1, identity);
+  QB_ASSIGN_OR_RETURN(bool row, st.step());
+  if (!row) return std::optional<ArtifactRow>();
+  return std::optional<ArtifactRow>(read_artifact(st));
+}
+
+Result<std::vector<ArtifactRow>> Index::artifacts_of_kind(const std::string& kind) {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare(std::string("SELECT ") + kArtifactCols +
+                                           " FROM artifacts WHERE kind = ? ORDER BY created_unix"));
+  st.bind(1, kind);
+  std::vector<ArtifactRow> out;
+  for (;;) {
+    QB_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) break;
+    out.push_back(read_artifact(st));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> Index::artifact_keys() {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare("SELECT key FROM artifacts ORDER BY key"));
+  std::vector<std::string> out;
+  for (;;) {
+    QB_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) break;
+    out.push_back(st.text(0));
+  }
+  return out;
+}
+
+Result<std::int64_t> Index::begin_run(const RunRow& r) {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+      "INSERT INTO runs(invocation, key, kind, name, status, started, host, gpu, pid, log, message) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
+  st.bind(1, r.invocation).bind(2, r.key).bind(3, r.kind).bind(4, r.name).bind(5, r.status)
+      .bind(6, r.started).bind(7, r.host).bind(8, r.gpu).bind(9, r.pid).bind(10, r.log).bind(11, r.message);
+  QB_TRY(st.run());
+  return db_.last_insert_rowid();
+}
+
+Status Index::end_run(std::int64_t id, const std::string& status, double duration_s, const std::string& message) {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
+      "UPDATE runs SET status = ?, ended = started + ?, duration_s = ?, message = ? WHERE id = ?"));
+  st.bind(1, status).bind(2, duration_s).bind(3, duration_s).bind(4, message).bind(5, id);
+  return st.run();
+}
+
+Result<std::vector<RunRow>> Index::runs(const std::string& invocation) {
+  std::string sql =
+      "SELECT id, invocation, key, kind, name, status, started, ended, duration_s, host, gpu, pid, log, message FROM runs";
+  if (!invocation.empty()) sql += " WHERE invocation = ?";
+  sql += " ORDER BY id";
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare(sql));
+  if (!invocation.empty()) st.bind(1, invocation);
+  std::vector<RunRow> out;
+  for (;;) {
+    QB_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) break;
+    RunRow r;
+    r.id = st.int64(0);
+    r.invocation = st.text(1);
+    r.key = st.text(2);
+    r.kind = st.text(3);
+    r.name = st.text(4);
+    r.status = st.text(5);
+    r.started = st.real(6);
+    r.ended = st.real(7);
+    r.duration_s = st.real(8);
+    r.host = st.text(9);
+    r.gpu = st.text(10);
+    r.pid = st.int64(11);
+    r.log = st.text(12);
+    r.message = st.text(13);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::string> Index::last_invocation() {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare("SELECT invocation FROM runs ORDER BY id DESC LIMIT 1"));
+  QB_ASSIGN_OR_RETURN(bool row, st.step());
+  return row ? st.text(0) : std::string();
+}
+
+Status Index::rebuild_from(const ObjectStore& store) {
+  QB_TRY(db_.exec("BEGIN; DELETE FROM artifacts;"));
+  for (const auto& key : store.list_keys()) {
+    auto m = store.read_manifest(key);
+    if (!m.is_ok()) continue;  // an incomplete or foreign directory: not an artifact
+    Status s = upsert_artifact(*m);
+    if (!s.is_ok()) {
+      (void)db_.exec("ROLLBACK;");
+      return s;
+    }
+  }
+  return db_.exec("COMMIT;");
+}
+
+}  // namespace qb::store

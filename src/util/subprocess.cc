@@ -1,0 +1,88 @@
+#include "util/subprocess.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace qb {
+
+namespace {
+volatile sig_atomic_t g_child = 0;
+void forward_term(int sig) {
+  if (g_child > 0) ::kill(g_child, sig);
+}
+}  // namespace
+
+Result<ProcessResult> run_process(const std::vector<std::string>& argv,
+                                  const std::map<std::string, std::string>& env_overrides,
+                                  const std::filesystem::path& cwd) {
+  if (argv.empty()) return invalid_argument("run_process: empty argv");
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+
+  struct sigaction ign {}, term {}, old_int {}, old_term {};
+  ign.sa_handler = SIG_IGN;
+  term.sa_handler = forward_term;
+  sigemptyset(&ign.sa_mask);
+  sigemptyset(&term.sa_mask);
+
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_error("fork");
+  if (pid == 0) {
+    for (const auto& [k, v] : env_overrides) ::setenv(k.c_str(), v.c_str(), 1);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
+      std::fprintf(stderr, "qbuild: chdir '%s': %s\n", cwd.c_str(), std::strerror(errno));
+      ::_exit(127);
+    }
+    ::execvp(args[0], args.data());
+    std::fprintf(stderr, "qbuild: cannot run '%s': %s\n", args[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  g_child = pid;
+  ::sigaction(SIGINT, &ign, &old_int);
+  ::sigaction(SIGTERM, &term, &old_term);
+  int status = 0;
+  pid_t w;
+  do {
+    w = ::waitpid(pid, &status, 0);
+  } while (w < 0 && errno == EINTR);
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  g_child = 0;
+  if (w < 0) return errno_error("waitpid");
+  ProcessResult r;
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) {
+    r.signaled = true;
+    r.signal = WTERMSIG(status);
+  }
+  return r;
+}
+
+std::filesystem::path self_executable() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path() : p;
+}
+
+std::filesystem::path find_on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  if (!path) return {};
+  std::string p = path;
+  std::size_t start = 0;
+  while (start <= p.size()) {
+    std::size_t end = p.find(':', start);
+    if (end == std::string::npos) end = p.size();
+    std::filesystem::path cand = std::filesystem::path(p.substr(start, end - start)) / name;
+    if (::access(cand.c_str(), X_OK) == 0) return cand;
+    start = end + 1;
+  }
+  return {};
+}
+
+}  // namespace qb

@@ -1,0 +1,31 @@
+// Running a child process (qbuild runs `ninja`; tests run `qbuild`). The child inherits stdio.
+// While it runs, SIGINT is ignored by the parent (the terminal sends it to the child too, which
+// decides how to stop) and SIGTERM is forwarded to it.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace qb {
+
+struct ProcessResult {
+  int exit_code = -1;  // valid when !signaled
+  bool signaled = false;
+  int signal = 0;
+};
+
+Result<ProcessResult> run_process(const std::vector<std::string>& argv,
+                                  const std::map<std::string, std::string>& env_overrides = {},
+                                  const std::filesystem::path& cwd = {});
+
+// Absolute path of the running executable (/proc/self/exe).
+std::filesystem::path self_executable();
+
+// Finds `name` on PATH; empty when absent.
+std::filesystem::path find_on_path(const std::string& name);
+
+}  // namespace qb
