@@ -32,9 +32,10 @@ std::string shard_file_name(int shard, int num_shards);
 
 class Checkpoint {
  public:
-  // Reads config.json (required), generation_config.json (optional), and the weights: the index
-  // when present (every shard it names must exist and contain the tensors it maps to it),
-  // otherwise model.safetensors. Errors name the directory and the file.
+  // Reads config.json (required), generation_config.json (optional), and the weights:
+  // model.safetensors when present (transformers' preference), otherwise the index, every shard
+  // it names (which must exist and contain the tensors mapped to it). Tensors a shard holds but
+  // the index does not name are ignored, with a warning. Errors name the directory and the file.
   static Result<Checkpoint> open(const std::filesystem::path& dir);
 
   const std::filesystem::path& dir() const { return dir_; }
@@ -50,8 +51,8 @@ class Checkpoint {
 
  private:
   struct Location {
-    std::size_t shard;         // index into shards_
-    const TensorEntry* entry;  // owned by shards_[shard] (stable: readers are not modified)
+    std::size_t shard;  // index into shards_
+    std::size_t entry;  // index into shards_[shard].entries()
   };
   const Location* locate(std::string_view name) const;
 
@@ -68,7 +69,8 @@ struct SaveOptions {
 };
 
 // Writes model.safetensors (one shard) or model-0000k-of-0000N.safetensors +
-// model.safetensors.index.json ({"metadata": {"total_size": N}, "weight_map": {name: file}}),
+// model.safetensors.index.json ({"metadata": {"total_parameters": P, "total_size": N},
+// "weight_map": {name: file}}, indent 2, sorted keys, like transformers),
 // config.json and generation_config.json (when non-empty); every file via write-to-temp-then-
 // rename inside `dir` (created if needed); tensor order preserved; shards split at tensor
 // boundaries. Shards are written before the index; afterwards weight files of an earlier save

@@ -72,9 +72,11 @@ class SafetensorsReader {
   // copy of this reader is alive.
   std::span<const std::uint8_t> bytes(const TensorEntry& entry) const;
 
-  // Copies tensor `name` into a fresh, owned, contiguous tensor on `device` (CPU: one memcpy out
-  // of the map; CUDA: through pinned host staging, then a synchronous H2D copy). The result never
-  // aliases the map. Errors: kNotFound for an unknown name, kUnavailable for a missing device.
+  // Copies tensor `name` into a fresh, owned, contiguous tensor on `device`. CPU: a (threaded)
+  // memcpy out of the map. CUDA: a memcpy into pinned host staging, then a non-blocking H2D copy
+  // enqueued on the current stream (later work on that stream sees the data; other streams must
+  // synchronize). The result never aliases the map. BOOL bytes other than 0/1 are kCorrupt.
+  // Errors: kNotFound for an unknown name, kUnavailable for a missing device or failed allocation.
   Result<at::Tensor> load(std::string_view name, at::Device device = at::kCPU) const;
   Result<at::Tensor> load(const TensorEntry& entry, at::Device device = at::kCPU) const;
 
