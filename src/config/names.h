@@ -1,0 +1,21 @@
+// Which config names and output suffixes are safe. Names (trans/quant `name`, the eval's
+// `dataset_name`) become file names and build.ninja/shell words: spaces, '$' and ':' are
+// allowed (the graph layer escapes them), but not '/', a leading '.', NUL or control characters.
+// An output_suffix is appended to model names, so it is stricter: no '/', '\', "..", no leading
+// '.', not empty.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace qb::config {
+
+// Why `name` is unsafe ("contains '/'"), or nullopt when it is fine.
+std::optional<std::string> unsafe_name_reason(std::string_view name);
+std::optional<std::string> unsafe_suffix_reason(std::string_view suffix);
+
+// `s` with control characters written as \xNN, for quoting in messages.
+std::string printable(std::string_view s);
+
+}  // namespace qb::config

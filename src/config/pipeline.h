@@ -1,0 +1,26 @@
+// Loading a pipeline folder: <pipeline_dir>/{project.yaml, 1-trans/, 2-quant/, 3-eval/}.
+// Only *.yaml / *.yml files directly inside each stage folder are configs; subfolders (the
+// `example/` templates) are never loaded. Every file is read and validated; all problems land
+// in `diags` (sorted rendering: Diagnostics::render()), and the pipeline is returned only when
+// there is no error at all. Warnings do not stop loading.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "config/diagnostics.h"
+#include "config/specs.h"
+#include "util/status.h"
+
+namespace qb::config {
+
+inline constexpr const char* kDefaultPipelineDir = "pipline";
+
+// `pipeline_dir` is relative to `project_root` and is how files are named in diagnostics
+// ("pipline/2-quant/rtn.yaml"). Model and dataset paths in the configs are relative to
+// `project_root`. Returns kInvalidArgument ("N errors in pipeline configs") when `diags` holds
+// errors; never throws.
+Result<Pipeline> load_pipeline(const std::filesystem::path& project_root, Diagnostics& diags,
+                               const std::string& pipeline_dir = kDefaultPipelineDir);
+
+}  // namespace qb::config
