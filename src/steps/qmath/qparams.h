@@ -8,12 +8,11 @@
 //               zero_point = 0
 //   asymmetric: scale = (max' - min') / (qmax - qmin),  zp = round(clamp(qmin - min'/scale))
 //   scale == 0 -> torch.finfo(scale dtype).eps
-//   quantize:   q = round_half_even(clamp(x / scale + zp, qmin, qmax))
+//   quantize:   q = round_half_even(clamp(x / scale + zp, qmin, qmax))   (x / scale in fp32)
 //   dequantize: (q.to(scale dtype) - zp) * scale
 //
-// Every operation runs in the dtypes PyTorch's type promotion gives (a bf16 weight is divided by
-// a bf16 scale in bf16): scales therefore come out in the dtype of the observed tensor, i.e. the
-// model dtype. Scale shapes: tensor [1], channel [out, 1], group [out, in / group_size],
+// Every operation runs in the dtypes PyTorch's type promotion gives, except quantize() (see
+// there): scales therefore come out in the dtype of the observed tensor, i.e. the model dtype. Scale shapes: tensor [1], channel [out, 1], group [out, in / group_size],
 // token [..., 1] (leading shape of x).
 //
 // Functions here "may throw c10::Error" only for tensors that violate the documented shapes;
@@ -35,6 +34,11 @@ struct QParams {
 QParams calculate_qparams(const at::Tensor& min_vals, const at::Tensor& max_vals,
                           const QuantArgs& args);
 
+// llm-compressor's flatten_for_calibration: a view [num_observations, *qparam_shape, group]
+// (weight tensor (1, 1, N); channel (1, out, 1, in); group (1, out, in/g, g); activation tensor
+// (N, 1, in); token: x itself). May throw c10::Error.
+at::Tensor flatten_for_calibration(const at::Tensor& x, const QuantArgs& args, Role role);
+
 // Min/max of `x` reduced to the qparam shape of `args.strategy`:
 //   weight [out, in]: tensor -> [1], channel -> [out, 1], group -> [out, in/group_size]
 //   activation [..., in]: tensor -> [1], token -> [..., 1]
@@ -44,18 +48,26 @@ std::pair<at::Tensor, at::Tensor> reduce_min_max(const at::Tensor& x, const Quan
 
 // Integer codes of x, as int8 (num_bits <= 8), same shape as x. `scale`/`zero_point` have the
 // qparam shape of args.strategy for x (zero_point may be undefined when symmetric).
-// May throw c10::Error.
+// x / scale is computed in float32 (float64 if either is float64), as compressed-tensors'
+// Triton quantize kernel does on GPUs — the convention qbuild uses for the codes it stores:
+// codes of a fake-quantized bf16 weight then round-trip exactly. May throw c10::Error.
 at::Tensor quantize(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& zero_point,
                     const QuantArgs& args);
+
+// The same with compressed-tensors' eager (CPU) arithmetic: x / scale in the promoted dtype, so
+// a bf16 weight's quotient is rounded to bf16 before the integer rounding. Identical to
+// quantize() for float32 weights; for bf16 it can differ by one code. Kept for golden tests
+// against the CPU oracle. May throw c10::Error.
+at::Tensor quantize_eager(const at::Tensor& x, const at::Tensor& scale,
+                          const at::Tensor& zero_point, const QuantArgs& args);
 
 // Float values of integer codes `q`, in scale's dtype. May throw c10::Error.
 at::Tensor dequantize(const at::Tensor& q, const at::Tensor& scale, const at::Tensor& zero_point,
                       const QuantArgs& args);
 
 // quantize then dequantize, fused as compressed-tensors' _quantize_dequantize does (the
-// rounded value stays floating). Result values are those of the reference; the result dtype is
-// x's dtype (the reference returns scale's dtype for non-group strategies; the values are
-// identical because every such value is exactly representable in both). May throw c10::Error.
+// rounded value stays floating). Result dtype as the reference's: scale's dtype for tensor,
+// channel and token strategies, x's dtype for group. May throw c10::Error.
 at::Tensor fake_quantize(const at::Tensor& x, const at::Tensor& scale,
                          const at::Tensor& zero_point, const QuantArgs& args);
 
