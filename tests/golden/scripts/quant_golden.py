@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""Golden fixtures for qbuild's quantization: qb::qmath (scales, observers, RTN, GPTQ, packing)
+and the quantize step (compressed-tensors checkpoints of a tiny model made by llm-compressor's
+own `oneshot`).
+
+Pinned versions (checked at start; the script refuses to run with others):
+    torch 2.13.0 (CPU build), transformers 5.17.0, llmcompressor 0.14.0.1,
+    compressed-tensors 0.19.0, safetensors 0.8.0
+
+Run from the repository root with the oracle environment:
+    .venv-oracle/bin/python tests/golden/scripts/quant_golden.py
+
+Writes tests/golden/quant/:
+  qmath.safetensors, qmath.json
+      Random Linear weights and calibration batches (seeded) and what llm-compressor /
+      compressed-tensors compute from them, through their own functions:
+        rtn_*     weight observer (llmcompressor.observers) -> calculate_qparams -> quantize.
+                  `q` is quantize() on float32 operands (what compressed-tensors' Triton kernel
+                  computes on GPUs and what qbuild stores); `q_eager` is the CPU compressor's
+                  quantize() on the weight's own dtype (differs for bf16 weights only).
+        act_*     activation observers over 5 batches -> input scale.
+        dyn_*     compute_dynamic_scales_and_zp + fake_quantize (the per-token fake-quant).
+        gptq_*    accumulate_hessian over the batches, H / num_samples, weight observer, then
+                  modifiers/gptq/gptq_quantize.py quantize_weight (the eager CPU block update);
+                  `dequantized` is its output cast to the weight dtype, `q` its codes.
+        pack_*    compressors/pack_quantized/helpers.py pack_to_int32.
+      qmath.json lists every case: its quantization args and scalar outputs (GPTQ loss, ...).
+  oneshot/<variant>/quantized.safetensors, oneshot/<variant>/quantization_config.json
+      `oneshot` on tests/golden/models/qwen3-tiny (fp32) with the calibration token ids of
+      oneshot/calibration.json (4 x 16 tokens, batch size 1, no shuffling), then
+      save_pretrained(save_compressed=True); only the quantized Linear tensors are kept (the other
+      tensors are copied unchanged from the source model) together with config.json's
+      quantization_config. Variants:
+        rtn_w8a8_dynamic   QuantizationModifier, scheme W8A8 (channel int8 + dynamic per-token)
+        rtn_w8a8_static    QuantizationModifier, channel int8 weights + static per-tensor input
+                           activations, observer static_minmax
+        gptq_w8a8          GPTQModifier, scheme W8A8 (block 128, dampening 0.01, actorder static)
+        rtn_w8a16_g32      QuantizationModifier, int8 weight-only, group 32 (pack-quantized)
+        gptq_w4a16_g32     GPTQModifier, int4 weight-only, group 32 (pack-quantized)
+      all with ignore: [lm_head].
+Regeneration is deterministic: same versions, same bytes.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import compressed_tensors
+import llmcompressor
+import safetensors
+import torch
+import transformers
+from safetensors.torch import load_file, save_file
+
+PINNED = {
+    "torch": "2.13.0",
+    "transformers": "5.17.0",
+    "llmcompressor": "0.14.0.1",
+    "compressed-tensors": "0.19.0",
+    "safetensors": "0.8.0",
+}
+
+
+def check_versions():
+    found = {
+        "torch": torch.__version__.split("+")[0],
+        "transformers": transformers.__version__,
+        "llmcompressor": llmcompressor.__version__,
+        "compressed-tensors": compressed_tensors.__version__,
+        "safetensors": safetensors.__version__,
+    }
+    if found != PINNED:
+        sys.exit(f"quant_golden.py: pinned versions {PINNED}, found {found}")
+
+
+check_versions()
+
+from compressed_tensors.compressors.pack_quantized.helpers import pack_to_int32  # noqa: E402
+from compressed_tensors.quantization import QuantizationArgs  # noqa: E402
+from compressed_tensors.quantization.lifecycle.forward import fake_quantize, quantize  # noqa: E402
+from compressed_tensors.quantization.utils import compute_dynamic_scales_and_zp  # noqa: E402
+from llmcompressor.modifiers.gptq.gptq_quantize import quantize_weight  # noqa: E402
+from llmcompressor.modifiers.gptq.helpers import accumulate_hessian, make_empty_hessian  # noqa: E402
+from llmcompressor.observers import Observer  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+OUT = os.path.join(REPO, "tests", "golden", "quant")
+TINY = os.path.join(REPO, "tests", "golden", "models", "qwen3-tiny")
+
+torch.set_num_threads(1)  # deterministic reductions
+
+
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def weight(shape, seed, dtype):
+    # Rows with different magnitudes (heavy-ish tails), like real Linear weights.
+    g = gen(seed)
+    w = torch.randn(shape, generator=g) * torch.exp(torch.randn(shape[0], 1, generator=g) * 0.5)
+    return (w * 0.05).to(dtype)
+
+
+def batches(n, tokens, features, seed, dtype=torch.float32):
+    g = gen(seed)
+    scale = torch.exp(torch.randn(features, generator=g) * 0.7)
+    out = []
+    for _ in range(n):
+        x = torch.randn(1, tokens, features, generator=g) * scale
+        x = x + torch.randn(1, tokens, 1, generator=g) * torch.randn(features, generator=g)
+        out.append(x.to(dtype))
+    return out
+
+
+def args_json(a: QuantizationArgs):
+    return {
+        "num_bits": a.num_bits,
+        "symmetric": a.symmetric,
+        "strategy": a.strategy,
+        "group_size": a.group_size,
+        "dynamic": a.dynamic,
+        "observer": a.observer,
+        "actorder": a.actorder,
+    }
+
+
+def weight_qparams(w, args):
+    name = "memoryless_mse" if args.observer in ("mse", "memoryless_mse") else "memoryless_minmax"
+    obs = Observer.load_from_registry(name, base_name="weight", args=args)
+    obs(w)
+    return obs.get_qparams()
+
+
+def codes(w, qp, args):
+    """(fp32-division codes, eager codes) for weight w."""
+    q32 = quantize(w.float(), qp["scale"].float(), qp["zero_point"], args, dtype=torch.int8)
+    qe = quantize(w, qp["scale"], qp["zero_point"], args, dtype=torch.int8)
+    return q32, qe
+
+
+def qmath_cases():
+    tensors, cases = {}, {}
+
+    def rtn(name, shape, seed, dtype, **kw):
+        args = QuantizationArgs(**kw)
+        w = weight(shape, seed, dtype)
+        qp = weight_qparams(w, args)
+        q32, qe = codes(w, qp, args)
+        tensors.update({f"{name}.weight": w, f"{name}.scale": qp["scale"],
+                        f"{name}.zero_point": qp["zero_point"], f"{name}.q": q32})
+        if dtype != torch.float32:  # identical to q for fp32 weights
+            tensors[f"{name}.q_eager"] = qe
+        cases[name] = {"kind": "rtn", "args": args_json(args),
+                       "eager_code_mismatches": int((q32 != qe).sum())}
+
+    rtn("rtn_channel_w8_fp32", (48, 64), 1, torch.float32, strategy="channel")
+    rtn("rtn_channel_w8_bf16", (48, 64), 2, torch.bfloat16, strategy="channel")
+    rtn("rtn_tensor_w8_fp32", (48, 64), 3, torch.float32, strategy="tensor")
+    rtn("rtn_group32_w4_fp32", (48, 128), 4, torch.float32, num_bits=4, strategy="group",
+        group_size=32)
+    rtn("rtn_group32_w4_asym_bf16", (48, 128), 5, torch.bfloat16, num_bits=4, strategy="group",
+        group_size=32, symmetric=False)
+    rtn("rtn_channel_w8_asym_fp16", (48, 64), 6, torch.float16, strategy="channel",
+        symmetric=False)
+    rtn("rtn_channel_w8_mse_fp32", (32, 128), 7, torch.float32, strategy="channel",
+        observer="mse")
+    rtn("rtn_channel_w4_mse_bf16", (32, 128), 8, torch.bfloat16, num_bits=4, strategy="channel",
+        observer="mse")
+
+    # Static input activation observers over 5 batches of [1, 16, 64].
+    for dtype_name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        xs = batches(5, 16, 64, 20, dtype)
+        tensors[f"act_{dtype_name}.batches"] = torch.cat(xs, 0)
+        for obs_name in ("static_minmax", "minmax", "memoryless_minmax", "mse"):
+            args = QuantizationArgs(num_bits=8, strategy="tensor", dynamic=False,
+                                    observer=obs_name)
+            obs = Observer.load_from_registry(obs_name, base_name="input", args=args)
+            for x in xs:
+                obs(x)
+            qp = obs.get_qparams()
+            name = f"act_{obs_name}_{dtype_name}"
+            tensors[f"{name}.scale"] = qp["scale"]
+            cases[name] = {"kind": "act", "batches": f"act_{dtype_name}.batches",
+                           "args": args_json(args)}
+
+    # Dynamic per-token fake quantization (compressed-tensors' forward).
+    x = batches(1, 16, 64, 30)[0]
+    args = QuantizationArgs(num_bits=8, strategy="token", dynamic=True, symmetric=True)
+    s, z = compute_dynamic_scales_and_zp(x, args, module=None)
+    tensors["dyn_token.x"] = x
+    tensors["dyn_token.y"] = fake_quantize(x, s, z, args)
+    cases["dyn_token"] = {"kind": "dyn", "args": args_json(args)}
+
+    # GPTQ on one Linear.
+    def gptq(name, shape, seed, dtype, block, damp, keep_batches=False, **kw):
+        args = QuantizationArgs(**kw)
+        w = weight(shape, seed, dtype)
+        lin = torch.nn.Linear(shape[1], shape[0], bias=False)
+        lin.weight.data = w.clone()
+        H = make_empty_hessian(lin)
+        n = torch.zeros(())
+        xs = batches(4, 32, shape[1], seed + 100, dtype)
+        for xb in xs:
+            H, n = accumulate_hessian(xb, lin, H, n)
+        Hn = H / n
+        qp = weight_qparams(w, args)
+        out, losses, fallback = quantize_weight(
+            w[None].clone(), Hn[None].clone(), qp["scale"][None], qp["zero_point"][None], None,
+            args, blocksize=block, percdamp=damp)
+        dq = out[0].to(dtype)
+        q32, qe = codes(dq, qp, args)
+        if keep_batches:  # one case checks qbuild's Hessian accumulation against these
+            tensors[f"{name}.batches"] = torch.cat(xs, 0)
+        tensors.update({f"{name}.weight": w, f"{name}.hessian": Hn, f"{name}.scale": qp["scale"],
+                        f"{name}.zero_point": qp["zero_point"], f"{name}.dequantized": dq,
+                        f"{name}.q": q32})
+        cases[name] = {"kind": "gptq", "args": args_json(args), "block_size": block,
+                       "dampening_frac": damp, "loss": float(losses[0]),
+                       "num_samples": int(n), "rtn_fallback": bool(fallback[0]),
+                       "eager_code_mismatches": int((q32 != qe).sum())}
+
+    gptq("gptq_channel_w8_actorder", (48, 96), 40, torch.float32, 128, 0.01, keep_batches=True,
+         strategy="channel", actorder="static")
+    gptq("gptq_channel_w8_noorder", (48, 96), 41, torch.float32, 32, 0.01, strategy="channel")
+    gptq("gptq_channel_w8_actorder_bf16", (48, 96), 42, torch.bfloat16, 32, 0.01,
+         strategy="channel", actorder="weight")
+    gptq("gptq_group32_w4_actorder", (48, 128), 43, torch.float32, 64, 0.01, num_bits=4,
+         strategy="group", group_size=32, actorder="weight")
+    gptq("gptq_group32_w4_asym", (48, 128), 44, torch.float32, 128, 0.05, num_bits=4,
+         strategy="group", group_size=32, symmetric=False, actorder="weight")
+    gptq("gptq_tensor_w8", (48, 96), 45, torch.float32, 16, 0.01, strategy="tensor")
+
+    # Packing.
+    for bits, cols in ((8, 64), (4, 72), (3, 40)):
+        g = gen(50 + bits)
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1))
+        q = torch.randint(lo, hi, (6, cols), generator=g, dtype=torch.int8)
+        tensors[f"pack_w{bits}.q"] = q
+        tensors[f"pack_w{bits}.packed"] = pack_to_int32(q, bits)
+        cases[f"pack_w{bits}"] = {"kind": "pack", "num_bits": bits, "cols": cols}
+
+    return tensors, cases
+
+
+# ---------------------------------------------------------------------------------------------
+# oneshot on the tiny model
+
+CALIB_SAMPLES, CALIB_TOKENS = 4, 16
+
+
+def calibration_ids():
+    g = gen(7)
+    # Token 0..253: avoid the eos ids 254/255 of the tiny configs.
+    return [torch.randint(0, 254, (CALIB_TOKENS,), generator=g).tolist()
+            for _ in range(CALIB_SAMPLES)]
+
+
+def w8a8_channel_static():
+    return {"group_0": {
+        "targets": ["Linear"],
+        "weights": {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "channel"},
+        "input_activations": {"num_bits": 8, "type": "int", "symmetric": True,
+                              "strategy": "tensor", "dynamic": False,
+                              "observer": "static_minmax"}}}
+
+
+def weight_only_group(bits):
+    return {"group_0": {
+        "targets": ["Linear"],
+        "weights": {"num_bits": bits, "type": "int", "symmetric": True, "strategy": "group",
+                    "group_size": 32}}}
+
+
+def oneshot_variants():
+    from llmcompressor.modifiers.gptq import GPTQModifier
+    from llmcompressor.modifiers.quantization import QuantizationModifier
+    return {
+        "rtn_w8a8_dynamic": lambda: QuantizationModifier(scheme="W8A8", targets=["Linear"],
+                                                         ignore=["lm_head"]),
+        "rtn_w8a8_static": lambda: QuantizationModifier(config_groups=w8a8_channel_static(),
+                                                        ignore=["lm_head"]),
+        "gptq_w8a8": lambda: GPTQModifier(scheme="W8A8", targets=["Linear"], ignore=["lm_head"]),
+        "rtn_w8a16_g32": lambda: QuantizationModifier(config_groups=weight_only_group(8),
+                                                      ignore=["lm_head"]),
+        "gptq_w4a16_g32": lambda: GPTQModifier(config_groups=weight_only_group(4),
+                                               ignore=["lm_head"]),
+    }
+
+
+QUANT_SUFFIXES = ("weight", "weight_scale", "weight_zero_point", "input_scale", "weight_packed",
+                  "weight_shape")
+
+
+def run_oneshot(name, make_recipe, ids, workdir):
+    from datasets import Dataset
+    from llmcompressor import oneshot
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(TINY, dtype=torch.float32)
+    ds = Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(i) for i in ids]})
+    oneshot(model=model, dataset=ds, recipe=make_recipe(), num_calibration_samples=len(ids),
+            max_seq_length=CALIB_TOKENS, shuffle_calibration_samples=False, batch_size=1)
+    out_dir = os.path.join(workdir, name)
+    model.save_pretrained(out_dir, save_compressed=True)
+    state = load_file(os.path.join(out_dir, "model.safetensors"))
+    with open(os.path.join(out_dir, "config.json")) as f:
+        qconfig = json.load(f)["quantization_config"]
+    keep = {k: v.contiguous() for k, v in state.items()
+            if "_proj." in k and k.rsplit(".", 1)[1] in QUANT_SUFFIXES}
+    dst = os.path.join(OUT, "oneshot", name)
+    os.makedirs(dst, exist_ok=True)
+    save_file(keep, os.path.join(dst, "quantized.safetensors"), metadata={"format": "pt"})
+    os.chmod(os.path.join(dst, "quantized.safetensors"), 0o644)
+    with open(os.path.join(dst, "quantization_config.json"), "w") as f:
+        json.dump(qconfig, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    tensors, cases = qmath_cases()
+    tensors = {k: v.contiguous() for k, v in tensors.items()}
+    save_file(tensors, os.path.join(OUT, "qmath.safetensors"), metadata={"format": "pt"})
+    os.chmod(os.path.join(OUT, "qmath.safetensors"), 0o644)
+    with open(os.path.join(OUT, "qmath.json"), "w") as f:
+        json.dump({"versions": PINNED, "cases": cases}, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+    ids = calibration_ids()
+    os.makedirs(os.path.join(OUT, "oneshot"), exist_ok=True)
+    with open(os.path.join(OUT, "oneshot", "calibration.json"), "w") as f:
+        json.dump({"model": "tests/golden/models/qwen3-tiny", "input_ids": ids}, f)
+        f.write("\n")
+    workdir = tempfile.mkdtemp(prefix="quant_golden_")
+    try:
+        for name, make in oneshot_variants().items():
+            run_oneshot(name, make, ids, workdir)
+    finally:
+        shutil.rmtree(workdir)
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
