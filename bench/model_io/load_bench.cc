@@ -1,0 +1,168 @@
+// Checkpoint load throughput: writes a synthetic Llama-shaped bf16 checkpoint (~1.5 GB by
+// default, 512 MB shards), then times Checkpoint::open + load of every tensor to a device.
+//
+//   bench_model_io [--gb 1.5] [--shard-mb 512] [--device cpu|cuda|cuda:N] [--repeat 3]
+//                  [--threads N] [--dir DIR] [--keep]
+//
+// "warm" runs read from the page cache (the file was just written or read); "cold" runs first
+// drop the shards from the page cache with posix_fadvise(DONTNEED) (works without root on clean,
+// fsynced files), so they include the disk. Throughput = tensor bytes / wall time; CUDA runs end
+// with a device synchronize. Loaded tensors are kept until the end of a run (as a model would).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+
+#include "steps/model_io/checkpoint.h"
+#include "util/fs.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using qb::model_io::Checkpoint;
+
+struct Args {
+  double gb = 1.5;
+  std::uint64_t shard_mb = 512;
+  std::string device = "cpu";
+  int repeat = 3;
+  int threads = 0;
+  std::string dir;
+  bool keep = false;
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: bench_model_io [--gb G] [--shard-mb M] [--device cpu|cuda|cuda:N] [--repeat R] "
+               "[--threads T] [--dir DIR] [--keep]\n");
+  std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) usage();
+      return argv[++i];
+    };
+    if (k == "--gb") a.gb = std::stod(next());
+    else if (k == "--shard-mb") a.shard_mb = std::stoull(next());
+    else if (k == "--device") a.device = next();
+    else if (k == "--repeat") a.repeat = std::stoi(next());
+    else if (k == "--threads") a.threads = std::stoi(next());
+    else if (k == "--dir") a.dir = next();
+    else if (k == "--keep") a.keep = true;
+    else usage();
+  }
+  return a;
+}
+
+void die(const qb::Status& s) {
+  std::fprintf(stderr, "bench_model_io: %s\n", s.to_string().c_str());
+  std::exit(1);
+}
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+void drop_page_cache(const std::vector<std::filesystem::path>& files) {
+  for (const auto& f : files) {
+    int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args = parse(argc, argv);
+  if (args.threads > 0) at::set_num_threads(args.threads);
+  const at::Device device(args.device);
+
+  qb::fs::TempDir tmp;
+  std::filesystem::path dir = args.dir;
+  if (dir.empty()) {
+    auto t = qb::fs::TempDir::create(std::filesystem::temp_directory_path(), "qb_bench_model_io-");
+    if (!t.is_ok()) die(t.status());
+    tmp = std::move(t).value();
+    dir = tmp.path();
+    if (args.keep) tmp.release();
+  }
+
+  // Llama-7B-like layer shapes, hidden 4096 / intermediate 11008, bf16, repeated until the target
+  // size. All tensors view one random buffer: the writer copies each, memory stays small.
+  const int64_t h = 4096, ffn = 11008;
+  at::Tensor pool = at::empty({ffn * h}, at::kBFloat16).uniform_(-1, 1);
+  auto view = [&](std::vector<int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return pool.narrow(0, 0, n).view(shape);
+  };
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  std::uint64_t bytes = 0;
+  const auto target = static_cast<std::uint64_t>(args.gb * 1e9);
+  for (int layer = 0; bytes < target; ++layer) {
+    std::string p = "model.layers." + std::to_string(layer) + ".";
+    for (auto& [name, t] : std::vector<std::pair<std::string, at::Tensor>>{
+             {p + "input_layernorm.weight", view({h})},
+             {p + "self_attn.q_proj.weight", view({h, h})},
+             {p + "self_attn.k_proj.weight", view({h, h})},
+             {p + "self_attn.v_proj.weight", view({h, h})},
+             {p + "self_attn.o_proj.weight", view({h, h})},
+             {p + "post_attention_layernorm.weight", view({h})},
+             {p + "mlp.gate_proj.weight", view({ffn, h})},
+             {p + "mlp.up_proj.weight", view({ffn, h})},
+             {p + "mlp.down_proj.weight", view({h, ffn})}}) {
+      if (bytes >= target) break;
+      bytes += t.nbytes();
+      tensors.emplace_back(name, t);
+    }
+  }
+
+  qb::model_io::SaveOptions opts;
+  opts.max_shard_bytes = args.shard_mb << 20;
+  auto t0 = Clock::now();
+  if (auto s = qb::model_io::save_checkpoint(dir, tensors, {{"model_type", "llama"}}, {}, opts); !s) die(s);
+  double write_s = seconds_since(t0);
+  std::printf("checkpoint: %zu tensors, %.3f GB in %s\n", tensors.size(), bytes / 1e9, dir.c_str());
+  std::printf("write (incl. fsync):    %.2f GB/s  (%.2f s)\n", bytes / 1e9 / write_s, write_s);
+  std::printf("device %s, %d torch threads\n", device.str().c_str(), at::get_num_threads());
+  tensors.clear();
+
+  for (const char* mode : {"cold", "warm"}) {
+    std::vector<double> rates;
+    for (int r = 0; r < args.repeat; ++r) {
+      auto c0 = Checkpoint::open(dir);
+      if (!c0.is_ok()) die(c0.status());
+      if (std::strcmp(mode, "cold") == 0) drop_page_cache(c0->weight_files());
+      std::vector<at::Tensor> loaded;
+      auto l0 = Clock::now();
+      auto c = Checkpoint::open(dir);
+      if (!c.is_ok()) die(c.status());
+      for (const std::string& name : c->tensor_names()) {
+        auto t = c->load(name, device);
+        if (!t.is_ok()) die(t.status());
+        loaded.push_back(std::move(t).value());
+      }
+      if (device.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(device.has_index() ? device.index() : 0);
+      double s = seconds_since(l0);
+      rates.push_back(bytes / 1e9 / s);
+      std::printf("load %s run %d:        %.2f GB/s  (%.3f s)\n", mode, r + 1, rates.back(), s);
+    }
+    std::sort(rates.begin(), rates.end());
+    std::printf("load %s median:         %.2f GB/s\n", mode, rates[rates.size() / 2]);
+  }
+  return 0;
+}
