@@ -14,7 +14,7 @@ namespace qb::hadamard {
 namespace {
 
 nlohmann::json golden() {
-  auto text = fs::read_file(std::string(QB_SOURCE_DIR) + "/tests/golden/hadamard/random.json");
+  auto text = fs::read_file(std::string(QB_SOURCE_DIR) + "/tests/golden/transforms/hadamard_random.json");
   EXPECT_TRUE(text.is_ok()) << text.status().to_string();
   return nlohmann::json::parse(text.value_or("{}"));
 }

@@ -6,9 +6,9 @@ Pinned versions (checked at start; the script refuses to run with others):
     numpy 2.4.6
 
 Run from the repository root with the oracle environment:
-    .venv-oracle/bin/python tests/golden/scripts/hadamard_random.py
+    .venv-oracle/bin/python tests/golden/scripts/transforms_hadamard_random.py
 
-Writes tests/golden/hadamard/random.json:
+Writes tests/golden/transforms/hadamard_random.json:
     splitmix64:  {seed: first 8 outputs as decimal strings}
     signs:       {seed: first 64 signs}               (bit 63 set -> -1)
     gaussians:   {seed: first 9 values}                (Box-Muller, cos then sin)
@@ -29,7 +29,7 @@ MASK = (1 << 64) - 1
 def check_versions():
     found = {"numpy": np.__version__}
     if found != PINNED:
-        sys.exit(f"hadamard_random.py: pinned versions {PINNED}, found {found}")
+        sys.exit(f"transforms_hadamard_random.py: pinned versions {PINNED}, found {found}")
 
 
 class SplitMix64:
@@ -87,9 +87,9 @@ def main():
         g = SplitMix64(s)
         outs[str(s)] = [str(g.next()) for _ in range(8)]
     data["splitmix64"] = outs
-    root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hadamard"))
+    root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "transforms"))
     os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, "random.json"), "w") as f:
+    with open(os.path.join(root, "hadamard_random.json"), "w") as f:
         json.dump(data, f)
         f.write("\n")
 
