@@ -1,0 +1,220 @@
+// pipline/3-eval: sample_params vs eval_params, defaults, and each eval rule (exact messages).
+#include <gtest/gtest.h>
+
+#include "test_project.h"
+
+namespace qb::config::testing {
+namespace {
+
+using nlohmann::json;
+
+class EvalTest : public ProjectTest {
+ protected:
+  std::string check(const std::string& yaml) {
+    write("pipline/3-eval/e.yaml", yaml);
+    return diagnostics();
+  }
+  EvalSpec spec(const std::string& yaml) {
+    write("pipline/3-eval/e.yaml", yaml);
+    auto p = load();
+    EXPECT_TRUE(p.is_ok()) << diags_.render();
+    return p.is_ok() ? p->evals.at(0) : EvalSpec{};
+  }
+};
+
+TEST_F(EvalTest, DefaultsAreSpelledOut) {
+  EvalSpec e = spec(kEval);
+  EXPECT_EQ(e.dataset_name, "mix");
+  EXPECT_EQ(e.total_samples, 20);
+  EXPECT_EQ(e.seed, 42u);
+  EXPECT_EQ(e.work_dir, "outputs");
+  EXPECT_TRUE(e.devices.empty());
+  ASSERT_EQ(e.datasets.size(), 2u);
+  EXPECT_EQ(e.datasets[0].dir, "data/datasets/mmlu");
+  EXPECT_EQ(e.sample_params, json::parse(R"({
+    "datasets": [
+      {"name": "mmlu", "weight": 1.0, "task_type": "knowledge", "tags": [], "few_shot_num": 0,
+       "subset_list": []},
+      {"name": "gsm8k", "weight": 1.0, "task_type": "math", "tags": [], "few_shot_num": 4,
+       "subset_list": []}],
+    "total_samples": 20, "seed": 42, "mode": "generative", "enable_thinking": false,
+    "prompt_format": "evalscope-compatible/1"})"));
+  EXPECT_EQ(e.eval_params, json::parse(R"({
+    "max_new_tokens": {"mmlu": 512, "gsm8k": 1024}, "batch_size": 32, "decoding": "greedy",
+    "fidelity": true})"));
+  EXPECT_TRUE(e.sample_params["datasets"][0]["weight"].is_number_float());
+}
+
+TEST_F(EvalTest, GenerationSettingsChangeEvalParamsOnly) {
+  EvalSpec a = spec(kEval);
+  EvalSpec b = spec(std::string(kEval) +
+                    "generation: {max_new_tokens: 300, batch_size: 4}\nfidelity: {enabled: false}\n");
+  EXPECT_EQ(a.sample_params, b.sample_params);
+  EXPECT_NE(a.eval_params, b.eval_params);
+  EXPECT_EQ(b.eval_params["max_new_tokens"], json::parse(R"({"mmlu": 300, "gsm8k": 300})"));
+  EXPECT_EQ(b.eval_params["fidelity"], false);
+}
+
+TEST_F(EvalTest, MaxNewTokensPerTask) {
+  EvalSpec e = spec(std::string(kEval) + "generation:\n  max_new_tokens: {gsm8k: 2048}\n");
+  EXPECT_EQ(e.eval_params["max_new_tokens"], json::parse(R"({"mmlu": 512, "gsm8k": 2048})"));
+}
+
+TEST_F(EvalTest, ThinkingChangesTheSample) {
+  EvalSpec a = spec(kEval);
+  EvalSpec b = spec(std::string(kEval) + "generation: {enable_thinking: true}\n");
+  EXPECT_NE(a.sample_params, b.sample_params);
+}
+
+TEST_F(EvalTest, LoglikelihoodModeUsesFiveShotMmluAndNoTokenBudget) {
+  EvalSpec e = spec(std::string(kEval) + "mode: loglikelihood\n");
+  EXPECT_EQ(e.sample_params["mode"], "loglikelihood");
+  EXPECT_EQ(e.sample_params["datasets"][0]["few_shot_num"], 5);
+  EXPECT_EQ(e.eval_params["max_new_tokens"], json::parse(R"({"gsm8k": 1024})"));
+}
+
+TEST_F(EvalTest, LoglikelihoodWithoutMmluWarnsAndIsCanonicalGenerative) {
+  std::string yaml =
+      "dataset_name: g\ndatasets: [{name: gsm8k}]\nsampling: {total_samples: 5}\n"
+      "mode: loglikelihood\n";
+  EXPECT_EQ(check(yaml),
+            "pipline/3-eval/e.yaml:4:7: warning: mode 'loglikelihood' applies only to MMLU, and "
+            "this eval has no mmlu dataset\n"
+            "    4 | mode: loglikelihood\n"
+            "      |       ^~~~~~~~~~~~~\n");
+  EXPECT_EQ(spec(yaml).sample_params["mode"], "generative");
+}
+
+TEST_F(EvalTest, TensorParallelIsRejected) {
+  EXPECT_EQ(check(std::string(kEval) + "gpu_resources: {tensor_parallel_size: 2}\n"),
+            "pipline/3-eval/e.yaml:7:39: error: tensor_parallel_size 2 is not supported: the "
+            "native runtime runs each eval on one GPU; list several 'devices' to run several "
+            "evals in parallel\n"
+            "    7 | gpu_resources: {tensor_parallel_size: 2}\n"
+            "      |                                       ^\n");
+}
+
+TEST_F(EvalTest, SamplingIsGreedyOnly) {
+  EXPECT_EQ(check(std::string(kEval) + "generation:\n  do_sample: true\n"),
+            "pipline/3-eval/e.yaml:8:14: error: 'do_sample: true' is not supported: only greedy "
+            "decoding (do_sample: false)\n"
+            "    8 |   do_sample: true\n"
+            "      |              ^~~~\n");
+}
+
+TEST_F(EvalTest, MissingDatasetDirectory) {
+  remove("data/datasets/gsm8k");
+  EXPECT_EQ(check(kEval),
+            "pipline/3-eval/e.yaml:4:11: error: dataset directory 'data/datasets/gsm8k' does not "
+            "exist; see data/HELP.md for how to get it\n"
+            "    4 |   - name: gsm8k\n"
+            "      |           ^~~~~\n");
+}
+
+TEST_F(EvalTest, UnknownTask) {
+  EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - name: mmluu\nsampling: {total_samples: 5}\n"),
+            "pipline/3-eval/e.yaml:3:11: error: invalid value 'mmluu' for 'name' (allowed: mmlu, "
+            "gsm8k); did you mean 'mmlu'?\n"
+            "    3 |   - name: mmluu\n"
+            "      |           ^~~~~\n");
+}
+
+TEST_F(EvalTest, UnknownSubset) {
+  EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - name: mmlu\n"
+                  "    subset_list: [astronomy, astronmy]\nsampling: {total_samples: 5}\n"),
+            "pipline/3-eval/e.yaml:4:30: error: unknown mmlu subset 'astronmy'; did you mean "
+            "'astronomy'?\n"
+            "    4 |     subset_list: [astronomy, astronmy]\n"
+            "      |                              ^~~~~~~~\n");
+}
+
+TEST_F(EvalTest, SubsetsAreASet) {
+  EvalSpec a = spec("dataset_name: e\ndatasets:\n  - name: mmlu\n"
+                    "    subset_list: [virology, anatomy]\nsampling: {total_samples: 5}\n");
+  EvalSpec b = spec("dataset_name: e\ndatasets:\n  - name: mmlu\n"
+                    "    subset_list: [anatomy, virology, anatomy]\nsampling: {total_samples: 5}\n");
+  EXPECT_EQ(a.sample_params, b.sample_params);
+  EXPECT_EQ(a.datasets[0].subset_list, (std::vector<std::string>{"anatomy", "virology"}));
+}
+
+TEST_F(EvalTest, TooManyMmluShots) {
+  EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - {name: mmlu, few_shot_num: 6}\n"
+                  "sampling: {total_samples: 5}\n"),
+            "pipline/3-eval/e.yaml:3:32: error: few_shot_num 6 is too large for mmlu: its dev "
+            "split has 5 questions per subject\n"
+            "    3 |   - {name: mmlu, few_shot_num: 6}\n"
+            "      |                                ^\n");
+}
+
+TEST_F(EvalTest, DatasetListedTwice) {
+  EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - name: mmlu\n  - name: mmlu\n"
+                  "sampling: {total_samples: 5}\n"),
+            "pipline/3-eval/e.yaml:4:11: error: dataset 'mmlu' is listed twice\n"
+            "    4 |   - name: mmlu\n"
+            "      |           ^~~~\n"
+            "pipline/3-eval/e.yaml:3:11: note: first listed here\n"
+            "    3 |   - name: mmlu\n"
+            "      |           ^~~~\n");
+}
+
+TEST_F(EvalTest, WeightsMustBePositiveAndFloats) {
+  EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - {name: mmlu, weight: 0}\n"
+                  "sampling: {total_samples: 5}\n"),
+            "pipline/3-eval/e.yaml:3:26: error: 'weight' must be positive, got 0\n"
+            "    3 |   - {name: mmlu, weight: 0}\n"
+            "      |                          ^\n");
+  EvalSpec e = spec("dataset_name: e\ndatasets:\n  - {name: mmlu, weight: 2}\n"
+                    "sampling: {total_samples: 5}\n");
+  EXPECT_TRUE(e.sample_params["datasets"][0]["weight"].is_number_float());
+  EXPECT_EQ(e.sample_params["datasets"][0]["weight"], 2.0);
+}
+
+TEST_F(EvalTest, EmptyDatasetsAndMissingSampling) {
+  EXPECT_EQ(check("dataset_name: e\ndatasets: []\n"),
+            "pipline/3-eval/e.yaml: error: missing required field 'sampling'\n"
+            "pipline/3-eval/e.yaml:2:11: error: 'datasets' is empty\n"
+            "    2 | datasets: []\n"
+            "      |           ^\n");
+  EXPECT_EQ(check("dataset_name: e\ndatasets: [{name: gsm8k}]\nsampling: {seed: 1}\n"),
+            "pipline/3-eval/e.yaml:3:1: error: missing required field 'total_samples' in "
+            "'sampling'\n"
+            "    3 | sampling: {seed: 1}\n"
+            "      | ^~~~~~~~\n");
+}
+
+TEST_F(EvalTest, DevicesMustBeProjectDevices) {
+  write("pipline/project.yaml", "resources:\n  devices: [0, 1]\n");
+  EXPECT_EQ(check(std::string(kEval) + "gpu_resources:\n  devices: [1, 3]\n"),
+            "pipline/3-eval/e.yaml:8:16: error: GPU 3 is not among the project's devices [0, 1] "
+            "(pipline/project.yaml)\n"
+            "    8 |   devices: [1, 3]\n"
+            "      |                ^\n");
+  EXPECT_EQ(spec(std::string(kEval) + "gpu_resources:\n  devices: [1]\n").devices,
+            std::vector<int>{1});
+}
+
+TEST_F(EvalTest, DevicesOnACpuProjectAreIgnored) {
+  EXPECT_EQ(check(std::string(kEval) + "gpu_resources:\n  devices: [0]\n"),
+            "pipline/3-eval/e.yaml:8:3: warning: 'devices' is ignored: the project runs on the "
+            "CPU (no devices in pipline/project.yaml)\n"
+            "    8 |   devices: [0]\n"
+            "      |   ^~~~~~~\n");
+  EXPECT_TRUE(spec(std::string(kEval) + "gpu_resources:\n  devices: [0]\n").devices.empty());
+}
+
+TEST_F(EvalTest, NothingButSamplingInputsInSampleParams) {
+  EvalSpec a = spec(kEval);
+  EvalSpec b = spec(std::string("# comment\n") + kEval +
+                    "output: {work_dir: elsewhere}\ngpu_resources: {tensor_parallel_size: 1}\n");
+  EXPECT_EQ(a.sample_params, b.sample_params);
+  EXPECT_EQ(a.eval_params, b.eval_params);
+  EXPECT_EQ(b.work_dir, "elsewhere");
+  write("pipline/3-eval/e.yaml", std::string(kEval));
+  std::string renamed = kEval;
+  renamed.replace(renamed.find("mix"), 3, "other");
+  EvalSpec c = spec(renamed);
+  EXPECT_EQ(a.sample_params, c.sample_params);
+}
+
+}  // namespace
+}  // namespace qb::config::testing
