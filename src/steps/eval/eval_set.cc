@@ -1,0 +1,456 @@
+// Building, reading, scoring and reporting the frozen eval set (see eval_set.h).
+#include "steps/eval/eval_set.h"
+
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "steps/eval/choice_answer.h"
+#include "steps/eval/dataset.h"
+#include "steps/eval/math_answer.h"
+#include "steps/eval/prompts.h"
+#include "steps/eval/py_random.h"
+#include "util/fs.h"
+
+namespace qb::eval {
+
+namespace stdfs = std::filesystem;
+
+const std::vector<std::string>& mmlu_subjects() {
+  // evalscope/benchmarks/mmlu/mmlu_adapter.py SUBJECT_MAPPING, in order.
+  static const std::vector<std::string> k = {
+      "abstract_algebra", "anatomy", "astronomy", "business_ethics", "clinical_knowledge", "college_biology",
+      "college_chemistry", "college_computer_science", "college_mathematics", "college_medicine", "college_physics",
+      "computer_security", "conceptual_physics", "econometrics", "electrical_engineering", "elementary_mathematics",
+      "formal_logic", "global_facts", "high_school_biology", "high_school_chemistry", "high_school_computer_science",
+      "high_school_european_history", "high_school_geography", "high_school_government_and_politics",
+      "high_school_macroeconomics", "high_school_mathematics", "high_school_microeconomics", "high_school_physics",
+      "high_school_psychology", "high_school_statistics", "high_school_us_history", "high_school_world_history",
+      "human_aging", "human_sexuality", "international_law", "jurisprudence", "logical_fallacies", "machine_learning",
+      "management", "marketing", "medical_genetics", "miscellaneous", "moral_disputes", "moral_scenarios", "nutrition",
+      "philosophy", "prehistory", "professional_accounting", "professional_law", "professional_medicine",
+      "professional_psychology", "public_relations", "security_studies", "sociology", "us_foreign_policy", "virology",
+      "world_religions"};
+  return k;
+}
+
+namespace {
+
+struct Args {
+  stdfs::path dir;
+  FileFormat format = FileFormat::kAuto;
+  std::vector<std::string> subset_list;  // empty: the default
+  int few_shot_num = 0;
+  std::string prompt_style = "generative";
+  bool chat_template = true;
+};
+
+Result<Args> parse_args(const FlatDataset& d, const stdfs::path& root) {
+  static const std::set<std::string> kKnown = {"dataset_dir", "format", "subset_list", "few_shot_num",
+                                               "prompt_style", "apply_chat_template"};
+  const std::string ctx = "dataset '" + d.name + "' args";
+  Args a;
+  a.few_shot_num = d.name == "mmlu" ? 5 : 4;
+  a.dir = root / d.name;
+  for (const auto& [key, v] : d.args.items()) {
+    if (!kKnown.count(key)) {
+      return invalid_argument(fmt::format("{}: unknown option '{}' (known: dataset_dir, format, subset_list, "
+                                          "few_shot_num, prompt_style, apply_chat_template)", ctx, key));
+    }
+  }
+  if (auto it = d.args.find("dataset_dir"); it != d.args.end()) {
+    if (!it->is_string()) return invalid_argument(ctx + ": dataset_dir: expected a string");
+    stdfs::path p = it->get<std::string>();
+    a.dir = p.is_absolute() ? p : root / p;
+  }
+  if (auto it = d.args.find("format"); it != d.args.end()) {
+    if (!it->is_string()) return invalid_argument(ctx + ": format: expected a string");
+    QB_ASSIGN_OR_RETURN_CTX(a.format, parse_format(it->get<std::string>()), ctx);
+  }
+  if (auto it = d.args.find("subset_list"); it != d.args.end()) {
+    if (!it->is_array()) return invalid_argument(ctx + ": subset_list: expected a list of strings");
+    for (const auto& s : *it) {
+      if (!s.is_string()) return invalid_argument(ctx + ": subset_list: expected a list of strings");
+      a.subset_list.push_back(s.get<std::string>());
+    }
+  }
+  if (auto it = d.args.find("few_shot_num"); it != d.args.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 100) {
+      return invalid_argument(ctx + ": few_shot_num: expected an integer 0..100, got " + it->dump());
+    }
+    a.few_shot_num = it->get<int>();
+  }
+  if (auto it = d.args.find("prompt_style"); it != d.args.end()) {
+    if (!it->is_string() || (*it != "generative" && *it != "loglikelihood")) {
+      return invalid_argument(ctx + ": prompt_style: expected \"generative\" or \"loglikelihood\", got " + it->dump());
+    }
+    a.prompt_style = it->get<std::string>();
+    if (a.prompt_style == "loglikelihood" && d.name != "mmlu") {
+      return invalid_argument(ctx + ": prompt_style: loglikelihood scoring is defined for mmlu only");
+    }
+  }
+  a.chat_template = a.prompt_style == "generative";
+  if (auto it = d.args.find("apply_chat_template"); it != d.args.end()) {
+    if (!it->is_boolean()) return invalid_argument(ctx + ": apply_chat_template: expected true or false");
+    a.chat_template = it->get<bool>();
+  }
+  return a;
+}
+
+EvalEntry common_entry(const FlatDataset& d, const Args& a) {
+  EvalEntry e;
+  e.dataset_name = d.name;
+  e.task_type = d.task_type;
+  e.tags = d.tags;
+  e.categories = d.hierarchy;
+  e.prompt_style = a.prompt_style;
+  e.chat_template = a.chat_template;
+  return e;
+}
+
+Status sample_mmlu(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng, std::vector<EvalEntry>& out) {
+  QB_ASSIGN_OR_RETURN(std::vector<MmluItem> test, load_mmlu(a.dir, "test", a.format));
+  std::vector<MmluItem> dev;
+  if (a.few_shot_num > 0) {
+    QB_ASSIGN_OR_RETURN(dev, load_mmlu(a.dir, "dev", a.format));
+  }
+  std::map<std::string, std::vector<const MmluItem*>> by_subject, dev_by_subject;
+  for (const auto& it : test) by_subject[it.subject].push_back(&it);
+  for (const auto& it : dev) dev_by_subject[it.subject].push_back(&it);
+  std::vector<std::string> subsets = a.subset_list;
+  if (subsets.empty()) {
+    for (const auto& s : mmlu_subjects()) {
+      if (by_subject.count(s)) subsets.push_back(s);
+    }
+    for (const auto& [s, items] : by_subject) {
+      if (std::find(mmlu_subjects().begin(), mmlu_subjects().end(), s) == mmlu_subjects().end()) {
+        spdlog::warn("mmlu: subject '{}' ({} items) is not one of MMLU's 57 and no subset_list names it: skipped", s,
+                     items.size());
+      }
+    }
+  } else {
+    for (const auto& s : subsets) {
+      if (!by_subject.count(s)) {
+        return invalid_argument(fmt::format("dataset 'mmlu' args: subset_list: no test items for subject '{}' in {}",
+                                            s, a.dir.string()));
+      }
+    }
+  }
+  // Population in evalscope's order: subsets as listed, items in file order.
+  struct Member {
+    const MmluItem* item;
+    int64_t subset_id;
+  };
+  std::vector<Member> population;
+  for (const auto& s : subsets) {
+    const auto& items = by_subject[s];
+    if (a.few_shot_num > 0 && dev_by_subject[s].size() < static_cast<size_t>(a.few_shot_num)) {
+      return invalid_argument(fmt::format("dataset 'mmlu': subject '{}' has {} dev items, few_shot_num is {}", s,
+                                          dev_by_subject[s].size(), a.few_shot_num));
+    }
+    for (size_t k = 0; k < items.size(); ++k) population.push_back({items[k], static_cast<int64_t>(k)});
+  }
+  const int64_t k = std::min<int64_t>(count, static_cast<int64_t>(population.size()));
+  if (k == 0) return Status::ok();
+  for (uint64_t j : rng.sample(population.size(), static_cast<uint64_t>(k))) {
+    const MmluItem& q = *population[j].item;
+    std::vector<const MmluItem*> shots;
+    const auto& pool = dev_by_subject[q.subject];
+    for (int s = 0; s < a.few_shot_num; ++s) shots.push_back(pool[s]);
+    EvalEntry e = common_entry(d, a);
+    e.subset_name = q.subject;
+    e.weight = d.weight / static_cast<double>(k);
+    e.gold = std::string(1, static_cast<char>('A' + q.answer));
+    e.choices.assign(q.choices.begin(), q.choices.end());
+    e.subset_id = population[j].subset_id;
+    e.record_index = q.index;
+    e.source = q.where;
+    for (const auto* s : shots) e.fewshot_indices.push_back(s->index);
+    e.metadata = {{"subject", q.subject}};
+    if (a.prompt_style == "generative") {
+      e.prompt = mmlu_generative_prompt(q, shots);
+    } else {
+      LoglikelihoodPrompt p = mmlu_loglikelihood_prompt(q, shots);
+      e.prompt = p.context;
+      e.continuations.assign(p.continuations.begin(), p.continuations.end());
+    }
+    out.push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
+Status sample_gsm8k(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng, std::vector<EvalEntry>& out) {
+  if (!a.subset_list.empty() && !(a.subset_list.size() == 1 && a.subset_list[0] == "main")) {
+    return invalid_argument("dataset 'gsm8k' args: subset_list: gsm8k has one subset, \"main\"");
+  }
+  QB_ASSIGN_OR_RETURN(std::vector<Gsm8kItem> test, load_gsm8k(a.dir, "test", a.format));
+  std::vector<Gsm8kItem> train;
+  if (a.few_shot_num > 0) {
+    QB_ASSIGN_OR_RETURN(train, load_gsm8k(a.dir, "train", a.format));
+    if (train.size() < static_cast<size_t>(a.few_shot_num)) {
+      return invalid_argument(fmt::format("dataset 'gsm8k': {} train items, few_shot_num is {}", train.size(),
+                                          a.few_shot_num));
+    }
+  }
+  std::vector<const Gsm8kItem*> shots;
+  for (int s = 0; s < a.few_shot_num; ++s) shots.push_back(&train[s]);
+  const int64_t k = std::min<int64_t>(count, static_cast<int64_t>(test.size()));
+  if (k == 0) return Status::ok();
+  for (uint64_t j : rng.sample(test.size(), static_cast<uint64_t>(k))) {
+    const Gsm8kItem& q = test[j];
+    EvalEntry e = common_entry(d, a);
+    e.subset_name = "main";
+    e.weight = d.weight / static_cast<double>(k);
+    e.gold = q.target;
+    e.subset_id = q.index;
+    e.record_index = q.index;
+    e.source = q.where;
+    for (const auto* s : shots) e.fewshot_indices.push_back(s->index);
+    e.metadata = {{"reasoning", q.reasoning}};
+    e.prompt = gsm8k_prompt(q, shots);
+    out.push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, const SampleOptions& opts) {
+  QB_ASSIGN_OR_RETURN(std::vector<FlatDataset> flat, flatten(schema));
+  QB_ASSIGN_OR_RETURN(std::vector<int64_t> counts, weighted_counts(flat, opts.total));
+  PyRandom rng(opts.seed);
+  std::vector<EvalEntry> out;
+  for (size_t i = 0; i < flat.size(); ++i) {
+    const FlatDataset& d = flat[i];
+    QB_ASSIGN_OR_RETURN(Args a, parse_args(d, opts.datasets_root));
+    if (d.name == "mmlu") {
+      QB_TRY_CTX(sample_mmlu(d, a, counts[i], rng, out), "sampling mmlu");
+    } else if (d.name == "gsm8k") {
+      QB_TRY_CTX(sample_gsm8k(d, a, counts[i], rng, out), "sampling gsm8k");
+    } else {
+      return invalid_argument(fmt::format("dataset '{}': unknown benchmark (qbuild knows mmlu and gsm8k)", d.name));
+    }
+  }
+  for (size_t i = 0; i < out.size(); ++i) out[i].index = static_cast<int64_t>(i);
+  return out;
+}
+
+nlohmann::ordered_json EvalEntry::to_json() const {
+  nlohmann::ordered_json sample;
+  sample["input"] = nlohmann::ordered_json::array({{{"role", "user"}, {"content", prompt}}});
+  if (!choices.empty()) sample["choices"] = choices;
+  sample["target"] = gold;
+  sample["id"] = subset_id;
+  sample["group_id"] = subset_id;
+  if (dataset_name == "mmlu") sample["subset_key"] = subset_name;
+  sample["metadata"] = metadata;
+  nlohmann::ordered_json j;
+  j["index"] = index;
+  j["prompt"] = std::move(sample);
+  j["tags"] = tags;
+  j["categories"] = categories;
+  j["task_type"] = task_type;
+  j["weight"] = weight;
+  j["dataset_name"] = dataset_name;
+  j["subset_name"] = subset_name;
+  j["gold"] = gold;
+  j["prompt_style"] = prompt_style;
+  j["chat_template"] = chat_template;
+  if (!continuations.empty()) j["continuations"] = continuations;
+  j["record_index"] = record_index;
+  j["source"] = source;
+  j["fewshot_indices"] = fewshot_indices;
+  j["format_version"] = kEvalSetFormatVersion;
+  return j;
+}
+
+namespace {
+template <typename T>
+Result<T> field(const nlohmann::json& j, const char* name, const std::string& where) {
+  auto it = j.find(name);
+  if (it == j.end()) return invalid_argument(fmt::format("{}: missing field '{}'", where, name));
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return invalid_argument(fmt::format("{}: field '{}': unexpected value {}", where, name, it->dump()));
+  }
+}
+}  // namespace
+
+Result<EvalEntry> EvalEntry::from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) return invalid_argument(where + ": expected a JSON object");
+  QB_ASSIGN_OR_RETURN(int version, field<int>(j, "format_version", where));
+  if (version != kEvalSetFormatVersion) {
+    return invalid_argument(fmt::format("{}: format_version {} is not supported (this qbuild reads {})", where, version,
+                                        kEvalSetFormatVersion));
+  }
+  EvalEntry e;
+  QB_ASSIGN_OR_RETURN(e.index, field<int64_t>(j, "index", where));
+  QB_ASSIGN_OR_RETURN(e.dataset_name, field<std::string>(j, "dataset_name", where));
+  QB_ASSIGN_OR_RETURN(e.subset_name, field<std::string>(j, "subset_name", where));
+  QB_ASSIGN_OR_RETURN(e.task_type, field<std::string>(j, "task_type", where));
+  QB_ASSIGN_OR_RETURN(e.tags, field<std::vector<std::string>>(j, "tags", where));
+  QB_ASSIGN_OR_RETURN(e.categories, field<std::vector<std::string>>(j, "categories", where));
+  QB_ASSIGN_OR_RETURN(e.weight, field<double>(j, "weight", where));
+  QB_ASSIGN_OR_RETURN(e.gold, field<std::string>(j, "gold", where));
+  QB_ASSIGN_OR_RETURN(e.prompt_style, field<std::string>(j, "prompt_style", where));
+  QB_ASSIGN_OR_RETURN(e.chat_template, field<bool>(j, "chat_template", where));
+  QB_ASSIGN_OR_RETURN(e.record_index, field<int64_t>(j, "record_index", where));
+  QB_ASSIGN_OR_RETURN(e.source, field<std::string>(j, "source", where));
+  QB_ASSIGN_OR_RETURN(e.fewshot_indices, field<std::vector<int64_t>>(j, "fewshot_indices", where));
+  if (e.dataset_name != "mmlu" && e.dataset_name != "gsm8k") {
+    return invalid_argument(fmt::format("{}: field 'dataset_name': unknown benchmark \"{}\"", where, e.dataset_name));
+  }
+  if (e.prompt_style != "generative" && e.prompt_style != "loglikelihood") {
+    return invalid_argument(fmt::format("{}: field 'prompt_style': unknown style \"{}\"", where, e.prompt_style));
+  }
+  if (j.contains("continuations")) {
+    QB_ASSIGN_OR_RETURN(e.continuations, field<std::vector<std::string>>(j, "continuations", where));
+  }
+  if (e.prompt_style == "loglikelihood" && e.continuations.size() != 4) {
+    return invalid_argument(where + ": field 'continuations': a loglikelihood entry needs 4 continuations");
+  }
+  QB_ASSIGN_OR_RETURN(nlohmann::json sample, field<nlohmann::json>(j, "prompt", where));
+  const std::string pw = where + ": field 'prompt'";
+  if (!sample.is_object() || !sample.contains("input") || !sample["input"].is_array() || sample["input"].size() != 1 ||
+      !sample["input"][0].is_object() || !sample["input"][0].contains("content") ||
+      !sample["input"][0]["content"].is_string()) {
+    return invalid_argument(pw + ": expected {\"input\": [{\"role\": \"user\", \"content\": <text>}], …}");
+  }
+  e.prompt = sample["input"][0]["content"].get<std::string>();
+  if (sample.contains("choices")) {
+    QB_ASSIGN_OR_RETURN(e.choices, field<std::vector<std::string>>(sample, "choices", pw));
+  }
+  if (e.dataset_name == "mmlu" && e.choices.size() != 4) return invalid_argument(pw + ": mmlu needs 4 choices");
+  if (e.dataset_name == "mmlu" && (e.gold.size() != 1 || e.gold[0] < 'A' || e.gold[0] > 'D')) {
+    return invalid_argument(fmt::format("{}: field 'gold': expected a letter A..D, got \"{}\"", where, e.gold));
+  }
+  e.subset_id = sample.value("id", int64_t{0});
+  if (sample.contains("metadata")) e.metadata = sample["metadata"];
+  return e;
+}
+
+std::string eval_set_to_jsonl(const std::vector<EvalEntry>& entries) {
+  std::string out;
+  for (const auto& e : entries) out += e.to_json().dump(-1, ' ', /*ensure_ascii=*/false) + "\n";
+  return out;
+}
+
+Result<std::vector<EvalEntry>> load_eval_set(const stdfs::path& file) {
+  QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(file));
+  std::vector<EvalEntry> out;
+  size_t pos = 0;
+  int line = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view s(text.data() + pos, end - pos);
+    pos = end + 1;
+    ++line;
+    if (s.empty()) continue;
+    std::string where = fmt::format("{}:{}", file.string(), line);
+    nlohmann::json j = nlohmann::json::parse(s, nullptr, false);
+    if (j.is_discarded()) return corrupt(where + ": not valid JSON (truncated or edited eval set?)");
+    QB_ASSIGN_OR_RETURN(EvalEntry e, EvalEntry::from_json(j, where));
+    if (e.index != static_cast<int64_t>(out.size())) {
+      return corrupt(fmt::format("{}: field 'index': expected {}, got {}", where, out.size(), e.index));
+    }
+    out.push_back(std::move(e));
+  }
+  if (out.empty()) return invalid_argument(file.string() + ": empty eval set");
+  return out;
+}
+
+Result<Score> score_generation(const EvalEntry& e, std::string_view output, const ScoreOptions& opts) {
+  if (e.prompt_style != "generative") {
+    return invalid_argument(fmt::format("entry {}: a {} entry is scored from log-likelihoods, not a generation",
+                                        e.index, e.prompt_style));
+  }
+  std::string text = opts.remove_until.empty() ? std::string(output) : remove_until(output, opts.remove_until);
+  Score s;
+  s.index = e.index;
+  if (e.dataset_name == "mmlu") {
+    s.extracted = extract_choice_answer(text, static_cast<int>(e.choices.size()));
+    s.correct = exact_match(s.extracted, e.gold);
+  } else {
+    s.extracted = extract_math_answer(text);
+    s.correct = math_equal(s.extracted, strip_answer_string(e.gold));
+  }
+  return s;
+}
+
+Result<Score> score_loglikelihoods(const EvalEntry& e, const std::array<double, 4>& ll) {
+  if (e.prompt_style != "loglikelihood") {
+    return invalid_argument(fmt::format("entry {}: a generative entry is scored from its generated text", e.index));
+  }
+  size_t best = 0;
+  for (size_t i = 1; i < 4; ++i) {
+    if (ll[i] > ll[best]) best = i;
+  }
+  Score s;
+  s.index = e.index;
+  s.extracted = std::string(1, static_cast<char>('A' + best));
+  s.correct = s.extracted == e.gold;
+  return s;
+}
+
+Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries, const std::vector<Score>& scores) {
+  std::vector<const Score*> by_index(entries.size(), nullptr);
+  for (const Score& s : scores) {
+    if (s.index < 0 || s.index >= static_cast<int64_t>(entries.size())) {
+      return invalid_argument(fmt::format("report: score for index {} outside the eval set (0..{})", s.index,
+                                          entries.size() - 1));
+    }
+    if (by_index[s.index]) return invalid_argument(fmt::format("report: two scores for index {}", s.index));
+    by_index[s.index] = &s;
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!by_index[i]) return invalid_argument(fmt::format("report: no score for index {}", i));
+  }
+  struct Tally {
+    int64_t n = 0, correct = 0;
+  };
+  std::vector<std::string> dataset_order;
+  std::map<std::string, std::vector<std::string>> subset_order;
+  std::map<std::string, Tally> per_dataset;
+  std::map<std::pair<std::string, std::string>, Tally> per_subset;
+  Tally all;
+  double wsum = 0, wcorrect = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const EvalEntry& e = entries[i];
+    const bool ok = by_index[i]->correct;
+    if (!per_dataset.count(e.dataset_name)) dataset_order.push_back(e.dataset_name);
+    auto key = std::make_pair(e.dataset_name, e.subset_name);
+    if (!per_subset.count(key)) subset_order[e.dataset_name].push_back(e.subset_name);
+    for (Tally* t : {&per_dataset[e.dataset_name], &per_subset[key], &all}) {
+      t->n += 1;
+      t->correct += ok;
+    }
+    wsum += e.weight;
+    wcorrect += ok ? e.weight : 0;
+  }
+  auto acc_json = [](const Tally& t) {
+    Accuracy a = accuracy(t.correct, t.n);
+    return nlohmann::ordered_json{{"n", a.n}, {"correct", a.correct}, {"acc", a.acc}, {"stderr", a.stderr_}};
+  };
+  nlohmann::ordered_json report;
+  report["datasets"] = nlohmann::ordered_json::array();
+  for (const auto& d : dataset_order) {
+    nlohmann::ordered_json dj = {{"dataset_name", d}};
+    dj.update(acc_json(per_dataset[d]));
+    dj["subsets"] = nlohmann::ordered_json::array();
+    for (const auto& s : subset_order[d]) {
+      nlohmann::ordered_json sj = {{"subset_name", s}};
+      sj.update(acc_json(per_subset[{d, s}]));
+      dj["subsets"].push_back(std::move(sj));
+    }
+    report["datasets"].push_back(std::move(dj));
+  }
+  report["overall"] = acc_json(all);
+  report["weighted_acc"] = wsum > 0 ? wcorrect / wsum : 0.0;
+  return report;
+}
+
+}  // namespace qb::eval

@@ -1,0 +1,101 @@
+// The frozen eval set and what the eval step does with it: build it from a collection schema
+// (sample step), read it back, score one prediction, aggregate a report.
+//
+// File format (JSONL, one entry per line, in draw order; version 1). evalscope's DatasetEntry
+// fields, so evalscope can read it as a collection dump:
+//   index         0.. in file order
+//   prompt        evalscope's Sample: {"input": [{"role": "user", "content": <prompt text>}],
+//                 "choices": [...] (MMLU), "target": <gold>, "id": <position in subset>,
+//                 "group_id": <same>, "subset_key": <subject> (MMLU), "metadata": {...}}
+//   tags, categories (collection names, root first), task_type, weight (dataset share / items
+//   drawn from it, as evalscope), dataset_name ("mmlu" | "gsm8k"), subset_name
+// and qbuild's own:
+//   gold          "B" / "72" (GSM8K: the text after "####")
+//   prompt_style  "generative" (evalscope) | "loglikelihood" (lm-evaluation-harness, MMLU)
+//   chat_template whether the model side wraps the prompt in its chat template
+//   continuations [" A", " B", " C", " D"] (loglikelihood only; the prompt is the context)
+//   record_index  position of the record in its split; source "demo_mmlu/all/test.jsonl:17"
+//   fewshot_indices positions of the few-shot records in the few-shot split
+//   format_version 1
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "steps/eval/collection.h"
+#include "steps/eval/stats.h"
+#include "util/status.h"
+
+namespace qb::eval {
+
+inline constexpr int kEvalSetFormatVersion = 1;
+
+struct EvalEntry {
+  int64_t index = 0;
+  std::string dataset_name, subset_name, task_type;
+  std::vector<std::string> tags, categories;
+  double weight = 0;
+  std::string prompt;  // the user message (or, for loglikelihood, the context)
+  std::string gold;
+  std::string prompt_style = "generative";
+  bool chat_template = true;
+  std::vector<std::string> continuations;
+  std::vector<std::string> choices;  // MMLU
+  int64_t subset_id = 0;             // evalscope Sample.id: position within the subset
+  int64_t record_index = 0;
+  std::string source;
+  std::vector<int64_t> fewshot_indices;
+  nlohmann::json metadata = nlohmann::json::object();
+
+  nlohmann::ordered_json to_json() const;
+  static Result<EvalEntry> from_json(const nlohmann::json& j, const std::string& where);
+};
+
+struct SampleOptions {
+  int64_t total = 0;    // items in the collection
+  uint64_t seed = 42;   // random.seed(seed) before evalscope's WeightedSampler
+  std::filesystem::path datasets_root;  // data/datasets: relative dataset_dir args resolve here
+};
+
+// Per-dataset args (evalscope DatasetInfo.args) understood here, with defaults:
+//   dataset_dir  folder under datasets_root (default: the dataset name)
+//   format       auto | jsonl | csv | parquet (default auto)
+//   subset_list  MMLU subjects (default: evalscope's 57, in its order; present ones only)
+//   few_shot_num default 5 (MMLU, from dev) / 4 (GSM8K, from train), as evalscope
+//   prompt_style generative (default) | loglikelihood (MMLU only)
+//   apply_chat_template default true for generative, false for loglikelihood
+Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, const SampleOptions& opts);
+
+std::string eval_set_to_jsonl(const std::vector<EvalEntry>& entries);
+// Errors name "<file>:<line>" and the field.
+Result<std::vector<EvalEntry>> load_eval_set(const std::filesystem::path& file);
+
+struct ScoreOptions {
+  std::string remove_until;  // evalscope's remove_until filter, e.g. "</think>" (empty: off)
+};
+struct Score {
+  int64_t index = 0;
+  std::string extracted;  // the letter / the normalized number ("" when none was found)
+  bool correct = false;
+};
+// A generated output (generative entries).
+Result<Score> score_generation(const EvalEntry& e, std::string_view output, const ScoreOptions& opts = {});
+// Log-likelihoods of the four continuations (loglikelihood entries): the argmax (first on ties)
+// is the answer, as lm-evaluation-harness's acc.
+Result<Score> score_loglikelihoods(const EvalEntry& e, const std::array<double, 4>& loglikelihoods);
+
+// {"datasets": [{"dataset_name", "n", "correct", "acc", "stderr", "subsets": [{"subset_name", …}]}],
+//  "overall": {"n", "correct", "acc", "stderr"}, "weighted_acc": Σ weight·correct / Σ weight}
+// Datasets and subsets in order of first appearance. Every entry needs exactly one score.
+Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries, const std::vector<Score>& scores);
+
+// evalscope's MMLU SUBJECT_MAPPING keys, in its order (the default subset_list).
+const std::vector<std::string>& mmlu_subjects();
+
+}  // namespace qb::eval

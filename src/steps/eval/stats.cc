@@ -1,0 +1,120 @@
+// Accuracy, KL divergence / top-1 agreement, McNemar's exact test (see stats.h).
+#include "steps/eval/stats.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace qb::eval {
+
+Accuracy accuracy(int64_t correct, int64_t n) {
+  Accuracy a;
+  a.n = n;
+  a.correct = correct;
+  if (n > 0) {
+    a.acc = static_cast<double>(correct) / static_cast<double>(n);
+    a.stderr_ = std::sqrt(a.acc * (1 - a.acc) / static_cast<double>(n));
+  }
+  return a;
+}
+
+namespace {
+// log-softmax of one row, in double: x − max − log Σ exp(x − max).
+void log_softmax(const float* x, int64_t v, std::vector<double>& out, int64_t& argmax) {
+  argmax = 0;
+  for (int64_t i = 1; i < v; ++i) {
+    if (x[i] > x[argmax]) argmax = i;
+  }
+  const double m = x[argmax];
+  double sum = 0;
+  for (int64_t i = 0; i < v; ++i) sum += std::exp(static_cast<double>(x[i]) - m);
+  const double lse = m + std::log(sum);
+  out.resize(static_cast<size_t>(v));
+  for (int64_t i = 0; i < v; ++i) out[i] = static_cast<double>(x[i]) - lse;
+}
+}  // namespace
+
+Result<KlStats> kl_divergence(const std::vector<float>& base, const std::vector<float>& test, int64_t vocab) {
+  if (vocab <= 0) return invalid_argument(fmt::format("kl_divergence: vocab must be > 0, got {}", vocab));
+  if (base.size() != test.size()) {
+    return invalid_argument(fmt::format("kl_divergence: logits differ in size ({} vs {})", base.size(), test.size()));
+  }
+  if (base.size() % static_cast<size_t>(vocab) != 0) {
+    return invalid_argument(fmt::format("kl_divergence: {} logits are not a whole number of rows of {}", base.size(), vocab));
+  }
+  for (size_t i = 0; i < base.size(); ++i) {
+    if (!std::isfinite(base[i]) || !std::isfinite(test[i])) {
+      return invalid_argument(fmt::format("kl_divergence: non-finite logit at position {}, token {}",
+                                          i / static_cast<size_t>(vocab), i % static_cast<size_t>(vocab)));
+    }
+  }
+  KlStats s;
+  s.positions = static_cast<int64_t>(base.size()) / vocab;
+  if (s.positions == 0) return s;
+  std::vector<double> lp, lq;
+  double sum = 0, sum_sq = 0;
+  int64_t agree = 0;
+  for (int64_t r = 0; r < s.positions; ++r) {
+    int64_t am_p = 0, am_q = 0;
+    log_softmax(base.data() + r * vocab, vocab, lp, am_p);
+    log_softmax(test.data() + r * vocab, vocab, lq, am_q);
+    double kl = 0;
+    for (int64_t i = 0; i < vocab; ++i) kl += std::exp(lp[i]) * (lp[i] - lq[i]);
+    kl = std::max(kl, 0.0);  // rounding can leave −1e-17 for identical rows
+    sum += kl;
+    sum_sq += kl * kl;
+    s.max_kl = std::max(s.max_kl, kl);
+    agree += am_p == am_q;
+  }
+  const double n = static_cast<double>(s.positions);
+  s.mean_kl = sum / n;
+  if (s.positions > 1) {
+    double var = std::max(0.0, (sum_sq - n * s.mean_kl * s.mean_kl) / (n - 1));
+    s.stderr_kl = std::sqrt(var / n);
+  }
+  s.top1_agreement = static_cast<double>(agree) / n;
+  s.stderr_top1 = std::sqrt(s.top1_agreement * (1 - s.top1_agreement) / n);
+  return s;
+}
+
+double mcnemar_exact_p(int64_t b, int64_t c) {
+  const int64_t n = b + c;
+  if (n == 0) return 1.0;
+  const int64_t k = std::min(b, c);
+  // P[X <= k], X ~ Binomial(n, 1/2). Up to n = 1000, 2^-n is a normal double and the terms
+  // follow exactly enough from C(n, i+1) = C(n, i) (n − i) / (i + 1); beyond, each term is
+  // computed in log space.
+  double tail = 0;
+  if (n <= 1000) {
+    double term = std::ldexp(1.0, -static_cast<int>(n));
+    for (int64_t i = 0; i <= k; ++i) {
+      tail += term;
+      term = term * static_cast<double>(n - i) / static_cast<double>(i + 1);
+    }
+  } else {
+    const double log_half_n = -static_cast<double>(n) * std::log(2.0);
+    const double lg_n1 = std::lgamma(static_cast<double>(n) + 1);
+    for (int64_t i = 0; i <= k; ++i) {
+      tail += std::exp(lg_n1 - std::lgamma(static_cast<double>(i) + 1) -
+                       std::lgamma(static_cast<double>(n - i) + 1) + log_half_n);
+    }
+  }
+  return std::min(1.0, 2.0 * tail);
+}
+
+Result<McNemar> mcnemar_exact(const std::vector<bool>& a, const std::vector<bool>& b) {
+  if (a.size() != b.size()) {
+    return invalid_argument(fmt::format("mcnemar: {} vs {} paired outcomes (must be the same questions)", a.size(), b.size()));
+  }
+  McNemar m;
+  m.n = static_cast<int64_t>(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    m.only_a += a[i] && !b[i];
+    m.only_b += !a[i] && b[i];
+  }
+  m.p_value = mcnemar_exact_p(m.only_a, m.only_b);
+  return m;
+}
+
+}  // namespace qb::eval

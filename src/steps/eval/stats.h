@@ -1,0 +1,46 @@
+// Statistics for evaluation results: accuracy with its standard error, KL divergence and top-1
+// agreement between two models' next-token distributions, and McNemar's exact test for paired
+// per-question correctness.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "util/status.h"
+
+namespace qb::eval {
+
+struct Accuracy {
+  int64_t n = 0;
+  int64_t correct = 0;
+  double acc = 0;     // correct / n (0 when n == 0)
+  double stderr_ = 0;  // sqrt(acc (1 - acc) / n), the binomial standard error (0 when n == 0)
+};
+Accuracy accuracy(int64_t correct, int64_t n);
+
+// Two models' logits over the same positions, row-major [positions, vocab] (float32 as the
+// model produces them). Each row goes through a log-softmax in double (max subtracted first).
+struct KlStats {
+  int64_t positions = 0;
+  double mean_kl = 0;       // mean over positions of KL(P_base || P_test) = Σ p_base (log p_base − log p_test), nats
+  double stderr_kl = 0;     // standard error of that mean (sample std / sqrt(positions))
+  double max_kl = 0;
+  double top1_agreement = 0;  // fraction of positions where both argmaxes agree (first index on ties)
+  double stderr_top1 = 0;     // sqrt(a (1 − a) / positions)
+};
+Result<KlStats> kl_divergence(const std::vector<float>& base_logits, const std::vector<float>& test_logits,
+                              int64_t vocab);
+
+// McNemar's exact test on paired outcomes (same questions, two models): b = questions only A got
+// right, c = only B got right; two-sided p = min(1, 2 · P[X ≤ min(b, c)]) for X ~ Binomial(b + c, 1/2);
+// p = 1 when b + c = 0.
+struct McNemar {
+  int64_t n = 0;        // paired questions
+  int64_t only_a = 0;   // b
+  int64_t only_b = 0;   // c
+  double p_value = 1;
+};
+Result<McNemar> mcnemar_exact(const std::vector<bool>& correct_a, const std::vector<bool>& correct_b);
+double mcnemar_exact_p(int64_t b, int64_t c);
+
+}  // namespace qb::eval
