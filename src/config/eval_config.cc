@@ -18,7 +18,6 @@
 #include <fmt/format.h>
 
 #include "config/fields.h"
-#include "config/names.h"
 #include "config/parsers.h"
 #include "config/suggest.h"
 

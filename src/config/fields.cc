@@ -113,38 +113,38 @@ std::optional<std::string> read_enum(Diagnostics& d, const Node& n, std::string_
   return std::nullopt;
 }
 
-std::optional<std::vector<std::string>> read_string_list(Diagnostics& d, const Node& n,
-                                                         std::string_view field) {
+namespace {
+
+// A list whose items all read with `read_one`; every bad item is reported.
+template <typename T>
+std::optional<std::vector<T>> read_list(
+    Diagnostics& d, const Node& n, std::string_view field,
+    std::optional<T> (*read_one)(Diagnostics&, const Node&, std::string_view)) {
   if (!n.is_sequence()) {
     expected(d, n, "a list", field);
     return std::nullopt;
   }
-  std::vector<std::string> out;
+  std::vector<T> out;
   bool ok = true;
   for (const Node& item : n.items) {
-    auto s = read_string(d, item, field);
-    if (s) out.push_back(*s);
+    auto v = read_one(d, item, field);
+    if (v) out.push_back(*v);
     else ok = false;
   }
   if (!ok) return std::nullopt;
   return out;
 }
 
+}  // namespace
+
+std::optional<std::vector<std::string>> read_string_list(Diagnostics& d, const Node& n,
+                                                         std::string_view field) {
+  return read_list<std::string>(d, n, field, &read_string);
+}
+
 std::optional<std::vector<std::int64_t>> read_int_list(Diagnostics& d, const Node& n,
                                                        std::string_view field) {
-  if (!n.is_sequence()) {
-    expected(d, n, "a list", field);
-    return std::nullopt;
-  }
-  std::vector<std::int64_t> out;
-  bool ok = true;
-  for (const Node& item : n.items) {
-    auto v = read_int(d, item, field);
-    if (v) out.push_back(*v);
-    else ok = false;
-  }
-  if (!ok) return std::nullopt;
-  return out;
+  return read_list<std::int64_t>(d, n, field, &read_int);
 }
 
 MapReader::MapReader(Diagnostics& diags, const Node& node, std::string name, SourceLoc anchor,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "config/diagnostics.h"
@@ -29,6 +30,10 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
 // Shared by the parsers: the required `key` (a name) checked with unsafe_name_reason(); sets
 // `loc` to the value's location. Returns "" when missing or invalid.
 std::string read_name(FileContext& c, class MapReader& top, std::string_view key, SourceLoc& loc);
+
+// A present, non-null output_suffix checked with unsafe_suffix_reason(); nullopt when it is not
+// a string (reported). An unsafe suffix is reported and still returned.
+std::optional<std::string> read_suffix(FileContext& c, const Node& n);
 
 // A path relative to the project root, lexically normalized, without a trailing '/'.
 std::string normalize_rel_path(const std::string& path);

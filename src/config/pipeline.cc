@@ -161,6 +161,15 @@ std::string read_name(FileContext& c, MapReader& top, std::string_view key, Sour
   return *s;
 }
 
+std::optional<std::string> read_suffix(FileContext& c, const Node& n) {
+  auto s = read_string(c.diags, n, "output_suffix");
+  if (s) {
+    if (auto why = unsafe_suffix_reason(*s))
+      c.diags.error(n.loc, fmt::format("unsafe output_suffix '{}': {}", printable(*s), *why));
+  }
+  return s;
+}
+
 std::string normalize_rel_path(const std::string& path) {
   std::string s = stdfs::path(path).lexically_normal().generic_string();
   while (s.size() > 1 && s.back() == '/') s.pop_back();

@@ -21,7 +21,6 @@
 #include <fmt/format.h>
 
 #include "config/fields.h"
-#include "config/names.h"
 #include "config/parsers.h"
 
 namespace qb::config {
@@ -512,13 +511,8 @@ QuantSpec parse_quant(FileContext& c, const Node& root) {
   QuantSpec spec;
   spec.loc = c.whole_file();
   spec.name = read_name(c, top, "name", spec.loc);
-  if (const Node* n = top.require("output_suffix")) {
-    if (auto s = read_string(c.diags, *n, "output_suffix")) {
-      if (auto why = unsafe_suffix_reason(*s))
-        c.diags.error(n->loc, fmt::format("unsafe output_suffix '{}': {}", printable(*s), *why));
-      spec.output_suffix = *s;
-    }
-  }
+  if (const Node* n = top.require("output_suffix"))
+    spec.output_suffix = read_suffix(c, *n).value_or("");
   bool save_compressed = top.get_bool("save_compressed", true).value_or(true);
 
   std::optional<Modifier> mod;

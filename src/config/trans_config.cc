@@ -129,13 +129,8 @@ TransSpec parse_trans(FileContext& c, const Node& root) {
       check_input_model(c, *n, spec.input_model);
     }
   }
-  if (const Node* n = top.find("output_suffix"); n && !n->is_null()) {
-    if (auto s = read_string(c.diags, *n, "output_suffix")) {
-      if (auto why = unsafe_suffix_reason(*s))
-        c.diags.error(n->loc, fmt::format("unsafe output_suffix '{}': {}", printable(*s), *why));
-      spec.output_suffix = *s;
-    }
-  }
+  if (const Node* n = top.find("output_suffix"); n && !n->is_null())
+    spec.output_suffix = read_suffix(c, *n);
 
   const Node* qm = top.find("quant_modifiers");
   bool has_modifier = qm && !(qm->is_null() || (qm->is_mapping() && qm->entries.empty()));
