@@ -65,6 +65,20 @@ TEST(Qwen3Golden, CorpusIdsAndDecodeMatchTokenizers) {
   std::printf("[qwen3] %zu corpus lines, %zu ids compared\n", corpus.size(), n_ids);
 }
 
+TEST(Qwen3Golden, WholeCorpusAsOneDocumentMatchesTokenizers) {
+  const Tokenizer* tok = testing::qwen3();
+  ASSERT_NE(tok, nullptr);
+  std::string document;
+  const auto corpus = read_jsonl(kGolden + "/corpus.jsonl");
+  for (std::size_t i = 0; i < corpus.size(); ++i)
+    document += (i ? "\n" : "") + to_valid_utf8(corpus_input(corpus[i]));
+  std::ifstream in(kGolden + "/expected_document.json");
+  const std::vector<std::int32_t> want = ids_of(nlohmann::json::parse(in)["ids"]);
+  const std::vector<std::int32_t> got = tok->encode(document);
+  EXPECT_EQ(got, want) << describe_mismatch(*tok, want, got);
+  std::printf("[qwen3] one %zu-byte document, %zu ids\n", document.size(), want.size());
+}
+
 TEST(Qwen3Golden, DecodeOfValidTextIsExactNfcRoundTrip) {
   // For valid UTF-8 lines the decode is exact bytes (no U+FFFD needed): the package's decode
   // string, which the oracle checked equals NFC(text).

@@ -15,6 +15,15 @@ bool is_ascii(std::string_view s) {
   return true;
 }
 
+// Every code point below U+0300 (ASCII, Latin-1, Latin Extended-A/B, IPA) is NFC_QC=Yes and is
+// never the second member of a canonical composition, so such text is already in NFC. In UTF-8
+// these are the bytes < 0x80 and two-byte sequences with lead byte C2..CB.
+bool below_u0300(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0xCC) return false;  // a lead byte of U+0300 or above
+  return true;
+}
+
 }  // namespace
 
 std::string normalize(NormalizerKind kind, std::string_view text) {
@@ -30,6 +39,12 @@ std::string normalize(NormalizerKind kind, std::string_view text) {
   std::string result(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
   std::free(out);
   return result;
+}
+
+std::string_view normalize(NormalizerKind kind, std::string_view text, std::string& storage) {
+  if (kind == NormalizerKind::kNone || below_u0300(text)) return text;
+  storage = normalize(kind, text);
+  return storage;
 }
 
 }  // namespace qb::tok

@@ -17,4 +17,9 @@ enum class NormalizerKind { kNone, kNfc };
 // Returns `text` normalized; `text` must be valid UTF-8.
 std::string normalize(NormalizerKind kind, std::string_view text);
 
+// The same without a copy when `text` is already normalized by a quick check (no normalizer,
+// or only code points below U+0300, which neither decompose nor combine): then the result views
+// `text`; else it views `storage`, which receives the normalized text.
+std::string_view normalize(NormalizerKind kind, std::string_view text, std::string& storage);
+
 }  // namespace qb::tok

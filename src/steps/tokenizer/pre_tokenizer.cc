@@ -8,7 +8,7 @@ namespace {
 // Replaces each piece by its matches and the gaps between them (behaviour "Isolated").
 void isolate(const Regex& re, const std::vector<std::string_view>& in,
              std::vector<std::string_view>& out) {
-  std::vector<Span> matches;
+  thread_local std::vector<Span> matches;
   for (std::string_view piece : in) {
     matches.clear();
     re.find_all(piece, matches);
@@ -27,7 +27,9 @@ void isolate(const Regex& re, const std::vector<std::string_view>& in,
 void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& pieces,
                          std::deque<std::string>& arena) const {
   if (text.empty()) return;
-  std::vector<std::string_view> cur{text}, next;
+  // Scratch vectors kept per thread: encode() calls this once per text segment.
+  thread_local std::vector<std::string_view> cur, next;
+  cur.assign(1, text);
   for (const Regex& re : splits_) {
     next.clear();
     isolate(re, cur, next);

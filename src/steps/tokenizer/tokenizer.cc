@@ -19,9 +19,12 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text, bool allow_sp
   }
   ids.reserve(text.size() / 3 + 4);
 
-  std::vector<Segment> raw, norm;
-  std::vector<std::string_view> pieces;
-  std::deque<std::string> arena;
+  // Scratch kept per thread (encode is called once per prompt or document).
+  thread_local std::vector<Segment> raw, norm;
+  thread_local std::vector<std::string_view> pieces;
+  thread_local std::deque<std::string> arena;
+  thread_local std::string normalized_storage;
+  raw.clear();
   const auto encode_plain = [&](std::string_view plain) {
     pieces.clear();
     arena.clear();
@@ -35,8 +38,8 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text, bool allow_sp
       ids.push_back(seg.id);
       continue;
     }
-    const std::string_view part = text.substr(seg.begin, seg.end - seg.begin);
-    const std::string normalized = normalize(m.normalizer, part);
+    const std::string_view normalized =
+        normalize(m.normalizer, text.substr(seg.begin, seg.end - seg.begin), normalized_storage);
     if (m.normalized_matcher.empty()) {
       encode_plain(normalized);
       continue;
@@ -47,7 +50,7 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text, bool allow_sp
       if (sub.id >= 0) {
         ids.push_back(sub.id);
       } else {
-        encode_plain(std::string_view(normalized).substr(sub.begin, sub.end - sub.begin));
+        encode_plain(normalized.substr(sub.begin, sub.end - sub.begin));
       }
     }
   }

@@ -11,6 +11,7 @@ Writes, under tests/golden/tokenizer/:
                         differ, and decode() with and without skip_special_tokens.
   token_decodes.jsonl   decode([id]) for every 97th id and every added token (lossy, as the
                         package returns str).
+  expected_document.json  Qwen3 ids of all corpus lines joined by "\n" as one text.
   chat_expected.jsonl   Qwen3's chat template rendered by transformers' apply_chat_template
                         (add_generation_prompt=True) for single user turns and system + user, with
                         enable_thinking unset / True / False, and the ids of the rendering.
@@ -106,6 +107,12 @@ def qwen_fixtures(corpus):
         assert hf.encode(text, add_special_tokens=False) == row["ids"], line
         assert row["decode"] == norm.normalize_str(text), line
     write_jsonl(os.path.join(GOLD, "expected.jsonl"), rows)
+
+    # All lines as one document: merges across line ends, long inputs, the word cache reused.
+    document = "\n".join(corpus_text(l) for l in corpus)
+    with open(os.path.join(GOLD, "expected_document.json"), "w", encoding="utf-8") as f:
+        json.dump({"ids": tok.encode(document, add_special_tokens=False).ids}, f)
+        f.write("\n")
 
     ids = sorted(set(range(0, tok.get_vocab_size(with_added_tokens=False), 97)) |
                  {t for t in tok.get_added_tokens_decoder()})
