@@ -90,7 +90,7 @@ TEST(Dataset, DemoGsm8kAllFormatsAgree) {
       EXPECT_EQ((*other)[i].answer, (*jsonl)[i].answer);
     }
   }
-  auto train = load_gsm8k(kDemoGsm8k, "train");
+  auto train = load_gsm8k(kDemoGsm8k, "train", FileFormat::kCsv);
   ASSERT_TRUE(train.is_ok());
   EXPECT_EQ(train->size(), 8u);
 }

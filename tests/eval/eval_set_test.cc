@@ -118,7 +118,7 @@ TEST(EvalSet, SameSeedSameSetOtherSeedOtherSet) {
 
 TEST(EvalSet, LoglikelihoodStyleUsesHarnessFormat) {
   auto schema = CollectionNode::from_json(nlohmann::json::parse(R"({"name": "ll", "datasets": [
-      {"name": "mmlu", "args": {"dataset_dir": "demo_mmlu", "prompt_style": "loglikelihood", "few_shot_num": 1,
+      {"name": "mmlu", "args": {"dataset_dir": "demo_mmlu", "format": "jsonl", "prompt_style": "loglikelihood", "few_shot_num": 1,
                                 "subset_list": ["astronomy"]}}]})"));
   ASSERT_TRUE(schema.is_ok());
   auto built = build_eval_set(*schema, demo_options(2, 1));
@@ -239,14 +239,14 @@ TEST(EvalSetErrors, DatasetArgs) {
             "dataset 'gsm8k' args: prompt_style: loglikelihood scoring is defined for mmlu only");
   EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "arc", "args": {}}]})"),
             "dataset 'arc': unknown benchmark (qbuild knows mmlu and gsm8k)");
-  EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "mmlu", "args": {"dataset_dir": "demo_mmlu",
+  EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "mmlu", "args": {"dataset_dir": "demo_mmlu", "format": "jsonl",
             "subset_list": ["astronmy"]}}]})"),
             "sampling mmlu: dataset 'mmlu' args: subset_list: no test items for subject 'astronmy' in " +
                 source_path("data/datasets/demo_mmlu"));
-  EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "mmlu", "args": {"dataset_dir": "demo_mmlu",
+  EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "mmlu", "args": {"dataset_dir": "demo_mmlu", "format": "jsonl",
             "few_shot_num": 6}}]})"),
             "sampling mmlu: dataset 'mmlu': subject 'astronomy' has 5 dev items, few_shot_num is 6");
-  EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "gsm8k", "args": {"dataset_dir": "demo_gsm8k",
+  EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "gsm8k", "args": {"dataset_dir": "demo_gsm8k", "format": "jsonl",
             "few_shot_num": 9}}]})"),
             "sampling gsm8k: dataset 'gsm8k': 8 train items, few_shot_num is 9");
 }

@@ -101,7 +101,7 @@ bool parquet_available() { return false; }
 Result<std::vector<Row>> read_parquet_rows(const std::filesystem::path& file, const std::string& display) {
   return unavailable(display +
                      ": this qbuild was built without Parquet support (install pyarrow into .venv, e.g. "
-                     "`.venv/bin/pip install pyarrow`, and re-run cmake), or convert the file to JSONL");
+                     "`.venv/bin/pip install pyarrow`, and re-run cmake), or use the dataset's JSONL/CSV files (format: jsonl)");
 }
 
 #endif
