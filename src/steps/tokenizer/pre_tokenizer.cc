@@ -20,6 +20,7 @@ void isolate(const Regex& re, const std::vector<std::string_view>& in,
     }
     if (prev < piece.size()) out.push_back(piece.substr(prev));
   }
+  if (matches.capacity() > (1 << 16)) std::vector<Span>().swap(matches);
 }
 
 }  // namespace
@@ -46,6 +47,9 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& p
     cur.swap(next);
   }
   pieces.insert(pieces.end(), cur.begin(), cur.end());
+  constexpr std::size_t kKeep = 1 << 16;  // keep the scratch small after a long text
+  if (cur.capacity() > kKeep) std::vector<std::string_view>().swap(cur);
+  if (next.capacity() > kKeep) std::vector<std::string_view>().swap(next);
 }
 
 }  // namespace qb::tok

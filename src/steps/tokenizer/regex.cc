@@ -5,7 +5,6 @@
 #include <pcre2.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 
 #include "steps/tokenizer/utf8.h"
 

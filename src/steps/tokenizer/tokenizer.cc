@@ -54,6 +54,12 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text, bool allow_sp
       }
     }
   }
+  // Keep the scratch small after an unusually long text (a whole file).
+  constexpr std::size_t kKeep = 1 << 16;
+  if (pieces.capacity() > kKeep) std::vector<std::string_view>().swap(pieces);
+  if (raw.capacity() > kKeep) std::vector<Segment>().swap(raw);
+  if (norm.capacity() > kKeep) std::vector<Segment>().swap(norm);
+  if (normalized_storage.capacity() > 16 * kKeep) std::string().swap(normalized_storage);
   return ids;
 }
 

@@ -87,6 +87,7 @@ class Tokenizer {
   struct Impl;
 
  private:
+  Tokenizer() = default;  // only load() / from_json() make one
   std::shared_ptr<const Impl> impl_;
 };
 
