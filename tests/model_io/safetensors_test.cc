@@ -76,6 +76,19 @@ TEST(SafetensorsRoundTrip, EveryDTypeBitExact) {
   }
 }
 
+TEST(SafetensorsRoundTrip, LargeTensorsCopiedInParallelChunksAreBitExact) {
+  // 20,000,006 bytes: five 4 MiB copy chunks, the last one partial, starting at an odd offset.
+  auto dir = make_temp_dir();
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(99);
+  TensorList tensors = {{"odd", random_tensor(at::kByte, {3}, gen)},
+                        {"big", random_tensor(at::kShort, {3333334, 3}, gen)}};
+  const auto path = dir.path() / "big.safetensors";
+  ASSERT_TRUE(write_safetensors(path, tensors).is_ok());
+  auto r = SafetensorsReader::open(path);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  for (const auto& [name, t] : tensors) EXPECT_TRUE(bitwise_equal(*r->load(name), t)) << name;
+}
+
 TEST(SafetensorsRoundTrip, LoadedTensorOwnsItsMemory) {
   auto dir = make_temp_dir();
   const auto path = dir.path() / "a.safetensors";

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -207,22 +208,42 @@ Status check_device(at::Device device, const std::string& at) {
   return Status::ok();
 }
 
-// memcpy split over threads for big tensors: page faults on a cold map and memory bandwidth both
-// scale with threads.
+// memcpy split over threads for big tensors: page faults (on the map and on fresh destination
+// pages) and memory bandwidth both scale with threads. Runs on libtorch's inter-op pool via
+// at::launch: at::parallel_for would be serial here, since its OpenMP body is inlined into this
+// translation unit, which is not built with -fopenmp. The caller claims chunks too and waits only
+// for chunks that were claimed, so a busy (or nested) pool cannot deadlock it; late pool tasks
+// find no work and touch only the shared counters.
+constexpr std::size_t kChunk = 4 << 20;  // parallel_copy's unit of work
+
 void parallel_copy(void* dst, const std::uint8_t* src, std::size_t n) {
-  constexpr int64_t kChunk = 8 << 20;
-  if (n <= static_cast<std::size_t>(kChunk)) {
+  const std::size_t chunks = (n + kChunk - 1) / kChunk;
+  const std::size_t helpers = std::min<std::size_t>(chunks, static_cast<std::size_t>(at::get_num_interop_threads())) - 1;
+  if (chunks < 4 || helpers == 0) {
     std::memcpy(dst, src, n);
     return;
   }
-  auto* d = static_cast<std::uint8_t*>(dst);
-  int64_t chunks = static_cast<int64_t>((n + kChunk - 1) / kChunk);
-  at::parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t c = lo; c < hi; ++c) {
-      std::size_t b = static_cast<std::size_t>(c) * kChunk;
-      std::memcpy(d + b, src + b, std::min<std::size_t>(kChunk, n - b));
+  struct State {
+    std::atomic<std::size_t> next{0}, done{0};
+    std::uint8_t* dst;
+    const std::uint8_t* src;
+    std::size_t n, chunks;
+  };
+  auto st = std::make_shared<State>();
+  st->dst = static_cast<std::uint8_t*>(dst);
+  st->src = src;
+  st->n = n;
+  st->chunks = chunks;
+  auto work = [](State& s) {
+    for (std::size_t c; (c = s.next.fetch_add(1)) < s.chunks;) {
+      std::size_t b = c * kChunk;
+      std::memcpy(s.dst + b, s.src + b, std::min(kChunk, s.n - b));
+      if (s.done.fetch_add(1) + 1 == s.chunks) s.done.notify_all();
     }
-  });
+  };
+  for (std::size_t i = 0; i < helpers; ++i) at::launch([st, work] { work(*st); });
+  work(*st);
+  for (std::size_t d; (d = st->done.load()) < chunks;) st->done.wait(d);
 }
 
 // Asks for transparent huge pages on a fresh destination buffer before it is first touched:
