@@ -12,6 +12,7 @@
 #include "steps/eval/math_answer.h"
 #include "steps/eval/prompts.h"
 #include "steps/eval/py_random.h"
+#include "steps/eval/rows.h"
 #include "util/fs.h"
 
 namespace qb::eval {
@@ -341,15 +342,8 @@ std::string eval_set_to_jsonl(const std::vector<EvalEntry>& entries) {
 Result<std::vector<EvalEntry>> load_eval_set(const stdfs::path& file) {
   QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(file));
   std::vector<EvalEntry> out;
-  size_t pos = 0;
-  int line = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view s(text.data() + pos, end - pos);
-    pos = end + 1;
-    ++line;
-    if (s.empty()) continue;
+  QB_TRY(for_each_line(text, [&](int line, std::string_view s) -> Status {
+    if (s.empty()) return Status::ok();
     std::string where = fmt::format("{}:{}", file.string(), line);
     nlohmann::json j = nlohmann::json::parse(s, nullptr, false);
     if (j.is_discarded()) return corrupt(where + ": not valid JSON (truncated or edited eval set?)");
@@ -358,7 +352,8 @@ Result<std::vector<EvalEntry>> load_eval_set(const stdfs::path& file) {
       return corrupt(fmt::format("{}: field 'index': expected {}, got {}", where, out.size(), e.index));
     }
     out.push_back(std::move(e));
-  }
+    return Status::ok();
+  }));
   if (out.empty()) return invalid_argument(file.string() + ": empty eval set");
   return out;
 }

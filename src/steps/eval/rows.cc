@@ -8,20 +8,26 @@
 
 namespace qb::eval {
 
-Result<std::vector<Row>> read_jsonl_rows(const std::filesystem::path& file, const std::string& display) {
-  QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(file));
-  std::vector<Row> rows;
+Status for_each_line(std::string_view text, const std::function<Status(int, std::string_view)>& fn) {
   size_t pos = 0;
   int line = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view s(text.data() + pos, end - pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view s = text.substr(pos, end - pos);
     pos = end + 1;
-    ++line;
     if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
+    QB_TRY(fn(++line, s));
+  }
+  return Status::ok();
+}
+
+Result<std::vector<Row>> read_jsonl_rows(const std::filesystem::path& file, const std::string& display) {
+  QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(file));
+  std::vector<Row> rows;
+  QB_TRY(for_each_line(text, [&](int line, std::string_view s) -> Status {
     if (line == 1 && s.substr(0, 3) == "\xEF\xBB\xBF") s.remove_prefix(3);
-    if (s.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank line
+    if (s.find_first_not_of(" \t") == std::string_view::npos) return Status::ok();  // blank line
     std::string where = fmt::format("{}:{}", display, line);
     nlohmann::json j = nlohmann::json::parse(s, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) {
@@ -37,7 +43,8 @@ Result<std::vector<Row>> read_jsonl_rows(const std::filesystem::path& file, cons
     }
     if (!j.is_object()) return invalid_argument(where + ": expected a JSON object, got " + std::string(j.type_name()));
     rows.push_back(Row{std::move(where), std::move(j)});
-  }
+    return Status::ok();
+  }));
   return rows;
 }
 

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +20,10 @@ struct Row {
   std::string where;       // "mmlu/test.jsonl:17", "gsm8k/main/test-00000-of-00001.parquet: row 4"
   nlohmann::json fields;   // an object: column name -> value
 };
+
+// Calls fn(1-based line number, line without "\n" or "\r\n") for every line of `text`; returns
+// the first error fn returns.
+Status for_each_line(std::string_view text, const std::function<Status(int, std::string_view)>& fn);
 
 // `display` names the file in messages (a path relative to the datasets folder keeps messages
 // and frozen eval sets the same on every machine).
