@@ -8,6 +8,7 @@
 
 
 #include "steps/model_io/log/log.h"
+#include "steps/model_io/messages.h"
 #include "util/fs.h"
 
 namespace qb::model_io {
@@ -15,9 +16,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 using json = nlohmann::json;
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
-std::string quote(const stdfs::path& p) { return "'" + p.string() + "'"; }
 
 bool is_file(const stdfs::path& p) {
   std::error_code ec;
@@ -31,9 +29,7 @@ Result<json> read_json_object(const stdfs::path& path) {
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
-    std::string m = e.what();
-    if (auto p = m.find("] "); m.rfind("[json.", 0) == 0 && p != std::string::npos) m = m.substr(p + 2);
-    return corrupt(quote(path) + ": not valid JSON: " + m);
+    return corrupt(quote(path) + ": not valid JSON: " + json_error_text(e));
   }
   if (!j.is_object()) return corrupt(quote(path) + ": top level is not a JSON object");
   return j;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "steps/model_io/log/log.h"
+#include "steps/model_io/messages.h"
 
 namespace qb::model_io {
 
@@ -64,8 +65,6 @@ struct HeaderShapeError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string quote(const std::string& s) { return "'" + s + "'"; }
-
 std::string offsets_text(std::uint64_t b, std::uint64_t e) {
   return "[" + std::to_string(b) + ", " + std::to_string(e) + "]";
 }
@@ -108,10 +107,7 @@ Result<json> parse_header_json(std::string_view text, const std::string& where) 
   } catch (const HeaderShapeError& e) {
     return corrupt(where + ": " + e.what());
   } catch (const json::exception& e) {
-    // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
-    std::string m = e.what();
-    if (auto p = m.find("] "); m.rfind("[json.", 0) == 0 && p != std::string::npos) m = m.substr(p + 2);
-    return corrupt(where + ": header is not valid JSON: " + m);
+    return corrupt(where + ": header is not valid JSON: " + json_error_text(e));
   }
 }
 

@@ -6,14 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "steps/model_io/atomic_file.h"
+#include "steps/model_io/messages.h"
 #include "steps/model_io/safetensors.h"
 
 namespace qb::model_io {
 namespace {
 
 using TensorList = std::vector<std::pair<std::string, at::Tensor>>;
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 // Validates the inputs and builds the padded header.
 Result<std::string> build_header(const TensorList& tensors, const std::map<std::string, std::string>& metadata) {
