@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -18,25 +19,51 @@ const char* severity_name(Severity s) {
   return "error";
 }
 
-bool is_utf8_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+// The code point starting at text[i] and its length in bytes (invalid UTF-8 reads as one byte).
+std::pair<char32_t, std::size_t> decode_utf8(std::string_view text, std::size_t i) {
+  auto b = static_cast<unsigned char>(text[i]);
+  std::size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 1;
+  if (len == 1 || i + len > text.size()) return {b, 1};
+  char32_t cp = b & (0x7F >> len);
+  for (std::size_t k = 1; k < len; ++k) {
+    auto c = static_cast<unsigned char>(text[i + k]);
+    if ((c & 0xC0) != 0x80) return {b, 1};
+    cp = (cp << 6) | (c & 0x3F);
+  }
+  return {cp, len};
+}
 
-// The caret line under `text`: the padding copies tabs so the caret lines up in a terminal, and
-// counts UTF-8 code points rather than bytes; `~` continues the caret over the rest of the span.
+// Terminal columns of a code point: 2 for East Asian wide/fullwidth ranges (CJK, Hangul,
+// fullwidth forms), 1 otherwise — enough to keep carets aligned under CJK prompts.
+int display_width(char32_t cp) {
+  bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+              (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+              (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+              (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+              (cp >= 0x20000 && cp <= 0x3FFFD);
+  return wide ? 2 : 1;
+}
+
+// The caret line under `text`: the padding copies tabs and counts display columns (so the caret
+// lines up in a terminal whatever the UTF-8 before it); `~` continues over the rest of the span.
 std::string caret_line(std::string_view text, int col, int length) {
   std::size_t start = std::min<std::size_t>(col > 0 ? col - 1 : 0, text.size());
+  std::size_t end = std::min<std::size_t>(start + std::max(length, 1), text.size());
   std::string out;
-  for (std::size_t i = 0; i < start; ++i) {
-    if (text[i] == '\t') out += '\t';
-    else if (!is_utf8_continuation(text[i])) out += ' ';
+  for (std::size_t i = 0; i < start;) {
+    auto [cp, len] = decode_utf8(text, i);
+    if (cp == U'\t') out += '\t';
+    else out.append(display_width(cp), ' ');
+    i += len;
+  }
+  int span = 0;
+  for (std::size_t i = start; i < end;) {
+    auto [cp, len] = decode_utf8(text, i);
+    span += display_width(cp);
+    i += len;
   }
   out += '^';
-  std::size_t end = std::min<std::size_t>(start + std::max(length, 1), text.size());
-  bool first = true;
-  for (std::size_t i = start; i < end; ++i) {
-    if (is_utf8_continuation(text[i])) continue;
-    if (first) { first = false; continue; }  // the caret itself
-    out += '~';
-  }
+  out.append(std::max(span, 1) - 1, '~');
   return out;
 }
 

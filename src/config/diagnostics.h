@@ -16,8 +16,9 @@
 
 namespace qb::config {
 
-// A place in a config file. 1-based line and column (the column counts bytes); `length` is the
-// span in bytes the caret underlines. line == 0 means the file as a whole (no snippet).
+// A place in a config file. 1-based line and column (the column counts bytes; the caret is
+// placed by display width); `length` is the span in bytes the caret underlines. line == 0 means
+// the file as a whole (no snippet).
 struct SourceLoc {
   std::string file;  // as displayed: relative to the project root, e.g. "pipline/2-quant/rtn.yaml"
   int line = 0;

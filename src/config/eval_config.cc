@@ -195,21 +195,16 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
                                 *tp));
     }
     if (const Node* d = r.find("devices")) {
-      if (auto ids = read_int_list(c.diags, *d, "devices")) {
+      if (auto ids = read_gpu_ids(c, *d)) {
         for (std::size_t i = 0; i < ids->size(); ++i) {
-          const Node& item = d->items[i];
-          int id = static_cast<int>((*ids)[i]);
-          if ((*ids)[i] < 0) {
-            c.diags.error(item.loc, fmt::format("GPU id must not be negative, got {}", (*ids)[i]));
-          } else if (std::find(spec.devices.begin(), spec.devices.end(), id) !=
-                     spec.devices.end()) {
-            c.diags.error(item.loc, fmt::format("duplicate GPU id {}", id));
-          } else if (!project.devices.empty() &&
-                     std::find(project.devices.begin(), project.devices.end(), id) ==
-                         project.devices.end()) {
-            c.diags.error(item.loc, fmt::format("GPU {} is not among the project's devices {} "
-                                                "({})",
-                                                id, join(project.devices), c.project_file));
+          int id = (*ids)[i];
+          if (!project.devices.empty() &&
+              std::find(project.devices.begin(), project.devices.end(), id) ==
+                  project.devices.end()) {
+            c.diags.error(d->items[i].loc, fmt::format("GPU {} is not among the project's "
+                                                       "devices {} ({})",
+                                                       id, join(project.devices),
+                                                       c.project_file));
           } else {
             spec.devices.push_back(id);
           }

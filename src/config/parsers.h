@@ -4,7 +4,9 @@
 #pragma once
 
 #include <filesystem>
+#include <cstdint>
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "config/diagnostics.h"
@@ -34,6 +36,11 @@ std::string read_name(FileContext& c, class MapReader& top, std::string_view key
 // A present, non-null output_suffix checked with unsafe_suffix_reason(); nullopt when it is not
 // a string (reported). An unsafe suffix is reported and still returned.
 std::optional<std::string> read_suffix(FileContext& c, const Node& n);
+
+// A list of GPU ids: non-negative, below kMaxGpuId, no repeats (each problem reported; the
+// valid ids are returned, or nullopt when the value is not a list of integers).
+inline constexpr std::int64_t kMaxGpuId = 1024;
+std::optional<std::vector<int>> read_gpu_ids(FileContext& c, const Node& list);
 
 // A path relative to the project root, lexically normalized, without a trailing '/'.
 std::string normalize_rel_path(const std::string& path);

@@ -170,6 +170,26 @@ std::optional<std::string> read_suffix(FileContext& c, const Node& n) {
   return s;
 }
 
+std::optional<std::vector<int>> read_gpu_ids(FileContext& c, const Node& list) {
+  auto ids = read_int_list(c.diags, list, "devices");
+  if (!ids) return std::nullopt;
+  std::vector<int> out;
+  for (std::size_t i = 0; i < ids->size(); ++i) {
+    std::int64_t id = (*ids)[i];
+    const SourceLoc& loc = list.items[i].loc;
+    if (id < 0) {
+      c.diags.error(loc, fmt::format("GPU id must not be negative, got {}", id));
+    } else if (id >= kMaxGpuId) {
+      c.diags.error(loc, fmt::format("GPU id {} is out of range (at most {})", id, kMaxGpuId - 1));
+    } else if (std::find(out.begin(), out.end(), id) != out.end()) {
+      c.diags.error(loc, fmt::format("duplicate GPU id {}", id));
+    } else {
+      out.push_back(static_cast<int>(id));
+    }
+  }
+  return out;
+}
+
 std::string normalize_rel_path(const std::string& path) {
   std::string s = stdfs::path(path).lexically_normal().generic_string();
   while (s.size() > 1 && s.back() == '/') s.pop_back();

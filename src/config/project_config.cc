@@ -15,6 +15,8 @@ namespace {
 const std::vector<std::string_view> kTopKeys = {"resources"};
 const std::vector<std::string_view> kResourceKeys = {"devices", "device", "compute_dtype", "jobs"};
 
+constexpr std::int64_t kMaxJobs = 4096;
+
 int default_jobs() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 }  // namespace
@@ -29,19 +31,7 @@ ProjectSpec parse_project(FileContext& c, const Node& root) {
               res ? top.find_key("resources")->loc : c.whole_file(), kResourceKeys);
 
   if (const Node* d = r.find("devices")) {
-    if (auto ids = read_int_list(c.diags, *d, "devices")) {
-      for (std::size_t i = 0; i < ids->size(); ++i) {
-        std::int64_t id = (*ids)[i];
-        if (id < 0) {
-          c.diags.error(d->items[i].loc, fmt::format("GPU id must not be negative, got {}", id));
-        } else if (std::find(spec.devices.begin(), spec.devices.end(), id) !=
-                   spec.devices.end()) {
-          c.diags.error(d->items[i].loc, fmt::format("duplicate GPU id {}", id));
-        } else {
-          spec.devices.push_back(static_cast<int>(id));
-        }
-      }
-    }
+    spec.devices = read_gpu_ids(c, *d).value_or(std::vector<int>{});
   }
   std::string device = r.get_enum("device", {"auto", "cpu", "cuda"}, "auto").value_or("auto");
   if (device == "cuda" && spec.devices.empty() && r.find("device")) {
@@ -56,7 +46,13 @@ ProjectSpec parse_project(FileContext& c, const Node& root) {
   std::string dtype = r.get_enum("compute_dtype", {"auto", "float32", "bfloat16"}, "auto")
                           .value_or("auto");
   spec.compute_dtype = dtype != "auto" ? dtype : (spec.device == "cuda" ? "bfloat16" : "float32");
-  spec.jobs = static_cast<int>(r.get_positive_int("jobs", spec.jobs).value_or(1));
+  auto jobs = r.get_positive_int("jobs", spec.jobs);
+  if (jobs && *jobs > kMaxJobs) {
+    c.diags.error(r.find("jobs")->loc, fmt::format("'jobs' must be at most {}, got {}", kMaxJobs,
+                                                   *jobs));
+    jobs = 1;
+  }
+  spec.jobs = static_cast<int>(jobs.value_or(1));
   return spec;
 }
 

@@ -57,6 +57,17 @@ TEST(Diagnostics, CaretFollowsTabsAndCountsUtf8CodePoints) {
   EXPECT_EQ(d.render(), "f.yaml:1:5: error: bad\n    1 | \tk: \xc3\xa9t\xc3\xa9 x\n      | \t   ^~~\n");
 }
 
+TEST(Diagnostics, CaretCountsWideCharactersAsTwoColumns) {
+  Diagnostics d;
+  d.add_source("f.yaml", "p: [\xe9\x87\x8f\xe5\xad\x90, x]\n");  // "p: [量子, x]"
+  d.error({"f.yaml", 1, 5, 6}, "wide");                          // 量子: 6 bytes, 4 columns
+  d.error({"f.yaml", 1, 13, 1}, "after");
+  EXPECT_EQ(d.render(),
+            "f.yaml:1:5: error: wide\n    1 | p: [\xe9\x87\x8f\xe5\xad\x90, x]\n      |     ^~~~\n"
+            "f.yaml:1:13: error: after\n    1 | p: [\xe9\x87\x8f\xe5\xad\x90, x]\n"
+            "      |           ^\n");
+}
+
 TEST(Diagnostics, SpanIsClippedToTheLine) {
   Diagnostics d;
   d.add_source("f.yaml", "ab\n");

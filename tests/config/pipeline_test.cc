@@ -107,6 +107,47 @@ TEST_F(PipelineTest, AliasBombIsRefused) {
             "once aliases are expanded)\n");
 }
 
+TEST_F(PipelineTest, DeepNestingIsAnErrorNotACrash) {
+  write("pipline/1-trans/deep.yaml", "name: " + std::string(100000, '[') + "\n");
+  auto p = load();
+  EXPECT_FALSE(p.is_ok());
+  EXPECT_EQ(diags_.error_count(), 1);
+  EXPECT_NE(diags_.render().find("malformed YAML"), std::string::npos) << diags_.render();
+}
+
+TEST_F(PipelineTest, CrlfLineEndingsGiveTheSameDiagnostics) {
+  write("pipline/1-trans/crlf.yaml", "name: o\r\ninput_model: data/models/nope\r\n");
+  EXPECT_EQ(diagnostics(),
+            "pipline/1-trans/crlf.yaml:2:14: error: input model directory 'data/models/nope' "
+            "does not exist; see data/HELP.md for how to get it\n"
+            "    2 | input_model: data/models/nope\n"
+            "      |              ^~~~~~~~~~~~~~~~\n");
+}
+
+TEST_F(PipelineTest, Utf8ByteOrderMarkIsAccepted) {
+  write("pipline/1-trans/bom.yaml", "\xef\xbb\xbfname: o\ninput_model: data/models/m\n");
+  auto p = load();
+  ASSERT_TRUE(p.is_ok()) << diags_.render();
+  EXPECT_EQ(p->trans[0].name, "o");
+}
+
+TEST_F(PipelineTest, NonAsciiColumnsCountBytesAndCaretsDisplayWidth) {
+  write("pipline/1-trans/u.yaml", "name: \xc3\xa9t\xc3\xa9\ninput_model: data/models/m\n"
+                                  "equivalence: {prompts: [\xe9\x87\x8f\xe5\xad\x90, 7]}\n");
+  EXPECT_EQ(diagnostics(),
+            "pipline/1-trans/u.yaml:3:1: warning: 'equivalence' is ignored: there is no transform "
+            "(output_suffix is null)\n"
+            "    3 | equivalence: {prompts: [\xe9\x87\x8f\xe5\xad\x90, 7]}\n"
+            "      | ^~~~~~~~~~~\n");
+  write("pipline/1-trans/u.yaml", "name: \xc3\xa9t\xc3\xa9\ninput_model: data/models/m\n"
+                                  "output_suffix: -s\nquant_modifiers: {SpinQuantModifier: {}}\n"
+                                  "equivalence: {prompts: [\xe9\x87\x8f\xe5\xad\x90, [7]]}\n");
+  EXPECT_EQ(diagnostics(),
+            "pipline/1-trans/u.yaml:5:33: error: expected a string for 'prompts', got a list\n"
+            "    5 | equivalence: {prompts: [\xe9\x87\x8f\xe5\xad\x90, [7]]}\n"
+            "      |                               ^\n");  // 量子 is 4 columns wide
+}
+
 TEST_F(PipelineTest, EmptyFileReportsMissingFields) {
   write("pipline/1-trans/empty.yaml", "");
   EXPECT_EQ(diagnostics(),

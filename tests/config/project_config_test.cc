@@ -70,6 +70,21 @@ TEST_F(ProjectFileTest, BadDeviceIds) {
             "      |                   ^~\n");
 }
 
+TEST_F(ProjectFileTest, HugeNumbersAreErrorsNotTruncations) {
+  EXPECT_EQ(check("resources:\n  devices: [4294967296]\n  jobs: 100000\n"),
+            "pipline/project.yaml:2:13: error: GPU id 4294967296 is out of range (at most 1023)\n"
+            "    2 |   devices: [4294967296]\n"
+            "      |             ^~~~~~~~~~\n"
+            "pipline/project.yaml:3:9: error: 'jobs' must be at most 4096, got 100000\n"
+            "    3 |   jobs: 100000\n"
+            "      |         ^~~~~~\n");
+  EXPECT_EQ(check("resources:\n  jobs: 99999999999999999999\n"),
+            "pipline/project.yaml:2:9: error: expected an integer for 'jobs', got "
+            "'99999999999999999999'\n"
+            "    2 |   jobs: 99999999999999999999\n"
+            "      |         ^~~~~~~~~~~~~~~~~~~~\n");
+}
+
 TEST_F(ProjectFileTest, UnknownKey) {
   EXPECT_EQ(check("resource:\n  devices: [0]\n"),
             "pipline/project.yaml:1:1: error: unknown top-level key 'resource'; did you mean "
