@@ -1,0 +1,459 @@
+// The quantize step (see quantize.h): plan, RTN or sequential calibration, write.
+#include "steps/quant/quantize.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "steps/model/linear.h"
+#include "steps/model/model.h"
+#include "steps/model/model_config.h"
+#include "steps/model_io/checkpoint.h"
+#include "steps/qmath/gptq.h"
+#include "steps/qmath/log/log.h"
+#include "steps/qmath/observer.h"
+#include "steps/qmath/qparams.h"
+#include "steps/quant/activation_stats.h"
+#include "steps/quant/compressed_tensors.h"
+#include "steps/quant/module_plan.h"
+#include "steps/tokenizer/tokenizer.h"
+#include "util/fs.h"
+#include "util/progress.h"
+
+namespace qb::quant {
+namespace {
+
+namespace stdfs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+double max_rss_gib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / (1024.0 * 1024.0);  // ru_maxrss is in KiB
+}
+
+// ||W - Wq||_F / ||W||_F in float64.
+double relative_error(const at::Tensor& w, const at::Tensor& wq) {
+  auto wd = w.to(at::kDouble);
+  const double n = wd.norm().item<double>();
+  return n == 0 ? 0.0 : (wd - wq.to(at::kDouble)).norm().item<double>() / n;
+}
+
+// Per-Linear results and report entries, filled as modules are quantized.
+struct Outcome {
+  QuantizedLinear ql;
+  json report;
+};
+
+// Quantizes one Linear whose weight is `weight` (stored dtype, on the device).
+Result<Outcome> quantize_linear(const PlannedLinear& p, const QuantRecipe& recipe,
+                                const at::Tensor& weight, const at::Tensor* hessian,
+                                bool keep_dequantized) {
+  const auto& args = p.group->weights;
+  Outcome o;
+  auto t0 = Clock::now();
+  json r = {{"module", p.module},
+            {"group", p.group->name},
+            {"shape", {p.out, p.in}},
+            {"weight_dtype", c10::toString(weight.scalar_type())}};
+  if (hessian) {
+    qmath::GptqOptions opts;
+    opts.block_size = recipe.block_size;
+    opts.dampening_frac = recipe.dampening_frac;
+    QB_ASSIGN_OR_RETURN(auto g, qmath::gptq_quantize(weight, *hessian, args, opts));
+    r["method"] = "gptq";
+    r["gptq_loss"] = g.loss;
+    r["rtn_fallback"] = g.rtn_fallback;
+    if (g.rtn_fallback) qmath::log::warn("quantize: " + p.module + ": GPTQ fell back to RTN");
+    r["weight_rel_error"] = relative_error(weight, g.dequantized);
+    o.ql.q = g.q.cpu();
+    o.ql.weight_qparams = {g.qparams.scale.cpu(), g.qparams.zero_point.cpu()};
+    if (keep_dequantized) o.ql.dequantized = g.dequantized.cpu();
+  } else {
+    QB_ASSIGN_OR_RETURN(auto q, qmath::rtn_quantize_weight(weight, args));
+    auto dq = qmath::dequantize(q.q, q.qparams.scale, q.qparams.zero_point, args)
+                  .to(weight.scalar_type());
+    r["method"] = "rtn";
+    r["weight_rel_error"] = relative_error(weight, dq);
+    o.ql.q = q.q.cpu();
+    o.ql.weight_qparams = {q.qparams.scale.cpu(), q.qparams.zero_point.cpu()};
+    if (keep_dequantized) o.ql.dequantized = dq.cpu();
+  }
+  r["seconds"] = seconds_since(t0);
+  o.report = std::move(r);
+  return o;
+}
+
+// The fake-quantized replacement used to propagate through a GPTQ-quantized layer: the
+// dequantized weight in the compute dtype, behind the original input transform if any.
+Result<std::shared_ptr<const model::Linear>> fake_quant_linear(
+    const std::shared_ptr<const model::Linear>& original, const at::Tensor& dequantized,
+    at::ScalarType dtype, at::Device device) {
+  auto dense = std::make_shared<const model::DenseLinear>(
+      dequantized.to(device, dtype), original->bias(), "fake-quantized");
+  if (auto t = std::dynamic_pointer_cast<const model::TransformedLinear>(original))
+    return model::make_transformed(t->transform(), dense);
+  return std::shared_ptr<const model::Linear>(dense);
+}
+
+// What a layer's calibration pass collects, per distinct Linear input.
+struct InputState {
+  std::unique_ptr<qmath::HessianAccumulator> hessian;  // GPTQ
+  std::map<const ConfigGroup*, qmath::Observer> observers;  // static activations, per group
+  std::unique_ptr<ActivationStats> stats;
+};
+
+class Quantizer {
+ public:
+  Quantizer(const QuantizeRequest& req, const model_io::Checkpoint& ckpt,
+            std::vector<PlannedLinear> plan)
+      : req_(req), recipe_(req.recipe), ckpt_(ckpt), plan_(std::move(plan)) {}
+
+  Status run_rtn();
+  Status run_calibrated(const std::vector<Sample>& samples);
+  std::map<std::string, Outcome>& outcomes() { return outcomes_; }
+  json& timings() { return timings_; }
+
+ private:
+  Result<at::Tensor> load_weight(const PlannedLinear& p) const {
+    QB_ASSIGN_OR_RETURN(auto w, ckpt_.load(p.module + ".weight", req_.device));
+    return w;
+  }
+  bool keep_dequantized() const { return !recipe_.save_compressed; }
+  Status calibrate_group(const std::vector<const PlannedLinear*>& mods, model::Model& m,
+                         const std::vector<at::Tensor>& hidden,
+                         const std::function<at::Tensor(const at::Tensor&, const model::ForwardHooks*)>& fwd,
+                         std::vector<at::Tensor>* pass1_out);
+  Status finish_modules(const std::vector<const PlannedLinear*>& mods,
+                        std::map<std::string, InputState>& inputs, model::Model& m);
+
+  const QuantizeRequest& req_;
+  const QuantRecipe& recipe_;
+  const model_io::Checkpoint& ckpt_;
+  std::vector<PlannedLinear> plan_;
+  std::map<std::string, Outcome> outcomes_;
+  json timings_ = json::object();
+};
+
+Status Quantizer::run_rtn() {
+  auto t0 = Clock::now();
+  std::int64_t n = 0;
+  for (const auto& p : plan_) n += p.group != nullptr;
+  Progress progress("quantize (rtn)", n);
+  for (const auto& p : plan_) {
+    if (!p.group) continue;
+    QB_ASSIGN_OR_RETURN_CTX(auto w, load_weight(p), "quantize '" + p.module + "'");
+    QB_ASSIGN_OR_RETURN_CTX(auto o, quantize_linear(p, recipe_, w, nullptr, keep_dequantized()),
+                            "quantize '" + p.module + "'");
+    outcomes_.emplace(p.module, std::move(o));
+    progress.advance();
+  }
+  timings_["quantize_s"] = seconds_since(t0);
+  return Status::ok();
+}
+
+// One calibration pass over `hidden` through `fwd` with a hook on the inputs of `mods`, then
+// quantization of `mods`. `pass1_out` (when set) receives the pass outputs.
+Status Quantizer::calibrate_group(
+    const std::vector<const PlannedLinear*>& mods, model::Model& m,
+    const std::vector<at::Tensor>& hidden,
+    const std::function<at::Tensor(const at::Tensor&, const model::ForwardHooks*)>& fwd,
+    std::vector<at::Tensor>* pass1_out) {
+  const bool gptq = recipe_.modifier == Modifier::kGptq;
+  std::map<std::string, const PlannedLinear*> by_module;
+  std::map<std::string, InputState> inputs;  // input_group -> state
+  for (const auto* p : mods) {
+    if (!p->group) continue;  // ignored modules are not observed
+    by_module[p->module] = p;
+    auto& st = inputs[p->input_group];
+    if (!st.stats)
+      st.stats = std::make_unique<ActivationStats>(std::hash<std::string>{}(p->input_group));
+    if (gptq && !st.hessian) st.hessian = std::make_unique<qmath::HessianAccumulator>(p->in);
+    const auto& acts = p->group->input_activations;
+    if (acts && !acts->dynamic && !st.observers.count(p->group)) {
+      QB_ASSIGN_OR_RETURN(auto obs, qmath::Observer::create(*acts, qmath::Role::kInputActivation));
+      st.observers.emplace(p->group, std::move(obs));
+    }
+  }
+  std::set<std::string> seen;  // input groups already fed in this forward
+  Status hook_status;
+  model::ForwardHooks hooks;
+  hooks.linear_input = [&](const std::string& module, const at::Tensor& x_in) {
+    auto it = by_module.find(module);
+    if (it == by_module.end() || !hook_status.is_ok()) return;
+    const PlannedLinear& p = *it->second;
+    if (!seen.insert(p.input_group).second) return;  // q/k/v, gate/up: same input
+    at::Tensor x = x_in;
+    if (auto t = std::dynamic_pointer_cast<const model::TransformedLinear>(m.linear(module)))
+      x = t->transform()->apply(x);
+    auto& st = inputs[p.input_group];
+    st.stats->add(x);
+    if (st.hessian) {
+      auto s = st.hessian->add(x);
+      if (!s.is_ok()) hook_status = s.with_context(module);
+    }
+    for (auto& [g, obs] : st.observers)  // one sample at a time, as llm-compressor's batch 1
+      for (std::int64_t b = 0; b < x.size(0); ++b) obs.observe(x.narrow(0, b, 1));
+  };
+  auto t0 = Clock::now();
+  for (const auto& h : hidden) {
+    seen.clear();
+    auto out = fwd(h, &hooks);
+    QB_TRY(hook_status);
+    if (pass1_out) pass1_out->push_back(out);
+  }
+  timings_["calibrate_s"] = timings_.value("calibrate_s", 0.0) + seconds_since(t0);
+  return finish_modules(mods, inputs, m);
+}
+
+Status Quantizer::finish_modules(const std::vector<const PlannedLinear*>& mods,
+                                 std::map<std::string, InputState>& inputs, model::Model& m) {
+  auto t0 = Clock::now();
+  std::map<std::string, at::Tensor> hessians;
+  for (const auto* p : mods) {
+    if (!p->group) continue;
+    auto& st = inputs[p->input_group];
+    json stats = st.stats->to_json();
+    const std::string ctx = "quantize '" + p->module + "'";
+    const at::Tensor* H = nullptr;
+    if (st.hessian) {
+      if (!hessians.count(p->input_group)) {
+        QB_ASSIGN_OR_RETURN_CTX(hessians[p->input_group], st.hessian->finalize(), ctx);
+      }
+      H = &hessians[p->input_group];
+    }
+    QB_ASSIGN_OR_RETURN_CTX(auto w, load_weight(*p), ctx);
+    QB_ASSIGN_OR_RETURN_CTX(auto o, quantize_linear(*p, recipe_, w, H, true), ctx);
+    o.report["activations"] = stats;
+    if (H) o.report["hessian_samples"] = st.hessian->num_samples();
+    if (auto it = st.observers.find(p->group); it != st.observers.end()) {
+      QB_ASSIGN_OR_RETURN_CTX(auto qp, it->second.qparams(), ctx + ": input observer");
+      o.ql.input_scale = qp.scale.cpu();
+      o.report["input_scale"] = qp.scale.to(at::kDouble).item<double>();
+      o.report["input_observer"] = qmath::observer_name(it->second.kind());
+    }
+    if (recipe_.modifier == Modifier::kGptq) {
+      // Propagate through the quantized weights (see quantize.h).
+      auto original = m.linear(p->module);
+      if (!original) return internal_error(ctx + ": the model has no such Linear");
+      QB_ASSIGN_OR_RETURN_CTX(auto repl,
+                              fake_quant_linear(original, o.ql.dequantized, m.dtype(), m.device()),
+                              ctx);
+      QB_TRY_CTX(m.set_linear(p->module, repl), ctx);
+    }
+    if (!keep_dequantized()) o.ql.dequantized = at::Tensor();
+    outcomes_.emplace(p->module, std::move(o));
+  }
+  timings_["quantize_s"] = timings_.value("quantize_s", 0.0) + seconds_since(t0);
+  return Status::ok();
+}
+
+Status Quantizer::run_calibrated(const std::vector<Sample>& samples) {
+  auto t0 = Clock::now();
+  model::LoadOptions lo;
+  lo.device = req_.device;
+  lo.dtype = req_.compute_dtype;
+  QB_ASSIGN_OR_RETURN_CTX(auto model, model::Model::load(req_.model_dir, lo), "quantize");
+  timings_["load_model_s"] = seconds_since(t0);
+  const bool gptq = recipe_.modifier == Modifier::kGptq;
+  const at::Device store_dev = req_.device.is_cuda() ? at::Device(at::kCPU) : req_.device;
+
+  // Batches of consecutive equal-length samples.
+  std::vector<at::Tensor> ids;
+  for (std::size_t i = 0; i < samples.size();) {
+    std::size_t j = i + 1;
+    while (j < samples.size() && j - i < static_cast<std::size_t>(req_.calibration_batch_size) &&
+           samples[j].size() == samples[i].size())
+      ++j;
+    auto t = at::empty({static_cast<std::int64_t>(j - i), static_cast<std::int64_t>(samples[i].size())},
+                       at::kLong);
+    for (std::size_t k = i; k < j; ++k)
+      for (std::size_t c = 0; c < samples[k].size(); ++c) t[k - i][c] = samples[k][c];
+    ids.push_back(t);
+    i = j;
+  }
+  auto to_dev = [&](const at::Tensor& t) { return t.to(req_.device); };
+  std::vector<at::Tensor> hidden;
+  t0 = Clock::now();
+  for (const auto& t : ids) hidden.push_back(model.embed(to_dev(t)).to(store_dev));
+
+  Progress progress("quantize (calibrated layers)", model.num_layers());
+  for (std::int64_t l = 0; l < model.num_layers(); ++l) {
+    std::vector<const PlannedLinear*> mods;
+    for (const auto& p : plan_)
+      if (p.layer == l) mods.push_back(&p);
+    const auto& layer = model.layer(l);
+    auto fwd = [&](const at::Tensor& h, const model::ForwardHooks* hooks) {
+      auto hd = to_dev(h);
+      auto valid = at::ones({hd.size(0), hd.size(1)}, hd.options().dtype(at::kBool));
+      auto in = model.layer_inputs(valid, nullptr);
+      return layer.forward(hd, in, nullptr, hooks);
+    };
+    std::vector<at::Tensor> pass1;
+    QB_TRY_CTX(calibrate_group(mods, model, hidden, fwd, gptq ? nullptr : &pass1),
+               "layer " + std::to_string(l));
+    auto tp = Clock::now();
+    if (gptq) {
+      for (auto& h : hidden) h = fwd(h, nullptr).to(store_dev);
+    } else {
+      for (std::size_t b = 0; b < hidden.size(); ++b) hidden[b] = pass1[b].to(store_dev);
+    }
+    timings_["propagate_s"] = timings_.value("propagate_s", 0.0) + seconds_since(tp);
+    progress.advance();
+  }
+  // lm_head, when stored and targeted: its input is the final-normed hidden state.
+  std::vector<const PlannedLinear*> head;
+  for (const auto& p : plan_)
+    if (p.layer < 0 && p.group) head.push_back(&p);
+  if (!head.empty()) {
+    auto fwd = [&](const at::Tensor& h, const model::ForwardHooks* hooks) {
+      auto x = model.final_norm(to_dev(h));
+      if (hooks && hooks->linear_input) hooks->linear_input("lm_head", x);
+      return x;
+    };
+    QB_TRY(calibrate_group(head, model, hidden, fwd, nullptr));
+  }
+  timings_["calibrated_total_s"] = seconds_since(t0);
+  return Status::ok();
+}
+
+Status copy_tokenizer_files(const stdfs::path& from, const stdfs::path& to) {
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(from, ec)) {
+    const auto name = e.path().filename().string();
+    const bool tok = name.rfind("tokenizer", 0) == 0 || name.rfind("vocab", 0) == 0 ||
+                     name.rfind("merges", 0) == 0 || name == "special_tokens_map.json" ||
+                     name.rfind("chat_template", 0) == 0 || name == "added_tokens.json";
+    if (!tok || !e.is_regular_file()) continue;
+    QB_ASSIGN_OR_RETURN(auto data, fs::read_file(e.path()));
+    QB_TRY(fs::write_file_atomic(to / name, data));
+  }
+  if (ec) return io_error("listing '" + from.string() + "': " + ec.message());
+  return Status::ok();
+}
+
+}  // namespace
+
+Status run_quantize(const QuantizeRequest& req) {
+  const auto t_start = Clock::now();
+  const QuantRecipe& recipe = req.recipe;
+  QB_ASSIGN_OR_RETURN_CTX(auto ckpt, model_io::Checkpoint::open(req.model_dir), "quantize");
+  if (ckpt.config().contains("quantization_config") &&
+      !ckpt.config()["quantization_config"].is_null())
+    return invalid_argument("quantize: '" + req.model_dir.string() +
+                            "' is already quantized (config.json has a quantization_config)");
+  QB_ASSIGN_OR_RETURN_CTX(auto config,
+                          model::ModelConfig::from_json(ckpt.config(),
+                                                        (req.model_dir / "config.json").string()),
+                          "quantize");
+  for (const auto& g : recipe.groups)
+    QB_TRY(validate_group(g, recipe.modifier, "config_groups." + g.name));
+  QB_ASSIGN_OR_RETURN_CTX(auto plan, plan_modules(config, ckpt, recipe), "quantize");
+  std::int64_t n_quant = 0;
+  for (const auto& p : plan) n_quant += p.group != nullptr;
+  if (n_quant == 0)
+    return invalid_argument("quantize: no Linear module matches the recipe's targets (after "
+                            "ignore)");
+
+  Quantizer q(req, ckpt, plan);
+  json calib_report = nullptr;
+  if (recipe.needs_calibration()) {
+    std::vector<Sample> samples = req.calibration_samples;
+    if (samples.empty()) {
+      if (!recipe.calibration)
+        return invalid_argument("quantize: the recipe needs calibration settings");
+      const auto tok_dir = req.tokenizer_dir.empty() ? req.model_dir : req.tokenizer_dir;
+      QB_ASSIGN_OR_RETURN_CTX(auto tokenizer, tok::Tokenizer::load(tok_dir), "quantize");
+      QB_ASSIGN_OR_RETURN_CTX(samples,
+                              load_calibration(*recipe.calibration, req.calibration_source,
+                                               tokenizer),
+                              "quantize");
+    }
+    std::int64_t tokens = 0;
+    for (const auto& s : samples) {
+      for (auto id : s)
+        if (id < 0 || id >= config.vocab_size)
+          return invalid_argument("quantize: calibration token id " + std::to_string(id) +
+                                  " is outside the vocabulary (" +
+                                  std::to_string(config.vocab_size) + ")");
+      tokens += static_cast<std::int64_t>(s.size());
+    }
+    if (samples.empty()) return invalid_argument("quantize: no calibration samples");
+    calib_report = {{"samples", samples.size()}, {"tokens", tokens}};
+    qmath::log::info("quantize: " + std::string(modifier_name(recipe.modifier)) + ", " +
+              std::to_string(n_quant) + " Linears, calibration " + std::to_string(samples.size()) +
+              " samples / " + std::to_string(tokens) + " tokens");
+    QB_TRY(q.run_calibrated(samples));
+  } else {
+    qmath::log::info("quantize: " + std::string(modifier_name(recipe.modifier)) + ", " +
+              std::to_string(n_quant) + " Linears, no calibration");
+    QB_TRY(q.run_rtn());
+  }
+
+  // Write: every checkpoint tensor in name order, quantized Linears replaced.
+  auto t_write = Clock::now();
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  std::map<std::string, const PlannedLinear*> planned;
+  for (const auto& p : plan) planned[p.module + ".weight"] = &p;
+  for (const auto& name : ckpt.tensor_names()) {
+    auto it = planned.find(name);
+    if (it != planned.end() && it->second->group) {
+      const PlannedLinear& p = *it->second;
+      auto& o = q.outcomes().at(p.module);
+      QB_ASSIGN_OR_RETURN_CTX(auto ts,
+                              linear_tensors(p.module, *p.group, o.ql, recipe.save_compressed),
+                              "quantize: writing");
+      for (auto& t : ts) tensors.push_back(std::move(t));
+      continue;
+    }
+    QB_ASSIGN_OR_RETURN_CTX(auto t, ckpt.load(name), "quantize: copying");
+    tensors.emplace_back(name, std::move(t));
+  }
+  json out_config = ckpt.config();
+  const bool tied_head = config.tie_word_embeddings && !ckpt.has("lm_head.weight");
+  json transform_config = out_config.value("transform_config", json(nullptr));
+  out_config.erase("transform_config");
+  out_config["quantization_config"] =
+      quantization_config(plan, tied_head, recipe.save_compressed, transform_config);
+  QB_TRY_CTX(model_io::save_checkpoint(req.output_dir, tensors, out_config,
+                                       ckpt.generation_config()),
+             "quantize: writing '" + req.output_dir.string() + "'");
+  tensors.clear();
+  QB_TRY_CTX(copy_tokenizer_files(req.tokenizer_dir.empty() ? req.model_dir : req.tokenizer_dir,
+                                  req.output_dir),
+             "quantize: copying tokenizer files");
+  q.timings()["write_s"] = seconds_since(t_write);
+  q.timings()["total_s"] = seconds_since(t_start);
+
+  json linears = json::array();
+  for (const auto& p : plan) {
+    if (!p.group) continue;
+    linears.push_back(q.outcomes().at(p.module).report);
+  }
+  json ignored = json::array();
+  for (const auto& p : plan)
+    if (!p.group) ignored.push_back(p.module);
+  json report = {{"modifier", modifier_name(recipe.modifier)},
+                 {"device", req.device.str()},
+                 {"save_compressed", recipe.save_compressed},
+                 {"calibration", calib_report},
+                 {"linears", linears},
+                 {"ignored", ignored},
+                 {"timings", q.timings()},
+                 {"max_rss_gib", max_rss_gib()}};
+  QB_TRY_CTX(fs::write_file_atomic(req.output_dir / kReportFile, report.dump(2) + "\n"),
+             "quantize: writing the report");
+  if (req.report) *req.report = std::move(report);
+  return Status::ok();
+}
+
+}  // namespace qb::quant

@@ -1,0 +1,71 @@
+// The quantize step: a Hugging Face checkpoint in, a compressed-tensors checkpoint out, with
+// llm-compressor 0.14.0.1's semantics.
+//
+// Phases (each timed in the report):
+//   plan       which Linears are quantized by which config group (module_plan.h)
+//   rtn        without calibration (weight-only, or dynamic activations): each weight is loaded
+//              from the checkpoint to the device in its stored dtype, quantized, moved back;
+//              the model is never run
+//   calibrate  otherwise, llm-compressor's sequential pipeline, one decoder layer at a time:
+//                1. every calibration sample goes through the layer with its ORIGINAL weights
+//                   and no activation quantization (llm-compressor disables quantization while
+//                   calibrating); a hook sees each Linear's input: GPTQ Hessians (one per
+//                   distinct input: q/k/v and gate/up share theirs), static-activation
+//                   observers (fed one sample at a time, as with batch size 1) and the
+//                   report's activation statistics;
+//                2. the layer's Linears are quantized (GPTQ from the Hessian, else RTN) and
+//                   static input scales taken from the observers;
+//                3. GPTQ: the layer's Linears are replaced by their fake-quantized weights and
+//                   the samples are run through it again, so the next layer sees the outputs of
+//                   the quantized layer. RTN: llm-compressor leaves the weights unquantized
+//                   during calibration, so the next layer sees the outputs of pass 1.
+//              lm_head, when targeted, is calibrated on the final-normed hidden states.
+//              For a Linear behind an online input transform (SpinQuant R4), the stored inner
+//              weight is quantized and its Hessian / input statistics use the transformed input.
+//   write      model_io::save_checkpoint: quantized Linears in compressed-tensors form
+//              (compressed_tensors.h), every other tensor copied, config.json with
+//              quantization_config (the input's transform_config kept), generation_config and
+//              tokenizer files copied; quant_report.json beside them.
+//
+// Memory: the whole model is loaded on the device for calibration (one layer's Hessians,
+// observers and activations at a time; calibration hidden states stay on the CPU when the
+// device is CUDA). The RTN path holds one weight on the device at a time.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "steps/quant/calibration.h"
+#include "steps/quant/recipe.h"
+#include "util/status.h"
+
+namespace qb::quant {
+
+struct QuantizeRequest {
+  QuantRecipe recipe;
+  std::filesystem::path model_dir;   // input checkpoint (unquantized)
+  std::filesystem::path output_dir;  // created; must not hold another checkpoint's files
+  // Calibration (when recipe.needs_calibration()): a .txt/.jsonl file read with the tokenizer
+  // of `tokenizer_dir` (default: model_dir), or samples given directly (tests, golden runs).
+  std::filesystem::path calibration_source;
+  std::filesystem::path tokenizer_dir;
+  std::vector<Sample> calibration_samples;
+  std::int64_t calibration_batch_size = 1;  // equal-length samples per forward
+  at::Device device = at::kCPU;
+  std::optional<at::ScalarType> compute_dtype;  // default: the checkpoint's dtype
+  nlohmann::json* report = nullptr;             // when set, receives quant_report.json's content
+};
+
+inline constexpr const char* kReportFile = "quant_report.json";
+
+// Errors gain context ("quantize 'model.layers.3.mlp.down_proj': ..."). May throw c10::Error
+// from libtorch (out of memory, device errors); the step runner catches those.
+Status run_quantize(const QuantizeRequest& req);
+
+}  // namespace qb::quant

@@ -1,0 +1,269 @@
+// The quantize step on tests/golden/models/qwen3-tiny against llm-compressor 0.14.0.1's oneshot
+// with the same recipe and calibration tokens (fixtures: tests/golden/scripts/quant_golden.py).
+//
+// Expected agreement:
+//   RTN weights (int8 codes, packed words, scales), weight_shape, the quantization_config JSON
+//   and every copied tensor: bit for bit.
+//   Static input scales: absmax/127.5 of activations computed by qbuild's runtime instead of
+//   transformers; both fp32, so they agree to ~1e-6 relative (bound 1e-5).
+//   GPTQ: the Hessians come from those activations too, so a handful of codes on a rounding
+//   boundary may flip by one step (bound: 2% of codes, max 1 step); scales are bit-identical
+//   (taken from the original weights).
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "steps/model/model.h"
+#include "steps/model_io/checkpoint.h"
+#include "steps/model_io/safetensors.h"
+#include "steps/qmath/pack.h"
+#include "steps/quant/quantize.h"
+#include "util/fs.h"
+
+namespace qb::quant {
+namespace {
+
+using nlohmann::json;
+
+const std::string kRoot = QB_SOURCE_DIR;
+const std::string kTiny = kRoot + "/tests/golden/models/qwen3-tiny";
+const std::string kGolden = kRoot + "/tests/golden/quant/oneshot/";
+
+json read_json(const std::string& path) {
+  std::ifstream f(path);
+  return json::parse(f);
+}
+
+std::vector<Sample> golden_samples() {
+  std::vector<Sample> out;
+  const json calib = read_json(kGolden + "calibration.json");
+  for (const auto& s : calib["input_ids"]) out.push_back(s.get<Sample>());
+  EXPECT_EQ(out.size(), 4u);
+  return out;
+}
+
+json group_json(const std::string& act) {
+  json weights = {{"num_bits", 8}, {"type", "int"}, {"symmetric", true}, {"strategy", "channel"}};
+  json g = {{"targets", {"Linear"}}, {"weights", weights}};
+  if (act == "static")
+    g["input_activations"] = {{"num_bits", 8},         {"type", "int"},  {"symmetric", true},
+                              {"strategy", "tensor"},  {"dynamic", false},
+                              {"observer", "static_minmax"}};
+  return g;
+}
+
+json weight_only(int bits) {
+  return {{"group_0",
+           {{"targets", {"Linear"}},
+            {"weights",
+             {{"num_bits", bits}, {"type", "int"}, {"symmetric", true}, {"strategy", "group"},
+              {"group_size", 32}}}}}};
+}
+
+// The recipes quant_golden.py gives oneshot.
+json recipe_json(const std::string& variant) {
+  json calib = {{"source_kind", "txt"}, {"num_samples", 4}, {"seq_len", 16}, {"seed", 0}};
+  if (variant == "rtn_w8a8_dynamic")
+    return {{"modifier", "QuantizationModifier"}, {"scheme", "W8A8"}, {"ignore", {"lm_head"}}};
+  if (variant == "rtn_w8a8_static")
+    return {{"modifier", "QuantizationModifier"},
+            {"config_groups", {{"group_0", group_json("static")}}},
+            {"ignore", {"lm_head"}},
+            {"calibration", calib}};
+  if (variant == "gptq_w8a8")
+    return {{"modifier", "GPTQModifier"}, {"scheme", "W8A8"}, {"ignore", {"lm_head"}},
+            {"calibration", calib}};
+  if (variant == "rtn_w8a16_g32")
+    return {{"modifier", "QuantizationModifier"}, {"config_groups", weight_only(8)},
+            {"ignore", {"lm_head"}}};
+  return {{"modifier", "GPTQModifier"}, {"config_groups", weight_only(4)},
+          {"ignore", {"lm_head"}}, {"calibration", calib}};
+}
+
+struct QuantRun {
+  fs::TempDir dir;
+  json report;
+};
+
+QuantRun quantize(const std::string& variant, bool save_compressed = true) {
+  auto r = recipe_from_json(recipe_json(variant));
+  EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+  QuantRun run;
+  run.dir = fs::TempDir::create(::testing::TempDir(), "quant_").value();
+  QuantizeRequest req;
+  req.recipe = *r;
+  req.recipe.save_compressed = save_compressed;
+  req.model_dir = kTiny;
+  req.output_dir = run.dir.path() / "out";
+  req.calibration_samples = golden_samples();
+  req.report = &run.report;
+  auto s = run_quantize(req);
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+  return run;
+}
+
+double rel_diff(const at::Tensor& a, const at::Tensor& b) {
+  return ((a.to(at::kDouble) - b.to(at::kDouble)).abs().max() /
+          b.to(at::kDouble).abs().max().clamp_min(1e-30))
+      .item<double>();
+}
+
+class OneshotGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OneshotGolden, MatchesLlmCompressor) {
+  const std::string variant = GetParam();
+  QuantRun run = quantize(variant);
+  const auto out = run.dir.path() / "out";
+  auto ckpt = model_io::Checkpoint::open(out);
+  ASSERT_TRUE(ckpt.is_ok()) << ckpt.status().to_string();
+  auto golden = model_io::SafetensorsReader::open(kGolden + variant + "/quantized.safetensors");
+  ASSERT_TRUE(golden.is_ok());
+
+  // quantization_config, field by field.
+  const json expect_cfg = read_json(kGolden + variant + "/quantization_config.json");
+  EXPECT_EQ(ckpt->config()["quantization_config"], expect_cfg)
+      << ckpt->config()["quantization_config"].dump(2);
+
+  // Exactly the golden's quantized tensors (names, dtypes, shapes), and no stray "weight" of a
+  // quantized module.
+  const bool gptq = variant.rfind("gptq", 0) == 0;
+  int64_t mismatched = 0, total = 0;
+  double worst_input_scale = 0;
+  for (const auto& e : golden->entries()) {
+    ASSERT_TRUE(ckpt->has(e.name)) << e.name;
+    EXPECT_EQ(ckpt->info(e.name)->dtype, e.dtype) << e.name;
+    EXPECT_EQ(ckpt->info(e.name)->shape, e.shape) << e.name;
+    auto mine = *ckpt->load(e.name);
+    auto ref = *golden->load(e);
+    const bool is_codes = e.name.ends_with(".weight") || e.name.ends_with(".weight_packed");
+    if (e.name.ends_with(".input_scale")) {
+      EXPECT_LT(rel_diff(mine, ref), 1e-5) << e.name;
+      worst_input_scale = std::max(worst_input_scale, rel_diff(mine, ref));
+    } else if (gptq && is_codes) {
+      at::Tensor a = mine, b = ref;
+      if (e.name.ends_with(".weight_packed")) {
+        const auto cols = ckpt->load(e.name.substr(0, e.name.size() - 7) + "_shape")->select(0, 1).item<int64_t>();
+        a = *qmath::unpack_int32(mine, 4, cols);
+        b = *qmath::unpack_int32(ref, 4, cols);
+      }
+      auto d = (a.to(at::kInt) - b.to(at::kInt)).abs();
+      EXPECT_LE(d.max().item<int>(), 1) << e.name;
+      mismatched += d.gt(0).sum().item<int64_t>();
+      total += d.numel();
+    } else {
+      EXPECT_TRUE(at::equal(mine, ref)) << e.name << " differs";
+    }
+  }
+  RecordProperty("worst_input_scale_rel_diff", std::to_string(worst_input_scale));
+  if (gptq) {
+    EXPECT_LE(static_cast<double>(mismatched) / total, 0.02) << mismatched << " of " << total;
+    RecordProperty("gptq_code_mismatches", static_cast<int>(mismatched));
+    RecordProperty("gptq_codes", static_cast<int>(total));
+  }
+  // Every other tensor is copied unchanged from the source model.
+  auto src = model_io::Checkpoint::open(kTiny);
+  for (const auto& name : src->tensor_names()) {
+    if (golden->find(name)) continue;
+    if (name.find("_proj.") != std::string::npos) {
+      EXPECT_FALSE(ckpt->has(name)) << name << " should have been replaced";
+      continue;
+    }
+    ASSERT_TRUE(ckpt->has(name)) << name;
+    EXPECT_TRUE(at::equal(*ckpt->load(name), *src->load(name))) << name;
+  }
+  EXPECT_EQ(ckpt->tensor_names().size(),
+            golden->entries().size() + (src->tensor_names().size() - 14));
+  // The report covers every quantized Linear.
+  EXPECT_EQ(run.report["linears"].size(), 14u);
+  EXPECT_EQ(run.report["ignored"], json::array({"lm_head"}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, OneshotGolden,
+                         ::testing::Values("rtn_w8a8_dynamic", "rtn_w8a8_static", "gptq_w8a8",
+                                           "rtn_w8a16_g32", "gptq_w4a16_g32"));
+
+TEST(QuantizeStep, OutputLoadsInTheRuntimeAndTracksTheDenseModel) {
+  for (const std::string variant : {"rtn_w8a8_dynamic", "rtn_w8a8_static", "gptq_w4a16_g32"}) {
+    QuantRun run = quantize(variant);
+    auto dense = model::Model::load(kTiny);
+    auto quant = model::Model::load(run.dir.path() / "out");
+    ASSERT_TRUE(dense.is_ok());
+    ASSERT_TRUE(quant.is_ok()) << variant << ": " << quant.status().to_string();
+    auto ids = at::tensor(golden_samples()[0], at::kLong).unsqueeze(0);
+    auto valid = at::ones_like(ids, at::kBool);
+    auto a = dense->forward(ids, valid), b = quant->forward(ids, valid);
+    ASSERT_TRUE(at::isfinite(b).all().item<bool>()) << variant;
+    // Quantization error, not a broken checkpoint: logits within a few % of their spread, and
+    // the argmax agrees on most positions.
+    const double rel = ((a - b).norm() / a.norm()).item<double>();
+    EXPECT_LT(rel, variant == "gptq_w4a16_g32" ? 0.25 : 0.05) << variant;
+    const double agree = a.argmax(-1).eq(b.argmax(-1)).to(at::kFloat).mean().item<double>();
+    EXPECT_GE(agree, 0.75) << variant;
+  }
+}
+
+TEST(QuantizeStep, SaveCompressedFalseWritesFrozenFakeQuantizedWeights) {
+  QuantRun run = quantize("rtn_w8a8_static", /*save_compressed=*/false);
+  auto ckpt = model_io::Checkpoint::open(run.dir.path() / "out");
+  ASSERT_TRUE(ckpt.is_ok());
+  const auto& qc = ckpt->config()["quantization_config"];
+  EXPECT_EQ(qc["format"], "dense");
+  EXPECT_EQ(qc["quantization_status"], "frozen");
+  EXPECT_EQ(qc["config_groups"]["group_0"]["format"], "dense");
+  // weight = codes * scale of the compressed run, in the weight dtype.
+  QuantRun compressed = quantize("rtn_w8a8_static");
+  auto c = model_io::Checkpoint::open(compressed.dir.path() / "out");
+  const std::string m = "model.layers.1.mlp.down_proj";
+  auto w = *ckpt->load(m + ".weight");
+  EXPECT_EQ(w.scalar_type(), at::kFloat);
+  auto expect = c->load(m + ".weight")->to(at::kFloat) * *c->load(m + ".weight_scale");
+  EXPECT_TRUE(at::equal(w, expect));
+  EXPECT_TRUE(ckpt->has(m + ".weight_zero_point"));
+  EXPECT_TRUE(ckpt->has(m + ".input_zero_point"));
+  EXPECT_TRUE(at::equal(*ckpt->load(m + ".input_scale"), *c->load(m + ".input_scale")));
+}
+
+TEST(QuantizeStep, ReportHasErrorsAndActivationStatistics) {
+  QuantRun run = quantize("gptq_w8a8");
+  const auto& l = run.report["linears"][0];
+  EXPECT_EQ(l["module"], "model.layers.0.self_attn.q_proj");
+  EXPECT_EQ(l["method"], "gptq");
+  EXPECT_GT(l["gptq_loss"].get<double>(), 0);
+  EXPECT_GT(l["weight_rel_error"].get<double>(), 0);
+  EXPECT_LT(l["weight_rel_error"].get<double>(), 0.02);
+  EXPECT_EQ(l["hessian_samples"], 4);
+  const auto& a = l["activations"];
+  EXPECT_EQ(a["tokens"], 64);
+  EXPECT_LE(a["p99"].get<double>(), a["absmax"].get<double>());
+  EXPECT_EQ(run.report["calibration"]["tokens"], 64);
+  auto on_disk = json::parse(*fs::read_file(run.dir.path() / "out" / kReportFile));
+  EXPECT_EQ(on_disk["linears"].size(), 14u);
+}
+
+TEST(QuantizeStep, RejectsAnAlreadyQuantizedModel) {
+  QuantRun run = quantize("rtn_w8a8_dynamic");
+  QuantizeRequest req;
+  req.recipe = *recipe_from_json(recipe_json("rtn_w8a8_dynamic"));
+  req.model_dir = run.dir.path() / "out";
+  req.output_dir = run.dir.path() / "again";
+  EXPECT_EQ(run_quantize(req).message(),
+            "quantize: '" + req.model_dir.string() +
+                "' is already quantized (config.json has a quantization_config)");
+}
+
+TEST(QuantizeStep, GroupSizeMustDivideInFeatures) {
+  auto r = recipe_from_json({{"modifier", "QuantizationModifier"}, {"scheme", "W4A16"}});
+  QuantizeRequest req;
+  req.recipe = *r;
+  req.model_dir = kTiny;
+  auto dir = fs::TempDir::create(::testing::TempDir(), "quant_").value();
+  req.output_dir = dir.path() / "out";
+  EXPECT_EQ(run_quantize(req).message(),
+            "quantize: model.layers.0.self_attn.q_proj: in_features 64 is not divisible by "
+            "group_size 128 (group 'group_0'); ignore the module or change group_size");
+}
+
+}  // namespace
+}  // namespace qb::quant
