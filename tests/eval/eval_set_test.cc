@@ -56,7 +56,9 @@ TEST_P(EvalscopeCollection, BuildReproducesEvalscope) {
     EXPECT_EQ(got.gold, want["prompt"]["target"].get<std::string>());
     EXPECT_EQ(got.subset_id, want["prompt"]["id"].get<int64_t>());
     EXPECT_EQ(got.metadata, want["prompt"]["metadata"]);
-    if (want["prompt"].contains("choices")) EXPECT_EQ(got.choices, want["prompt"]["choices"].get<std::vector<std::string>>());
+    if (want["prompt"].contains("choices")) {
+      EXPECT_EQ(got.choices, want["prompt"]["choices"].get<std::vector<std::string>>());
+    }
     EXPECT_EQ(got.dataset_name, want["dataset_name"].get<std::string>());
     EXPECT_EQ(got.subset_name, want["subset_name"].get<std::string>());
     EXPECT_DOUBLE_EQ(got.weight, want["weight"].get<double>());
@@ -105,6 +107,14 @@ TEST(EvalSet, JsonlRoundTrip) {
   EXPECT_EQ((*loaded)[0].source, "demo_mmlu/all/test.jsonl:8");
   EXPECT_EQ((*loaded)[0].fewshot_indices, (std::vector<int64_t>{0, 1, 2, 3, 4}));
   EXPECT_TRUE((*loaded)[0].chat_template);
+}
+
+TEST(EvalSet, InvalidUtf8FromCsvIsReplacedNotThrown) {
+  EvalEntry e;
+  e.dataset_name = "gsm8k";
+  e.prompt = "bad \xff byte";
+  std::string line = eval_set_to_jsonl({e});
+  EXPECT_NE(line.find("bad \xEF\xBF\xBD byte"), std::string::npos) << line;
 }
 
 TEST(EvalSet, SameSeedSameSetOtherSeedOtherSet) {

@@ -335,7 +335,10 @@ Result<EvalEntry> EvalEntry::from_json(const nlohmann::json& j, const std::strin
 
 std::string eval_set_to_jsonl(const std::vector<EvalEntry>& entries) {
   std::string out;
-  for (const auto& e : entries) out += e.to_json().dump(-1, ' ', /*ensure_ascii=*/false) + "\n";
+  // Invalid UTF-8 (possible only from a CSV dataset) becomes U+FFFD instead of throwing.
+  for (const auto& e : entries) {
+    out += e.to_json().dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
   return out;
 }
 
