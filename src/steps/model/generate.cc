@@ -1,0 +1,175 @@
+#include "steps/model/generate.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include <c10/core/InferenceMode.h>
+
+namespace qb::model {
+
+Result<PaddedBatch> left_pad(const std::vector<std::vector<int64_t>>& seqs, int64_t vocab_size,
+                             at::Device device, int64_t pad_id) {
+  if (seqs.empty()) return invalid_argument("empty batch");
+  size_t t = 0;
+  for (size_t b = 0; b < seqs.size(); ++b) {
+    if (seqs[b].empty()) return invalid_argument("sequence " + std::to_string(b) + " is empty");
+    for (size_t i = 0; i < seqs[b].size(); ++i) {
+      const int64_t id = seqs[b][i];
+      if (id < 0 || id >= vocab_size)
+        return invalid_argument("sequence " + std::to_string(b) + ": id " + std::to_string(id) +
+                                " at position " + std::to_string(i) + " is outside the vocabulary [0, " +
+                                std::to_string(vocab_size) + ")");
+    }
+    t = std::max(t, seqs[b].size());
+  }
+  const int64_t bsz = static_cast<int64_t>(seqs.size());
+  at::Tensor ids = at::full({bsz, static_cast<int64_t>(t)}, pad_id, at::kLong);
+  at::Tensor valid = at::zeros({bsz, static_cast<int64_t>(t)}, at::kBool);
+  auto ids_a = ids.accessor<int64_t, 2>();
+  auto valid_a = valid.accessor<bool, 2>();
+  for (int64_t b = 0; b < bsz; ++b) {
+    const auto& s = seqs[b];
+    const size_t start = t - s.size();
+    for (size_t i = 0; i < s.size(); ++i) {
+      ids_a[b][start + i] = s[i];
+      valid_a[b][start + i] = true;
+    }
+  }
+  return PaddedBatch{ids.to(device), valid.to(device)};
+}
+
+Result<std::vector<Generation>> generate_greedy(const Model& model,
+                                                const std::vector<std::vector<int64_t>>& prompts,
+                                                const GenerateOptions& options) {
+  if (options.max_new_tokens < 0) return invalid_argument("max_new_tokens must be >= 0");
+  if (options.stop_check_interval < 1) return invalid_argument("stop_check_interval must be >= 1");
+  QB_ASSIGN_OR_RETURN(PaddedBatch batch, left_pad(prompts, model.config().vocab_size, model.device()));
+  const int64_t bsz = batch.ids.size(0), prompt_len = batch.ids.size(1);
+  std::vector<Generation> out(bsz);
+  if (options.max_new_tokens == 0) return out;
+
+  std::vector<int64_t> stops = options.stop_token_ids;
+  if (options.stop_at_eos)
+    stops.insert(stops.end(), model.eos_token_ids().begin(), model.eos_token_ids().end());
+  const std::unordered_set<int64_t> stop_set(stops.begin(), stops.end());
+  const auto dev = model.device();
+  const at::Tensor stop_ids = at::tensor(stops.empty() ? std::vector<int64_t>{-1} : stops,
+                                         at::kLong).to(dev);                            // [S]
+
+  const int64_t steps = options.max_new_tokens;
+  // Inference mode skips autograd bookkeeping on every op (the cache lives inside it too).
+  c10::InferenceMode inference;
+  KvCache cache = model.new_cache(bsz, prompt_len + steps - 1);
+  cache.set_static_shapes(options.static_shapes);
+  // Prefill: logits of the last column only (left padding puts every row's last token there).
+  at::Tensor h = model.forward_hidden(batch.ids, batch.valid, &cache);              // [B, T, C]
+  at::Tensor next = model.lm_head(h.select(1, prompt_len - 1)).argmax(-1);         // [B]
+  const at::Tensor step_valid = at::ones({bsz, 1}, at::TensorOptions(at::kBool).device(dev));
+  at::Tensor finished = at::zeros({bsz}, step_valid.options());                    // [B]
+  at::Tensor emitted = at::full({bsz, steps}, -1, next.options());                 // [B, N]
+  int64_t done_steps = steps;
+  for (int64_t step = 0; step < steps; ++step) {
+    // A row emits the token unless it had already finished; its stop token is emitted.
+    emitted.select(1, step).copy_(at::where(finished, at::full_like(next, -1), next));
+    finished.logical_or_(at::isin(next, stop_ids));
+    if (step + 1 == steps) break;
+    if ((step + 1) % options.stop_check_interval == 0 && finished.all().item<bool>()) {
+      done_steps = step + 1;
+      break;
+    }
+    h = model.forward_hidden(next.unsqueeze(1), step_valid, &cache);              // [B, 1, C]
+    next = model.lm_head(h.select(1, 0)).argmax(-1);                               // [B]
+  }
+
+  const at::Tensor host = emitted.narrow(1, 0, done_steps).to(at::kCPU).contiguous();
+  auto a = host.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < bsz; ++b) {
+    Generation& g = out[b];
+    for (int64_t i = 0; i < done_steps && a[b][i] >= 0; ++i) {
+      if (stop_set.count(a[b][i])) {
+        g.finish = FinishReason::kStop;
+        g.stop_token = a[b][i];
+        break;
+      }
+      g.tokens.push_back(a[b][i]);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<ContinuationScore>> score_continuations(const Model& model,
+                                                           const std::vector<ScoreRequest>& reqs) {
+  if (reqs.empty()) return invalid_argument("no continuations to score");
+  std::vector<std::vector<int64_t>> seqs;
+  int64_t max_cont = 0;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    if (reqs[i].context.empty())
+      return invalid_argument("request " + std::to_string(i) + ": empty context");
+    if (reqs[i].continuation.empty())
+      return invalid_argument("request " + std::to_string(i) + ": empty continuation");
+    std::vector<int64_t> s = reqs[i].context;
+    s.insert(s.end(), reqs[i].continuation.begin(), reqs[i].continuation.end());
+    seqs.push_back(std::move(s));
+    max_cont = std::max<int64_t>(max_cont, reqs[i].continuation.size());
+  }
+  QB_ASSIGN_OR_RETURN(PaddedBatch batch, left_pad(seqs, model.config().vocab_size, model.device()));
+  const int64_t bsz = batch.ids.size(0), t = batch.ids.size(1);
+
+  // Row b's continuation occupies columns [t - k_b, t); column j is predicted at column j - 1.
+  at::Tensor where = at::full({bsz, max_cont}, t - 1, at::kLong);                  // [B, K]
+  at::Tensor target = at::zeros({bsz, max_cont}, at::kLong);                        // [B, K]
+  auto wa = where.accessor<int64_t, 2>();
+  auto ta = target.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < bsz; ++b) {
+    const auto& cont = reqs[b].continuation;
+    const int64_t k = static_cast<int64_t>(cont.size());
+    for (int64_t i = 0; i < k; ++i) {
+      wa[b][i] = t - k - 1 + i;
+      ta[b][i] = cont[i];
+    }
+  }
+  c10::InferenceMode inference;
+  const auto dev = model.device();
+  where = where.to(dev);
+  target = target.to(dev);
+  const at::Tensor h = model.forward_hidden(batch.ids, batch.valid, nullptr);       // [B, T, C]
+  const int64_t c = h.size(2);
+  const at::Tensor hs = h.gather(1, where.unsqueeze(-1).expand({bsz, max_cont, c})); // [B, K, C]
+  const at::Tensor logits = model.lm_head(hs).to(at::kFloat);                       // [B, K, V]
+  const at::Tensor logp = at::log_softmax(logits, -1);                              // [B, K, V]
+  const at::Tensor tok_lp = logp.gather(-1, target.unsqueeze(-1)).squeeze(-1);      // [B, K]
+  const at::Tensor is_top = logits.argmax(-1).eq(target);                           // [B, K]
+  const at::Tensor lp_host = tok_lp.to(at::kDouble).to(at::kCPU).contiguous();
+  const at::Tensor top_host = is_top.to(at::kCPU).contiguous();
+  auto lpa = lp_host.accessor<double, 2>();
+  auto topa = top_host.accessor<bool, 2>();
+
+  std::vector<ContinuationScore> out(bsz);
+  for (int64_t b = 0; b < bsz; ++b) {
+    ContinuationScore& s = out[b];
+    s.greedy = true;
+    for (size_t i = 0; i < reqs[b].continuation.size(); ++i) {
+      s.token_logprobs.push_back(lpa[b][i]);
+      s.logprob += lpa[b][i];
+      s.greedy = s.greedy && topa[b][i];
+    }
+  }
+  return out;
+}
+
+Result<std::vector<ContinuationScore>> logprobs_of_continuations(
+    const Model& model, const std::vector<int64_t>& prompt,
+    const std::vector<std::vector<int64_t>>& continuations) {
+  std::vector<ScoreRequest> reqs;
+  for (const auto& c : continuations) reqs.push_back({prompt, c});
+  return score_continuations(model, reqs);
+}
+
+Result<at::Tensor> last_logits(const Model& model, const std::vector<std::vector<int64_t>>& seqs) {
+  QB_ASSIGN_OR_RETURN(PaddedBatch batch, left_pad(seqs, model.config().vocab_size, model.device()));
+  c10::InferenceMode inference;
+  const at::Tensor h = model.forward_hidden(batch.ids, batch.valid, nullptr);       // [B, T, C]
+  return model.lm_head(h.select(1, h.size(1) - 1)).to(at::kFloat).to(at::kCPU);    // [B, V]
+}
+
+}  // namespace qb::model

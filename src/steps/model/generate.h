@@ -1,0 +1,75 @@
+// Batched inference on token ids: greedy generation with a KV cache, log-probabilities of
+// continuations (multiple-choice scoring), last-position logits. Inputs are host id lists,
+// checked here (non-empty, ids in [0, V)), left-padded into one batch and run on the model's
+// device. These functions may throw c10::Error only for device failures (out of memory).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "steps/model/model.h"
+#include "util/status.h"
+
+namespace qb::model {
+
+// A left-padded batch: row b holds its ids right-aligned.
+struct PaddedBatch {
+  at::Tensor ids;    // [B, T] int64, padding = pad_id
+  at::Tensor valid;  // [B, T] bool, false on padding
+};
+// Errors: an empty batch, an empty sequence, an id outside [0, vocab_size).
+Result<PaddedBatch> left_pad(const std::vector<std::vector<int64_t>>& seqs, int64_t vocab_size,
+                             at::Device device, int64_t pad_id = 0);
+
+struct GenerateOptions {
+  int64_t max_new_tokens = 256;
+  bool stop_at_eos = true;             // stop at the model's eos_token_ids()
+  std::vector<int64_t> stop_token_ids; // further stop tokens, e.g. <|im_end|>
+  // Host syncs to test "every row finished" happen every this many steps (1: each step). A
+  // larger value lets the GPU run ahead; rows that finished earlier still emit nothing.
+  int64_t stop_check_interval = 1;
+  // Attention over the cache runs on slots [0, length) (false) or on all T_max preallocated
+  // slots with the unused ones masked (true): constant shapes, as CUDA-graph capture needs.
+  bool static_shapes = false;
+};
+
+enum class FinishReason { kStop, kLength };
+
+struct Generation {
+  std::vector<int64_t> tokens;  // generated ids, the stop token excluded
+  FinishReason finish = FinishReason::kLength;
+  int64_t stop_token = -1;      // the id that stopped it (kStop)
+};
+
+// Greedy decoding of each prompt (batched, left-padded; results in prompt order).
+Result<std::vector<Generation>> generate_greedy(const Model& model,
+                                                const std::vector<std::vector<int64_t>>& prompts,
+                                                const GenerateOptions& options = {});
+
+struct ScoreRequest {
+  std::vector<int64_t> context;       // non-empty
+  std::vector<int64_t> continuation;  // non-empty
+};
+
+struct ContinuationScore {
+  double logprob = 0;                 // Σ token_logprobs
+  std::vector<double> token_logprobs; // log p(continuation[i] | context, continuation[:i])
+  bool greedy = false;                // every continuation token is the argmax
+};
+
+// One batched forward over all requests (context + continuation, left-padded); log-softmax in
+// fp32 at the continuation positions only.
+Result<std::vector<ContinuationScore>> score_continuations(const Model& model,
+                                                           const std::vector<ScoreRequest>& reqs);
+
+// The multiple-choice form: one prompt, several continuations (" A", " B", ...).
+Result<std::vector<ContinuationScore>> logprobs_of_continuations(
+    const Model& model, const std::vector<int64_t>& prompt,
+    const std::vector<std::vector<int64_t>>& continuations);
+
+// Logits at the last position of each sequence: [B, V] fp32 on the CPU.
+Result<at::Tensor> last_logits(const Model& model, const std::vector<std::vector<int64_t>>& seqs);
+
+}  // namespace qb::model

@@ -1,0 +1,47 @@
+#include "steps/model/kv_cache.h"
+
+namespace qb::model {
+
+KvCache KvCache::create(const ModelConfig& config, int64_t batch, int64_t max_len,
+                        at::ScalarType dtype, at::Device device) {
+  KvCache c;
+  c.batch_ = batch;
+  c.max_len_ = max_len;
+  const auto opts = at::TensorOptions().dtype(dtype).device(device);
+  for (int64_t i = 0; i < config.num_layers; ++i) {
+    c.keys_.push_back(at::zeros({batch, config.num_kv_heads, max_len, config.head_dim}, opts));
+    c.values_.push_back(at::zeros({batch, config.num_kv_heads, max_len, config.head_dim}, opts));
+  }
+  c.key_valid_ = at::zeros({batch, max_len}, opts.dtype(at::kBool));
+  c.next_position_ = at::zeros({batch}, opts.dtype(at::kLong));
+  return c;
+}
+
+at::Tensor KvCache::begin_step(const at::Tensor& valid) {
+  const int64_t t = valid.size(1);
+  key_valid_.narrow(1, length_, t).copy_(valid);
+  const at::Tensor counts = valid.to(at::kLong).cumsum(1);                  // [B, T]
+  // A valid token's position is the number of valid tokens before it in its row.
+  const at::Tensor positions = next_position_.unsqueeze(1) + counts - valid.to(at::kLong);
+  next_position_.add_(counts.select(1, t - 1));
+  return positions;                                                          // [B, T]
+}
+
+std::pair<at::Tensor, at::Tensor> KvCache::append(int64_t layer, const at::Tensor& k,
+                                                  const at::Tensor& v) {
+  const int64_t t = k.size(2);
+  at::Tensor& keys = keys_[layer];
+  at::Tensor& values = values_[layer];
+  keys.narrow(2, length_, t).copy_(k);
+  values.narrow(2, length_, t).copy_(v);
+  const int64_t slots = attended_slots(t);
+  return {keys.narrow(2, 0, slots), values.narrow(2, 0, slots)};  // [B, KVH, S, D]
+}
+
+void KvCache::reset() {
+  length_ = 0;
+  key_valid_.zero_();
+  next_position_.zero_();
+}
+
+}  // namespace qb::model

@@ -1,0 +1,65 @@
+#include "steps/model/linear.h"
+
+#include <sstream>
+
+#include "steps/model/model_config.h"
+
+namespace qb::model {
+
+namespace {
+std::string shape_str(const at::Tensor& t) {
+  std::ostringstream s;
+  s << "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s << (i ? ", " : "") << t.size(i);
+  s << "]";
+  return s.str();
+}
+}  // namespace
+
+DenseLinear::DenseLinear(at::Tensor weight, std::optional<at::Tensor> bias, std::string label)
+    : weight_(std::move(weight)), bias_(std::move(bias)), label_(std::move(label)) {}
+
+at::Tensor DenseLinear::forward(const at::Tensor& x) const {
+  return at::linear(x, weight_, bias_);  // [..., in] -> [..., out]
+}
+
+at::Tensor DenseLinear::effective_weight(at::ScalarType dtype) const { return weight_.to(dtype); }
+
+std::string DenseLinear::describe() const {
+  return label_ + " " + shape_str(weight_) + " " + dtype_label(weight_.scalar_type()) +
+         (bias_ ? " +bias" : "");
+}
+
+TransformedLinear::TransformedLinear(std::shared_ptr<const InputTransform> transform,
+                                     std::shared_ptr<const Linear> inner)
+    : transform_(std::move(transform)), inner_(std::move(inner)) {}
+
+at::Tensor TransformedLinear::forward(const at::Tensor& x) const {
+  return inner_->forward(transform_->apply(x));
+}
+
+at::Tensor TransformedLinear::effective_weight(at::ScalarType dtype) const {
+  // transform(x) = x Mᵀ for a linear transform, so y = x Mᵀ Wᵀ = x (W M)ᵀ and
+  // W_eff = W M = W · transform(I)ᵀ.
+  const at::Tensor w = inner_->effective_weight(at::kFloat);                   // [out, n]
+  const at::Tensor eye = at::eye(in_features(), w.options());                  // [n, n]
+  const at::Tensor mt = transform_->apply(eye).to(at::kFloat);                 // Mᵀ [n, n]
+  return at::matmul(w, mt.t()).to(dtype);
+}
+
+std::string TransformedLinear::describe() const {
+  return transform_->describe() + " -> " + inner_->describe();
+}
+
+Result<std::shared_ptr<const Linear>> make_transformed(
+    std::shared_ptr<const InputTransform> transform, std::shared_ptr<const Linear> inner) {
+  if (!transform || !inner) return invalid_argument("make_transformed: null argument");
+  if (transform->size() != inner->in_features())
+    return invalid_argument("input transform '" + transform->describe() + "' has size " +
+                            std::to_string(transform->size()) + " but the layer takes " +
+                            std::to_string(inner->in_features()) + " inputs");
+  return std::shared_ptr<const Linear>(
+      std::make_shared<TransformedLinear>(std::move(transform), std::move(inner)));
+}
+
+}  // namespace qb::model

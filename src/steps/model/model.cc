@@ -1,0 +1,282 @@
+// The forward pass. Trace names (ForwardHooks::trace), per layer prefixed "model.layers.<i>.":
+//   model.embed_tokens                    [B, T, C]   embeddings
+//   input_layernorm                       [B, T, C]
+//   self_attn.q / .k / .v                 [B, h, T, D] after q/k norm and RoPE (v: projection)
+//   self_attn.attn                        [B, T, H*D] attention output before o_proj
+//   self_attn.o_proj                      [B, T, C]
+//   residual_attn                         [B, T, C]   x + attention
+//   post_attention_layernorm              [B, T, C]
+//   mlp.act                               [B, T, F]   silu(gate) * up, down_proj's input
+//   mlp.down_proj                         [B, T, C]
+//   output                                [B, T, C]   the layer's output
+//   model.norm                            [B, T, C]   final norm
+// Linear inputs (ForwardHooks::linear_input) are named by module: "model.layers.3.mlp.up_proj".
+#include "steps/model/model.h"
+
+#include <sstream>
+
+
+#include "steps/model/rms_norm.h"
+#include "steps/model/tensor_names.h"
+
+namespace qb::model {
+
+// ---------------------------------------------------------------------------------------------
+// DecoderLayer
+
+void DecoderLayer::trace(const ForwardHooks* hooks, std::string_view what,
+                         const at::Tensor& t) const {
+  if (hooks && hooks->trace) hooks->trace(prefix_ + std::string(what), t);
+}
+
+at::Tensor DecoderLayer::linear(const Linear& f, std::string_view role, const at::Tensor& x,
+                                const ForwardHooks* hooks) const {
+  if (hooks && hooks->linear_input) hooks->linear_input(prefix_ + std::string(role), x);
+  return f.forward(x);
+}
+
+at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvCache* cache,
+                                 const ForwardHooks* hooks) const {
+  const ModelConfig& c = *config_;
+  const int64_t b = x.size(0), t = x.size(1);
+  const int64_t h = c.num_heads, kvh = c.num_kv_heads, d = c.head_dim;
+
+  // ---- attention ----
+  at::Tensor xn = rms_norm(x, w_.input_layernorm, c.rms_norm_eps);                 // [B, T, C]
+  trace(hooks, "input_layernorm", xn);
+  at::Tensor q = linear(*w_.q_proj, "self_attn.q_proj", xn, hooks).view({b, t, h, d});
+  at::Tensor k = linear(*w_.k_proj, "self_attn.k_proj", xn, hooks).view({b, t, kvh, d});
+  at::Tensor v = linear(*w_.v_proj, "self_attn.v_proj", xn, hooks).view({b, t, kvh, d});
+  if (c.qk_norm) {
+    q = rms_norm(q, w_.q_norm, c.rms_norm_eps);                                    // [B, T, H, D]
+    k = rms_norm(k, w_.k_norm, c.rms_norm_eps);                                    // [B, T, KVH, D]
+  }
+  q = apply_rope(q.transpose(1, 2), in.rope);                                      // [B, H, T, D]
+  k = apply_rope(k.transpose(1, 2), in.rope);                                      // [B, KVH, T, D]
+  v = v.transpose(1, 2);                                                           // [B, KVH, T, D]
+  trace(hooks, "self_attn.q", q);
+  trace(hooks, "self_attn.k", k);
+  trace(hooks, "self_attn.v", v);
+  if (cache) std::tie(k, v) = cache->append(index_, k, v);                         // [B, KVH, S, D]
+  at::Tensor y = attention(q, k, v, in.mask, attention_);                          // [B, H, T, D]
+  y = y.transpose(1, 2).reshape({b, t, h * d});                                    // [B, T, H*D]
+  trace(hooks, "self_attn.attn", y);
+  at::Tensor attn_out = linear(*w_.o_proj, "self_attn.o_proj", y, hooks);          // [B, T, C]
+  trace(hooks, "self_attn.o_proj", attn_out);
+  at::Tensor r = x + attn_out;                                                     // [B, T, C]
+  trace(hooks, "residual_attn", r);
+
+  // ---- MLP (SwiGLU) ----
+  at::Tensor rn = rms_norm(r, w_.post_attention_layernorm, c.rms_norm_eps);        // [B, T, C]
+  trace(hooks, "post_attention_layernorm", rn);
+  at::Tensor gate = linear(*w_.gate_proj, "mlp.gate_proj", rn, hooks);             // [B, T, F]
+  at::Tensor up = linear(*w_.up_proj, "mlp.up_proj", rn, hooks);                   // [B, T, F]
+  at::Tensor act = at::silu(gate) * up;                                            // [B, T, F]
+  trace(hooks, "mlp.act", act);
+  at::Tensor mlp_out = linear(*w_.down_proj, "mlp.down_proj", act, hooks);         // [B, T, C]
+  trace(hooks, "mlp.down_proj", mlp_out);
+  at::Tensor out = r + mlp_out;                                                    // [B, T, C]
+  trace(hooks, "output", out);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model: construction
+
+namespace {
+
+std::string shape_str(at::IntArrayRef s) {
+  std::ostringstream o;
+  o << "[";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  o << "]";
+  return o.str();
+}
+
+Status check_tensor(const at::Tensor& t, const std::string& name,
+                    std::vector<int64_t> expected, at::ScalarType dtype, at::Device device) {
+  if (!t.defined()) return invalid_argument(name + ": missing");
+  if (t.sizes() != at::IntArrayRef(expected))
+    return invalid_argument(name + ": shape " + shape_str(t.sizes()) + ", expected " +
+                            shape_str(expected));
+  if (t.scalar_type() != dtype)
+    return invalid_argument(name + ": dtype " + std::string(c10::toString(t.scalar_type())) +
+                            ", expected " + c10::toString(dtype));
+  if (t.device() != device)
+    return invalid_argument(name + ": on " + t.device().str() + ", expected " + device.str());
+  return Status::ok();
+}
+
+Status check_linear(const std::shared_ptr<const Linear>& f, const std::string& name, int64_t in,
+                    int64_t out) {
+  if (!f) return invalid_argument(name + ": missing");
+  if (f->in_features() != in || f->out_features() != out)
+    return invalid_argument(name + ": maps " + std::to_string(f->in_features()) + " -> " +
+                            std::to_string(f->out_features()) + " features, expected " +
+                            std::to_string(in) + " -> " + std::to_string(out));
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<Model> Model::create(ModelConfig config, ModelWeights weights, const LoadOptions& opts) {
+  const ModelConfig& c = config;
+  if (!weights.embed_tokens.defined()) return invalid_argument("model.embed_tokens: missing");
+  const at::ScalarType dtype = opts.dtype.value_or(weights.embed_tokens.scalar_type());
+  if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf)
+    return invalid_argument(std::string("compute dtype ") + c10::toString(dtype) +
+                            " is not supported (float32, bfloat16, float16)");
+  const at::Device dev = opts.device;
+  QB_TRY(check_tensor(weights.embed_tokens, "model.embed_tokens", {c.vocab_size, c.hidden_size},
+                      dtype, dev));
+  QB_TRY(check_tensor(weights.norm, "model.norm", {c.hidden_size}, dtype, dev));
+  QB_TRY(check_linear(weights.lm_head, "lm_head", c.hidden_size, c.vocab_size));
+  if (static_cast<int64_t>(weights.layers.size()) != c.num_layers)
+    return invalid_argument("expected " + std::to_string(c.num_layers) + " layers, got " +
+                            std::to_string(weights.layers.size()));
+  const int64_t q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const LayerWeights& w = weights.layers[i];
+    auto name = [&](Role r) { return module_name(r, i); };
+    QB_TRY(check_tensor(w.input_layernorm, name(Role::kAttnNorm), {c.hidden_size}, dtype, dev));
+    QB_TRY(check_tensor(w.post_attention_layernorm, name(Role::kFfnNorm), {c.hidden_size}, dtype,
+                        dev));
+    if (c.qk_norm) {
+      QB_TRY(check_tensor(w.q_norm, name(Role::kAttnQNorm), {c.head_dim}, dtype, dev));
+      QB_TRY(check_tensor(w.k_norm, name(Role::kAttnKNorm), {c.head_dim}, dtype, dev));
+    }
+    QB_TRY(check_linear(w.q_proj, name(Role::kAttnQ), c.hidden_size, q_out));
+    QB_TRY(check_linear(w.k_proj, name(Role::kAttnK), c.hidden_size, kv_out));
+    QB_TRY(check_linear(w.v_proj, name(Role::kAttnV), c.hidden_size, kv_out));
+    QB_TRY(check_linear(w.o_proj, name(Role::kAttnOut), q_out, c.hidden_size));
+    QB_TRY(check_linear(w.gate_proj, name(Role::kFfnGate), c.hidden_size, c.intermediate_size));
+    QB_TRY(check_linear(w.up_proj, name(Role::kFfnUp), c.hidden_size, c.intermediate_size));
+    QB_TRY(check_linear(w.down_proj, name(Role::kFfnDown), c.intermediate_size, c.hidden_size));
+  }
+
+  Model m;
+  m.config_ = std::make_shared<const ModelConfig>(std::move(config));
+  m.device_ = dev;
+  m.dtype_ = dtype;
+  m.attention_ = opts.attention;
+  m.eos_token_ids_ = m.config_->eos_token_ids;
+  m.embed_tokens_ = std::move(weights.embed_tokens);
+  m.norm_ = std::move(weights.norm);
+  m.lm_head_ = std::move(weights.lm_head);
+  m.inv_freq_ = rope_inv_freq(*m.config_, dev);
+  for (int64_t i = 0; i < m.config_->num_layers; ++i) {
+    DecoderLayer layer;
+    layer.config_ = m.config_;
+    layer.attention_ = opts.attention;
+    layer.index_ = i;
+    layer.prefix_ = "model.layers." + std::to_string(i) + ".";
+    layer.w_ = std::move(weights.layers[i]);
+    m.layers_.push_back(std::move(layer));
+  }
+  return m;
+}
+
+void Model::set_attention_impl(AttentionImpl impl) {
+  attention_ = impl;
+  for (DecoderLayer& l : layers_) l.attention_ = impl;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model: forward
+
+at::Tensor Model::embed(const at::Tensor& ids) const {
+  return at::embedding(embed_tokens_, ids);  // [B, T, C]
+}
+
+LayerInputs Model::layer_inputs(const at::Tensor& valid, KvCache* cache) const {
+  const int64_t t = valid.size(1);
+  at::Tensor positions, mask;  // [B, T], [B, 1, T, S]
+  if (cache) {
+    positions = cache->begin_step(valid);
+    mask = attention_mask(cache->key_valid(), cache->length(), t, cache->attended_slots(t),
+                          dtype_);
+  } else {
+    positions = (valid.to(at::kLong).cumsum(1) - 1).clamp_min(0);
+    mask = attention_mask(valid, 0, t, t, dtype_);
+  }
+  return {rope_tables(inv_freq_, positions, dtype_), mask};
+}
+
+at::Tensor Model::final_norm(const at::Tensor& h) const {
+  return rms_norm(h, norm_, config_->rms_norm_eps);
+}
+
+at::Tensor Model::lm_head(const at::Tensor& h) const { return lm_head_->forward(h); }
+
+at::Tensor Model::forward_hidden(const at::Tensor& ids, const at::Tensor& valid, KvCache* cache,
+                                 const ForwardHooks* hooks) const {
+  const bool tracing = hooks && hooks->trace;
+  at::Tensor x = embed(ids);                                                       // [B, T, C]
+  if (tracing) hooks->trace("model.embed_tokens", x);
+  const LayerInputs in = layer_inputs(valid, cache);
+  for (const DecoderLayer& layer : layers_) x = layer.forward(x, in, cache, hooks);  // [B, T, C]
+  if (cache) cache->advance(ids.size(1));
+  x = final_norm(x);                                                               // [B, T, C]
+  if (tracing) hooks->trace("model.norm", x);
+  return x;
+}
+
+at::Tensor Model::forward(const at::Tensor& ids, const at::Tensor& valid, KvCache* cache,
+                          const ForwardHooks* hooks) const {
+  const at::Tensor h = forward_hidden(ids, valid, cache, hooks);                  // [B, T, C]
+  if (hooks && hooks->linear_input) hooks->linear_input("lm_head", h);
+  return lm_head(h).to(at::kFloat);                                                // [B, T, V]
+}
+
+KvCache Model::new_cache(int64_t batch, int64_t max_len) const {
+  return KvCache::create(*config_, batch, max_len, dtype_, device_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model: linears by name
+
+std::vector<std::string> Model::linear_names() const {
+  std::vector<std::string> names;
+  for (int64_t i = 0; i < num_layers(); ++i)
+    for (Role r : kLayerLinears) names.push_back(module_name(r, i));
+  names.push_back(module_name(Role::kOutput));
+  return names;
+}
+
+std::shared_ptr<const Linear>* Model::linear_slot(std::string_view module) {
+  if (module == "lm_head") return &lm_head_;
+  constexpr std::string_view kPrefix = "model.layers.";
+  if (module.substr(0, kPrefix.size()) != kPrefix) return nullptr;
+  std::string_view rest = module.substr(kPrefix.size());
+  const size_t dot = rest.find('.');
+  if (dot == std::string_view::npos || dot == 0) return nullptr;
+  int64_t i = 0;
+  for (char ch : rest.substr(0, dot)) {
+    if (ch < '0' || ch > '9') return nullptr;
+    i = i * 10 + (ch - '0');
+    if (i >= num_layers()) return nullptr;
+  }
+  const std::string_view suffix = rest.substr(dot + 1);
+  LayerWeights& w = layers_[i].w_;
+  std::shared_ptr<const Linear>* slots[] = {&w.q_proj,    &w.k_proj,  &w.v_proj,   &w.o_proj,
+                                            &w.gate_proj, &w.up_proj, &w.down_proj};
+  for (size_t k = 0; k < std::size(kLayerLinears); ++k)
+    if (suffix == layer_module_suffix(kLayerLinears[k])) return slots[k];
+  return nullptr;
+}
+
+std::shared_ptr<const Linear> Model::linear(std::string_view module) const {
+  auto* slot = const_cast<Model*>(this)->linear_slot(module);
+  return slot ? *slot : nullptr;
+}
+
+Status Model::set_linear(std::string_view module, std::shared_ptr<const Linear> replacement) {
+  std::shared_ptr<const Linear>* slot = linear_slot(module);
+  if (!slot) return not_found("no linear layer named '" + std::string(module) + "'");
+  QB_TRY(check_linear(replacement, std::string(module), (*slot)->in_features(),
+                      (*slot)->out_features()));
+  *slot = std::move(replacement);
+  return Status::ok();
+}
+
+}  // namespace qb::model

@@ -1,0 +1,13 @@
+// RMSNorm as transformers computes it (Qwen3RMSNorm / LlamaRMSNorm): statistics in fp32, the
+// normalized value cast back to the input dtype, then multiplied by the weight in its dtype:
+//   y = w * (x_f32 * rsqrt(mean(x_f32², -1) + eps)).to(x.dtype)
+#pragma once
+
+#include <ATen/ATen.h>
+
+namespace qb::model {
+
+// x [..., n], weight [n]. May throw c10::Error.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+
+}  // namespace qb::model
