@@ -328,7 +328,9 @@ Result<EvalEntry> EvalEntry::from_json(const nlohmann::json& j, const std::strin
   if (e.dataset_name == "mmlu" && (e.gold.size() != 1 || e.gold[0] < 'A' || e.gold[0] > 'D')) {
     return invalid_argument(fmt::format("{}: field 'gold': expected a letter A..D, got \"{}\"", where, e.gold));
   }
-  e.subset_id = sample.value("id", int64_t{0});
+  if (sample.contains("id")) {
+    QB_ASSIGN_OR_RETURN(e.subset_id, field<int64_t>(sample, "id", pw));
+  }
   if (sample.contains("metadata")) e.metadata = sample["metadata"];
   return e;
 }
