@@ -1,0 +1,175 @@
+// Module planning (targets, ignore by name / class / regex, conflicts, tied lm_head) and
+// calibration sampling (txt windows, jsonl documents, seeds, errors).
+#include <gtest/gtest.h>
+
+#include "steps/model/model_config.h"
+#include "steps/model_io/checkpoint.h"
+#include "steps/quant/calibration.h"
+#include "steps/quant/module_plan.h"
+#include "steps/tokenizer/tokenizer.h"
+
+namespace qb::quant {
+namespace {
+
+using nlohmann::json;
+
+const std::string kModels = std::string(QB_SOURCE_DIR) + "/tests/golden/models/";
+
+struct Loaded {
+  model_io::Checkpoint ckpt;
+  model::ModelConfig config;
+};
+Loaded load(const std::string& name) {
+  auto c = model_io::Checkpoint::open(kModels + name);
+  EXPECT_TRUE(c.is_ok()) << c.status().to_string();
+  auto cfg = model::ModelConfig::from_json(c->config());
+  EXPECT_TRUE(cfg.is_ok());
+  return {std::move(*c), *cfg};
+}
+
+QuantRecipe recipe(json ignore, json extra_group = nullptr) {
+  json p = {{"modifier", "QuantizationModifier"}, {"scheme", "W8A8"}, {"ignore", ignore}};
+  auto r = recipe_from_json(p);
+  EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+  return *r;
+}
+
+TEST(ModulePlan, ModelOrderAndInputGroups) {
+  auto m = load("qwen3-tiny");
+  auto r = recipe({"lm_head"});
+  auto plan = plan_modules(m.config, m.ckpt, r);
+  ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
+  ASSERT_EQ(plan->size(), 15u);  // 2 layers x 7 + lm_head
+  EXPECT_EQ((*plan)[0].module, "model.layers.0.self_attn.q_proj");
+  EXPECT_EQ((*plan)[3].module, "model.layers.0.self_attn.o_proj");
+  EXPECT_EQ((*plan)[6].module, "model.layers.0.mlp.down_proj");
+  EXPECT_EQ((*plan)[6].in, 128);
+  EXPECT_EQ((*plan)[14].module, "lm_head");
+  EXPECT_EQ((*plan)[14].group, nullptr);
+  EXPECT_EQ((*plan)[0].input_group, (*plan)[2].input_group);  // q and v read the same input
+  EXPECT_NE((*plan)[0].input_group, (*plan)[3].input_group);
+  EXPECT_EQ((*plan)[4].input_group, (*plan)[5].input_group);  // gate and up
+}
+
+TEST(ModulePlan, IgnoreByRegexAndName) {
+  auto m = load("qwen3-tiny");
+  auto r = recipe({"lm_head", "re:.*down_proj$", "model.layers.1.self_attn.k_proj"});
+  auto plan = plan_modules(m.config, m.ckpt, r);
+  ASSERT_TRUE(plan.is_ok());
+  std::vector<std::string> ignored;
+  for (const auto& p : *plan)
+    if (!p.group) ignored.push_back(p.module);
+  EXPECT_EQ(ignored, (std::vector<std::string>{"model.layers.0.mlp.down_proj",
+                                               "model.layers.1.self_attn.k_proj",
+                                               "model.layers.1.mlp.down_proj", "lm_head"}));
+}
+
+TEST(ModulePlan, TwoMatchingGroupsIsAnError) {
+  auto m = load("qwen3-tiny");
+  json p = {{"modifier", "QuantizationModifier"},
+            {"config_groups",
+             {{"a", {{"targets", {"Linear"}}, {"weights", {{"strategy", "channel"}}}}},
+              {"b", {{"targets", {"re:.*q_proj$"}}, {"weights", {{"strategy", "channel"}}}}}}},
+            {"ignore", {"lm_head"}}};
+  auto r = recipe_from_json(p);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(plan_modules(m.config, m.ckpt, *r).status().message(),
+            "model.layers.0.self_attn.q_proj: matched by config groups 'a' and 'b'");
+}
+
+TEST(ModulePlan, TiedLmHeadCannotBeQuantized) {
+  auto m = load("qwen3-tiny-tied");
+  EXPECT_EQ(plan_modules(m.config, m.ckpt, recipe(json::array())).status().message(),
+            "lm_head: tied to model.embed_tokens, cannot be quantized; add lm_head to ignore");
+  EXPECT_TRUE(plan_modules(m.config, m.ckpt, recipe({"lm_head"})).is_ok());
+}
+
+TEST(ModulePlan, BadRegexIsReported) {
+  auto m = load("qwen3-tiny");
+  auto s = plan_modules(m.config, m.ckpt, recipe({"re:(unclosed"})).status();
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("(unclosed"), std::string::npos) << s.message();
+}
+
+// ---- calibration ----
+
+const tok::Tokenizer& qwen_tokenizer() {
+  static tok::Tokenizer t = *tok::Tokenizer::load(std::string(QB_SHARED_DIR) + "/data/qwen3-tokenizer");
+  return t;
+}
+
+std::string corpus() {
+  std::string s;
+  for (int i = 0; i < 200; ++i)
+    s += "Sentence number " + std::to_string(i) + " talks about quantization and rounding.\n";
+  return s;
+}
+
+TEST(Calibration, TxtWindowsHaveSeqLenAndAreSeeded) {
+  CalibrationSettings s;
+  s.source_kind = "txt";
+  s.num_samples = 8;
+  s.seq_len = 32;
+  s.seed = 5;
+  auto a = calibration_from_text(s, corpus(), "corpus.txt", qwen_tokenizer());
+  ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+  ASSERT_EQ(a->size(), 8u);
+  for (const auto& x : *a) EXPECT_EQ(x.size(), 32u);
+  auto b = calibration_from_text(s, corpus(), "corpus.txt", qwen_tokenizer());
+  EXPECT_EQ(*a, *b);
+  s.seed = 6;
+  auto c = calibration_from_text(s, corpus(), "corpus.txt", qwen_tokenizer());
+  EXPECT_NE(*a, *c);
+  // Every window is a contiguous slice of the encoded stream.
+  auto stream = qwen_tokenizer().encode(corpus(), false);
+  auto it = std::search(stream.begin(), stream.end(), (*a)[0].begin(), (*a)[0].end());
+  EXPECT_NE(it, stream.end());
+}
+
+TEST(Calibration, TxtShorterThanSeqLen) {
+  CalibrationSettings s;
+  s.seq_len = 1000;
+  EXPECT_EQ(calibration_from_text(s, "a few words", "tiny.txt", qwen_tokenizer()).status().message(),
+            "calibration: 'tiny.txt' has 3 tokens, fewer than seq_len 1000");
+}
+
+TEST(Calibration, JsonlDocumentsTruncatedAndShuffled) {
+  std::string jsonl;
+  for (int i = 0; i < 10; ++i)
+    jsonl += json{{"text", "document " + std::to_string(i) + " " + std::string(40, 'x')}}.dump() + "\n";
+  jsonl += "\n" + json{{"prompt", "an eval prompt"}}.dump() + "\n";
+  CalibrationSettings s;
+  s.source_kind = "jsonl";
+  s.num_samples = 11;
+  s.seq_len = 4;
+  auto a = calibration_from_text(s, jsonl, "d.jsonl", qwen_tokenizer());
+  ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+  ASSERT_EQ(a->size(), 11u);
+  for (const auto& x : *a) EXPECT_LE(x.size(), 4u);
+  s.num_samples = 12;
+  EXPECT_EQ(calibration_from_text(s, jsonl, "d.jsonl", qwen_tokenizer()).status().message(),
+            "calibration: 'd.jsonl' has 11 usable documents, num_samples is 12");
+}
+
+TEST(Calibration, JsonlErrorsNameTheLine) {
+  CalibrationSettings s;
+  s.source_kind = "jsonl";
+  EXPECT_EQ(calibration_from_text(s, "{\"text\": \"ok\"}\nnot json\n", "d.jsonl", qwen_tokenizer())
+                .status()
+                .message(),
+            "calibration: d.jsonl:2: not a JSON object");
+  EXPECT_EQ(calibration_from_text(s, "{\"body\": \"x\"}\n", "d.jsonl", qwen_tokenizer())
+                .status()
+                .message(),
+            "calibration: d.jsonl:1: needs a string field 'text' or 'prompt'");
+}
+
+TEST(Calibration, DatasetKindIsNotImplemented) {
+  CalibrationSettings s;
+  s.source_kind = "dataset";
+  EXPECT_EQ(calibration_from_text(s, "", "data/datasets/gsm8k", qwen_tokenizer()).status().message(),
+            "calibration: source kind 'dataset' is not implemented; use a .txt or .jsonl file");
+}
+
+}  // namespace
+}  // namespace qb::quant
