@@ -1,12 +1,115 @@
 #include "cli/cli.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/tool_commands.h"
 
 namespace qb::cli {
 
-int run_main(int argc, char** argv) {
-  std::fprintf(stderr, "qbuild: no commands yet\n");
-  return kExitUsage;
+namespace {
+
+// The project root: --project, else the nearest folder at or above the working directory
+// holding a pipline/ folder, else the working directory.
+std::filesystem::path find_root(const std::string& flag) {
+  if (!flag.empty()) return std::filesystem::absolute(flag).lexically_normal();
+  auto dir = std::filesystem::current_path();
+  for (auto d = dir; !d.empty(); d = d.parent_path()) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(d / config::kDefaultPipelineDir, ec)) return d;
+    if (d == d.parent_path()) break;
+  }
+  return dir;
+}
+
+const char* kFooter = R"(Targets:
+  results/<dataset_name>.csv   every eval of that eval config (and what it needs)
+  data/models/<variant>        one transformed or quantized model
+  data/<dataset_name>.jsonl    one frozen eval set
+  <variant>                    a variant's model and all its evals
+  (none)                       everything the configs under pipline/ describe
+
+Exit codes:
+  0 success   1 a step failed or cannot run in this build   2 bad command line or target
+  3 config errors (all printed)   4 another qbuild is running (--no-wait)   130 interrupted
+)";
+
+}  // namespace
+
+int fail(const Status& s) {
+  std::fprintf(stderr, "qbuild: error: %s\n", s.message().c_str());
+  switch (s.code()) {
+    case Code::kInvalidArgument: return kExitUsage;
+    case Code::kBusy: return kExitBusy;
+    case Code::kCancelled: return kExitInterrupted;
+    default: return kExitBuildFailed;
+  }
+}
+
+int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
+  CLI::App app{"qbuild — make for LLM quantization experiments.\n"
+               "Compiles the YAML configs under pipline/ (transform × quantize × evaluate) into a\n"
+               "content-hashed artifact graph, generates cache/build.ninja and runs Ninja; a step\n"
+               "runs only when something its artifact depends on changed.",
+               "qbuild"};
+  app.footer(kFooter);
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", std::string("qbuild ") + QBUILD_VERSION);
+
+  std::string project;
+  Common c;
+  BuildArgs b;
+  app.add_option("--project", project, "project root (default: the nearest folder with pipline/)");
+  app.add_option("--pipeline", c.selection.pipeline_dir, "pipeline folder, relative to the root")->capture_default_str();
+  app.add_option("--trans-config", c.selection.trans, "only this trans config (name or file; repeatable)");
+  app.add_option("--quant-config", c.selection.quant, "only this quant config (name or file; repeatable)");
+  app.add_option("--eval-config", c.selection.eval, "only this eval config (dataset_name or file; repeatable)");
+  app.add_flag("-v,--verbose", c.verbose, "show every pass and Ninja's commands");
+  app.add_flag("-n,--dry-run", b.dry_run, "print the plan with the reason each step would run; run nothing");
+  app.add_option("-j,--jobs", b.jobs, "parallel steps (GPU steps are also limited to one per device)");
+  app.add_option("-k,--keep-going", b.keep_going, "keep going until N steps fail (0 = never stop)");
+  app.add_flag("--no-wait", b.no_wait, "fail instead of waiting when another qbuild runs here");
+  app.add_option("targets", b.targets, "what to build (see Targets below)");
+
+  std::string kind, key, target;
+  bool force = false, json = false, all = false, gc_dry = false;
+  auto* step = app.add_subcommand("step", "run one step of the graph (what each Ninja edge runs)");
+  step->add_option("kind", kind, "step kind")->required();
+  step->add_option("key", key, "node key")->required();
+  step->add_flag("--force", force, "rebuild even when the artifact exists");
+  auto* explain = app.add_subcommand("explain", "what went into a target's key, and why it would (not) run");
+  explain->add_option("target", target, "a target or a node key")->required();
+  auto* status = app.add_subcommand("status", "every configured node: cached, to run, or unavailable");
+  status->add_flag("--json", json, "machine-readable output");
+  auto* runs = app.add_subcommand("runs", "the steps the last invocation ran (from the index)");
+  runs->add_flag("--json", json, "machine-readable output");
+  runs->add_flag("--all", all, "every recorded run, not only the last invocation's");
+  auto* graph = app.add_subcommand("graph", "the artifact graph in Graphviz DOT");
+  auto* gc = app.add_subcommand("gc", "delete cache objects that no current config needs");
+  gc->add_flag("-n,--dry-run", gc_dry, "list what would be deleted");
+  ToolArgs tools;
+  add_tool_commands(app, tools);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  c.root = find_root(project);
+
+  if (*step) return cmd_step(c, kind, key, force, reg);
+  if (*explain) return cmd_explain(c, target, reg);
+  if (*status) return cmd_status(c, json, reg);
+  if (*runs) return cmd_runs(c, json, all);
+  if (*graph) return cmd_graph(c, reg);
+  if (*gc) return cmd_gc(c, gc_dry, reg);
+  if (int rc = run_tool_command(app, tools); rc >= 0) return rc;
+  return cmd_build(c, b, reg);
 }
 
 }  // namespace qb::cli

@@ -57,18 +57,23 @@ Result<Index> Index::open(const std::filesystem::path& path) {
   QB_ASSIGN_OR_RETURN(idx.db_, Db::open(path));
   // quick_check reads every page: it is what turns "file is not a database" or a torn page into
   // Code::kCorrupt here rather than in the middle of a build.
-  QB_ASSIGN_OR_RETURN(Stmt chk, idx.db_.prepare("PRAGMA quick_check"));
-  QB_ASSIGN_OR_RETURN(bool row, chk.step());
-  if (!row || chk.text(0) != "ok") return corrupt("index '" + path.string() + "' failed its integrity check");
+  {
+    QB_ASSIGN_OR_RETURN(Stmt chk, idx.db_.prepare("PRAGMA quick_check"));
+    QB_ASSIGN_OR_RETURN(bool row, chk.step());
+    if (!row || chk.text(0) != "ok") return corrupt("index '" + path.string() + "' failed its integrity check");
+  }
   QB_TRY(idx.db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
   QB_TRY(idx.migrate());
   return idx;
 }
 
 Status Index::migrate() {
-  QB_ASSIGN_OR_RETURN(Stmt v, db_.prepare("PRAGMA user_version"));
-  QB_ASSIGN_OR_RETURN(bool row, v.step());
-  std::int64_t version = row ? v.int64(0) : 0;
+  std::int64_t version = 0;
+  {
+    QB_ASSIGN_OR_RETURN(Stmt v, db_.prepare("PRAGMA user_version"));
+    QB_ASSIGN_OR_RETURN(bool row, v.step());
+    version = row ? v.int64(0) : 0;
+  }
   if (version > kSchemaVersion)
     return corrupt("index '" + db_.path().string() + "' has schema " + std::to_string(version) +
                    ", newer than this qbuild's " + std::to_string(kSchemaVersion));

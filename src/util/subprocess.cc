@@ -12,7 +12,9 @@ namespace qb {
 
 namespace {
 volatile sig_atomic_t g_child = 0;
+volatile sig_atomic_t g_interrupted = 0;
 void forward_term(int sig) {
+  g_interrupted = 1;
   if (g_child > 0) ::kill(g_child, sig);
 }
 }  // namespace
@@ -25,11 +27,10 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
-  struct sigaction ign {}, term {}, old_int {}, old_term {};
-  ign.sa_handler = SIG_IGN;
+  struct sigaction term {}, old_int {}, old_term {};
   term.sa_handler = forward_term;
-  sigemptyset(&ign.sa_mask);
   sigemptyset(&term.sa_mask);
+  g_interrupted = 0;
 
   pid_t pid = ::fork();
   if (pid < 0) return errno_error("fork");
@@ -44,7 +45,7 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
     ::_exit(127);
   }
   g_child = pid;
-  ::sigaction(SIGINT, &ign, &old_int);
+  ::sigaction(SIGINT, &term, &old_int);
   ::sigaction(SIGTERM, &term, &old_term);
   int status = 0;
   pid_t w;
@@ -56,6 +57,7 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   g_child = 0;
   if (w < 0) return errno_error("waitpid");
   ProcessResult r;
+  r.interrupted = g_interrupted != 0;
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) {
     r.signaled = true;

@@ -1,6 +1,6 @@
 // Running a child process (qbuild runs `ninja`; tests run `qbuild`). The child inherits stdio.
-// While it runs, SIGINT is ignored by the parent (the terminal sends it to the child too, which
-// decides how to stop) and SIGTERM is forwarded to it.
+// While it runs, SIGINT and SIGTERM reaching the parent are forwarded to the child (a terminal's
+// Ctrl-C reaches both; the child decides how to stop) and reported in ProcessResult::interrupted.
 #pragma once
 
 #include <filesystem>
@@ -16,6 +16,7 @@ struct ProcessResult {
   int exit_code = -1;  // valid when !signaled
   bool signaled = false;
   int signal = 0;
+  bool interrupted = false;  // the parent got SIGINT/SIGTERM while waiting
 };
 
 Result<ProcessResult> run_process(const std::vector<std::string>& argv,

@@ -1,0 +1,273 @@
+// The build command and the inspection commands (step, explain, status, runs, graph, gc).
+#include "cli/commands.h"
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "cli/cli.h"
+#include "graph/build_file.h"
+#include "runner/build.h"
+#include "runner/project.h"
+#include "runner/step_runner.h"
+#include "util/strings.h"
+
+namespace qb::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Narrates the build's passes with a timer each under -v (load → graph → plan → generate → run).
+class Passes {
+ public:
+  explicit Passes(bool verbose) : verbose_(verbose) {}
+  void done(const char* pass) {
+    auto now = Clock::now();
+    if (verbose_)
+      std::fprintf(stderr, "qbuild: %-9s %7.1f ms\n", pass, std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  bool verbose_;
+  Clock::time_point last_ = Clock::now();
+};
+
+void print_warnings(runner::Project& p) {
+  for (const auto& w : p.warnings()) std::fprintf(stderr, "qbuild: warning: %s\n", w.c_str());
+}
+
+struct Loaded {
+  std::unique_ptr<runner::Project> project;
+  LoadedPipeline pipeline;
+  runner::Planned planned;
+};
+
+// The passes every graph command shares. Returns an exit code on failure.
+std::variant<Loaded, int> load_and_plan(const Common& c, const std::vector<std::string>& targets,
+                                        const runner::StepRegistry& reg, bool read_only, bool no_wait, Passes& passes) {
+  Loaded l;
+  auto pl = load_for_build(c.root, c.selection);
+  if (!pl.is_ok()) {
+    if (pl.status().code() == Code::kInvalidArgument && starts_with(pl.status().message(), "--"))
+      return fail(pl.status());
+    std::fprintf(stderr, "qbuild: %s; nothing was built\n", pl.status().message().c_str());
+    return kExitConfig;
+  }
+  l.pipeline = std::move(*pl);
+  passes.done("load");
+  runner::OpenOptions oo;
+  oo.read_only = read_only;
+  oo.no_wait = no_wait;
+  oo.note = "qbuild " + join(targets, " ");
+  auto project = runner::Project::open(c.root, oo);
+  if (!project.is_ok()) return fail(project.status());
+  l.project = std::move(*project);
+  passes.done("open");
+  auto planned = runner::plan_build(*l.project, l.pipeline.input, reg.catalog(), targets);
+  print_warnings(*l.project);
+  if (!planned.is_ok()) return fail(planned.status());
+  l.planned = std::move(*planned);
+  passes.done("plan");
+  return l;
+}
+
+}  // namespace
+
+int cmd_build(const Common& c, const BuildArgs& a, const runner::StepRegistry& reg) {
+  Passes passes(c.verbose);
+  auto r = load_and_plan(c, a.targets, reg, a.dry_run, a.no_wait, passes);
+  if (auto* rc = std::get_if<int>(&r)) return *rc;
+  auto& l = std::get<Loaded>(r);
+  const auto& plan = l.planned.plan;
+  if (a.dry_run) {
+    std::fputs(graph::render_plan(l.planned.graph, plan, c.verbose).c_str(), stdout);
+    return plan.unavailable ? kExitBuildFailed : kExitOk;
+  }
+  if (Status s = runner::write_build_files(*l.project, l.planned, l.pipeline.resources); !s.is_ok()) return fail(s);
+  passes.done("generate");
+  int ninja_rc = 0;
+  std::string invocation = timestamp_compact();
+  if (plan.to_run > 0) {
+    runner::NinjaOptions no;
+    no.jobs = a.jobs;
+    no.keep_going = a.keep_going;
+    no.verbose = c.verbose;
+    no.invocation = invocation;
+    auto rc = runner::run_ninja(*l.project, no);
+    if (!rc.is_ok()) return fail(rc.status());
+    ninja_rc = *rc;
+  }
+  passes.done("run");
+  if (Status s = runner::collect(*l.project, l.planned); !s.is_ok()) return fail(s);
+  passes.done("collect");
+  if (ninja_rc == kExitInterrupted) {
+    std::fprintf(stderr, "qbuild: interrupted; finished steps are kept, the rest reruns next time\n");
+    return kExitInterrupted;
+  }
+  if (plan.unavailable) {
+    std::set<std::string> kinds;
+    for (const auto& it : plan.items)
+      if (it.action == graph::Action::kUnavailable && l.planned.graph.node(it.node).kind != "") {
+        const auto& n = l.planned.graph.node(it.node);
+        if (!reg.find(n.kind)) kinds.insert(n.kind);
+      }
+    std::fprintf(stderr, "qbuild: %d step(s) cannot run: step kind(s) %s not available in this build\n",
+                 plan.unavailable, join(std::vector<std::string>(kinds.begin(), kinds.end()), ", ").c_str());
+    return kExitBuildFailed;
+  }
+  if (ninja_rc != 0) {
+    std::fprintf(stderr, "qbuild: build failed; step logs are in logs/%s/\n", invocation.c_str());
+    return kExitBuildFailed;
+  }
+  if (plan.to_run == 0) std::printf("qbuild: nothing to do (%d cached)\n", plan.cached);
+  else std::printf("qbuild: done (%d built, %d cached)\n", plan.to_run, plan.cached);
+  return kExitOk;
+}
+
+int cmd_step(const Common& c, const std::string& kind, const std::string& key, bool force,
+             const runner::StepRegistry& reg) {
+  store::Layout layout(c.root);
+  Status s = runner::run_step(layout, reg, kind, key, runner::StepOptions{force});
+  if (!s.is_ok()) {
+    std::fprintf(stderr, "qbuild step: %s\n", s.to_string().c_str());
+    return kExitBuildFailed;
+  }
+  return kExitOk;
+}
+
+int cmd_explain(const Common& c, const std::string& target, const runner::StepRegistry& reg) {
+  Passes passes(false);
+  auto r = load_and_plan(c, {target}, reg, true, false, passes);
+  if (auto* rc = std::get_if<int>(&r)) return *rc;
+  auto& l = std::get<Loaded>(r);
+  const auto& g = l.planned.graph;
+  for (const auto& item : l.planned.plan.items) {
+    const auto& n = g.node(item.node);
+    const char* state = item.action == graph::Action::kRun ? "would run" : item.action == graph::Action::kCached ? "cached" : "cannot run";
+    std::printf("%s %s  key %s  (%s)\n", n.kind.c_str(), n.name.c_str(), n.key.c_str(), state);
+    if (!n.config_file.empty()) std::printf("  config: %s\n", n.config_file.c_str());
+    for (const auto& reason : item.reasons) std::printf("  why: %s\n", reason.c_str());
+    std::printf("  hashed:\n");
+    for (const auto& line : n.explain) std::printf("    %s\n", line.c_str());
+    for (const auto& in : n.inputs) std::printf("  input %s: %s %s\n", in.role.c_str(), g.node(in.node).kind.c_str(), g.node(in.node).name.c_str());
+    if (auto a = l.project->index().artifact(n.key); a.is_ok() && *a) {
+      const auto& meta = (*a)->meta;
+      if (meta.contains("equivalence")) std::printf("  equivalence check: %s\n", meta["equivalence"].dump().c_str());
+      if (meta.contains("scores")) std::printf("  scores: %s\n", meta["scores"].dump().c_str());
+    }
+  }
+  return kExitOk;
+}
+
+int cmd_status(const Common& c, bool json, const runner::StepRegistry& reg) {
+  Passes passes(false);
+  auto r = load_and_plan(c, {}, reg, true, false, passes);
+  if (auto* rc = std::get_if<int>(&r)) return *rc;
+  auto& l = std::get<Loaded>(r);
+  const auto& g = l.planned.graph;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& item : l.planned.plan.items) {
+    const auto& n = g.node(item.node);
+    std::string state = item.action == graph::Action::kRun ? "missing" : item.action == graph::Action::kCached ? "cached" : "unavailable";
+    nlohmann::json row = {{"kind", n.kind}, {"name", n.name}, {"key", n.key}, {"state", state}, {"reasons", item.reasons}};
+    if (auto a = l.project->index().artifact(n.key); a.is_ok() && *a) {
+      for (const char* k : {"equivalence", "scores", "duration_s", "device"})
+        if ((*a)->meta.contains(k)) row[k] = (*a)->meta[k];
+    }
+    out.push_back(row);
+  }
+  if (json) {
+    std::printf("%s\n", out.dump(2).c_str());
+    return kExitOk;
+  }
+  for (const auto& row : out) {
+    std::printf("%-11s %-12s %s\n", row["state"].get<std::string>().c_str(), row["kind"].get<std::string>().c_str(),
+                row["name"].get<std::string>().c_str());
+    if (row.contains("equivalence")) std::printf("            equivalence: %s\n", row["equivalence"].dump().c_str());
+    if (row.contains("scores")) std::printf("            scores: %s\n", row["scores"].dump().c_str());
+  }
+  std::printf("%d cached, %d missing, %d unavailable\n", l.planned.plan.cached, l.planned.plan.to_run, l.planned.plan.unavailable);
+  return kExitOk;
+}
+
+int cmd_runs(const Common& c, bool json, bool all) {
+  auto project = runner::Project::open(c.root, runner::OpenOptions{false, "", true});
+  if (!project.is_ok()) return fail(project.status());
+  auto& idx = (*project)->index();
+  std::string inv;
+  if (!all) {
+    auto last = idx.last_invocation();
+    if (!last.is_ok()) return fail(last.status());
+    inv = *last;
+  }
+  auto runs = idx.runs(inv);
+  if (!runs.is_ok()) return fail(runs.status());
+  if (!all && inv.empty()) runs->clear();
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : *runs)
+    out.push_back({{"invocation", r.invocation}, {"kind", r.kind}, {"name", r.name}, {"key", r.key}, {"status", r.status},
+                   {"started", r.started}, {"ended", r.ended}, {"duration_s", r.duration_s}, {"gpu", r.gpu},
+                   {"host", r.host}, {"log", r.log}, {"message", r.message}});
+  if (json) {
+    std::printf("%s\n", out.dump(2).c_str());
+    return kExitOk;
+  }
+  for (const auto& r : *runs)
+    std::printf("%-12s %-8s %-12s %-40s %8.1fs %s\n", r.invocation.c_str(), r.status.c_str(), r.kind.c_str(),
+                r.name.c_str(), r.duration_s, r.gpu.empty() ? "" : ("gpu " + r.gpu).c_str());
+  return kExitOk;
+}
+
+int cmd_graph(const Common& c, const runner::StepRegistry& reg) {
+  Passes passes(false);
+  auto r = load_and_plan(c, {}, reg, true, false, passes);
+  if (auto* rc = std::get_if<int>(&r)) return *rc;
+  auto& l = std::get<Loaded>(r);
+  const auto& g = l.planned.graph;
+  std::printf("digraph qbuild {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+    const auto& n = g.nodes[i];
+    bool cached = !n.is_source() && l.project->store().contains(n.key);
+    std::string label = n.kind + "\\n" + n.name + "\\n" + n.key.substr(0, 12);
+    std::string style = n.is_source() ? "shape=note" : cached ? "style=filled, fillcolor=\"#d8f0d8\"" : !n.available ? "style=dashed" : "";
+    std::string esc;
+    for (char ch : label) esc += ch == '"' ? std::string("\\\"") : std::string(1, ch);
+    std::printf("  n%zu [label=\"%s\"%s%s];\n", i, esc.c_str(), style.empty() ? "" : ", ", style.c_str());
+  }
+  for (std::size_t i = 0; i < g.nodes.size(); ++i)
+    for (const auto& in : g.nodes[i].inputs) std::printf("  n%d -> n%zu [label=\"%s\"];\n", in.node, i, in.role.c_str());
+  std::printf("}\n");
+  return kExitOk;
+}
+
+int cmd_gc(const Common& c, bool dry_run, const runner::StepRegistry& reg) {
+  Passes passes(false);
+  auto r = load_and_plan(c, {}, reg, dry_run, false, passes);
+  if (auto* rc = std::get_if<int>(&r)) return *rc;
+  auto& l = std::get<Loaded>(r);
+  std::set<std::string> live;
+  for (const auto& n : l.planned.graph.nodes) live.insert(n.key);
+  std::uint64_t bytes = 0;
+  int count = 0;
+  for (const auto& key : l.project->store().list_keys()) {
+    if (live.count(key)) continue;
+    auto m = l.project->store().read_manifest(key);
+    std::uint64_t size = 0;
+    if (m.is_ok())
+      for (const auto& f : m->files) size += f.value("size", std::uint64_t{0});
+    std::printf("%s %s %s %s (%.1f MB)\n", dry_run ? "would delete" : "deleting", key.c_str(),
+                m.is_ok() ? m->kind.c_str() : "?", m.is_ok() ? m->name.c_str() : "(no manifest)", size / 1e6);
+    bytes += size;
+    ++count;
+    if (!dry_run) {
+      if (Status s = l.project->store().remove(key); !s.is_ok()) return fail(s);
+      if (Status s = l.project->index().remove_artifact(key); !s.is_ok()) return fail(s);
+    }
+  }
+  std::printf("%s %d object(s), %.1f MB\n", dry_run ? "would free" : "freed", count, bytes / 1e6);
+  return kExitOk;
+}
+
+}  // namespace qb::cli

@@ -1,0 +1,279 @@
+#include "graph/graph.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "util/hash.h"
+#include "util/strings.h"
+
+namespace qb::graph {
+
+namespace stdfs = std::filesystem;
+
+std::optional<int> Graph::find_key(const std::string& key) const {
+  auto it = by_key.find(key);
+  if (it == by_key.end()) return std::nullopt;
+  return it->second;
+}
+
+namespace {
+
+class Builder {
+ public:
+  Builder(const stdfs::path& root, const KindCatalog& kinds, store::Index& index)
+      : root_(root), kinds_(kinds), index_(index) {}
+
+  Graph g;
+
+  // A source file or folder, hashed by content (files sorted by relative path; hidden files
+  // such as .cache/ are skipped).
+  Result<int> source(const std::string& kind, const std::string& rel) {
+    auto it = sources_.find(rel);
+    if (it != sources_.end()) return it->second;
+    stdfs::path abs = root_ / rel;
+    std::error_code ec;
+    if (!stdfs::exists(abs, ec)) return not_found("'" + rel + "' does not exist");
+    Hasher h;
+    h.salt("qbuild-source-v1").str("kind", kind);
+    std::vector<std::pair<std::string, stdfs::path>> files;
+    if (stdfs::is_directory(abs, ec)) {
+      for (auto i = stdfs::recursive_directory_iterator(abs, ec); !ec && i != stdfs::recursive_directory_iterator(); i.increment(ec)) {
+        auto name = i->path().filename().string();
+        if (!name.empty() && name[0] == '.') {
+          if (i->is_directory()) i.disable_recursion_pending();
+          continue;
+        }
+        if (i->is_regular_file()) files.emplace_back(stdfs::relative(i->path(), abs).string(), i->path());
+      }
+      if (ec) return io_error("listing '" + rel + "': " + ec.message());
+    } else {
+      files.emplace_back(abs.filename().string(), abs);
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& [r, p] : files) {
+      QB_ASSIGN_OR_RETURN_CTX(Digest d, index_.file_hash(p), "hashing '" + rel + "'");
+      h.digest_field("file:" + r, d);
+    }
+    Node n;
+    n.kind = kind;
+    n.name = rel;
+    n.identity = kind + ":" + rel;
+    n.source_path = rel;
+    n.key = h.digest().hex();
+    n.explain = h.explain();
+    int idx = add(std::move(n));
+    sources_[rel] = idx;
+    return idx;
+  }
+
+  // A step node; returns the index of an existing node with the same key if there is one.
+  int step(Node n) {
+    auto k = kinds_.find(n.kind);
+    n.available = k != kinds_.end();
+    n.code_version = n.available ? k->second.code_version : 0;
+    n.gpu = n.available && k->second.gpu;
+    Hasher h;
+    h.salt(kKeySalt).str("kind", n.kind).i64("code_version", n.code_version).json("params", n.params);
+    for (const auto& in : n.inputs) {
+      h.digest_field("input:" + in.role, *Digest::from_hex(g.node(in.node).key));
+      if (!g.node(in.node).available) n.available = false;
+    }
+    n.key = h.digest().hex();
+    n.explain = h.explain();
+    return add(std::move(n));
+  }
+
+ private:
+  int add(Node n) {
+    auto it = g.by_key.find(n.key);
+    if (it != g.by_key.end()) {
+      auto& existing = g.nodes[static_cast<std::size_t>(it->second)];
+      for (auto& l : n.links)
+        if (std::find(existing.links.begin(), existing.links.end(), l) == existing.links.end()) existing.links.push_back(l);
+      return it->second;
+    }
+    int idx = static_cast<int>(g.nodes.size());
+    g.by_key[n.key] = idx;
+    g.nodes.push_back(std::move(n));
+    return idx;
+  }
+
+  stdfs::path root_;
+  const KindCatalog& kinds_;
+  store::Index& index_;
+  std::map<std::string, int> sources_;
+};
+
+std::string model_basename(const std::string& rel) {
+  auto p = stdfs::path(rel).lexically_normal();
+  auto name = p.filename().string();
+  if (name.empty()) name = p.parent_path().filename().string();
+  return name;
+}
+
+}  // namespace
+
+Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const KindCatalog& kinds, store::Index& index) {
+  Builder b(root, kinds, index);
+  Graph& g = b.g;
+
+  // Transformed models.
+  std::vector<int> trans_nodes;
+  for (const auto& t : in.trans) {
+    QB_ASSIGN_OR_RETURN_CTX(int src, b.source("source_model", t.input_model), t.file);
+    if (!t.suffix) {
+      trans_nodes.push_back(src);
+      continue;
+    }
+    Node n;
+    n.kind = "trans";
+    n.name = model_basename(t.input_model) + *t.suffix;
+    n.identity = "trans:" + t.name;
+    n.config_file = t.file;
+    n.params = t.params;
+    n.settings = t.settings;
+    n.inputs = {{"model", src}};
+    n.links = {"data/models/" + n.name};
+    n.log_name = n.name + "_trans";
+    trans_nodes.push_back(b.step(std::move(n)));
+  }
+
+  // Quantized models: one variant per trans × quant.
+  std::map<std::string, std::string> variant_origin;
+  for (std::size_t ti = 0; ti < in.trans.size(); ++ti) {
+    const auto& t = in.trans[ti];
+    for (const auto& q : in.quant) {
+      Variant v;
+      v.name = model_basename(t.input_model) + t.suffix.value_or("") + q.suffix;
+      v.trans_name = t.name;
+      v.quant_name = q.name;
+      std::string origin = t.file + " × " + q.file;
+      auto [it, fresh] = variant_origin.emplace(v.name, origin);
+      if (!fresh)
+        return invalid_argument("two variants are both named '" + v.name + "' (" + it->second + " and " + origin +
+                                "); give the configs different output_suffix values");
+      Node n;
+      n.kind = "quant";
+      n.name = v.name;
+      n.identity = "quant:" + t.name + "/" + q.name;
+      n.config_file = q.file;
+      n.params = q.params;
+      n.settings = q.settings;
+      n.inputs = {{"model", trans_nodes[ti]}};
+      if (q.calib_path) {
+        QB_ASSIGN_OR_RETURN_CTX(int c, b.source("source_file", *q.calib_path), q.file);
+        n.inputs.push_back({"calibration", c});
+      }
+      n.links = {"data/models/" + v.name};
+      n.log_name = v.name + "_quant";
+      v.model_node = b.step(std::move(n));
+      g.variants.push_back(std::move(v));
+    }
+  }
+
+  // Eval sets, base logits and evals.
+  for (const auto& e : in.evals) {
+    Node s;
+    s.kind = "sample";
+    s.name = e.dataset_name;
+    s.identity = "sample:" + e.dataset_name;
+    s.config_file = e.file;
+    s.params = e.sample_params;
+    s.settings = e.settings;
+    for (const auto& d : e.datasets) {
+      QB_ASSIGN_OR_RETURN_CTX(int src, b.source("source_dataset", d.dir), e.file);
+      s.inputs.push_back({"dataset:" + d.name, src});
+    }
+    s.links = {"data/" + e.dataset_name + ".jsonl"};
+    s.log_name = e.dataset_name + "_sample";
+    int sample = b.step(std::move(s));
+
+    std::map<std::string, int> base_of_model;  // source model path -> base_logits node
+    for (std::size_t vi = 0; vi < g.variants.size(); ++vi) {
+      const auto& v = g.variants[vi];
+      const auto& t = *std::find_if(in.trans.begin(), in.trans.end(), [&](const TransIn& x) { return x.name == v.trans_name; });
+      Node n;
+      n.kind = "eval";
+      n.name = v.name;
+      n.identity = "eval:" + e.dataset_name + "/" + v.trans_name + "/" + v.quant_name;
+      n.config_file = e.file;
+      n.params = e.eval_params;
+      n.settings = e.settings;
+      n.settings["variant"] = v.name;
+      n.settings["trans"] = v.trans_name;
+      n.settings["quant"] = v.quant_name;
+      n.inputs = {{"model", v.model_node}, {"eval_set", sample}};
+      if (e.fidelity) {
+        auto it = base_of_model.find(t.input_model);
+        if (it == base_of_model.end()) {
+          QB_ASSIGN_OR_RETURN(int src, b.source("source_model", t.input_model));
+          Node bl;
+          bl.kind = "base_logits";
+          bl.name = model_basename(t.input_model) + "_" + e.dataset_name;
+          bl.identity = "base_logits:" + e.dataset_name + "/" + t.input_model;
+          bl.config_file = e.file;
+          bl.params = e.eval_params;
+          bl.settings = e.settings;
+          bl.inputs = {{"model", src}, {"eval_set", sample}};
+          bl.log_name = bl.name + "_base_logits";
+          it = base_of_model.emplace(t.input_model, b.step(std::move(bl))).first;
+        }
+        n.inputs.push_back({"base", it->second});
+      }
+      n.log_name = v.name + "_" + e.dataset_name + "_eval";
+      int idx = b.step(std::move(n));
+      g.evals.push_back({e.dataset_name, v.name, idx});
+    }
+  }
+  return std::move(g);
+}
+
+Result<std::set<int>> select_targets(const Graph& g, const std::vector<std::string>& targets) {
+  std::set<int> roots;
+  if (targets.empty()) {
+    for (std::size_t i = 0; i < g.nodes.size(); ++i) roots.insert(static_cast<int>(i));
+  }
+  for (const auto& raw : targets) {
+    std::string t = stdfs::path(raw).lexically_normal().string();
+    while (!t.empty() && t.back() == '/') t.pop_back();
+    bool matched = false;
+    if (starts_with(t, "results/") && ends_with(t, ".csv")) {
+      std::string ds = t.substr(8, t.size() - 12);
+      for (const auto& e : g.evals)
+        if (e.dataset_name == ds) roots.insert(e.node), matched = true;
+    }
+    for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+      const auto& n = g.nodes[i];
+      bool hit = n.key == t || std::find(n.links.begin(), n.links.end(), t) != n.links.end();
+      if (hit) roots.insert(static_cast<int>(i)), matched = true;
+    }
+    for (const auto& v : g.variants) {
+      if (v.name != t) continue;
+      matched = true;
+      roots.insert(v.model_node);
+      for (const auto& e : g.evals)
+        if (e.variant == v.name) roots.insert(e.node);
+    }
+    if (!matched) {
+      std::vector<std::string> examples;
+      for (const auto& e : g.evals) {
+        std::string csv = "results/" + e.dataset_name + ".csv";
+        if (std::find(examples.begin(), examples.end(), csv) == examples.end()) examples.push_back(csv);
+      }
+      for (const auto& v : g.variants) examples.push_back("data/models/" + v.name);
+      if (examples.size() > 8) examples.resize(8);
+      return invalid_argument("unknown target '" + raw + "'; targets are results/<dataset_name>.csv, data/models/<variant>, "
+                              "data/<dataset_name>.jsonl, a variant name or a node key, e.g. " + join(examples, ", "));
+    }
+  }
+  // Close over dependencies.
+  std::set<int> out;
+  std::function<void(int)> visit = [&](int i) {
+    if (!out.insert(i).second) return;
+    for (const auto& in : g.node(i).inputs) visit(in.node);
+  };
+  for (int r : roots) visit(r);
+  return out;
+}
+
+}  // namespace qb::graph

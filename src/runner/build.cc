@@ -1,0 +1,232 @@
+#include "runner/build.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "graph/build_file.h"
+#include "util/fs.h"
+#include "util/strings.h"
+#include "util/subprocess.h"
+
+namespace qb::runner {
+
+namespace stdfs = std::filesystem;
+
+Result<Planned> plan_build(Project& project, const graph::GraphInput& input, const graph::KindCatalog& kinds,
+                           const std::vector<std::string>& targets) {
+  Planned p;
+  QB_ASSIGN_OR_RETURN(p.graph, graph::build_graph(input, project.layout().root(), kinds, project.index()));
+  QB_ASSIGN_OR_RETURN(p.selected, graph::select_targets(p.graph, targets));
+  for (int i : p.selected) {
+    const auto& n = p.graph.node(i);
+    if (n.is_source() || !project.store().contains(n.key)) continue;
+    Status s = project.store().verify(n.key, false);
+    if (!s.is_ok()) {
+      project.warn(s.message() + "; removed it, it will be rebuilt");
+      QB_TRY(project.store().remove(n.key));
+      QB_TRY(project.index().remove_artifact(n.key));
+    }
+  }
+  QB_ASSIGN_OR_RETURN(p.plan, graph::make_plan(p.graph, p.selected, project.store(), project.index()));
+  return p;
+}
+
+nlohmann::json ProjectResources::to_json() const {
+  return {{"devices", devices}, {"device", device}, {"compute_dtype", compute_dtype}};
+}
+
+Status write_build_files(Project& project, const Planned& planned, const ProjectResources& res) {
+  const auto& L = project.layout();
+  QB_TRY(fs::make_dirs(L.nodes()));
+  for (int i : planned.selected) {
+    const auto& n = planned.graph.node(i);
+    if (n.is_source() || !n.available) continue;
+    std::string text = graph::node_spec(planned.graph, i, L).dump(2) + "\n";
+    auto path = L.node_file(n.key);
+    auto old = fs::read_file(path);
+    if (!old.is_ok() || *old != text) QB_TRY(fs::write_file_atomic(path, text));
+  }
+  QB_TRY(fs::write_file_atomic(L.cache() / "project.json", res.to_json().dump(2) + "\n"));
+  graph::BuildFileOptions bo;
+  std::string root = stdfs::absolute(L.root()).lexically_normal().string();
+  if (!root.empty() && root.back() == '/') root.pop_back();
+  bo.qbuild_command = shell_quote(self_executable().string()) + " --project " + shell_quote(root);
+  bo.gpu_pool_depth = res.devices.empty() ? 1 : static_cast<int>(res.devices.size());
+  QB_ASSIGN_OR_RETURN(std::string text, graph::generate_build_file(planned.graph, planned.selected, L, bo));
+  auto old = fs::read_file(L.build_ninja());
+  if (!old.is_ok() || *old != text) QB_TRY(fs::write_file_atomic(L.build_ninja(), text));
+  return Status::ok();
+}
+
+Result<int> run_ninja(Project& project, const NinjaOptions& opts) {
+  auto ninja = find_on_path("ninja");
+  if (ninja.empty()) ninja = find_on_path("ninja-build");
+  if (ninja.empty()) return unavailable("'ninja' is not on PATH (Debian: apt-get install ninja-build)");
+  const auto& L = project.layout();
+  std::vector<std::string> argv = {ninja.string(), "-C", L.root().string(), "-f", "cache/build.ninja"};
+  if (opts.jobs > 0) argv.insert(argv.end(), {"-j", std::to_string(opts.jobs)});
+  argv.insert(argv.end(), {"-k", std::to_string(opts.keep_going)});
+  if (opts.verbose) argv.push_back("-v");
+  auto log_dir = stdfs::absolute(L.logs() / opts.invocation);
+  QB_TRY(fs::make_dirs(log_dir));
+  std::map<std::string, std::string> env = {{"QBUILD_LOG_DIR", log_dir.string()},
+                                            {"QBUILD_INVOCATION", opts.invocation},
+                                            {"NINJA_STATUS", "[%f/%t %es] "}};
+  QB_ASSIGN_OR_RETURN(ProcessResult r, run_process(argv, env));
+  if (r.interrupted) return 130;
+  if (r.signaled) return 128 + r.signal;
+  return r.exit_code;
+}
+
+namespace {
+
+// Points `link` (relative to root) at `target` (absolute), replacing what was there atomically.
+Status relink(const stdfs::path& root, const std::string& link, const stdfs::path& target) {
+  stdfs::path l = root / link;
+  QB_TRY(fs::make_dirs(l.parent_path()));
+  stdfs::path rel = stdfs::relative(target, l.parent_path());
+  std::error_code ec;
+  if (stdfs::is_symlink(l, ec) && stdfs::read_symlink(l, ec) == rel) return Status::ok();
+  if (stdfs::exists(l, ec) && !stdfs::is_symlink(l, ec))
+    return invalid_argument("'" + link + "' exists and is not a link qbuild made; move it away");
+  stdfs::path tmp = l.parent_path() / ("." + l.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  stdfs::remove(tmp, ec);
+  stdfs::create_directory_symlink(rel, tmp, ec);
+  if (ec) return io_error("link '" + link + "': " + ec.message());
+  stdfs::rename(tmp, l, ec);
+  if (ec) return io_error("link '" + link + "': " + ec.message());
+  return Status::ok();
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += "\"\"";
+    else out.push_back(c);
+  }
+  return out + "\"";
+}
+
+std::string scalar(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_float()) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6g", v.get<double>());
+    return buf;
+  }
+  return v.dump();
+}
+
+// meta.scores flattened: {"datasets": {"mmlu": {"acc": .8}}, "fidelity": {"kl": .1}} ->
+// {"mmlu_acc": .8, "fidelity_kl": .1}.
+void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      std::string k = prefix.empty() ? it.key() : prefix + "_" + it.key();
+      if (prefix.empty() && it.key() == "datasets") k = "";
+      flatten(it.value(), k, out);
+    }
+  } else if (!j.is_array()) {
+    out[prefix] = scalar(j);
+  }
+}
+
+Status write_results(Project& project, const graph::Graph& g, const std::string& dataset_name) {
+  struct Row {
+    std::map<std::string, std::string> cols;
+  };
+  std::vector<Row> rows;
+  std::set<std::string> current_identities;
+  auto add = [&](const store::ArtifactRow& a, const std::string& variant, const std::string& trans,
+                 const std::string& quant, const std::string& status) {
+    Row r;
+    r.cols["variant"] = variant;
+    r.cols["trans"] = trans;
+    r.cols["quant"] = quant;
+    r.cols["status"] = status;
+    r.cols["eval_key"] = a.key;
+    r.cols["model_key"] = a.inputs.value("model", "");
+    r.cols["eval_set_key"] = a.inputs.value("eval_set", "");
+    r.cols["qbuild_version"] = a.meta.value("qbuild_version", QBUILD_VERSION_STRING);
+    flatten(a.meta.value("scores", nlohmann::json::object()), "", r.cols);
+    rows.push_back(std::move(r));
+  };
+  for (const auto& e : g.evals) {
+    if (e.dataset_name != dataset_name) continue;
+    const auto& n = g.node(e.node);
+    current_identities.insert(n.identity);
+    QB_ASSIGN_OR_RETURN(auto a, project.index().artifact(n.key));
+    if (!a) continue;
+    auto v = std::find_if(g.variants.begin(), g.variants.end(), [&](const graph::Variant& x) { return x.name == e.variant; });
+    add(*a, e.variant, v->trans_name, v->quant_name, "current");
+  }
+  // Variants no longer configured keep their last row, marked stale (`qbuild gc` drops them).
+  QB_ASSIGN_OR_RETURN(auto all, project.index().artifacts_of_kind("eval"));
+  std::map<std::string, store::ArtifactRow> latest;
+  for (auto& a : all) {
+    if (!starts_with(a.identity, "eval:" + dataset_name + "/") || current_identities.count(a.identity)) continue;
+    if (!project.store().contains(a.key)) continue;
+    latest[a.identity] = a;  // ordered by created_unix: the last wins
+  }
+  for (const auto& [id, a] : latest) {
+    auto rest = id.substr(6 + dataset_name.size());  // "<trans>/<quant>"
+    auto slash = rest.find('/');
+    add(a, a.name, rest.substr(0, slash), slash == std::string::npos ? "" : rest.substr(slash + 1),
+        "stale (not in the current configs)");
+  }
+  // Columns: identity first, scores in sorted order, provenance last.
+  std::vector<std::string> head = {"variant", "trans", "quant"};
+  std::vector<std::string> tail = {"status", "model_key", "eval_set_key", "eval_key", "qbuild_version"};
+  std::set<std::string> mid;
+  for (const auto& r : rows)
+    for (const auto& [k, v] : r.cols)
+      if (std::find(head.begin(), head.end(), k) == head.end() && std::find(tail.begin(), tail.end(), k) == tail.end())
+        mid.insert(k);
+  std::vector<std::string> cols = head;
+  cols.insert(cols.end(), mid.begin(), mid.end());
+  cols.insert(cols.end(), tail.begin(), tail.end());
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.cols.at("variant") < b.cols.at("variant"); });
+  std::string out;
+  for (std::size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + csv_field(cols[i]);
+  out += "\n";
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+      auto it = r.cols.find(cols[i]);
+      out += (i ? "," : "") + csv_field(it == r.cols.end() ? "" : it->second);
+    }
+    out += "\n";
+  }
+  return fs::write_file_atomic(project.layout().results_csv(dataset_name), out);
+}
+
+}  // namespace
+
+Status collect(Project& project, const Planned& planned) {
+  const auto& g = planned.graph;
+  const auto& L = project.layout();
+  for (int i : planned.selected) {
+    const auto& n = g.node(i);
+    if (n.is_source() || !project.store().contains(n.key)) continue;
+    for (const auto& link : n.links) {
+      if (starts_with(link, "data/models/")) {
+        QB_TRY(relink(L.root(), link, stdfs::absolute(L.object_dir(n.key))));
+      } else if (ends_with(link, ".jsonl")) {
+        auto src = L.object_dir(n.key) / "eval_set.jsonl";
+        QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(src));
+        auto old = fs::read_file(L.root() / link);
+        if (!old.is_ok() || *old != text) QB_TRY(fs::write_file_atomic(L.root() / link, text));
+      }
+    }
+  }
+  std::set<std::string> datasets;
+  for (const auto& e : g.evals)
+    if (planned.selected.count(e.node)) datasets.insert(e.dataset_name);
+  for (const auto& d : datasets) QB_TRY(write_results(project, g, d));
+  return Status::ok();
+}
+
+}  // namespace qb::runner

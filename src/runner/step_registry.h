@@ -1,0 +1,66 @@
+// The table of step kinds built into this qbuild. Step libraries register their kinds
+// (src/steps/kinds/); tests may register their own. Each kind: a name, a code version (bump it
+// when the kind's output changes meaning: every key of that kind changes), whether it runs on
+// a GPU, and the function that does the work.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "graph/graph.h"
+#include "util/status.h"
+
+namespace qb::runner {
+
+// What a step sees. It writes its artifact into out_dir (a fresh temporary directory that is
+// published atomically on success) and may put small facts into `meta` (stored in the manifest
+// and the index: scores, check results, timings).
+struct StepContext {
+  std::string kind, key, name;
+  nlohmann::json params;                                // the node's canonical params (hashed)
+  nlohmann::json settings;                              // not hashed: tolerances, output folders
+  std::map<std::string, std::filesystem::path> inputs;  // role -> artifact folder or source path (absolute)
+  std::map<std::string, std::string> input_keys;        // role -> key
+  std::map<std::string, std::string> input_names;       // role -> readable name
+  std::filesystem::path out_dir;
+  std::filesystem::path partial_dir;  // cache/partial/<key>/: resumable work, kept across failures
+  std::filesystem::path project_root;
+  std::string device = "cpu";         // "cpu" or "cuda" (CUDA_VISIBLE_DEVICES shows one device)
+  std::string compute_dtype = "float32";
+  nlohmann::json project = nlohmann::json::object();  // cache/project.json (resources)
+  nlohmann::json meta = nlohmann::json::object();
+};
+
+using StepFn = std::function<Status(StepContext&)>;
+
+struct StepKind {
+  std::string name;
+  int code_version = 1;
+  bool gpu = false;
+  std::string summary;  // one line for `qbuild --help`
+  StepFn run;
+};
+
+class StepRegistry {
+ public:
+  void add(StepKind kind) { kinds_[kind.name] = std::move(kind); }
+  const StepKind* find(const std::string& name) const {
+    auto it = kinds_.find(name);
+    return it == kinds_.end() ? nullptr : &it->second;
+  }
+  graph::KindCatalog catalog() const {
+    graph::KindCatalog c;
+    for (const auto& [n, k] : kinds_) c[n] = {k.code_version, k.gpu};
+    return c;
+  }
+  const std::map<std::string, StepKind>& kinds() const { return kinds_; }
+
+ private:
+  std::map<std::string, StepKind> kinds_;
+};
+
+}  // namespace qb::runner

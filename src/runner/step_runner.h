@@ -1,0 +1,28 @@
+// `qbuild step <kind> <key>`: runs one node of the graph, as a Ninja edge does.
+//
+//  1. reads cache/nodes/<key>.json (written when build.ninja was generated);
+//  2. takes the node's lock and re-checks the store: a hit returns at once;
+//  3. for a GPU step, claims a free device through cache/locks/gpu<N>.lock (flock: released by
+//     the kernel however the step dies) and narrows CUDA_VISIBLE_DEVICES to it;
+//  4. logs to logs/<invocation>/<log_name>.log and writes <log_name>.sh beside it, which replays
+//     exactly this step;
+//  5. runs the kind's function into a temporary directory, publishes it atomically, records the
+//     run (start, end, status, host, GPU) in the index.
+// SIGINT/SIGTERM record the run as interrupted and exit 130 without publishing anything.
+#pragma once
+
+#include <string>
+
+#include "runner/step_registry.h"
+#include "store/layout.h"
+
+namespace qb::runner {
+
+struct StepOptions {
+  bool force = false;  // rebuild even when the artifact exists (replaces it)
+};
+
+Status run_step(const store::Layout& layout, const StepRegistry& registry, const std::string& kind,
+                const std::string& key, const StepOptions& opts);
+
+}  // namespace qb::runner

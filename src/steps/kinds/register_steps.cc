@@ -1,0 +1,7 @@
+#include "steps/kinds/register_steps.h"
+
+namespace qb::steps {
+
+void register_all(runner::StepRegistry& registry) {}
+
+}  // namespace qb::steps

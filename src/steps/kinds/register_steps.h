@@ -1,0 +1,11 @@
+// Registers every step kind built into this qbuild (what `qbuild --help` lists). A kind that is
+// not registered here shows up at graph time as "not available in this build".
+#pragma once
+
+#include "runner/step_registry.h"
+
+namespace qb::steps {
+
+void register_all(runner::StepRegistry& registry);
+
+}  // namespace qb::steps

@@ -1,0 +1,464 @@
+// End-to-end behaviour of the engine, one behaviour per test, through the qbuild_testkit
+// binary (the real front end + test-only step kinds) on a fresh temporary project each.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Out {
+  int code = -1;
+  std::string text;  // stdout + stderr
+};
+
+class E2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    root_ = fs::path(QB_BINARY_DIR) / "e2e-projects" / info->name();
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    fs::copy(fs::path(QB_SOURCE_DIR) / "rules", root_ / "rules");
+    write("data/models/tiny/config.json", R"({"model_type": "qwen3"})");
+    write("data/models/tiny/model.safetensors", "weights v1");
+    write("data/datasets/mmlu/test.jsonl", R"({"question": "q", "subject": "s", "choices": ["a","b","c","d"], "answer": 0})" "\n");
+    write("data/datasets/gsm8k/test.jsonl", R"({"question": "1+1?", "answer": "#### 2"})" "\n");
+    write("data/calib.txt", "calibration text\n");
+    write("pipline/1-trans/original.yaml", "name: original\ninput_model: data/models/tiny\noutput_suffix: null\n");
+    write("pipline/1-trans/spin.yaml",
+          "name: spinquant-r1r2\ninput_model: data/models/tiny\noutput_suffix: -r1r2\n"
+          "quant_modifiers:\n  SpinQuantModifier:\n    rotations: [R1, R2]\n    transform_type: random-hadamard\n");
+    write("pipline/2-quant/rtn-dyn.yaml", quant_yaml("rtn-w8a8-dynamic", "-rtn-dyn", "[lm_head]"));
+    write("pipline/2-quant/rtn-wo.yaml",
+          "name: rtn-w8\noutput_suffix: -rtn-w8\nquant_modifiers:\n  QuantizationModifier:\n    config_groups:\n"
+          "      group_0:\n        targets: [Linear]\n        weights: {num_bits: 8, type: int, symmetric: true, strategy: channel}\n"
+          "    ignore: [lm_head]\n");
+    write("pipline/3-eval/mini.yaml",
+          "dataset_name: mini\ndatasets:\n  - {name: mmlu, weight: 1.0, task_type: knowledge, tags: [en], few_shot_num: 0}\n"
+          "sampling: {total_samples: 4, seed: 1}\ngpu_resources: {devices: [0], tensor_parallel_size: 1}\n"
+          "output: {work_dir: outputs}\nfidelity: {enabled: false}\n");
+  }
+
+  static std::string quant_yaml(const std::string& name, const std::string& suffix, const std::string& ignore) {
+    return "name: " + name + "\noutput_suffix: " + suffix +
+           "\nquant_modifiers:\n  QuantizationModifier:\n    config_groups:\n      group_0:\n        targets: [Linear]\n"
+           "        weights: {num_bits: 8, type: int, symmetric: true, strategy: channel}\n"
+           "        input_activations: {num_bits: 8, type: int, symmetric: true, strategy: token, dynamic: true}\n"
+           "    ignore: " + ignore + "\n";
+  }
+
+  void write(const std::string& rel, const std::string& text) {
+    fs::create_directories((root_ / rel).parent_path());
+    std::ofstream(root_ / rel) << text;
+  }
+
+  Out qbuild(const std::string& args, const std::string& env = "") {
+    std::string cmd = "cd '" + root_.string() + "' && " + env + " '" QB_TESTKIT "' " + args + " 2>&1";
+    Out o;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.text.append(buf, n);
+    int st = ::pclose(p);
+    o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return o;
+  }
+
+  // Runs recorded by every invocation so far, by status.
+  nlohmann::json all_runs() {
+    auto o = qbuild("runs --all --json");
+    auto j = nlohmann::json::parse(o.text, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << o.text;
+    return j.is_discarded() ? nlohmann::json::array() : j;
+  }
+  int count(const nlohmann::json& runs, const std::string& status, const std::string& kind = "") {
+    int c = 0;
+    for (const auto& r : runs) c += r["status"] == status && (kind.empty() || r["kind"] == kind);
+    return c;
+  }
+
+  fs::path root_;
+};
+
+// 1 trans (spinquant) + 4 quant (2 trans × 2 quant) + 1 sample + 4 eval.
+constexpr int kAllSteps = 10;
+
+TEST_F(E2E, FreshBuildRunsEverything) {
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  auto runs = all_runs();
+  EXPECT_EQ(count(runs, "ok"), kAllSteps);
+  EXPECT_EQ(count(runs, "ok", "quant"), 4);
+  EXPECT_EQ(count(runs, "ok", "eval"), 4);
+  EXPECT_TRUE(fs::exists(root_ / "results/mini.csv"));
+  EXPECT_TRUE(fs::exists(root_ / "data/mini.jsonl"));
+  EXPECT_TRUE(fs::is_symlink(root_ / "data/models/tiny-r1r2-rtn-dyn"));
+  EXPECT_TRUE(fs::exists(root_ / "data/models/tiny-r1r2-rtn-dyn/qbuild-artifact.json"));
+  EXPECT_TRUE(fs::is_symlink(root_ / "data/models/tiny-r1r2"));
+}
+
+TEST_F(E2E, SecondBuildRunsNothing) {
+  ASSERT_EQ(qbuild("").code, 0);
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("nothing to do"), std::string::npos) << o.text;
+  EXPECT_EQ(all_runs().size(), static_cast<size_t>(kAllSteps));
+}
+
+TEST_F(E2E, EditingOneQuantRerunsOnlyItsDescendants) {
+  ASSERT_EQ(qbuild("").code, 0);
+  write("pipline/2-quant/rtn-dyn.yaml", quant_yaml("rtn-w8a8-dynamic", "-rtn-dyn", "[lm_head, \"re:.*down_proj$\"]"));
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  auto runs = all_runs();
+  EXPECT_EQ(count(runs, "ok", "quant"), 4 + 2);  // the edited quant, under both transforms
+  EXPECT_EQ(count(runs, "ok", "eval"), 4 + 2);   // and their evals
+  EXPECT_EQ(count(runs, "ok", "trans"), 1);
+  EXPECT_EQ(count(runs, "ok", "sample"), 1);
+}
+
+TEST_F(E2E, RevertingAnEditRerunsNothing) {
+  ASSERT_EQ(qbuild("").code, 0);
+  write("pipline/2-quant/rtn-dyn.yaml", quant_yaml("rtn-w8a8-dynamic", "-rtn-dyn", "[lm_head, \"re:.*down_proj$\"]"));
+  ASSERT_EQ(qbuild("").code, 0);
+  size_t before = all_runs().size();
+  write("pipline/2-quant/rtn-dyn.yaml", quant_yaml("rtn-w8a8-dynamic", "-rtn-dyn", "[lm_head]"));
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("nothing to do"), std::string::npos) << o.text;
+  EXPECT_EQ(all_runs().size(), before);
+}
+
+TEST_F(E2E, CommentsAndKeyOrderDoNotRebuild) {
+  ASSERT_EQ(qbuild("").code, 0);
+  write("pipline/2-quant/rtn-wo.yaml",
+        "# reformatted, same recipe\noutput_suffix: -rtn-w8\nname: rtn-w8\nquant_modifiers:\n  QuantizationModifier:\n"
+        "    ignore: [lm_head]   # the head stays in bf16\n    config_groups:\n      group_0:\n"
+        "        weights: {strategy: channel, symmetric: true, type: int, num_bits: 8}\n        targets: [Linear]\n");
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("nothing to do"), std::string::npos) << o.text;
+}
+
+TEST_F(E2E, DryRunNamesTheChangedField) {
+  ASSERT_EQ(qbuild("").code, 0);
+  write("pipline/2-quant/rtn-dyn.yaml", quant_yaml("rtn-w8a8-dynamic", "-rtn-dyn", "[lm_head, model.norm]"));
+  auto o = qbuild("--dry-run");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("run     quant tiny-rtn-dyn"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("recipe changed: ignore: [\"lm_head\"] → [\"lm_head\",\"model.norm\"]"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("input changed: model 'tiny-rtn-dyn' (rebuilt in this run)"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("4 to run, 6 cached"), std::string::npos) << o.text;
+  EXPECT_EQ(all_runs().size(), static_cast<size_t>(kAllSteps));  // a dry run runs nothing
+}
+
+TEST_F(E2E, DryRunOnAFreshProjectSaysNeverBuilt) {
+  auto o = qbuild("-n");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("new: never built"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("10 to run, 0 cached"), std::string::npos) << o.text;
+  EXPECT_FALSE(fs::exists(root_ / "cache/build.ninja"));
+}
+
+TEST_F(E2E, DeletedResultsCsvIsRegeneratedWithoutRuns) {
+  ASSERT_EQ(qbuild("").code, 0);
+  std::ifstream in(root_ / "results/mini.csv");
+  std::string before((std::istreambuf_iterator<char>(in)), {});
+  fs::remove(root_ / "results/mini.csv");
+  ASSERT_EQ(qbuild("results/mini.csv").code, 0);
+  std::ifstream in2(root_ / "results/mini.csv");
+  std::string after((std::istreambuf_iterator<char>(in2)), {});
+  EXPECT_EQ(before, after);
+  EXPECT_EQ(all_runs().size(), static_cast<size_t>(kAllSteps));
+}
+
+TEST_F(E2E, DeletedIndexIsRebuiltAndNothingReruns) {
+  ASSERT_EQ(qbuild("").code, 0);
+  fs::remove(root_ / "cache/index.sqlite");
+  fs::remove(root_ / "cache/index.sqlite-wal");
+  fs::remove(root_ / "cache/index.sqlite-shm");
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("index cache/index.sqlite was missing; rebuilt it"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("nothing to do"), std::string::npos) << o.text;
+  EXPECT_TRUE(fs::exists(root_ / "results/mini.csv"));
+}
+
+TEST_F(E2E, CorruptIndexIsRebuiltAndNothingReruns) {
+  ASSERT_EQ(qbuild("").code, 0);
+  fs::remove(root_ / "cache/index.sqlite-wal");
+  fs::remove(root_ / "cache/index.sqlite-shm");
+  write("cache/index.sqlite", std::string(8192, 'x'));
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("the index was unusable"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("nothing to do"), std::string::npos) << o.text;
+}
+
+TEST_F(E2E, ArtifactDeletedBehindTheIndexIsRebuilt) {
+  ASSERT_EQ(qbuild("").code, 0);
+  auto link = fs::read_symlink(root_ / "data/models/tiny-rtn-w8");
+  auto dir = (root_ / "data/models" / link).lexically_normal();
+  fs::remove_all(dir);
+  auto o = qbuild("-n");
+  EXPECT_NE(o.text.find("artifact missing from cache/ (deleted?)"), std::string::npos) << o.text;
+  ASSERT_EQ(qbuild("").code, 0);
+  EXPECT_EQ(count(all_runs(), "ok", "quant"), 5);
+  EXPECT_TRUE(fs::exists(dir / "qbuild-artifact.json"));
+}
+
+TEST_F(E2E, ArtifactWithAMissingFileIsRemovedAndRebuilt) {
+  ASSERT_EQ(qbuild("").code, 0);
+  auto dir = (root_ / "data/models" / fs::read_symlink(root_ / "data/models/tiny-rtn-w8")).lexically_normal();
+  fs::remove(dir / "part2.json");
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("file 'part2.json' is missing; removed it, it will be rebuilt"), std::string::npos) << o.text;
+  EXPECT_TRUE(fs::exists(dir / "part2.json"));
+}
+
+TEST_F(E2E, SelectionFlagsRestrictTheVariants) {
+  auto o = qbuild("--trans-config original --quant-config rtn-w8");
+  ASSERT_EQ(o.code, 0) << o.text;
+  auto runs = all_runs();
+  EXPECT_EQ(count(runs, "ok", "trans"), 0);
+  EXPECT_EQ(count(runs, "ok", "quant"), 1);
+  EXPECT_EQ(count(runs, "ok", "eval"), 1);
+  EXPECT_TRUE(fs::exists(root_ / "data/models/tiny-rtn-w8"));
+  EXPECT_FALSE(fs::exists(root_ / "data/models/tiny-rtn-dyn"));
+}
+
+TEST_F(E2E, UnknownSelectionIsAUsageError) {
+  auto o = qbuild("--quant-config nope");
+  EXPECT_EQ(o.code, 2) << o.text;
+  EXPECT_NE(o.text.find("--quant-config 'nope' matches no config; there are: rtn-w8a8-dynamic, rtn-w8"), std::string::npos) << o.text;
+}
+
+TEST_F(E2E, TargetBuildsOnlyWhatItNeeds) {
+  auto o = qbuild("data/models/tiny-r1r2-rtn-w8");
+  ASSERT_EQ(o.code, 0) << o.text;
+  auto runs = all_runs();
+  EXPECT_EQ(count(runs, "ok"), 2);  // the transform and that quant
+  EXPECT_EQ(count(runs, "ok", "trans"), 1);
+}
+
+TEST_F(E2E, UnknownTargetListsTheValidOnes) {
+  auto o = qbuild("results/nope.csv");
+  EXPECT_EQ(o.code, 2) << o.text;
+  EXPECT_NE(o.text.find("unknown target 'results/nope.csv'"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("results/mini.csv"), std::string::npos) << o.text;
+}
+
+TEST_F(E2E, NamesWithSpacesDollarsAndColonsAreEscaped) {
+  write("pipline/2-quant/rtn-wo.yaml",
+        "name: rtn w8 $x:y\noutput_suffix: \"-a b$c:d\"\nquant_modifiers:\n  QuantizationModifier:\n    config_groups:\n"
+        "      group_0:\n        targets: [Linear]\n        weights: {num_bits: 8, type: int, symmetric: true, strategy: channel}\n");
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_TRUE(fs::exists(root_ / "data/models/tiny-a b$c:d/qbuild-artifact.json"));
+  EXPECT_TRUE(fs::exists(root_ / "data/models/tiny-r1r2-a b$c:d/qbuild-artifact.json"));
+  EXPECT_EQ(qbuild("").text.find("nothing to do") != std::string::npos, true);
+  auto o2 = qbuild("'tiny-a b$c:d'");
+  EXPECT_EQ(o2.code, 0) << o2.text;
+}
+
+TEST_F(E2E, AStepKindNotBuiltInSaysSoAndBuildsTheRest) {
+  auto o = qbuild("", "QBUILD_TESTKIT_WITHOUT=eval");
+  EXPECT_EQ(o.code, 1) << o.text;
+  EXPECT_NE(o.text.find("4 step(s) cannot run: step kind(s) eval not available in this build"), std::string::npos) << o.text;
+  auto runs = all_runs();
+  EXPECT_EQ(count(runs, "ok", "quant"), 4);
+  EXPECT_EQ(count(runs, "ok", "eval"), 0);
+  auto n = qbuild("-n", "QBUILD_TESTKIT_WITHOUT=eval");
+  EXPECT_NE(n.text.find("step kind 'eval' is not available in this build of qbuild"), std::string::npos) << n.text;
+}
+
+TEST_F(E2E, AFailedStepFailsTheBuildAndRerunsAlone) {
+  auto o = qbuild("-k 0", "QBUILD_TESTKIT_FAIL=tiny-rtn-w8");
+  EXPECT_EQ(o.code, 1) << o.text;
+  EXPECT_NE(o.text.find("testkit: failing 'tiny-rtn-w8' on request"), std::string::npos) << o.text;
+  auto runs = all_runs();
+  EXPECT_EQ(count(runs, "failed"), 1);
+  EXPECT_EQ(count(runs, "ok"), kAllSteps - 2);  // the failed quant and its eval are missing
+  auto o2 = qbuild("");
+  ASSERT_EQ(o2.code, 0) << o2.text;
+  EXPECT_EQ(count(all_runs(), "ok"), kAllSteps);
+}
+
+TEST_F(E2E, ConfigErrorsExitThreeAndBuildNothing) {
+  write("pipline/2-quant/bad.yaml", "name: bad\noutput_suffix: ../x\nquant_modifiers: {}\n");
+  auto o = qbuild("");
+  EXPECT_EQ(o.code, 3) << o.text;
+  EXPECT_NE(o.text.find("pipline/2-quant/bad.yaml:2:"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("nothing was built"), std::string::npos) << o.text;
+  EXPECT_FALSE(fs::exists(root_ / "cache/objects"));
+}
+
+TEST_F(E2E, GpuStepsGetOneDeviceEach) {
+  write("pipline/project.yaml", "resources:\n  devices: [0, 5]\n");
+  auto o = qbuild("-j 4");
+  ASSERT_EQ(o.code, 0) << o.text;
+  for (const auto& r : all_runs()) {
+    if (r["kind"] == "sample") {
+      EXPECT_EQ(r["gpu"], "");
+    } else if (r["kind"] == "eval") {
+      EXPECT_EQ(r["gpu"], "0") << r.dump();  // the eval config allows only GPU 0
+    } else {
+      EXPECT_TRUE(r["gpu"] == "0" || r["gpu"] == "5") << r.dump();
+    }
+  }
+  // The step saw only its device.
+  auto link = fs::read_symlink(root_ / "data/models/tiny-rtn-w8");
+  std::ifstream m((root_ / "data/models" / link / "qbuild-artifact.json").lexically_normal());
+  auto j = nlohmann::json::parse(m);
+  std::string env = j["meta"]["gpu_env"];
+  EXPECT_TRUE(env == "0" || env == "5") << env;
+}
+
+// Starts qbuild in the background (own process group); returns its pid.
+pid_t spawn(const fs::path& root, const std::string& env_kv, const std::string& args) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    if (::chdir(root.c_str()) != 0) ::_exit(127);
+    if (!env_kv.empty()) ::putenv(const_cast<char*>(env_kv.c_str()));
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen((root / "bg.log").c_str(), "w", stderr);
+    if (args.empty()) ::execl(QB_TESTKIT, QB_TESTKIT, "-j", "1", static_cast<char*>(nullptr));
+    else ::execl(QB_TESTKIT, QB_TESTKIT, args.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);
+  return pid;
+}
+
+// Waits until a step is writing (a temporary artifact folder exists).
+bool wait_for_tmp(const fs::path& root) {
+  for (int i = 0; i < 400; ++i) {
+    std::error_code ec;
+    if (fs::exists(root / "cache/tmp", ec) && !fs::is_empty(root / "cache/tmp", ec)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return false;
+}
+
+TEST_F(E2E, SigkillDuringAStepLeavesNoArtifactAndTheNextRunCompletes) {
+  pid_t pid = spawn(root_, "QBUILD_TESTKIT_SLEEP=quant:30", "");
+  ASSERT_TRUE(wait_for_tmp(root_));
+  ::kill(-pid, SIGKILL);
+  int st;
+  ::waitpid(pid, &st, 0);
+  // Whatever was being written is invisible: every object folder is complete, or empty (Ninja
+  // creates an edge's output folder before running it).
+  int complete = 0;
+  for (auto& shard : fs::directory_iterator(root_ / "cache/objects"))
+    for (auto& obj : fs::directory_iterator(shard)) {
+      if (fs::is_empty(obj.path())) continue;
+      EXPECT_TRUE(fs::exists(obj.path() / "qbuild-artifact.json")) << obj.path();
+      EXPECT_TRUE(fs::exists(obj.path() / "part2.json") || fs::exists(obj.path() / "eval_set.jsonl")) << obj.path();
+      ++complete;
+    }
+  (void)complete;
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_EQ(count(all_runs(), "ok"), kAllSteps);
+  EXPECT_TRUE(fs::is_empty(root_ / "cache/tmp"));
+}
+
+TEST_F(E2E, CtrlCStopsTheBuildAndTheNextRunCompletes) {
+  pid_t pid = spawn(root_, "QBUILD_TESTKIT_SLEEP=quant:30", "");
+  ASSERT_TRUE(wait_for_tmp(root_));
+  ::kill(-pid, SIGINT);  // what a terminal does: the whole foreground group
+  int st;
+  ::waitpid(pid, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 130);
+  EXPECT_GE(count(all_runs(), "interrupted"), 1);
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_EQ(count(all_runs(), "ok"), kAllSteps);
+}
+
+TEST_F(E2E, ASecondInvocationWaitsOrFailsWithNoWait) {
+  pid_t pid = spawn(root_, "QBUILD_TESTKIT_SLEEP=quant:2", "");
+  ASSERT_TRUE(wait_for_tmp(root_));
+  auto busy = qbuild("--no-wait");
+  EXPECT_EQ(busy.code, 4) << busy.text;
+  EXPECT_NE(busy.text.find("another qbuild is running in this project"), std::string::npos) << busy.text;
+  auto waited = qbuild("");  // waits for the first to finish, then has nothing left to do
+  EXPECT_EQ(waited.code, 0) << waited.text;
+  EXPECT_NE(waited.text.find("waiting for another qbuild"), std::string::npos) << waited.text;
+  int st;
+  ::waitpid(pid, &st, 0);
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+  EXPECT_EQ(count(all_runs(), "ok"), kAllSteps);
+}
+
+TEST_F(E2E, ExplainShowsWhatWentIntoTheKey) {
+  auto o = qbuild("explain data/models/tiny-rtn-w8");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("quant tiny-rtn-w8  key "), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("salt = qbuild-node-v1"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("kind = quant"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("params = {"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("input:model = "), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("why: new: never built"), std::string::npos) << o.text;
+}
+
+TEST_F(E2E, StepLogsAndReplayScriptsAreWrittenPerInvocation) {
+  ASSERT_EQ(qbuild("").code, 0);
+  auto runs = all_runs();
+  std::string log;
+  for (const auto& r : runs)
+    if (r["name"] == "tiny-rtn-w8" && r["kind"] == "quant") log = r["log"];
+  ASSERT_FALSE(log.empty());
+  EXPECT_NE(log.find("tiny-rtn-w8_quant.log"), std::string::npos) << log;
+  fs::path script = root_ / fs::path(log).replace_extension(".sh");
+  ASSERT_TRUE(fs::exists(script));
+  int rc = std::system(("sh '" + script.string() + "' > /dev/null 2>&1").c_str());
+  EXPECT_EQ(WEXITSTATUS(rc), 0);
+  EXPECT_EQ(count(all_runs(), "hit"), 1);  // replaying a cached step is a hit
+}
+
+TEST_F(E2E, GcDeletesObjectsNoConfigNeeds) {
+  ASSERT_EQ(qbuild("").code, 0);
+  fs::remove(root_ / "pipline/2-quant/rtn-wo.yaml");
+  auto dry = qbuild("gc --dry-run");
+  ASSERT_EQ(dry.code, 0) << dry.text;
+  EXPECT_NE(dry.text.find("would free 4 object(s)"), std::string::npos) << dry.text;  // 2 quant + 2 eval
+  auto o = qbuild("gc");
+  EXPECT_NE(o.text.find("freed 4 object(s)"), std::string::npos) << o.text;
+  EXPECT_NE(qbuild("").text.find("nothing to do"), std::string::npos);
+}
+
+TEST_F(E2E, ResultsKeepRowsOfRemovedVariantsAsStale) {
+  ASSERT_EQ(qbuild("").code, 0);
+  fs::remove(root_ / "pipline/2-quant/rtn-wo.yaml");
+  ASSERT_EQ(qbuild("").code, 0);
+  std::ifstream in(root_ / "results/mini.csv");
+  std::string csv((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(csv.find("tiny-rtn-w8,original,rtn-w8,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("stale (not in the current configs)"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("mmlu_acc"), std::string::npos) << csv;
+}
+
+TEST_F(E2E, GraphPrintsDot) {
+  auto o = qbuild("graph");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("digraph qbuild {"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("-> "), std::string::npos);
+}
+
+}  // namespace
