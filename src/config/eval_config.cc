@@ -31,7 +31,7 @@ const std::vector<std::string_view> kTopKeys = {"dataset_name", "datasets", "sam
                                                 "gpu_resources", "output",  "generation",
                                                 "mode",          "fidelity"};
 const std::vector<std::string_view> kDatasetKeys = {"name", "weight", "task_type", "tags",
-                                                    "few_shot_num", "subset_list"};
+                                                    "few_shot_num", "subset_list", "dataset_dir"};
 const std::vector<std::string_view> kSamplingKeys = {"total_samples", "seed"};
 const std::vector<std::string_view> kGpuKeys = {"devices", "tensor_parallel_size"};
 const std::vector<std::string_view> kOutputKeys = {"work_dir"};
@@ -85,9 +85,15 @@ std::optional<DatasetSpec> parse_dataset(FileContext& c, const Node& node, std::
   if (!task) return std::nullopt;
   ds.name = *task;
   ds.dir = "data/datasets/" + ds.name;
+  const Node* dir_node = r.find("dataset_dir");
+  if (dir_node) {
+    auto d = read_string(c.diags, *dir_node, "dataset_dir");
+    if (!d) return std::nullopt;
+    ds.dir = normalize_rel_path(*d);
+  }
   std::error_code ec;
   if (!stdfs::is_directory(c.root / ds.dir, ec)) {
-    c.diags.error(name->loc, fmt::format("dataset directory '{}' does not exist; see "
+    c.diags.error(dir_node ? dir_node->loc : name->loc, fmt::format("dataset directory '{}' does not exist; see "
                                          "data/HELP.md for how to get it",
                                          ds.dir));
   }

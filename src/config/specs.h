@@ -89,7 +89,7 @@ struct DatasetSpec {
   std::vector<std::string> tags;         // sorted, unique
   std::int64_t few_shot_num = 0;
   std::vector<std::string> subset_list;  // sorted, unique; empty = every subset
-  std::string dir;                       // "data/datasets/<name>", relative to the project root
+  std::string dir;                       // `dataset_dir`, default "data/datasets/<name>" (relative to the root)
 };
 
 // pipline/3-eval/<file>.yaml.

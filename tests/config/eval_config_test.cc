@@ -111,6 +111,24 @@ TEST_F(EvalTest, MissingDatasetDirectory) {
             "      |           ^~~~~\n");
 }
 
+TEST_F(EvalTest, DatasetDirOverridesTheDefaultFolder) {
+  write("data/demo/gsm/main/test.jsonl", "");
+  EvalSpec e = spec("dataset_name: e\ndatasets:\n  - {name: gsm8k, dataset_dir: data/demo/gsm}\n"
+                    "sampling: {total_samples: 5}\n");
+  ASSERT_EQ(e.datasets.size(), 1u);
+  EXPECT_EQ(e.datasets[0].dir, "data/demo/gsm");
+  EXPECT_EQ(e.sample_params["datasets"][0].count("dataset_dir"), 0u);  // the path is not hashed
+}
+
+TEST_F(EvalTest, MissingDatasetDirIsNamed) {
+  EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - {name: gsm8k, dataset_dir: data/nope}\n"
+                  "sampling: {total_samples: 5}\n"),
+            "pipline/3-eval/e.yaml:3:32: error: dataset directory 'data/nope' does not exist; see "
+            "data/HELP.md for how to get it\n"
+            "    3 |   - {name: gsm8k, dataset_dir: data/nope}\n"
+            "      |                                ^~~~~~~~~\n");
+}
+
 TEST_F(EvalTest, UnknownTask) {
   EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - name: mmluu\nsampling: {total_samples: 5}\n"),
             "pipline/3-eval/e.yaml:3:11: error: invalid value 'mmluu' for 'name' (allowed: mmlu, "
