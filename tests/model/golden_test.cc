@@ -20,7 +20,12 @@ using testing::one_row;
 using testing::reference;
 
 constexpr double kGoldenTol = 1e-4;  // vs transformers (brief: logits max |Δ| <= 1e-4, fp32)
-constexpr double kSelfTol = 2e-5;    // between two fp32 paths of this runtime
+
+// Between two fp32 paths of this runtime (different GEMM shapes sum in different orders): a few
+// dozen ulps of the largest logit (the tied fixtures' logits reach ~50).
+double self_tol(const at::Tensor& reference) {
+  return 4e-6 * std::max(1.0, reference.abs().max().item<double>());
+}
 
 class Golden : public ::testing::TestWithParam<std::string> {};
 
@@ -101,7 +106,8 @@ TEST_P(Golden, BatchedLeftPaddedEqualsUnbatched) {
     auto [ids, valid] = one_row(prompts[i]);
     const at::Tensor alone = m.forward(ids, valid)[0];                          // [n, V]
     const int64_t n = alone.size(0);
-    EXPECT_LE(max_abs_diff(padded[i].narrow(0, t - n, n), alone), kSelfTol) << "prompt " << i;
+    EXPECT_LE(max_abs_diff(padded[i].narrow(0, t - n, n), alone), self_tol(alone))
+        << "prompt " << i;
   }
 }
 
@@ -123,7 +129,7 @@ TEST_P(Golden, KvCacheDecodingEqualsFullRecompute) {
   // Compare at valid positions only (a padding query attends to itself alone in both, but the
   // cached path sees it through different slots).
   const at::Tensor mask = batch->valid.unsqueeze(-1);
-  EXPECT_LE(max_abs_diff(stepwise * mask, full * mask), kSelfTol);
+  EXPECT_LE(max_abs_diff(stepwise * mask, full * mask), self_tol(full * mask));
 }
 
 TEST_P(Golden, SdpaAgreesWithReferenceAttention) {
@@ -135,7 +141,7 @@ TEST_P(Golden, SdpaAgreesWithReferenceAttention) {
   m.set_attention_impl(AttentionImpl::kReference);
   const at::Tensor ref = m.forward(batch->ids, batch->valid);
   const at::Tensor mask = batch->valid.unsqueeze(-1);
-  EXPECT_LE(max_abs_diff(sdpa * mask, ref * mask), kSelfTol);
+  EXPECT_LE(max_abs_diff(sdpa * mask, ref * mask), self_tol(ref * mask));
   // Decoding with the reference attention gives the same tokens.
   GenerateOptions opts;
   opts.max_new_tokens = 8;

@@ -65,28 +65,32 @@ COMMON = dict(
     hidden_act="silu",
 )
 
-# name -> (config class, model class, config overrides, generation_config eos)
+# name -> (config class, model class, config overrides, generation_config eos, branch gain)
+# With tied embeddings and unit-scale layers the residual stream is dominated by the input
+# embedding, whose own logit then wins every greedy step (a constant continuation); a branch gain
+# of 10 makes the layers matter. qwen3-tiny and qwen2-tiny keep gain 1: other helpers' fixtures
+# (quant oneshot, transforms llm-compressor) were computed from their exact weights.
 MODELS = {
     # Qwen3 with separate lm_head (like Qwen3-8B).
     "qwen3-tiny": ("Qwen3Config", "Qwen3ForCausalLM",
                    dict(intermediate_size=128, tie_word_embeddings=False, rope_theta=1e6),
-                   [254, 255]),
+                   [254, 255], 1.0),
     # Qwen3 with tied embeddings (like the small Qwen3s) and an intermediate size that is not a
     # power of two (96 = 3 * 32), for the Hadamard helper's R4.
     "qwen3-tiny-tied": ("Qwen3Config", "Qwen3ForCausalLM",
                         dict(intermediate_size=96, tie_word_embeddings=True, rope_theta=1e6),
-                        255),
+                        255, 10.0),
     # Qwen2: q/k/v biases (always on in Qwen2), no q/k norm.
     "qwen2-tiny": ("Qwen2Config", "Qwen2ForCausalLM",
                    dict(intermediate_size=128, tie_word_embeddings=True, rope_theta=1e6),
-                   255),
+                   255, 1.0),
     # Llama 3 style: tied embeddings and "llama3" rope scaling whose bands all occur at head_dim 16.
     "llama-tiny": ("LlamaConfig", "LlamaForCausalLM",
                    dict(intermediate_size=128, tie_word_embeddings=True,
                         rope_parameters=dict(rope_type="llama3", rope_theta=500000.0, factor=8.0,
                                              low_freq_factor=1.0, high_freq_factor=4.0,
                                              original_max_position_embeddings=64)),
-                   [254, 255]),
+                   [254, 255], 10.0),
 }
 
 PROMPT_LENGTHS = [11, 4, 7]
@@ -94,9 +98,10 @@ NEW_TOKENS = 16
 MIN_MARGIN = 1e-3
 
 
-def init_weights(model, seed):
+def init_weights(model, seed, branch_gain):
     """Deterministic weights: norms ~ 1 + N(0, 0.1), biases N(0, 0.1), embeddings N(0, 1),
-    linears N(0, 1/in_features)."""
+    linears N(0, 1/in_features), o_proj and down_proj (the writes into the residual stream)
+    times branch_gain."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in sorted(model.named_parameters()):
@@ -107,7 +112,8 @@ def init_weights(model, seed):
             elif "embed_tokens" in name:
                 p.copy_(torch.randn(p.shape, generator=gen))
             else:
-                p.copy_(torch.randn(p.shape, generator=gen) / math.sqrt(p.shape[1]))
+                gain = branch_gain if ("o_proj" in name or "down_proj" in name) else 1.0
+                p.copy_(gain * torch.randn(p.shape, generator=gen) / math.sqrt(p.shape[1]))
 
 
 def floats(t):
@@ -121,12 +127,12 @@ def nested(t):
 
 
 def make(name, spec, seed):
-    cfg_cls, model_cls, overrides, eos = spec
+    cfg_cls, model_cls, overrides, eos, branch_gain = spec
     cfg = getattr(transformers, cfg_cls)(**COMMON, **overrides, eos_token_id=eos)
     cfg._attn_implementation = "eager"
     torch.manual_seed(seed)
     model = getattr(transformers, model_cls)(cfg).eval().to(torch.float32)
-    init_weights(model, seed)
+    init_weights(model, seed, branch_gain)
     if cfg.tie_word_embeddings:
         assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
 
