@@ -143,10 +143,12 @@ Result<GptqResult> gptq_quantize(const at::Tensor& weight, const at::Tensor& hes
     if (has_zp) zp = zp.to(at::kFloat).expand({rows, width}).contiguous();
     return {eff, zp};
   };
-  // The per-column quantizer: fake_quantize with strategy channel on a [rows, 1] column.
-  QuantArgs col_args = args;
-  col_args.strategy = Strategy::kChannel;
-  col_args.group_size = 0;
+  // The per-column quantizer is compressed-tensors' fake_quantize with strategy channel on a
+  // [rows, 1] column, written out here so each column costs as few kernel launches as possible
+  // (on a GPU the column loop is launch-bound): w / s in fp32, (+ zp), clamp, round half to
+  // even, to the scale dtype, (- zp), * s — the same operations on the same dtypes.
+  const auto scale_dtype = qp.scale.scalar_type();
+  const double qmin = static_cast<double>(args.qmin()), qmax = static_cast<double>(args.qmax());
 
   auto losses = at::zeros({rows}, W.options());
   for (std::int64_t i1 = 0; i1 < cols; i1 += opts.block_size) {
@@ -155,22 +157,23 @@ Result<GptqResult> gptq_quantize(const at::Tensor& weight, const at::Tensor& hes
     auto W1 = W.narrow(1, i1, width).clone();
     auto Q1 = at::zeros_like(W1);
     auto Err1 = at::zeros_like(W1);
-    auto losses1 = at::zeros_like(W1);
     auto Hinv1 = Hinv.narrow(0, i1, width).narrow(1, i1, width);
     auto [eff, zpw] = scale_window(i1, i2);
     for (std::int64_t i = 0; i < width; ++i) {
-      auto w = W1.narrow(1, i, 1);  // [rows, 1]
-      auto q = fake_quantize(w, eff.narrow(1, i, 1),
-                             has_zp ? zpw.narrow(1, i, 1) : at::Tensor(), col_args);
-      auto d = Hinv1.select(0, i).select(0, i);
-      auto err = (w - q) / d;  // [rows, 1] fp32
+      auto w = W1.narrow(1, i, 1);  // [rows, 1] fp32
+      auto s = eff.narrow(1, i, 1);
+      auto scaled = w / s;
+      if (has_zp) scaled += zpw.narrow(1, i, 1);
+      auto q = at::round(at::clamp(scaled, qmin, qmax)).to(scale_dtype);
+      if (has_zp) q = q - zpw.narrow(1, i, 1).to(scale_dtype);
+      q = q * s;  // the scale dtype: a value of the quantization grid
+      auto err = Err1.narrow(1, i, 1);
+      at::div_out(err, w - q, Hinv1.select(0, i).select(0, i));  // (w - q) / Hinv[i, i]
       Q1.narrow(1, i, 1).copy_(q);
-      Err1.narrow(1, i, 1).copy_(err);
-      losses1.narrow(1, i, 1).copy_(err.square());
       W1.narrow(1, i, width - i) -= err * Hinv1.select(0, i).narrow(0, i, width - i).unsqueeze(0);
     }
     W.narrow(1, i1, width).copy_(Q1);
-    losses += at::sum(losses1, {1}) / 2;
+    losses += at::sum(Err1.square(), at::IntArrayRef{1}) / 2;
     if (i2 < cols) {
       auto w_err = at::bmm(Err1.unsqueeze(0), Hinv.narrow(0, i1, width).narrow(1, i2, cols - i2).unsqueeze(0))
                        .squeeze(0);

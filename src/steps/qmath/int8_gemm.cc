@@ -17,9 +17,12 @@ PerTokenInt8 quantize_per_token_dynamic(const at::Tensor& x) {
   TORCH_CHECK(at::isFloatingType(x.scalar_type()), "quantize_per_token_dynamic: floating x");
   auto xf = x.to(at::kFloat);
   auto absmax = at::amax(at::abs(xf), {-1}, true);  // [..., 1]
-  auto scale = absmax / 127.0f;
+  // Tensor / tensor divisions: IEEE division on every device, as vLLM's kernel divides (a CUDA
+  // division by a Scalar would multiply by its reciprocal instead and differ in the last bit).
+  auto c127 = at::full_like(absmax, 127.0f);
+  auto scale = absmax / c127;
   // 127 / absmax; a zero row would give inf and 0 * inf = NaN: use 0 there (codes 0).
-  auto inv = at::where(absmax > 0, 127.0f / absmax, at::zeros_like(absmax));
+  auto inv = at::where(absmax > 0, c127 / absmax, at::zeros_like(absmax));
   return {saturate_rint_int8(xf * inv), scale};
 }
 

@@ -48,7 +48,7 @@ std::pair<at::Tensor, at::Tensor> mse_search(const at::Tensor& x, const QuantArg
     auto q = fake_quantize(observed, qp.scale.unsqueeze(-1), qp.zero_point.unsqueeze(-1),
                            token_args)
                  .to(observed.scalar_type());
-    auto err = at::sum((q - observed).abs().pow(o.norm), {0, -1});
+    auto err = at::sum((q - observed).abs().pow(o.norm), at::IntArrayRef{0, -1});
     auto improved = err < best_error;
     if (improved.any().item<bool>()) {
       best_error = at::where(improved, err, best_error);

@@ -43,11 +43,11 @@ Grouped group_view(const at::Tensor& x, const at::Tensor& scale, const at::Tenso
 }
 
 at::Tensor round_clamp(const at::Tensor& scaled, const QuantArgs& args) {
-  // round_to_quantized_type_args: clamp to [qmin, qmax] (fp32 0-dim bounds, as
-  // calculate_range builds them), then torch.round (half to even); dtype kept.
-  auto lo = at::scalar_tensor(static_cast<double>(args.qmin()), scaled.options().dtype(at::kFloat));
-  auto hi = at::scalar_tensor(static_cast<double>(args.qmax()), scaled.options().dtype(at::kFloat));
-  return at::round(at::clamp(scaled, lo, hi));
+  // round_to_quantized_type_args: clamp to [qmin, qmax], then torch.round (half to even); dtype
+  // kept. The bounds are integers of at most 8 bits, exact in every floating dtype, so Scalar
+  // bounds clamp exactly as the reference's fp32 0-dim tensors do (without two device fills).
+  return at::round(at::clamp(scaled, static_cast<double>(args.qmin()),
+                             static_cast<double>(args.qmax())));
 }
 
 }  // namespace
