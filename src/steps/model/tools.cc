@@ -1,0 +1,88 @@
+#include "steps/model/tools.h"
+
+#include "steps/tokenizer/chat_format.h"
+
+namespace qb::model {
+
+Result<at::Device> parse_device(std::string_view name) {
+  const std::string s(name);
+  if (s == "cpu") return at::Device(at::kCPU);
+  if (s != "cuda" && s.rfind("cuda:", 0) != 0)
+    return invalid_argument("unknown device '" + s + "' (cpu, cuda, cuda:N)");
+  int64_t index = 0;
+  if (s.size() > 5) {
+    const std::string n = s.substr(5);
+    if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos)
+      return invalid_argument("unknown device '" + s + "' (cpu, cuda, cuda:N)");
+    index = std::stoll(n);
+  }
+  if (!at::hasCUDA()) return unavailable("device '" + s + "': this build or machine has no CUDA");
+  const int64_t count = static_cast<int64_t>(at::getNumGPUs());
+  if (index >= count)
+    return unavailable("device '" + s + "': only " + std::to_string(count) + " CUDA device(s)");
+  return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+Result<std::optional<at::ScalarType>> parse_dtype_option(std::string_view name) {
+  if (name.empty() || name == "auto") return std::optional<at::ScalarType>();
+  QB_ASSIGN_OR_RETURN(at::ScalarType t, parse_dtype(std::string(name)));
+  return std::optional<at::ScalarType>(t);
+}
+
+Result<TextGeneration> generate_text(const Model& model, const tok::Tokenizer& tokenizer,
+                                     std::string_view prompt, const TextOptions& options) {
+  std::string text(prompt);
+  GenerateOptions gen;
+  gen.max_new_tokens = options.max_new_tokens;
+  if (options.chat) {
+    tok::ChatOptions chat;
+    chat.enable_thinking = options.enable_thinking;
+    text = tok::format_chat_prompt(prompt, chat);
+    for (std::string_view stop : tok::kChatStopTokens)
+      if (auto id = tokenizer.token_to_id(stop)) gen.stop_token_ids.push_back(*id);
+  }
+  TextGeneration out;
+  for (int32_t id : tokenizer.encode(text)) out.prompt_ids.push_back(id);
+  if (out.prompt_ids.empty()) return invalid_argument("the prompt encodes to no tokens");
+  QB_ASSIGN_OR_RETURN_CTX(std::vector<Generation> g, generate_greedy(model, {out.prompt_ids}, gen),
+                          "prompt tokenized by " + tokenizer.origin());
+  out.output_ids = g[0].tokens;
+  out.finish = g[0].finish;
+  out.stop_token = g[0].stop_token;
+  const std::vector<int32_t> ids(out.output_ids.begin(), out.output_ids.end());
+  out.text = tokenizer.decode(ids);
+  return out;
+}
+
+namespace {
+Result<Model> load_tool_model(const ToolModelOptions& o) {
+  LoadOptions lo;
+  QB_ASSIGN_OR_RETURN(lo.device, parse_device(o.device));
+  QB_ASSIGN_OR_RETURN(lo.dtype, parse_dtype_option(o.dtype));
+  return Model::load(o.model_dir, lo);
+}
+}  // namespace
+
+Result<TextGeneration> run_generate(const ToolModelOptions& model_opts,
+                                    const std::filesystem::path& tokenizer_path,
+                                    std::string_view prompt, const TextOptions& options) {
+  QB_ASSIGN_OR_RETURN(Model model, load_tool_model(model_opts));
+  QB_ASSIGN_OR_RETURN(tok::Tokenizer tokenizer,
+                      tok::Tokenizer::load(tokenizer_path.empty() ? model_opts.model_dir
+                                                                  : tokenizer_path));
+  return generate_text(model, tokenizer, prompt, options);
+}
+
+Result<nlohmann::json> run_logits(const ToolModelOptions& model_opts,
+                                  const std::vector<std::vector<int64_t>>& batch) {
+  QB_ASSIGN_OR_RETURN(Model model, load_tool_model(model_opts));
+  QB_ASSIGN_OR_RETURN(at::Tensor logits, last_logits(model, batch));  // [B, V] fp32 CPU
+  const at::Tensor c = logits.contiguous();
+  nlohmann::json rows = nlohmann::json::array();
+  const float* p = c.data_ptr<float>();
+  for (int64_t b = 0; b < c.size(0); ++b)
+    rows.push_back(std::vector<float>(p + b * c.size(1), p + (b + 1) * c.size(1)));
+  return nlohmann::json{{"logits_last", rows}};
+}
+
+}  // namespace qb::model
