@@ -318,3 +318,19 @@ TEST(RecipeErrors, ObserverNames) {
 
 }  // namespace
 }  // namespace qb::quant
+
+namespace qb::quant {
+namespace {
+
+TEST(RecipeErrors, OnlyLinearClassTargets) {
+  nlohmann::json j = {{"modifier", "QuantizationModifier"}, {"scheme", "W8A8"},
+                      {"targets", {"Linear", "Embedding"}}};
+  EXPECT_EQ(recipe_from_json(j).status().message(),
+            "recipe: config_groups.group_0: target 'Embedding': qbuild quantizes Linear modules "
+            "only");
+  j["targets"] = {"re:.*proj$", "lm_head", "model.layers.0.mlp.up_proj"};
+  EXPECT_TRUE(recipe_from_json(j).is_ok());
+}
+
+}  // namespace
+}  // namespace qb::quant

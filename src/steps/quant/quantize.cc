@@ -347,10 +347,20 @@ Status run_quantize(const QuantizeRequest& req) {
   const auto t_start = Clock::now();
   const QuantRecipe& recipe = req.recipe;
   QB_ASSIGN_OR_RETURN_CTX(auto ckpt, model_io::Checkpoint::open(req.model_dir), "quantize");
-  if (ckpt.config().contains("quantization_config") &&
-      !ckpt.config()["quantization_config"].is_null())
-    return invalid_argument("quantize: '" + req.model_dir.string() +
-                            "' is already quantized (config.json has a quantization_config)");
+  // A transformed (e.g. SpinQuant) model carries a quantization_config holding only its
+  // transform_config, as llm-compressor writes it; one with config groups is already quantized.
+  json transform_config = nullptr;
+  if (const auto& c = ckpt.config(); c.contains("quantization_config") &&
+                                     !c["quantization_config"].is_null()) {
+    const auto& qc = c["quantization_config"];
+    if (!qc.is_object() || (qc.contains("config_groups") && !qc["config_groups"].is_null() &&
+                            !qc["config_groups"].empty()))
+      return invalid_argument("quantize: '" + req.model_dir.string() +
+                              "' is already quantized (config.json has a quantization_config)");
+    transform_config = qc.value("transform_config", json(nullptr));
+  } else if (c.contains("transform_config")) {
+    transform_config = c["transform_config"];
+  }
   QB_ASSIGN_OR_RETURN_CTX(auto config,
                           model::ModelConfig::from_json(ckpt.config(),
                                                         (req.model_dir / "config.json").string()),
@@ -420,8 +430,8 @@ Status run_quantize(const QuantizeRequest& req) {
   }
   json out_config = ckpt.config();
   const bool tied_head = config.tie_word_embeddings && !ckpt.has("lm_head.weight");
-  json transform_config = out_config.value("transform_config", json(nullptr));
   out_config.erase("transform_config");
+  out_config.erase("quantization_config");
   out_config["quantization_config"] =
       quantization_config(plan, tied_head, recipe.save_compressed, transform_config);
   QB_TRY_CTX(model_io::save_checkpoint(req.output_dir, tensors, out_config,

@@ -211,6 +211,14 @@ Status validate_group(const ConfigGroup& g, Modifier modifier, const std::string
   const QuantArgs& w = g.weights;
   const std::string ww = where + ".weights";
   if (g.targets.empty()) return err(where, "'targets' must not be empty");
+  for (const auto& t : g.targets) {
+    // A class name (compressed-tensors matches those too): only Linear layers are quantized
+    // here (no Embedding, no attention/KV-cache schemes).
+    const bool class_like = !t.empty() && std::isupper(static_cast<unsigned char>(t[0])) &&
+                            t.find('.') == std::string::npos && t.rfind("re:", 0) != 0;
+    if (class_like && t != "Linear")
+      return err(where, "target '" + t + "': qbuild quantizes Linear modules only");
+  }
   if (w.type != qmath::QuantType::kInt)
     return err(ww, "type float (fp8) is not implemented; use int");
   if (w.dynamic) return err(ww, "dynamic weight quantization is not supported");
