@@ -42,6 +42,14 @@ Grouped group_view(const at::Tensor& x, const at::Tensor& scale, const at::Tenso
   return {xv, s.unsqueeze(-1), z.defined() ? z.unsqueeze(-1) : z};
 }
 
+// x / scale (+ zp) in the promoted dtype, as compressed-tensors' eager _quantize and
+// _quantize_dequantize compute it.
+at::Tensor scaled_eager(const Grouped& g) {
+  auto scaled = g.x / g.scale;
+  if (g.zp.defined()) scaled += g.zp.to(g.x.scalar_type());
+  return scaled;
+}
+
 at::Tensor round_clamp(const at::Tensor& scaled, const QuantArgs& args) {
   // round_to_quantized_type_args: clamp to [qmin, qmax], then torch.round (half to even); dtype
   // kept. The bounds are integers of at most 8 bits, exact in every floating dtype, so Scalar
@@ -145,9 +153,7 @@ at::Tensor quantize_eager(const at::Tensor& x, const at::Tensor& scale,
                           const at::Tensor& zero_point, const QuantArgs& args) {
   // forward_helpers.py _quantize (the eager path, compressed-tensors on CPU).
   auto g = group_view(x, scale, zero_point, args);
-  auto scaled = g.x / g.scale;
-  if (g.zp.defined()) scaled += g.zp.to(g.x.scalar_type());
-  auto q = round_clamp(scaled, args).to(at::kChar);
+  auto q = round_clamp(scaled_eager(g), args).to(at::kChar);
   if (args.strategy == Strategy::kGroup) q = q.flatten(-2);
   return q;
 }
@@ -167,9 +173,7 @@ at::Tensor fake_quantize(const at::Tensor& x, const at::Tensor& scale,
                          const at::Tensor& zero_point, const QuantArgs& args) {
   // forward_helpers.py _quantize_dequantize.
   auto g = group_view(x, scale, zero_point, args);
-  auto scaled = g.x / g.scale;
-  if (g.zp.defined()) scaled += g.zp.to(g.x.scalar_type());
-  auto rounded = round_clamp(scaled, args);
+  auto rounded = round_clamp(scaled_eager(g), args);
   auto dq = rounded.to(g.scale.scalar_type());
   if (g.zp.defined()) dq = dq - g.zp.to(g.scale.scalar_type());
   dq = dq * g.scale;

@@ -79,6 +79,22 @@ std::int64_t scale_col(const QuantArgs& a, std::int64_t j) {
   return a.strategy == Strategy::kGroup ? j / a.group_size : 0;
 }
 
+// Codes of a dense [rows, cols] weight given its qparams (per-tensor: one scale).
+template <typename T>
+at::Tensor codes_of(const T* p, std::int64_t rows, std::int64_t cols, const T* ps,
+                    const std::int8_t* pz, const QuantArgs& a, at::TensorOptions opts) {
+  const bool per_tensor = a.strategy == Strategy::kTensor;
+  const auto ncol = scale_cols(a, cols);
+  auto q = at::empty({rows, cols}, opts.dtype(at::kChar));
+  auto* pq = q.data_ptr<std::int8_t>();
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j) {
+      const auto k = per_tensor ? 0 : i * ncol + scale_col(a, j);
+      pq[i * cols + j] = quantize_one(p[i * cols + j], ps[k], pz[k], a);
+    }
+  return q;
+}
+
 template <typename T>
 QuantizedWeight rtn_typed(const at::Tensor& w_in, const QuantArgs& a) {
   auto w = w_in.contiguous();
@@ -102,13 +118,7 @@ QuantizedWeight rtn_typed(const at::Tensor& w_in, const QuantArgs& a) {
       group_qparams(vals, a, ps[r * (per_tensor ? 1 : ncol) + g],
                     pz[r * (per_tensor ? 1 : ncol) + g]);
     }
-  auto q = at::empty({rows, cols}, w.options().dtype(at::kChar));
-  auto* pq = q.data_ptr<std::int8_t>();
-  for (std::int64_t i = 0; i < rows; ++i)
-    for (std::int64_t j = 0; j < cols; ++j) {
-      const auto k = per_tensor ? 0 : i * ncol + scale_col(a, j);
-      pq[i * cols + j] = quantize_one(p[i * cols + j], ps[k], pz[k], a);
-    }
+  auto q = codes_of(p, rows, cols, ps, pz, a, w.options());
   if (per_tensor) {
     scale = scale.reshape({1});
     zp = zp.reshape({1});
@@ -250,14 +260,7 @@ Result<GptqResult> gptq_typed(const at::Tensor& weight, const at::Tensor& hessia
   auto dense = at::empty({rows, n}, wc.options());
   T* pd = dense.data_ptr<T>();
   for (std::int64_t i = 0; i < rows * n; ++i) pd[i] = T(static_cast<Acc<T>>(W[i]));
-  auto q = at::empty({rows, n}, wc.options().dtype(at::kChar));
-  auto* pq = q.data_ptr<std::int8_t>();
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t j = 0; j < n; ++j) {
-      const auto k = per_tensor ? 0 : r * ncol + scale_col(a, j);
-      pq[r * n + j] = quantize_one(pd[r * n + j], ps[k], pz[k], a);
-    }
-  out.q = q;
+  out.q = codes_of(pd, rows, n, ps, pz, a, wc.options());
   out.dequantized = dense;
   out.qparams = rq.qparams;
   out.loss = loss;
