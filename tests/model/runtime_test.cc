@@ -306,3 +306,23 @@ TEST(Score, GreedyContinuationIsFlaggedGreedy) {
 
 }  // namespace
 }  // namespace qb::model
+
+namespace qb::model {
+namespace {
+
+TEST(Generate, CudaGraphDecodingNeedsACudaModel) {
+  const Model m = load_or_die("qwen3-tiny");
+  GenerateOptions opts;
+  opts.max_new_tokens = 4;
+  opts.cuda_graph = true;
+  auto g = generate_greedy(m, {{1, 2, 3}}, opts);
+  ASSERT_FALSE(g.is_ok());
+  if (g.status().code() == Code::kUnavailable) {  // this libtorch has no CUDA
+    EXPECT_EQ(g.status().message(), "CUDA-graph decoding: this build's libtorch has no CUDA");
+  } else {
+    EXPECT_EQ(g.status().message(), "CUDA-graph decoding needs a model on a CUDA device, not cpu");
+  }
+}
+
+}  // namespace
+}  // namespace qb::model

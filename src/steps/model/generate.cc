@@ -1,9 +1,12 @@
 #include "steps/model/generate.h"
 
 #include <algorithm>
+#include <chrono>
 #include <unordered_set>
 
 #include <c10/core/InferenceMode.h>
+
+#include "steps/model/decode_step.h"
 
 namespace qb::model {
 
@@ -40,10 +43,13 @@ Result<PaddedBatch> left_pad(const std::vector<std::vector<int64_t>>& seqs, int6
 
 Result<std::vector<Generation>> generate_greedy(const Model& model,
                                                 const std::vector<std::vector<int64_t>>& prompts,
-                                                const GenerateOptions& options) {
+                                                const GenerateOptions& options,
+                                                GenerateStats* stats) {
   if (options.max_new_tokens < 0) return invalid_argument("max_new_tokens must be >= 0");
-  if (options.stop_check_interval < 1) return invalid_argument("stop_check_interval must be >= 1");
-  QB_ASSIGN_OR_RETURN(PaddedBatch batch, left_pad(prompts, model.config().vocab_size, model.device()));
+  if (options.stop_check_interval < 0)
+    return invalid_argument("stop_check_interval must be >= 0");
+  QB_ASSIGN_OR_RETURN(PaddedBatch batch,
+                      left_pad(prompts, model.config().vocab_size, model.device()));
   const int64_t bsz = batch.ids.size(0), prompt_len = batch.ids.size(1);
   std::vector<Generation> out(bsz);
   if (options.max_new_tokens == 0) return out;
@@ -53,19 +59,38 @@ Result<std::vector<Generation>> generate_greedy(const Model& model,
     stops.insert(stops.end(), model.eos_token_ids().begin(), model.eos_token_ids().end());
   const std::unordered_set<int64_t> stop_set(stops.begin(), stops.end());
   const auto dev = model.device();
-  const at::Tensor stop_ids = at::tensor(stops.empty() ? std::vector<int64_t>{-1} : stops,
-                                         at::kLong).to(dev);                            // [S]
-
+  const int64_t check_every =
+      options.stop_check_interval > 0 ? options.stop_check_interval : (dev.is_cpu() ? 1 : 16);
   const int64_t steps = options.max_new_tokens;
+  const bool static_shapes = options.static_shapes || options.cuda_graph;
+  // With static shapes every step attends over all slots: a multiple of 16 keeps the mask rows
+  // aligned for the fused attention kernels.
+  int64_t slots = prompt_len + steps - 1;
+  if (static_shapes) slots = (slots + 15) / 16 * 16;
+
   // Inference mode skips autograd bookkeeping on every op (the cache lives inside it too).
   c10::InferenceMode inference;
-  KvCache cache = model.new_cache(bsz, prompt_len + steps - 1);
-  cache.set_static_shapes(options.static_shapes);
+  const at::Tensor stop_ids = at::tensor(stops.empty() ? std::vector<int64_t>{-1} : stops,
+                                         at::kLong).to(dev);                            // [S]
+  KvCache cache = model.new_cache(bsz, slots);
+  cache.set_static_shapes(static_shapes);
+  std::unique_ptr<DecodeStep> decoder;
+  if (options.cuda_graph) {
+    QB_ASSIGN_OR_RETURN(decoder, cuda_graph_decode_step(model, cache));
+  } else {
+    decoder = eager_decode_step(model, cache);
+  }
+
+  const auto t0 = std::chrono::steady_clock::now();
   // Prefill: logits of the last column only (left padding puts every row's last token there).
-  at::Tensor h = model.forward_hidden(batch.ids, batch.valid, &cache);              // [B, T, C]
+  const at::Tensor h = model.forward_hidden(batch.ids, batch.valid, &cache);       // [B, T, C]
   at::Tensor next = model.lm_head(h.select(1, prompt_len - 1)).argmax(-1);         // [B]
-  const at::Tensor step_valid = at::ones({bsz, 1}, at::TensorOptions(at::kBool).device(dev));
-  at::Tensor finished = at::zeros({bsz}, step_valid.options());                    // [B]
+  auto t1 = t0;
+  if (stats) {
+    (void)next.sum().item<int64_t>();  // wait for the device
+    t1 = std::chrono::steady_clock::now();
+  }
+  at::Tensor finished = at::zeros({bsz}, next.options().dtype(at::kBool));         // [B]
   at::Tensor emitted = at::full({bsz, steps}, -1, next.options());                 // [B, N]
   int64_t done_steps = steps;
   for (int64_t step = 0; step < steps; ++step) {
@@ -73,15 +98,22 @@ Result<std::vector<Generation>> generate_greedy(const Model& model,
     emitted.select(1, step).copy_(at::where(finished, at::full_like(next, -1), next));
     finished.logical_or_(at::isin(next, stop_ids));
     if (step + 1 == steps) break;
-    if ((step + 1) % options.stop_check_interval == 0 && finished.all().item<bool>()) {
+    if ((step + 1) % check_every == 0 && finished.all().item<bool>()) {
       done_steps = step + 1;
       break;
     }
-    h = model.forward_hidden(next.unsqueeze(1), step_valid, &cache);              // [B, 1, C]
-    next = model.lm_head(h.select(1, 0)).argmax(-1);                               // [B]
+    next = decoder->step(next);                                                    // [B]
   }
 
   const at::Tensor host = emitted.narrow(1, 0, done_steps).to(at::kCPU).contiguous();
+  if (stats) {
+    const auto t2 = std::chrono::steady_clock::now();
+    stats->prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
+    stats->decode_seconds = std::chrono::duration<double>(t2 - t1).count();
+    stats->batch = bsz;
+    stats->prompt_columns = prompt_len;
+    stats->decode_steps = done_steps - 1;
+  }
   auto a = host.accessor<int64_t, 2>();
   for (int64_t b = 0; b < bsz; ++b) {
     Generation& g = out[b];

@@ -27,12 +27,25 @@ struct GenerateOptions {
   int64_t max_new_tokens = 256;
   bool stop_at_eos = true;             // stop at the model's eos_token_ids()
   std::vector<int64_t> stop_token_ids; // further stop tokens, e.g. <|im_end|>
-  // Host syncs to test "every row finished" happen every this many steps (1: each step). A
-  // larger value lets the GPU run ahead; rows that finished earlier still emit nothing.
-  int64_t stop_check_interval = 1;
+  // Host syncs to test "every row finished" happen every this many steps; 0 = automatic (1 on
+  // the CPU, where a sync costs nothing; 16 on a GPU, which may then run up to 15 steps ahead:
+  // rows that finished earlier still emit nothing).
+  int64_t stop_check_interval = 0;
   // Attention over the cache runs on slots [0, length) (false) or on all T_max preallocated
   // slots with the unused ones masked (true): constant shapes, as CUDA-graph capture needs.
   bool static_shapes = false;
+  // Decode steps replay a CUDA graph (implies static_shapes; CUDA models only).
+  bool cuda_graph = false;
+};
+
+// Wall-clock split of one generate_greedy call (filled when asked for: that costs one extra
+// host sync after the prefill).
+struct GenerateStats {
+  double prefill_seconds = 0;  // prompt forward + first token
+  double decode_seconds = 0;   // every later token
+  int64_t batch = 0;
+  int64_t prompt_columns = 0;  // padded prompt length T
+  int64_t decode_steps = 0;    // forward passes after the prefill
 };
 
 enum class FinishReason { kStop, kLength };
@@ -46,7 +59,8 @@ struct Generation {
 // Greedy decoding of each prompt (batched, left-padded; results in prompt order).
 Result<std::vector<Generation>> generate_greedy(const Model& model,
                                                 const std::vector<std::vector<int64_t>>& prompts,
-                                                const GenerateOptions& options = {});
+                                                const GenerateOptions& options = {},
+                                                GenerateStats* stats = nullptr);
 
 struct ScoreRequest {
   std::vector<int64_t> context;       // non-empty

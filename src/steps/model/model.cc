@@ -193,8 +193,7 @@ LayerInputs Model::layer_inputs(const at::Tensor& valid, KvCache* cache) const {
   at::Tensor positions, mask;  // [B, T], [B, 1, T, S]
   if (cache) {
     positions = cache->begin_step(valid);
-    mask = attention_mask(cache->key_valid(), cache->length(), t, cache->attended_slots(t),
-                          dtype_);
+    mask = cache->mask(t, dtype_);
   } else {
     positions = (valid.to(at::kLong).cumsum(1) - 1).clamp_min(0);
     mask = attention_mask(valid, 0, t, t, dtype_);

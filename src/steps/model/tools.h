@@ -14,18 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "steps/model/device.h"
 #include "steps/model/generate.h"
 #include "steps/model/model.h"
 #include "steps/tokenizer/tokenizer.h"
 #include "util/status.h"
 
 namespace qb::model {
-
-// "cpu", "cuda", "cuda:N". Errors: invalid_argument for other text, unavailable when CUDA (or
-// device N) is not present.
-Result<at::Device> parse_device(std::string_view name);
-// "" or "auto" -> nullopt (the checkpoint's dtype), else parse_dtype().
-Result<std::optional<at::ScalarType>> parse_dtype_option(std::string_view name);
 
 struct TextOptions {
   bool chat = false;             // wrap the prompt in ChatML for one user turn
