@@ -141,6 +141,14 @@ TEST(Rotation, StoredWeightsRoundTripToTheSameRotation) {
   }
 }
 
+TEST(Rotation, FromWeightUsesTheRequestedBackend) {
+  auto w = Rotation::create({RotationType::kRandomHadamard, 96, 0, 4})->weight();
+  auto r = Rotation::from_weight(RotationType::kRandomHadamard, w, 96, Backend::kButterfly);
+  ASSERT_TRUE(r.is_ok() && r->hadamard_spec());
+  EXPECT_EQ(r->hadamard_spec()->backend(), Backend::kButterfly);
+  EXPECT_EQ(Rotation::from_weight(RotationType::kRandomHadamard, w, 96)->hadamard_spec()->backend(), Backend::kGemm);
+}
+
 TEST(Rotation, ForeignRandomHadamardWeightsAreAppliedDensely) {
   // A valid Hadamard matrix that is not D·H_bᵀ for this library's H_b (rows permuted).
   auto w = Rotation::create({RotationType::kRandomHadamard, 12, 0, 1})->weight();

@@ -25,12 +25,7 @@ struct Case {
 };
 
 std::string case_name(const Case& c) {
-  std::string s = std::string(model::arch_name(c.arch)) + "_" + hadamard::rotation_type_name(c.type);
-  for (auto r : c.rotations) s += std::string("_") + rotation_id_name(r);
-  if (c.block) s += "_b" + std::to_string(*c.block);
-  for (auto& ch : s)
-    if (ch == '-') ch = '_';
-  return s;
+  return testing::case_name(model::arch_name(c.arch), c.type, c.rotations, c.block);
 }
 
 class Fusion : public ::testing::TestWithParam<Case> {};
@@ -56,8 +51,9 @@ TEST_P(Fusion, FastMatchesReferenceAndTheFunctionIsPreserved) {
   EXPECT_TRUE(fast.count("lm_head.weight"));
   EXPECT_EQ(fast.at("model.layers.1.input_layernorm.weight").ne(1.0).sum().item<int64_t>(), 0);
   EXPECT_EQ(fast.at("model.norm.weight").ne(1.0).sum().item<int64_t>(), 0);
-  if (config.qk_norm)
+  if (config.qk_norm) {
     EXPECT_TRUE(fast.at("model.layers.0.self_attn.q_norm.weight").equal(src.at("model.layers.0.self_attn.q_norm.weight")));
+  }
   // Function: float64 logits before and after agree to rounding.
   const std::vector<int64_t> ids = {3, 1, 4, 1, 5, 9, 2, 6, 5, 35, 8, 9};
   auto before = testing::tiny_forward(config, src, ids);

@@ -35,15 +35,7 @@ struct E2E {
   std::optional<int64_t> block;
 };
 
-std::string e2e_name(const E2E& c) {
-  std::string s = c.model;
-  s += std::string("_") + hadamard::rotation_type_name(c.type);
-  for (auto r : c.rotations) s += std::string("_") + rotation_id_name(r);
-  if (c.block) s += "_b" + std::to_string(*c.block);
-  for (auto& ch : s)
-    if (ch == '-') ch = '_';
-  return s;
-}
+std::string e2e_name(const E2E& c) { return testing::case_name(c.model, c.type, c.rotations, c.block); }
 
 class SpinQuantStep : public ::testing::TestWithParam<E2E> {};
 

@@ -16,6 +16,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -142,6 +143,17 @@ inline TensorMap fuse(const SpinQuantPlan& plan, const TensorMap& src, FusionPat
   const Status s = fuse_and_rotate(plan, source, sink, at::kCPU, path);
   if (!s.is_ok()) throw std::runtime_error(s.to_string());
   return out;
+}
+
+// A gtest parameter name: "<prefix>_<type>_<R1_R2…>[_b<block>]" with '-' → '_'.
+inline std::string case_name(std::string prefix, hadamard::RotationType type,
+                             const std::vector<RotationId>& rotations, std::optional<int64_t> block) {
+  std::string s = prefix + "_" + hadamard::rotation_type_name(type);
+  for (auto r : rotations) s += std::string("_") + rotation_id_name(r);
+  if (block) s += "_b" + std::to_string(*block);
+  for (auto& ch : s)
+    if (ch == '-') ch = '_';
+  return s;
 }
 
 inline model::ModelConfig synthetic_config(model::Arch arch) {

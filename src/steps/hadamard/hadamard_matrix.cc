@@ -9,8 +9,6 @@
 namespace qb::hadamard {
 namespace {
 
-bool is_pow2(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
-
 // First rows of the Williamson circulants A, B, C, D ('+' = 1, '-' = −1), keyed by t.
 struct WilliamsonRows {
   int64_t t;
@@ -106,7 +104,7 @@ const char* construction_name(Construction c) {
 
 std::optional<BaseConstruction> find_construction(int64_t k) {
   if (k < 1 || k > kMaxBaseOrder) return std::nullopt;
-  if (is_pow2(k)) return BaseConstruction{k, Construction::kSylvester, k};
+  if (is_power_of_two(k)) return BaseConstruction{k, Construction::kSylvester, k};
   if (k % 4 != 0) return std::nullopt;
   if (auto pp = as_prime_power(k - 1); pp && pp->p != 2 && (k - 1) % 4 == 3)
     return BaseConstruction{k, Construction::kPaleyI, k - 1};

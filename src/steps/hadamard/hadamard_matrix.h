@@ -50,6 +50,8 @@ struct BaseConstruction {
   int64_t param = 0;  // Paley: q; Williamson: t = order/4; doubling: order/2; Sylvester: order
 };
 
+inline bool is_power_of_two(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
+
 // Largest base order this library builds (a dense k×k GEMM runs per transform).
 inline constexpr int64_t kMaxBaseOrder = 2048;
 

@@ -19,8 +19,6 @@ struct Rotation::DenseCache {
 
 namespace {
 
-bool is_pow2(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
-
 int64_t largest_pow2_divisor(int64_t n) { return n & -n; }
 
 std::string size_phrase(int64_t size, int64_t block) {
@@ -74,7 +72,7 @@ Result<Rotation> Rotation::create(const RotationOptions& o) {
   r.cache_ = std::make_shared<DenseCache>();
   switch (o.type) {
     case RotationType::kHadamard: {
-      if (!is_pow2(b))
+      if (!is_power_of_two(b))
         return invalid_argument(
             "hadamard rotation needs a power-of-two size (Sylvester), got " + size_phrase(n, b) +
             "; set transform_block_size to a power of two dividing " + std::to_string(n) +
@@ -100,7 +98,8 @@ Result<Rotation> Rotation::create(const RotationOptions& o) {
   return r;
 }
 
-Result<Rotation> Rotation::from_weight(RotationType type, const at::Tensor& weight, int64_t size) {
+Result<Rotation> Rotation::from_weight(RotationType type, const at::Tensor& weight, int64_t size,
+                                       Backend backend) {
   if (weight.dim() != 2 || weight.size(0) != weight.size(1) || !weight.is_floating_point())
     return invalid_argument("transform weight: need a square floating-point matrix, got " +
                             shape_string(weight));
@@ -117,7 +116,7 @@ Result<Rotation> Rotation::from_weight(RotationType type, const at::Tensor& weig
   r.cache_ = std::make_shared<DenseCache>();
 
   if (type == RotationType::kHadamard) {
-    const bool sylv = is_pow2(b) && [&] {
+    const bool sylv = is_power_of_two(b) && [&] {
       const SignMatrix s = sylvester(b);
       for (int64_t i = 0; i < b * b; ++i)
         if (tp[i] != s.data()[static_cast<size_t>(i)]) return false;
@@ -126,7 +125,7 @@ Result<Rotation> Rotation::from_weight(RotationType type, const at::Tensor& weig
     if (!sylv)
       return invalid_argument("hadamard transform weight " + shape_string(weight) +
                               " is not the Sylvester Hadamard matrix (vLLM would apply Sylvester)");
-    QB_ASSIGN_OR_RETURN(r.spec_, HadamardSpec::create(size, b));
+    QB_ASSIGN_OR_RETURN(r.spec_, HadamardSpec::create(size, b, {}, backend));
     return r;
   }
   if (type == RotationType::kRandomHadamard) {
@@ -141,7 +140,7 @@ Result<Rotation> Rotation::from_weight(RotationType type, const at::Tensor& weig
         for (int64_t j = 0; j < b && ok; ++j) ok = tp[i * b + j] == si * (*h)(j, i);
       }
       if (ok) {
-        QB_ASSIGN_OR_RETURN(r.spec_, HadamardSpec::create(size, b, std::move(s)));
+        QB_ASSIGN_OR_RETURN(r.spec_, HadamardSpec::create(size, b, std::move(s), backend));
         return r;
       }
     }

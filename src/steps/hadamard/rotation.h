@@ -47,9 +47,10 @@ class Rotation {
 
   // From a stored weight T ([b, b], any floating dtype) of a transform of `type` over `size`.
   // hadamard: T must be exactly the Sylvester matrix; random-hadamard: T is recognized as
-  // D·H_bᵀ (fast path) when it is one, else used densely; random-matrix: dense. Errors: shape,
+  // D·H_bᵀ (fast path, `backend`) when it is one, else used densely; random-matrix: dense. Errors: shape,
   // b not dividing size, hadamard weight that is not Sylvester, T·Tᵀ ≠ b·I (rel. 1e-4).
-  static Result<Rotation> from_weight(RotationType type, const at::Tensor& weight, int64_t size);
+  static Result<Rotation> from_weight(RotationType type, const at::Tensor& weight, int64_t size,
+                                      Backend backend = Backend::kGemm);
 
   RotationType type() const { return type_; }
   int64_t size() const { return size_; }

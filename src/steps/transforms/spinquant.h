@@ -50,6 +50,8 @@ struct SpinQuantRequest {
 //    "equivalence": {max_rel_error, max_abs_logit_diff, mean_kl, top1_agreement, num_prompts,
 //                    num_tokens, "tolerance", "passed": true},
 //    "timings_s": {"load", "fuse_rotate", "equivalence", "save"}, "device": "cpu"}
+// (tensors are read inside the fusion loop, one at a time; "load" counts those reads, including
+// the copy to the device, and "fuse_rotate" the rest of the loop.)
 // Errors: invalid_argument for a quantized/already transformed source or parameters the model
 // cannot take (named rotation and size); kFailedCheck when the equivalence check fails (the
 // message carries the metrics); I/O errors from reading and writing checkpoints.

@@ -52,7 +52,7 @@ Result<SpinQuantPlan> SpinQuantPlan::create(const SpinQuantParams& params, const
       return invalid_argument(what + ": the model has no valid head layout (" + std::to_string(c.num_heads) +
                               " heads, " + std::to_string(c.num_kv_heads) + " KV heads)");
     const std::string not_r2 = " (transform_block_size does not apply to R2); use transform_type ";
-    if (params.transform_type == hadamard::RotationType::kHadamard && (c.head_dim & (c.head_dim - 1)) != 0)
+    if (params.transform_type == hadamard::RotationType::kHadamard && !hadamard::is_power_of_two(c.head_dim))
       return invalid_argument(what + ": hadamard needs a power-of-two head_dim" + not_r2 +
                               "random-hadamard or random-matrix");
     if (params.transform_type == hadamard::RotationType::kRandomHadamard && !hadamard::factorize(c.head_dim))

@@ -1,0 +1,242 @@
+// SpinQuant benchmarks.
+//
+//   bench_transforms spinquant [--device cpu|cuda] [--scale S] [--layers L] [--rotations R1,R2]
+//                              [--type hadamard|random-hadamard|random-matrix] [--block B]
+//       A random bf16 Qwen3-8B-shaped checkpoint (hidden 4096/S, intermediate 12288/S, 32/S query
+//       and 8/S KV heads of 128, vocab 151936/S, L layers; S = 1, L = 36 is Qwen3-8B) written to a
+//       temp dir, then run_spinquant: the step's own phase timings (load, fuse_rotate,
+//       equivalence, save), max RSS and, on CUDA builds, the caching allocator's peak.
+//   bench_transforms r4 [--device cpu|cuda] [--dtype bf16|fp32] [--hidden C] [--size F]
+//                       [--tokens T] [--block B] [--repeat N]
+//       The online R4 cost: per call, down_proj alone (x [T, F] · Wᵀ, W [C, F]) against the fast
+//       Hadamard transform of x (butterfly and gemm backends) and a dense x · Q (Q [F, F]), so the
+//       overhead per decode step (T = batch) can be read off. Defaults: C 4096, F 12288, T 1.
+//   bench_transforms fwht [--device ...] [--dtype ...] [--rows R] [--repeat N]
+//       The transform alone at the sizes of the Qwen/Llama families, both backends, GB/s.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "steps/hadamard/hadamard_transform.h"
+#include "steps/hadamard/random.h"
+#include "steps/hadamard/rotation.h"
+#include "steps/model_io/checkpoint.h"
+#include "steps/transforms/spinquant.h"
+#include "util/fs.h"
+
+#ifdef QB_BENCH_CUDA_STATS
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+struct Args {
+  std::string mode;
+  std::string device = "cpu", dtype = "bf16", rotations = "R1,R2", type = "hadamard";
+  int64_t scale = 1, layers = 36, block = 0, hidden = 4096, size = 12288, tokens = 1, rows = 64, repeat = 20;
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: bench_transforms spinquant|r4|fwht [--device cpu|cuda] [--dtype bf16|fp32] [--scale S] "
+               "[--layers L] [--rotations R1,R2,R4] [--type T] [--block B] [--hidden C] [--size F] "
+               "[--tokens T] [--rows R] [--repeat N]\n");
+  std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+  if (argc < 2) usage();
+  Args a;
+  a.mode = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--device") a.device = v;
+    else if (k == "--dtype") a.dtype = v;
+    else if (k == "--rotations") a.rotations = v;
+    else if (k == "--type") a.type = v;
+    else if (k == "--scale") a.scale = std::stoll(v);
+    else if (k == "--layers") a.layers = std::stoll(v);
+    else if (k == "--block") a.block = std::stoll(v);
+    else if (k == "--hidden") a.hidden = std::stoll(v);
+    else if (k == "--size") a.size = std::stoll(v);
+    else if (k == "--tokens") a.tokens = std::stoll(v);
+    else if (k == "--rows") a.rows = std::stoll(v);
+    else if (k == "--repeat") a.repeat = std::stoll(v);
+    else usage();
+  }
+  return a;
+}
+
+double rss_gib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / (1024.0 * 1024.0);
+}
+
+void sync(const at::Device& d) {
+#ifdef QB_BENCH_CUDA_STATS
+  if (d.is_cuda()) c10::cuda::device_synchronize();
+#else
+  (void)d;
+#endif
+}
+
+double cuda_peak_gib(const at::Device& d) {
+#ifdef QB_BENCH_CUDA_STATS
+  if (d.is_cuda()) {
+    auto s = c10::cuda::CUDACachingAllocator::getDeviceStats(d.index() < 0 ? 0 : d.index());
+    return static_cast<double>(s.allocated_bytes[0].peak) / (1024.0 * 1024.0 * 1024.0);
+  }
+#else
+  (void)d;
+#endif
+  return 0;
+}
+
+// Median seconds of `repeat` calls of f (after one warm-up).
+template <typename F>
+double time_it(const at::Device& d, int64_t repeat, F&& f) {
+  f();
+  sync(d);
+  std::vector<double> t;
+  for (int64_t i = 0; i < repeat; ++i) {
+    auto t0 = Clock::now();
+    f();
+    sync(d);
+    t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+int spinquant(const Args& a) {
+  const at::Device dev(a.device);
+  const int64_t C = 4096 / a.scale, F = 12288 / a.scale, H = 32 / a.scale, KVH = std::max<int64_t>(8 / a.scale, 1),
+                D = 128, V = 151936 / a.scale;
+  auto tmp = qb::fs::TempDir::create(qb::fs::stdfs::temp_directory_path(), "qb-bench-spinquant-");
+  if (!tmp.is_ok()) return std::fprintf(stderr, "%s\n", tmp.status().to_string().c_str()), 1;
+  const auto src = tmp->path() / "src";
+  {
+    auto t0 = Clock::now();
+    std::vector<std::pair<std::string, at::Tensor>> t;
+    auto r = [&](std::vector<int64_t> s, double scale) { return (at::randn(s) * scale).to(at::kBFloat16); };
+    t.emplace_back("model.embed_tokens.weight", r({V, C}, 1.0));
+    for (int64_t i = 0; i < a.layers; ++i) {
+      const std::string p = "model.layers." + std::to_string(i) + ".";
+      t.emplace_back(p + "input_layernorm.weight", (1 + 0.1 * at::randn({C})).to(at::kBFloat16));
+      t.emplace_back(p + "self_attn.q_proj.weight", r({H * D, C}, 0.02));
+      t.emplace_back(p + "self_attn.k_proj.weight", r({KVH * D, C}, 0.02));
+      t.emplace_back(p + "self_attn.v_proj.weight", r({KVH * D, C}, 0.02));
+      t.emplace_back(p + "self_attn.q_norm.weight", (1 + 0.1 * at::randn({D})).to(at::kBFloat16));
+      t.emplace_back(p + "self_attn.k_norm.weight", (1 + 0.1 * at::randn({D})).to(at::kBFloat16));
+      t.emplace_back(p + "self_attn.o_proj.weight", r({C, H * D}, 0.02));
+      t.emplace_back(p + "post_attention_layernorm.weight", (1 + 0.1 * at::randn({C})).to(at::kBFloat16));
+      t.emplace_back(p + "mlp.gate_proj.weight", r({F, C}, 0.02));
+      t.emplace_back(p + "mlp.up_proj.weight", r({F, C}, 0.02));
+      t.emplace_back(p + "mlp.down_proj.weight", r({C, F}, 0.02));
+    }
+    t.emplace_back("model.norm.weight", (1 + 0.1 * at::randn({C})).to(at::kBFloat16));
+    t.emplace_back("lm_head.weight", r({V, C}, 0.02));
+    json config = {{"architectures", {"Qwen3ForCausalLM"}}, {"model_type", "qwen3"}, {"hidden_size", C},
+                   {"intermediate_size", F}, {"num_hidden_layers", a.layers}, {"num_attention_heads", H},
+                   {"num_key_value_heads", KVH}, {"head_dim", D}, {"vocab_size", V},
+                   {"max_position_embeddings", 40960}, {"rms_norm_eps", 1e-6}, {"rope_theta", 1000000.0},
+                   {"tie_word_embeddings", false}, {"dtype", "bfloat16"}, {"attention_bias", false}};
+    auto s = qb::model_io::save_checkpoint(src, t, config, json::object());
+    if (!s.is_ok()) return std::fprintf(stderr, "%s\n", s.to_string().c_str()), 1;
+    std::printf("random Qwen3-shaped model: C %ld F %ld H %ld KVH %ld V %ld L %ld, written in %.1f s\n", C, F, H,
+                KVH, V, a.layers, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  qb::transforms::SpinQuantRequest req;
+  req.input_dir = src;
+  req.output_dir = tmp->path() / "out";
+  req.device = dev;
+  json params = {{"transform_type", a.type}};
+  json rot = json::array();
+  for (size_t b = 0, e; b <= a.rotations.size(); b = e + 1) {
+    e = a.rotations.find(',', b);
+    if (e == std::string::npos) e = a.rotations.size();
+    rot.push_back(a.rotations.substr(b, e - b));
+  }
+  params["rotations"] = rot;
+  if (a.block) params["transform_block_size"] = a.block;
+  auto parsed = qb::transforms::params_from_json(params);
+  if (!parsed.is_ok()) return std::fprintf(stderr, "%s\n", parsed.status().to_string().c_str()), 1;
+  req.params = *parsed;
+  auto meta = qb::transforms::run_spinquant(req);
+  if (!meta.is_ok()) return std::fprintf(stderr, "%s\n", meta.status().to_string().c_str()), 1;
+  const auto& t = (*meta)["timings_s"];
+  std::printf("spinquant %s %s on %s: load %.2f s, fuse/rotate %.2f s, equivalence %.2f s, save %.2f s\n",
+              a.rotations.c_str(), a.type.c_str(), a.device.c_str(), t["load"].get<double>(),
+              t["fuse_rotate"].get<double>(), t["equivalence"].get<double>(), t["save"].get<double>());
+  std::printf("equivalence: %s\n", (*meta)["equivalence"].dump().c_str());
+  std::printf("max RSS %.2f GiB, device peak %.2f GiB\n", rss_gib(), cuda_peak_gib(dev));
+  return 0;
+}
+
+at::ScalarType dtype_of(const Args& a) { return a.dtype == "fp32" ? at::kFloat : at::kBFloat16; }
+
+int r4(const Args& a) {
+  const at::Device dev(a.device);
+  const auto dt = dtype_of(a);
+  auto x = at::randn({a.tokens, a.size}).to(dev, dt);
+  auto w = (at::randn({a.hidden, a.size}) * 0.02).to(dev, dt);
+  const double base = time_it(dev, a.repeat, [&] { (void)at::matmul(x, w.t()); });
+  std::printf("down_proj [%ld, %ld] x [%ld, %ld]^T %s on %s: %.1f us\n", a.tokens, a.size, a.hidden, a.size,
+              a.dtype.c_str(), a.device.c_str(), base * 1e6);
+  for (auto backend : {qb::hadamard::Backend::kButterfly, qb::hadamard::Backend::kGemm}) {
+    auto spec = qb::hadamard::HadamardSpec::create(a.size, a.block, qb::hadamard::random_signs(1, a.block ? a.block : a.size),
+                                                   backend);
+    if (!spec.is_ok()) return std::fprintf(stderr, "%s\n", spec.status().to_string().c_str()), 1;
+    const double t = time_it(dev, a.repeat, [&] { (void)qb::hadamard::hadamard_transform(x, *spec); });
+    std::printf("  + R4 %-9s (k=%ld): %.1f us (%.0f%% of down_proj); x36 layers: %.2f ms per decode step\n",
+                qb::hadamard::backend_name(backend), spec->base_order(), t * 1e6, 100 * t / base, 36 * t * 1e3);
+  }
+  const int64_t b = a.block ? a.block : a.size;
+  auto q = at::randn({b, b}).to(dev, dt);
+  const double td = time_it(dev, a.repeat, [&] { (void)at::matmul(x.view({a.tokens, a.size / b, b}), q); });
+  std::printf("  + R4 dense     (x @ Q, Q [%ld, %ld]): %.1f us (%.0f%% of down_proj)\n", b, b, td * 1e6, 100 * td / base);
+  return 0;
+}
+
+int fwht(const Args& a) {
+  const at::Device dev(a.device);
+  const auto dt = dtype_of(a);
+  std::printf("%-7s %-5s %12s %12s   (rows %ld, %s, %s)\n", "n", "k", "butterfly", "gemm", a.rows, a.dtype.c_str(),
+              a.device.c_str());
+  for (int64_t n : {128, 1024, 4096, 5120, 12288, 14336, 17408, 18944, 25600, 29568}) {
+    auto x = at::randn({a.rows, n}).to(dev, dt);
+    double t[2];
+    int64_t k = 0;
+    for (int i = 0; i < 2; ++i) {
+      auto spec = *qb::hadamard::HadamardSpec::create(n, 0, {}, i ? qb::hadamard::Backend::kGemm : qb::hadamard::Backend::kButterfly);
+      k = spec.base_order();
+      t[i] = time_it(dev, a.repeat, [&] { (void)qb::hadamard::hadamard_transform(x, spec); });
+    }
+    const double bytes = 2.0 * static_cast<double>(x.numel() * x.element_size());
+    std::printf("%-7ld %-5ld %9.1f us %9.1f us   (%.1f / %.1f GB/s)\n", n, k, t[0] * 1e6, t[1] * 1e6,
+                bytes / t[0] / 1e9, bytes / t[1] / 1e9);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  if (a.mode == "spinquant") return spinquant(a);
+  if (a.mode == "r4") return r4(a);
+  if (a.mode == "fwht") return fwht(a);
+  usage();
+}
