@@ -35,5 +35,14 @@ else
   "$root/.venv/bin/pip" install -q "${QB_TORCH_SPEC:-torch==2.13.0}"
   py="$root/.venv/bin/python"
 fi
+# Parquet datasets are read through the pyarrow wheel's libarrow/libparquet (Debian has none).
+if ! "$py" -c 'import pyarrow' >/dev/null 2>&1; then
+  if [ "$py" = "$root/.venv/bin/python" ]; then
+    "$root/.venv/bin/pip" install -q "${QB_PYARROW_SPEC:-pyarrow==26.0.1}" ||
+      echo "setup: warning: could not install pyarrow; Parquet datasets will be unavailable (JSONL/CSV work)"
+  else
+    echo "setup: note: $py has no pyarrow; Parquet datasets will be unavailable (JSONL/CSV work)"
+  fi
+fi
 echo "$py" > "$root/.venv-python"
 echo "setup: ready (libtorch from $("$py" -c 'import torch; print(torch.__version__)') via $py)"

@@ -1,7 +1,15 @@
 #include "steps/kinds/register_steps.h"
 
+#include "steps/kinds/step_kinds.h"
+
 namespace qb::steps {
 
-void register_all(runner::StepRegistry& registry) {}
+// Bump a kind's code version when its output changes meaning: every key of that kind changes.
+void register_all(runner::StepRegistry& registry) {
+  registry.add({"sample", 1, false, "draw the frozen eval set (evalscope's weighted sampler)", run_sample});
+#ifdef QBUILD_WITH_TORCH
+  registry.add({"quant", 1, true, "RTN / GPTQ quantization into a compressed-tensors checkpoint", run_quant});
+#endif
+}
 
 }  // namespace qb::steps

@@ -1,0 +1,27 @@
+// The `quant` step: RTN / GPTQ into a compressed-tensors checkpoint (src/steps/quant).
+#ifdef QBUILD_WITH_TORCH
+#include <ATen/ATen.h>
+
+#include "steps/kinds/step_kinds.h"
+#include "steps/quant/quantize.h"
+#include "steps/quant/recipe.h"
+
+namespace qb::steps {
+
+Status run_quant(runner::StepContext& ctx) {
+  QB_ASSIGN_OR_RETURN_CTX(quant::QuantRecipe recipe, quant::recipe_from_json(ctx.params), "quant recipe");
+  quant::QuantizeRequest req;
+  req.recipe = recipe;
+  req.model_dir = ctx.inputs.at("model");
+  req.tokenizer_dir = req.model_dir;
+  req.output_dir = ctx.out_dir;
+  if (auto it = ctx.inputs.find("calibration"); it != ctx.inputs.end()) req.calibration_source = it->second;
+  req.device = ctx.device == "cuda" ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  nlohmann::json report;
+  req.report = &report;
+  QB_TRY(quant::run_quantize(req));
+  return Status::ok();
+}
+
+}  // namespace qb::steps
+#endif
