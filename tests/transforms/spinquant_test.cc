@@ -183,6 +183,23 @@ TEST(SpinQuantStep, RejectsWhatTheModelCannotTake) {
   EXPECT_FALSE(stdfs::exists(req.output_dir));
 }
 
+TEST(SpinQuantStep, RejectsTensorsTheConfigDoesNotAccountFor) {
+  // qwen3-tiny plus an o_proj bias its config (attention_bias: false) does not declare.
+  auto out = temp_dir();
+  auto src = *model_io::Checkpoint::open(kModels / "qwen3-tiny");
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& name : src.tensor_names()) tensors.emplace_back(name, *src.load(name));
+  tensors.emplace_back("model.layers.1.self_attn.o_proj.bias", at::zeros({64}));
+  ASSERT_TRUE(model_io::save_checkpoint(out.path() / "src", tensors, src.config(), src.generation_config()).is_ok());
+  SpinQuantRequest req;
+  req.input_dir = out.path() / "src";
+  req.output_dir = out.path() / "model";
+  EXPECT_EQ(run_spinquant(req).status().message(),
+            "spinquant '" + req.input_dir.string() +
+                "': the checkpoint has 1 tensor(s) the model config does not account for "
+                "(model.layers.1.self_attn.o_proj.bias); SpinQuant would drop them");
+}
+
 TEST(SpinQuantStep, RejectsQuantizedOrAlreadyTransformedSources) {
   auto out = temp_dir();
   SpinQuantRequest req;

@@ -3,11 +3,13 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "steps/model/model.h"
 #include "steps/model/online_transforms.h"
 #include "steps/model/tensor_names.h"
+#include "steps/model_io/log/log.h"
 #include "steps/tokenizer/tokenizer.h"
 #include "steps/transforms/equivalence.h"
 #include "steps/transforms/fusion.h"
@@ -102,6 +104,25 @@ Status copy_side_files(const stdfs::path& from, const stdfs::path& to) {
   return Status::ok();
 }
 
+// Every stored tensor must be one the plan reads: a tensor it does not know (a bias the config
+// does not declare, an extra module) would be dropped silently and change the model.
+Status check_known_tensors(const model_io::Checkpoint& ckpt, const SpinQuantPlan& plan) {
+  std::set<std::string> known;
+  for (const auto& r : plan.recipes()) {
+    known.insert(r.source);
+    if (!r.norm.empty()) known.insert(r.norm);
+  }
+  if (plan.source_config().tie_word_embeddings) known.insert(model::module_name(Role::kOutput) + ".weight");
+  std::string unknown;
+  int count = 0;
+  for (const auto& name : ckpt.tensor_names())
+    if (!known.count(name) && count++ < 5) unknown += (unknown.empty() ? "" : ", ") + name;
+  if (count == 0) return Status::ok();
+  return invalid_argument("the checkpoint has " + std::to_string(count) +
+                          " tensor(s) the model config does not account for (" + unknown +
+                          (count > 5 ? ", …" : "") + "); SpinQuant would drop them");
+}
+
 Result<std::vector<std::vector<int64_t>>> resolve_prompts(const SpinQuantRequest& req, int64_t vocab) {
   std::vector<std::vector<int64_t>> out;
   if (!req.equivalence.prompts.empty()) {
@@ -142,6 +163,7 @@ Result<nlohmann::json> run_spinquant(const SpinQuantRequest& req) {
   QB_ASSIGN_OR_RETURN_CTX(model::ModelConfig config, model::ModelConfig::from_json(ckpt.config(), config_path),
                           where);
   QB_ASSIGN_OR_RETURN_CTX(SpinQuantPlan plan, SpinQuantPlan::create(req.params, config), where);
+  QB_TRY_CTX(check_known_tensors(ckpt, plan), where);
   QB_ASSIGN_OR_RETURN_CTX(auto prompts, resolve_prompts(req, config.vocab_size), where);
   timings["load"] = seconds_since(t0);
 
@@ -181,6 +203,7 @@ Result<nlohmann::json> run_spinquant(const SpinQuantRequest& req) {
   }
   QB_ASSIGN_OR_RETURN(EquivalenceMetrics metrics, compare_logits(ref_logits, new_logits));
   timings["equivalence"] = seconds_since(t0);
+  model_io::log::info(where + ": equivalence: " + metrics.summary());
   const double tol = req.equivalence.max_rel_error;
   if (!(metrics.max_rel_error <= tol))
     return Status(Code::kFailedCheck, where + ": equivalence check failed: " + metrics.summary() +
