@@ -9,7 +9,7 @@
 #   usage: bench/engine/run_engine_bench.sh [BUILD_DIR] [RUNS] [HASH_GB]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bdir=${1:-$root/build}
+bdir=$(cd "${1:-$root/build}" && pwd)
 runs=${2:-21}
 gb=${3:-2}
 kit="$bdir/tests/e2e/qbuild_testkit"
