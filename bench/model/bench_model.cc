@@ -2,6 +2,7 @@
 //
 //   bench_model --shape qwen3-8b --device cuda --batch 128 --ctx 512 --new 128 [--cuda-graph]
 //   bench_model --model tests/golden/models/qwen3-tiny --device cuda --compare-cpu
+//   bench_model --shape qwen3-8b --device cuda --w8a8 ...   (random int8 W8A8 projections)
 //
 // Prefill is timed on its own (generate with one new token: the prompt forward plus the first
 // argmax); decode as the steps after the prefill of a full generation with no stop tokens.
@@ -27,6 +28,7 @@
 #endif
 
 #include "steps/model/generate.h"
+#include "steps/model/int8_linear.h"
 #include "steps/model/model.h"
 #include "steps/model/random_model.h"
 #include "steps/model/device.h"
@@ -40,7 +42,7 @@ using qb::model::Model;
 struct Args {
   std::string shape = "tiny", model, device = "cpu", dtype = "bf16", attention = "sdpa";
   int64_t batch = 1, ctx = 512, new_tokens = 128, repeat = 2, check_every = 0;
-  bool cuda_graph = false, static_shapes = false, compare_cpu = false;
+  bool cuda_graph = false, static_shapes = false, compare_cpu = false, w8a8 = false;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -49,7 +51,7 @@ struct Args {
                "usage: bench_model [--shape qwen3-8b|tiny | --model DIR] [--device cpu|cuda[:N]]\n"
                "  [--dtype bf16|fp16|fp32|auto] [--batch B] [--ctx T] [--new N] [--repeat R]\n"
                "  [--check-every K] [--static] [--cuda-graph] [--attention sdpa|reference]\n"
-               "  [--compare-cpu]\n",
+               "  [--compare-cpu] [--w8a8]\n",
                why);
   std::exit(2);
 }
@@ -82,6 +84,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--static") a.static_shapes = true;
     else if (k == "--cuda-graph") a.cuda_graph = true;
     else if (k == "--compare-cpu") a.compare_cpu = true;
+    else if (k == "--w8a8") a.w8a8 = true;
     else usage(("unknown argument " + k).c_str());
   }
   if (a.batch < 1 || a.ctx < 1 || a.repeat < 1) usage("--batch, --ctx and --repeat must be >= 1");
@@ -109,8 +112,20 @@ Model make_model(const Args& a, at::Device device, std::optional<at::ScalarType>
   const at::ScalarType t = dtype.value_or(config.dtype);
   lo.dtype = t;
   c10::InferenceMode inference;
-  return check(Model::create(config, qb::model::random_weights(config, t, device, 1234), lo),
-               "building the model");
+  qb::model::ModelWeights w = qb::model::random_weights(config, t, device, 1234);
+  if (a.w8a8) {
+    // Per-channel symmetric int8 weights (absmax / 127), dynamic per-token int8 inputs.
+    for (auto& l : w.layers)
+      for (auto* p : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj,
+                      &l.down_proj}) {
+        const at::Tensor wf = (*p)->effective_weight(at::kFloat);                // [out, in]
+        const at::Tensor scale = wf.abs().amax(1, true).clamp_min(1e-8) / 127.0;  // [out, 1]
+        const at::Tensor q = at::round(wf / scale).clamp(-128, 127).to(at::kChar);
+        *p = check(qb::model::Int8Linear::create(q, scale, std::nullopt, std::nullopt, t),
+                   "int8 layer");
+      }
+  }
+  return check(Model::create(config, std::move(w), lo), "building the model");
 }
 
 std::vector<std::vector<int64_t>> random_prompts(int64_t batch, int64_t ctx, int64_t vocab) {
@@ -209,9 +224,9 @@ int main(int argc, char** argv) {
   const double decode_tps = dec.decode_steps > 0 ? dec.batch * dec.decode_steps / dec.decode_seconds : 0;
   const double step_ms = dec.decode_steps > 0 ? 1e3 * dec.decode_seconds / dec.decode_steps : 0;
   const double peak = peak_memory_gib(device);
-  std::printf("model %s on %s as %s, attention %s%s%s (built in %.1f s)\n",
-              a.model.empty() ? a.shape.c_str() : a.model.c_str(), device.str().c_str(),
-              qb::model::dtype_label(m.dtype()), a.attention.c_str(),
+  std::printf("model %s%s on %s as %s, attention %s%s%s (built in %.1f s)\n",
+              a.model.empty() ? a.shape.c_str() : a.model.c_str(), a.w8a8 ? " (w8a8)" : "",
+              device.str().c_str(), qb::model::dtype_label(m.dtype()), a.attention.c_str(),
               a.static_shapes ? ", static shapes" : "", a.cuda_graph ? ", cuda graph" : "",
               build_s);
   std::printf("prefill: %lld x %lld tokens in %.4f s = %.0f tok/s\n", (long long)a.batch,

@@ -33,6 +33,9 @@ SRCS=(src/util/status.cc src/util/fs.cc src/util/progress.cc
       bench/model/bench_model.cc)
 printf '%s\n' "${SRCS[@]}" | xargs -P "$(nproc)" -I{} sh -c \
   'o='"$OUT"'/obj/$(echo {} | tr / _).o; [ "$o" -nt {} ] || g++ '"${FLAGS[*]}"' -c {} -o "$o"'
+# The CUDA runtime the wheel ships (nvidia/cu*/lib), for the graph and event calls.
+CUDART=$(ls "$TORCH"/../nvidia/*/lib/libcudart.so* /usr/local/cuda/lib64/libcudart.so 2>/dev/null | head -1)
 g++ -o "$OUT/bench_model" "$OUT"/obj/*.o -L"$TORCH/lib" -Wl,-rpath,"$TORCH/lib" \
-  -Wl,--no-as-needed -ltorch -ltorch_cpu -ltorch_cuda -lc10 -lc10_cuda -Wl,--as-needed -lpthread
+  -Wl,-rpath,"$(dirname "$CUDART")" -Wl,--no-as-needed -ltorch -ltorch_cpu -ltorch_cuda -lc10 \
+  -lc10_cuda "$CUDART" -Wl,--as-needed -lpthread
 echo "built $OUT/bench_model against $TORCH"

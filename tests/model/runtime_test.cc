@@ -326,3 +326,87 @@ TEST(Generate, CudaGraphDecodingNeedsACudaModel) {
 
 }  // namespace
 }  // namespace qb::model
+
+namespace qb::model {
+namespace {
+
+TEST(RmsNorm, FusedMatchesTheTransformersOpSequence) {
+  at::manual_seed(4);
+  const at::Tensor x = at::randn({3, 7, 64}) * 3;
+  const at::Tensor w = at::randn({64});
+  EXPECT_LE(max_abs_diff(rms_norm(x, w, 1e-6), rms_norm_reference(x, w, 1e-6)), 1e-6);
+  // bf16: one rounding of the same fp32 value; a reduction-order ulp may flip it.
+  const at::Tensor xb = x.to(at::kBFloat16), wb = w.to(at::kBFloat16);
+  const at::Tensor fast = rms_norm(xb, wb, 1e-6), ref = rms_norm_reference(xb, wb, 1e-6);
+  EXPECT_EQ(fast.scalar_type(), at::kBFloat16);
+  EXPECT_LE(max_abs_diff(fast, ref), 2e-2 * ref.abs().max().item<double>() / 128);
+  // Per-head weights broadcast over [..., heads, D].
+  const at::Tensor heads = at::randn({2, 5, 6, 16});
+  const at::Tensor hw = at::randn({6, 16});
+  EXPECT_LE(max_abs_diff(rms_norm(heads, hw, 1e-6), rms_norm_reference(heads, hw, 1e-6)), 1e-6);
+}
+
+TEST(Model, FusedProjectionsMatchSeparateOnes) {
+  Model m = load_or_die("qwen2-tiny");  // q/k/v with biases
+  auto batch = left_pad(prompts_of("qwen2-tiny"), m.config().vocab_size, m.device());
+  ASSERT_TRUE(batch.is_ok());
+  const at::Tensor fused = m.forward(batch->ids, batch->valid);
+  for (int64_t i = 0; i < m.num_layers(); ++i)
+    for (const char* part : {"self_attn.q_proj", "mlp.up_proj"}) {
+      const std::string name = "model.layers." + std::to_string(i) + "." + part;
+      const auto old = m.linear(name);
+      ASSERT_TRUE(m.set_linear(name, std::make_shared<DenseLinear>(
+                                         old->effective_weight(at::kFloat), old->bias())).is_ok());
+    }
+  const at::Tensor separate = m.forward(batch->ids, batch->valid);
+  const at::Tensor mask = batch->valid.unsqueeze(-1);
+  EXPECT_LE(max_abs_diff(fused * mask, separate * mask),
+            4e-6 * fused.abs().max().item<double>());
+}
+
+}  // namespace
+}  // namespace qb::model
+
+namespace qb::model {
+namespace {
+
+TEST(Model, FusedInt8ProjectionsAreBitIdenticalToTheParts) {
+  // qwen3-tiny with every projection quantized to int8 (per-channel, dynamic per-token inputs).
+  const Model base = load_or_die("qwen3-tiny");
+  ModelWeights w;
+  w.embed_tokens = base.embed_tokens();
+  w.norm = base.norm_weight();
+  w.lm_head = base.linear("lm_head");
+  for (int64_t i = 0; i < base.num_layers(); ++i) {
+    LayerWeights l = base.layer(i).weights();
+    for (auto* p : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj,
+                    &l.down_proj}) {
+      const at::Tensor wf = (*p)->effective_weight(at::kFloat);
+      const at::Tensor scale = wf.abs().amax(1, true) / 127.0;
+      *p = *Int8Linear::create(at::round(wf / scale).clamp(-128, 127).to(at::kChar), scale,
+                               std::nullopt, std::nullopt, at::kFloat);
+    }
+    w.layers.push_back(std::move(l));
+  }
+  auto fused = Model::create(base.config(), w);
+  ASSERT_TRUE(fused.is_ok()) << fused.status().to_string();
+  auto batch = left_pad(prompts_of("qwen3-tiny"), 256, at::kCPU);
+  ASSERT_TRUE(batch.is_ok());
+  const at::Tensor a = fused->forward(batch->ids, batch->valid);
+  for (int64_t i = 0; i < fused->num_layers(); ++i)
+    for (const char* part : {"self_attn.k_proj", "mlp.gate_proj"}) {  // unfuse both groups
+      const std::string name = "model.layers." + std::to_string(i) + "." + part;
+      const auto* q = dynamic_cast<const Int8Linear*>(fused->linear(name).get());
+      ASSERT_NE(q, nullptr);
+      ASSERT_TRUE(fused->set_linear(name, *Int8Linear::create(q->weight().clone(),
+                                                              q->weight_scale().clone(),
+                                                              std::nullopt, std::nullopt,
+                                                              at::kFloat)).is_ok());
+    }
+  const at::Tensor b = fused->forward(batch->ids, batch->valid);
+  const at::Tensor mask = batch->valid.unsqueeze(-1);
+  EXPECT_EQ(max_abs_diff(a * mask, b * mask), 0.0);
+}
+
+}  // namespace
+}  // namespace qb::model

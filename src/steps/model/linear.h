@@ -50,6 +50,7 @@ class DenseLinear final : public Linear {
   std::optional<at::Tensor> bias() const override { return bias_; }
   std::string describe() const override;
   const at::Tensor& weight() const { return weight_; }
+  const std::string& label() const { return label_; }
 
  private:
   at::Tensor weight_;               // [out, in]

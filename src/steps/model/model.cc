@@ -16,6 +16,7 @@
 #include <sstream>
 
 
+#include "steps/model/int8_linear.h"
 #include "steps/model/rms_norm.h"
 #include "steps/model/tensor_names.h"
 
@@ -29,9 +30,14 @@ void DecoderLayer::trace(const ForwardHooks* hooks, std::string_view what,
   if (hooks && hooks->trace) hooks->trace(prefix_ + std::string(what), t);
 }
 
+void DecoderLayer::observe(const ForwardHooks* hooks, std::string_view role,
+                           const at::Tensor& x) const {
+  if (hooks && hooks->linear_input) hooks->linear_input(prefix_ + std::string(role), x);
+}
+
 at::Tensor DecoderLayer::linear(const Linear& f, std::string_view role, const at::Tensor& x,
                                 const ForwardHooks* hooks) const {
-  if (hooks && hooks->linear_input) hooks->linear_input(prefix_ + std::string(role), x);
+  observe(hooks, role, x);
   return f.forward(x);
 }
 
@@ -40,20 +46,28 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   const ModelConfig& c = *config_;
   const int64_t b = x.size(0), t = x.size(1);
   const int64_t h = c.num_heads, kvh = c.num_kv_heads, d = c.head_dim;
+  const int64_t f = c.intermediate_size;
 
   // ---- attention ----
   at::Tensor xn = rms_norm(x, w_.input_layernorm, c.rms_norm_eps);                 // [B, T, C]
   trace(hooks, "input_layernorm", xn);
-  at::Tensor q = linear(*w_.q_proj, "self_attn.q_proj", xn, hooks).view({b, t, h, d});
-  at::Tensor k = linear(*w_.k_proj, "self_attn.k_proj", xn, hooks).view({b, t, kvh, d});
-  at::Tensor v = linear(*w_.v_proj, "self_attn.v_proj", xn, hooks).view({b, t, kvh, d});
-  if (c.qk_norm) {
-    q = rms_norm(q, w_.q_norm, c.rms_norm_eps);                                    // [B, T, H, D]
-    k = rms_norm(k, w_.k_norm, c.rms_norm_eps);                                    // [B, T, KVH, D]
+  at::Tensor qkv;                                                   // [B, T, (H + 2 KVH) * D]
+  if (qkv_) {
+    for (const char* role : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"})
+      observe(hooks, role, xn);
+    qkv = qkv_->forward(xn);
+  } else {
+    qkv = at::cat({linear(*w_.q_proj, "self_attn.q_proj", xn, hooks),
+                   linear(*w_.k_proj, "self_attn.k_proj", xn, hooks),
+                   linear(*w_.v_proj, "self_attn.v_proj", xn, hooks)}, -1);
   }
-  q = apply_rope(q.transpose(1, 2), in.rope);                                      // [B, H, T, D]
-  k = apply_rope(k.transpose(1, 2), in.rope);                                      // [B, KVH, T, D]
-  v = v.transpose(1, 2);                                                           // [B, KVH, T, D]
+  qkv = qkv.view({b, t, h + 2 * kvh, d});                                          // [B, T, H+2KVH, D]
+  at::Tensor qk = qkv.narrow(2, 0, h + kvh);                                       // [B, T, H+KVH, D]
+  if (c.qk_norm) qk = rms_norm(qk, qk_norm_, c.rms_norm_eps);  // q_norm / k_norm per head
+  qk = apply_rope(qk, in.rope);                                                    // [B, T, H+KVH, D]
+  at::Tensor q = qk.narrow(2, 0, h).transpose(1, 2);                               // [B, H, T, D]
+  at::Tensor k = qk.narrow(2, h, kvh).transpose(1, 2);                             // [B, KVH, T, D]
+  at::Tensor v = qkv.narrow(2, h + kvh, kvh).transpose(1, 2);                      // [B, KVH, T, D]
   trace(hooks, "self_attn.q", q);
   trace(hooks, "self_attn.k", k);
   trace(hooks, "self_attn.v", v);
@@ -69,8 +83,17 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   // ---- MLP (SwiGLU) ----
   at::Tensor rn = rms_norm(r, w_.post_attention_layernorm, c.rms_norm_eps);        // [B, T, C]
   trace(hooks, "post_attention_layernorm", rn);
-  at::Tensor gate = linear(*w_.gate_proj, "mlp.gate_proj", rn, hooks);             // [B, T, F]
-  at::Tensor up = linear(*w_.up_proj, "mlp.up_proj", rn, hooks);                   // [B, T, F]
+  at::Tensor gate, up;                                                             // [B, T, F]
+  if (gate_up_) {
+    observe(hooks, "mlp.gate_proj", rn);
+    observe(hooks, "mlp.up_proj", rn);
+    const at::Tensor gu = gate_up_->forward(rn);                                   // [B, T, 2F]
+    gate = gu.narrow(-1, 0, f);
+    up = gu.narrow(-1, f, f);
+  } else {
+    gate = linear(*w_.gate_proj, "mlp.gate_proj", rn, hooks);
+    up = linear(*w_.up_proj, "mlp.up_proj", rn, hooks);
+  }
   at::Tensor act = at::silu(gate) * up;                                            // [B, T, F]
   trace(hooks, "mlp.act", act);
   at::Tensor mlp_out = linear(*w_.down_proj, "mlp.down_proj", act, hooks);         // [B, T, C]
@@ -78,6 +101,110 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   at::Tensor out = r + mlp_out;                                                    // [B, T, C]
   trace(hooks, "output", out);
   return out;
+}
+
+namespace {
+
+// One DenseLinear over the concatenated rows of `parts` when every part is a plain DenseLinear
+// of one dtype and device, all with or all without a bias; each part is then rebound to a view
+// of the fused weight, so memory is not doubled. nullptr (parts untouched) otherwise.
+std::shared_ptr<const Linear> fuse_dense(
+    std::initializer_list<std::shared_ptr<const Linear>*> parts) {
+  std::vector<const DenseLinear*> dense;
+  for (auto* p : parts) {
+    const auto* d = dynamic_cast<const DenseLinear*>(p->get());
+    if (!d) return nullptr;
+    dense.push_back(d);
+  }
+  const DenseLinear& first = *dense[0];
+  std::vector<at::Tensor> weights, biases;
+  for (const DenseLinear* d : dense) {
+    if (d->weight().scalar_type() != first.weight().scalar_type() ||
+        d->weight().device() != first.weight().device() ||
+        d->in_features() != first.in_features() ||
+        d->bias().has_value() != first.bias().has_value())
+      return nullptr;
+    weights.push_back(d->weight());
+    if (d->bias()) biases.push_back(*d->bias());
+  }
+  const at::Tensor w = at::cat(weights, 0);                                        // [sum out, in]
+  std::optional<at::Tensor> bias;
+  if (!biases.empty()) bias = at::cat(biases, 0);
+  int64_t offset = 0;
+  size_t i = 0;
+  for (auto* p : parts) {
+    const int64_t out = dense[i]->out_features();
+    std::optional<at::Tensor> part_bias;
+    if (bias) part_bias = bias->narrow(0, offset, out);
+    *p = std::make_shared<DenseLinear>(w.narrow(0, offset, out), part_bias, dense[i]->label());
+    offset += out;
+    ++i;
+  }
+  return std::make_shared<DenseLinear>(w, bias, "fused");
+}
+
+// The same for Int8Linears: their inputs are one tensor, so dynamic per-token quantization gives
+// every part the same codes, and static parts must share one input_scale (llm-compressor
+// observes the same activations for each, so they do). The fused layer is bit-identical to the
+// parts. nullptr (parts untouched) when they differ.
+std::shared_ptr<const Linear> fuse_int8(
+    std::initializer_list<std::shared_ptr<const Linear>*> parts, at::ScalarType dtype) {
+  std::vector<const Int8Linear*> q;
+  for (auto* p : parts) {
+    const auto* d = dynamic_cast<const Int8Linear*>(p->get());
+    if (!d) return nullptr;
+    q.push_back(d);
+  }
+  const Int8Linear& first = *q[0];
+  std::vector<at::Tensor> weights, scales, biases;
+  for (const Int8Linear* d : q) {
+    if (d->static_input() != first.static_input() || d->in_features() != first.in_features() ||
+        d->weight().device() != first.weight().device() ||
+        d->bias().has_value() != first.bias().has_value())
+      return nullptr;
+    if (d->static_input() && !at::equal(d->input_scale(), first.input_scale())) return nullptr;
+    weights.push_back(d->weight());
+    scales.push_back(d->weight_scale().expand({d->out_features(), 1}));  // per-tensor -> rows
+    if (d->bias()) biases.push_back(*d->bias());
+  }
+  const at::Tensor w = at::cat(weights, 0);                                        // [sum out, in]
+  const at::Tensor s = at::cat(scales, 0);                                         // [sum out, 1]
+  std::optional<at::Tensor> bias;
+  if (!biases.empty()) bias = at::cat(biases, 0);
+  std::optional<at::Tensor> input_scale;
+  if (first.static_input()) input_scale = first.input_scale();
+  auto fused = Int8Linear::create(w, s, input_scale, bias, dtype);
+  if (!fused.is_ok()) return nullptr;
+  int64_t offset = 0;
+  size_t i = 0;
+  for (auto* p : parts) {
+    const int64_t out = q[i]->out_features();
+    std::optional<at::Tensor> part_bias;
+    if (bias) part_bias = bias->narrow(0, offset, out);
+    auto part = Int8Linear::create(w.narrow(0, offset, out), s.narrow(0, offset, out),
+                                   input_scale, part_bias, dtype);
+    if (part.is_ok()) *p = std::move(part).value();
+    offset += out;
+    ++i;
+  }
+  return std::move(fused).value();
+}
+
+std::shared_ptr<const Linear> fuse_parts(
+    std::initializer_list<std::shared_ptr<const Linear>*> parts, at::ScalarType dtype) {
+  if (auto f = fuse_dense(parts)) return f;
+  return fuse_int8(parts, dtype);
+}
+
+}  // namespace
+
+void DecoderLayer::fuse() {
+  const at::ScalarType dtype = w_.input_layernorm.scalar_type();
+  qkv_ = fuse_parts({&w_.q_proj, &w_.k_proj, &w_.v_proj}, dtype);
+  gate_up_ = fuse_parts({&w_.gate_proj, &w_.up_proj}, dtype);
+  if (config_->qk_norm)
+    qk_norm_ = at::cat({w_.q_norm.expand({config_->num_heads, config_->head_dim}),
+                        w_.k_norm.expand({config_->num_kv_heads, config_->head_dim})});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,6 +298,7 @@ Result<Model> Model::create(ModelConfig config, ModelWeights weights, const Load
     layer.index_ = i;
     layer.prefix_ = "model.layers." + std::to_string(i) + ".";
     layer.w_ = std::move(weights.layers[i]);
+    layer.fuse();
     m.layers_.push_back(std::move(layer));
   }
   return m;
@@ -275,6 +403,12 @@ Status Model::set_linear(std::string_view module, std::shared_ptr<const Linear> 
   QB_TRY(check_linear(replacement, std::string(module), (*slot)->in_features(),
                       (*slot)->out_features()));
   *slot = std::move(replacement);
+  // A replaced part leaves its fused projection; the other parts keep their (view) weights.
+  for (DecoderLayer& l : layers_) {
+    LayerWeights& w = l.w_;
+    if (slot == &w.q_proj || slot == &w.k_proj || slot == &w.v_proj) l.qkv_ = nullptr;
+    if (slot == &w.gate_proj || slot == &w.up_proj) l.gate_up_ = nullptr;
+  }
   return Status::ok();
 }
 

@@ -63,7 +63,7 @@ struct ForwardHooks {
 
 // What every layer's attention needs for one forward, computed once (Model::layer_inputs).
 struct LayerInputs {
-  RopeTables rope;  // cos/sin [B, 1, T, D]
+  RopeTables rope;  // cos/sin [B, T, 1, D]
   at::Tensor mask;  // [B, 1, T, S] additive, compute dtype
 };
 
@@ -87,13 +87,21 @@ class DecoderLayer {
   friend class Model;
   at::Tensor linear(const Linear& f, std::string_view role, const at::Tensor& x,
                     const ForwardHooks* hooks) const;
+  void observe(const ForwardHooks* hooks, std::string_view role, const at::Tensor& x) const;
   void trace(const ForwardHooks* hooks, std::string_view what, const at::Tensor& t) const;
+  // Builds qkv_ / gate_up_ / qk_norm_ from w_ (model.cc); call after w_ changes.
+  void fuse();
 
   std::shared_ptr<const ModelConfig> config_;
   AttentionImpl attention_ = AttentionImpl::kSdpa;
   int64_t index_ = 0;
   std::string prefix_;  // "model.layers.3."
   LayerWeights w_;
+  // q|k|v and gate|up as one GEMM each, when the parts are all plain DenseLinears or all
+  // Int8Linears that quantize their (shared) input alike (their weights then are views of the
+  // fused one); null otherwise.
+  std::shared_ptr<const Linear> qkv_, gate_up_;
+  at::Tensor qk_norm_;  // [H + KVH, D]: q_norm for each query head, k_norm for each key head
 };
 
 class Model {

@@ -7,7 +7,13 @@
 
 namespace qb::model {
 
-// x [..., n], weight [n]. May throw c10::Error.
+// x [..., n], weight broadcastable to [..., n] ([n], or [heads, n] for per-head norms). The
+// normalization is at::rms_norm without a weight (one fused kernel on CUDA, fp32 inside, one
+// rounding to x's dtype); the weight multiply follows in the weight's dtype. May throw
+// c10::Error.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+
+// The same, op by op exactly as transformers writes it; tests compare the two.
+at::Tensor rms_norm_reference(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 }  // namespace qb::model

@@ -33,16 +33,16 @@ RopeTables rope_tables(const at::Tensor& inv_freq, const at::Tensor& positions,
                        at::ScalarType dtype) {
   // A [D/2] x [1] outer product is one multiply per element, identical to the reference matmul.
   const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, D/2]
-  const at::Tensor emb = at::cat({freqs, freqs}, -1).unsqueeze(1);             // [B, 1, T, D]
-  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+  const at::Tensor emb = at::cat({freqs, freqs}, -1).unsqueeze(2);             // [B, T, 1, D]
+  const at::Tensor sin = emb.sin().to(dtype);
+  const int64_t half = sin.size(-1) / 2;
+  return {emb.cos().to(dtype), at::cat({-sin.narrow(-1, 0, half), sin.narrow(-1, half, half)}, -1)};
 }
 
 at::Tensor apply_rope(const at::Tensor& x, const RopeTables& rope) {
   const int64_t half = x.size(-1) / 2;
-  const at::Tensor x1 = x.narrow(-1, 0, half);                      // [B, h, T, D/2]
-  const at::Tensor x2 = x.narrow(-1, half, half);                   // [B, h, T, D/2]
-  const at::Tensor rotated = at::cat({-x2, x1}, -1);                // [B, h, T, D]
-  return x * rope.cos + rotated * rope.sin;
+  const at::Tensor swapped = at::cat({x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+  return x * rope.cos + swapped * rope.sin_signed;                  // [B, T, h, D]
 }
 
 }  // namespace qb::model
