@@ -62,9 +62,10 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
                    linear(*w_.v_proj, "self_attn.v_proj", xn, hooks)}, -1);
   }
   qkv = qkv.view({b, t, h + 2 * kvh, d});                                          // [B, T, H+2KVH, D]
-  at::Tensor qk = qkv.narrow(2, 0, h + kvh);                                       // [B, T, H+KVH, D]
-  if (c.qk_norm) qk = rms_norm(qk, qk_norm_, c.rms_norm_eps);  // q_norm / k_norm per head
-  qk = apply_rope(qk, in.rope);                                                    // [B, T, H+KVH, D]
+  // q_norm / k_norm per head: one norm over all heads of the contiguous qkv (the v rows of
+  // qk_norm_ are ones and their result unused), cheaper than normalizing a strided view.
+  at::Tensor normed = c.qk_norm ? rms_norm(qkv, qk_norm_, c.rms_norm_eps) : qkv;
+  at::Tensor qk = apply_rope(normed.narrow(2, 0, h + kvh), in.rope);               // [B, T, H+KVH, D]
   at::Tensor q = qk.narrow(2, 0, h).transpose(1, 2);                               // [B, H, T, D]
   at::Tensor k = qk.narrow(2, h, kvh).transpose(1, 2);                             // [B, KVH, T, D]
   at::Tensor v = qkv.narrow(2, h + kvh, kvh).transpose(1, 2);                      // [B, KVH, T, D]
@@ -204,7 +205,9 @@ void DecoderLayer::fuse() {
   gate_up_ = fuse_parts({&w_.gate_proj, &w_.up_proj}, dtype);
   if (config_->qk_norm)
     qk_norm_ = at::cat({w_.q_norm.expand({config_->num_heads, config_->head_dim}),
-                        w_.k_norm.expand({config_->num_kv_heads, config_->head_dim})});
+                        w_.k_norm.expand({config_->num_kv_heads, config_->head_dim}),
+                        at::ones({config_->num_kv_heads, config_->head_dim},
+                                 w_.q_norm.options())});
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ class DecoderLayer {
   // Int8Linears that quantize their (shared) input alike (their weights then are views of the
   // fused one); null otherwise.
   std::shared_ptr<const Linear> qkv_, gate_up_;
-  at::Tensor qk_norm_;  // [H + KVH, D]: q_norm for each query head, k_norm for each key head
+  at::Tensor qk_norm_;  // [H + 2 KVH, D]: q_norm per query head, k_norm per key head, 1 per v head
 };
 
 class Model {
