@@ -1,20 +1,8 @@
 #include "steps/model/linear.h"
 
-#include <sstream>
-
 #include "steps/model/model_config.h"
 
 namespace qb::model {
-
-namespace {
-std::string shape_str(const at::Tensor& t) {
-  std::ostringstream s;
-  s << "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s << (i ? ", " : "") << t.size(i);
-  s << "]";
-  return s.str();
-}
-}  // namespace
 
 DenseLinear::DenseLinear(at::Tensor weight, std::optional<at::Tensor> bias, std::string label)
     : weight_(std::move(weight)), bias_(std::move(bias)), label_(std::move(label)) {}
@@ -26,7 +14,7 @@ at::Tensor DenseLinear::forward(const at::Tensor& x) const {
 at::Tensor DenseLinear::effective_weight(at::ScalarType dtype) const { return weight_.to(dtype); }
 
 std::string DenseLinear::describe() const {
-  return label_ + " " + shape_str(weight_) + " " + dtype_label(weight_.scalar_type()) +
+  return label_ + " " + shape_label(weight_.sizes()) + " " + dtype_label(weight_.scalar_type()) +
          (bias_ ? " +bias" : "");
 }
 

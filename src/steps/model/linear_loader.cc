@@ -1,22 +1,14 @@
 #include "steps/model/linear_loader.h"
 
-#include <sstream>
 
 #include "steps/model/int8_linear.h"
+#include "steps/model/model_config.h"
 #include "steps/qmath/pack.h"
 #include "steps/qmath/qparams.h"
 
 namespace qb::model {
 
 namespace {
-
-std::string shape_str(at::IntArrayRef s) {
-  std::ostringstream o;
-  o << "[";
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << "]";
-  return o.str();
-}
 
 Result<at::Tensor> load_raw(const LinearLoadContext& ctx, const std::string& name) {
   if (!ctx.ckpt->has(name)) return not_found(name + ": missing");
@@ -26,8 +18,8 @@ Result<at::Tensor> load_raw(const LinearLoadContext& ctx, const std::string& nam
 Status expect_shape(const at::Tensor& t, const std::string& name,
                     const std::vector<int64_t>& shape) {
   if (t.sizes() != at::IntArrayRef(shape))
-    return invalid_argument(name + ": shape " + shape_str(t.sizes()) + ", expected " +
-                            shape_str(shape));
+    return invalid_argument(name + ": shape " + shape_label(t.sizes()) + ", expected " +
+                            shape_label(shape));
   return Status::ok();
 }
 

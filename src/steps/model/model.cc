@@ -13,7 +13,6 @@
 // Linear inputs (ForwardHooks::linear_input) are named by module: "model.layers.3.mlp.up_proj".
 #include "steps/model/model.h"
 
-#include <sstream>
 
 
 #include "steps/model/int8_linear.h"
@@ -106,41 +105,74 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
 
 namespace {
 
-// One DenseLinear over the concatenated rows of `parts` when every part is a plain DenseLinear
-// of one dtype and device, all with or all without a bias; each part is then rebound to a view
-// of the fused weight, so memory is not doubled. nullptr (parts untouched) otherwise.
-std::shared_ptr<const Linear> fuse_dense(
-    std::initializer_list<std::shared_ptr<const Linear>*> parts) {
-  std::vector<const DenseLinear*> dense;
+using Parts = std::initializer_list<std::shared_ptr<const Linear>*>;
+
+// The parts as T, or empty when one of them is not a T.
+template <class T>
+std::vector<const T*> parts_as(Parts parts) {
+  std::vector<const T*> out;
   for (auto* p : parts) {
-    const auto* d = dynamic_cast<const DenseLinear*>(p->get());
-    if (!d) return nullptr;
-    dense.push_back(d);
+    const auto* t = dynamic_cast<const T*>(p->get());
+    if (!t) return {};
+    out.push_back(t);
   }
-  const DenseLinear& first = *dense[0];
-  std::vector<at::Tensor> weights, biases;
-  for (const DenseLinear* d : dense) {
-    if (d->weight().scalar_type() != first.weight().scalar_type() ||
-        d->weight().device() != first.weight().device() ||
-        d->in_features() != first.in_features() ||
-        d->bias().has_value() != first.bias().has_value())
-      return nullptr;
-    weights.push_back(d->weight());
-    if (d->bias()) biases.push_back(*d->bias());
-  }
-  const at::Tensor w = at::cat(weights, 0);                                        // [sum out, in]
-  std::optional<at::Tensor> bias;
-  if (!biases.empty()) bias = at::cat(biases, 0);
+  return out;
+}
+
+// Concatenated biases [sum out] (all parts have one), or nullopt (none has).
+template <class T>
+std::optional<at::Tensor> cat_biases(const std::vector<const T*>& parts) {
+  if (!parts[0]->bias()) return std::nullopt;
+  std::vector<at::Tensor> b;
+  for (const T* p : parts) b.push_back(*p->bias());
+  return at::cat(b, 0);
+}
+
+std::optional<at::Tensor> rows(const std::optional<at::Tensor>& t, int64_t offset, int64_t n) {
+  if (!t) return std::nullopt;
+  return t->narrow(0, offset, n);
+}
+
+// Rebinds part i to make(i, offset_i, out_i), where the parts' rows follow each other.
+template <class T, class Make>
+void rebind_parts(Parts parts, const std::vector<const T*>& typed, Make make) {
   int64_t offset = 0;
   size_t i = 0;
   for (auto* p : parts) {
-    const int64_t out = dense[i]->out_features();
-    std::optional<at::Tensor> part_bias;
-    if (bias) part_bias = bias->narrow(0, offset, out);
-    *p = std::make_shared<DenseLinear>(w.narrow(0, offset, out), part_bias, dense[i]->label());
+    const int64_t out = typed[i]->out_features();
+    *p = make(i, offset, out);
     offset += out;
     ++i;
   }
+}
+
+// Parts that can share one GEMM: same input size, device, dtype, and all or none with a bias.
+template <class T>
+bool compatible(const std::vector<const T*>& parts) {
+  if (parts.empty()) return false;
+  for (const T* p : parts)
+    if (p->weight().scalar_type() != parts[0]->weight().scalar_type() ||
+        p->weight().device() != parts[0]->weight().device() ||
+        p->in_features() != parts[0]->in_features() ||
+        p->bias().has_value() != parts[0]->bias().has_value())
+      return false;
+  return true;
+}
+
+// One DenseLinear over the concatenated rows of `parts` when every part is a plain DenseLinear;
+// each part is then rebound to a view of the fused weight, so memory is not doubled. nullptr
+// (parts untouched) otherwise.
+std::shared_ptr<const Linear> fuse_dense(Parts parts) {
+  const auto dense = parts_as<DenseLinear>(parts);
+  if (!compatible(dense)) return nullptr;
+  std::vector<at::Tensor> weights;
+  for (const DenseLinear* d : dense) weights.push_back(d->weight());
+  const at::Tensor w = at::cat(weights, 0);                                        // [sum out, in]
+  const std::optional<at::Tensor> bias = cat_biases(dense);
+  rebind_parts(parts, dense, [&](size_t i, int64_t offset, int64_t out) {
+    return std::make_shared<DenseLinear>(w.narrow(0, offset, out), rows(bias, offset, out),
+                                         dense[i]->label());
+  });
   return std::make_shared<DenseLinear>(w, bias, "fused");
 }
 
@@ -148,51 +180,33 @@ std::shared_ptr<const Linear> fuse_dense(
 // every part the same codes, and static parts must share one input_scale (llm-compressor
 // observes the same activations for each, so they do). The fused layer is bit-identical to the
 // parts. nullptr (parts untouched) when they differ.
-std::shared_ptr<const Linear> fuse_int8(
-    std::initializer_list<std::shared_ptr<const Linear>*> parts, at::ScalarType dtype) {
-  std::vector<const Int8Linear*> q;
-  for (auto* p : parts) {
-    const auto* d = dynamic_cast<const Int8Linear*>(p->get());
-    if (!d) return nullptr;
-    q.push_back(d);
-  }
-  const Int8Linear& first = *q[0];
-  std::vector<at::Tensor> weights, scales, biases;
+std::shared_ptr<const Linear> fuse_int8(Parts parts, at::ScalarType dtype) {
+  const auto q = parts_as<Int8Linear>(parts);
+  if (!compatible(q)) return nullptr;
+  std::vector<at::Tensor> weights, scales;
   for (const Int8Linear* d : q) {
-    if (d->static_input() != first.static_input() || d->in_features() != first.in_features() ||
-        d->weight().device() != first.weight().device() ||
-        d->bias().has_value() != first.bias().has_value())
+    if (d->static_input() != q[0]->static_input() ||
+        (d->static_input() && !at::equal(d->input_scale(), q[0]->input_scale())))
       return nullptr;
-    if (d->static_input() && !at::equal(d->input_scale(), first.input_scale())) return nullptr;
     weights.push_back(d->weight());
     scales.push_back(d->weight_scale().expand({d->out_features(), 1}));  // per-tensor -> rows
-    if (d->bias()) biases.push_back(*d->bias());
   }
   const at::Tensor w = at::cat(weights, 0);                                        // [sum out, in]
   const at::Tensor s = at::cat(scales, 0);                                         // [sum out, 1]
-  std::optional<at::Tensor> bias;
-  if (!biases.empty()) bias = at::cat(biases, 0);
+  const std::optional<at::Tensor> bias = cat_biases(q);
   std::optional<at::Tensor> input_scale;
-  if (first.static_input()) input_scale = first.input_scale();
+  if (q[0]->static_input()) input_scale = q[0]->input_scale();
   auto fused = Int8Linear::create(w, s, input_scale, bias, dtype);
   if (!fused.is_ok()) return nullptr;
-  int64_t offset = 0;
-  size_t i = 0;
-  for (auto* p : parts) {
-    const int64_t out = q[i]->out_features();
-    std::optional<at::Tensor> part_bias;
-    if (bias) part_bias = bias->narrow(0, offset, out);
-    auto part = Int8Linear::create(w.narrow(0, offset, out), s.narrow(0, offset, out),
-                                   input_scale, part_bias, dtype);
-    if (part.is_ok()) *p = std::move(part).value();
-    offset += out;
-    ++i;
-  }
+  // Views of valid parts of a valid fused layer: create() cannot fail for them.
+  rebind_parts(parts, q, [&](size_t, int64_t offset, int64_t out) {
+    return *Int8Linear::create(w.narrow(0, offset, out), s.narrow(0, offset, out), input_scale,
+                               rows(bias, offset, out), dtype);
+  });
   return std::move(fused).value();
 }
 
-std::shared_ptr<const Linear> fuse_parts(
-    std::initializer_list<std::shared_ptr<const Linear>*> parts, at::ScalarType dtype) {
+std::shared_ptr<const Linear> fuse_parts(Parts parts, at::ScalarType dtype) {
   if (auto f = fuse_dense(parts)) return f;
   return fuse_int8(parts, dtype);
 }
@@ -215,20 +229,12 @@ void DecoderLayer::fuse() {
 
 namespace {
 
-std::string shape_str(at::IntArrayRef s) {
-  std::ostringstream o;
-  o << "[";
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << "]";
-  return o.str();
-}
-
 Status check_tensor(const at::Tensor& t, const std::string& name,
                     std::vector<int64_t> expected, at::ScalarType dtype, at::Device device) {
   if (!t.defined()) return invalid_argument(name + ": missing");
   if (t.sizes() != at::IntArrayRef(expected))
-    return invalid_argument(name + ": shape " + shape_str(t.sizes()) + ", expected " +
-                            shape_str(expected));
+    return invalid_argument(name + ": shape " + shape_label(t.sizes()) + ", expected " +
+                            shape_label(expected));
   if (t.scalar_type() != dtype)
     return invalid_argument(name + ": dtype " + std::string(c10::toString(t.scalar_type())) +
                             ", expected " + c10::toString(dtype));

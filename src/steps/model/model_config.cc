@@ -36,6 +36,12 @@ const char* dtype_label(at::ScalarType dtype) {
   }
 }
 
+std::string shape_label(at::IntArrayRef shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
 Result<std::vector<int64_t>> parse_token_ids(const nlohmann::json& j, const std::string& field,
                                              const std::string& source) {
   std::vector<int64_t> ids;

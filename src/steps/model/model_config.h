@@ -74,6 +74,7 @@ const char* arch_name(Arch arch);
 // "float32" | "bfloat16" | "float16" (also "fp32", "bf16", "fp16") -> dtype.
 Result<at::ScalarType> parse_dtype(const std::string& name);
 const char* dtype_label(at::ScalarType dtype);  // "float32", "bfloat16", "float16"
+std::string shape_label(at::IntArrayRef shape);  // "[128, 64]", for messages
 
 // generation_config.json / config.json "eos_token_id": int, list of ints, null or absent.
 Result<std::vector<int64_t>> parse_token_ids(const nlohmann::json& j, const std::string& field,
