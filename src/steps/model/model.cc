@@ -10,10 +10,9 @@
 //   mlp.down_proj                         [B, T, C]
 //   output                                [B, T, C]   the layer's output
 //   model.norm                            [B, T, C]   final norm
-// Linear inputs (ForwardHooks::linear_input) are named by module: "model.layers.3.mlp.up_proj".
+// Linear inputs (ForwardHooks::linear_input) are named by module: "model.layers.3.mlp.up_proj"
+// (with fused q|k|v or gate|up projections each part still reports its own input).
 #include "steps/model/model.h"
-
-
 
 #include "steps/model/int8_linear.h"
 #include "steps/model/rms_norm.h"

@@ -5,6 +5,9 @@
 // layer_inputs, layer(i).forward, final_norm, lm_head) is what GPTQ calibration drives; the
 // ForwardHooks observe intermediates (trace) and the input of every Linear by its Hugging Face
 // module name ("model.layers.3.mlp.down_proj"); set_linear() swaps a projection.
+// For speed, create() runs q|k|v and gate|up as one GEMM each when the parts allow it (all
+// DenseLinear, or all Int8Linear quantizing their shared input alike): the parts are rebound to
+// views of the fused weight (same values, no extra memory); replacing a part unfuses its group.
 //
 // Legend for shape comments: B batch, T tokens in this forward, S key slots, C hidden_size,
 // F intermediate_size, H / KVH query / key-value heads, D head_dim, V vocab_size.
