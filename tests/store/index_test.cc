@@ -1,0 +1,349 @@
+// Unit tests for src/store/index.h: schema creation, corruption, the file-hash memo, artifact
+// rows, runs and rebuilding from the object store.
+#include "store/index.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "store/sqlite_db.h"
+#include "store_test_util.h"
+
+namespace qb::store {
+namespace {
+
+using namespace testing_util;
+using nlohmann::json;
+
+class IndexTest : public ProjectTest {
+ protected:
+  void SetUp() override {
+    ProjectTest::SetUp();
+    stdfs::create_directories(layout().cache());
+    auto idx = Index::open(layout().index_db());
+    ASSERT_TRUE(idx.is_ok()) << idx.status().to_string();
+    index_ = std::make_unique<Index>(std::move(*idx));
+  }
+  static Manifest manifest(const std::string& key, const std::string& identity, double created_unix,
+                           const std::string& kind = "quant") {
+    Manifest m;
+    m.key = key;
+    m.kind = kind;
+    m.name = "n-" + key.substr(0, 1);
+    m.identity = identity;
+    m.created_unix = created_unix;
+    m.params = {{"bits", 4}};
+    m.inputs = {{"model", key_of('0')}};
+    m.meta = {{"code_version", 2}};
+    return m;
+  }
+  std::vector<std::string> query_column(const std::string& sql) {
+    auto db = Db::open(layout().index_db());
+    EXPECT_TRUE(db.is_ok());
+    auto st = db->prepare(sql);
+    EXPECT_TRUE(st.is_ok()) << st.status().to_string();
+    std::vector<std::string> out;
+    while (st.is_ok() && st->step().value_or(false)) out.push_back(st->text(0));
+    return out;
+  }
+  std::unique_ptr<Index> index_;
+};
+
+TEST_F(IndexTest, OpenCreatesSchema) {
+  EXPECT_TRUE(stdfs::is_regular_file(layout().index_db()));
+  EXPECT_EQ(query_column("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
+            (std::vector<std::string>{"artifacts", "file_hashes", "runs"}));
+  EXPECT_EQ(query_column("PRAGMA user_version"), std::vector<std::string>{"1"});
+  EXPECT_EQ(query_column("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
+}
+
+TEST_F(IndexTest, ReopenKeepsRows) {
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('a'), "quant:x", 1)).is_ok());
+  index_.reset();
+  auto idx = Index::open(layout().index_db());
+  ASSERT_TRUE(idx.is_ok()) << idx.status().to_string();
+  auto keys = idx->artifact_keys();
+  ASSERT_TRUE(keys.is_ok());
+  EXPECT_EQ(*keys, std::vector<std::string>{key_of('a')});
+}
+
+TEST_F(IndexTest, GarbageFileIsCorrupt) {
+  index_.reset();
+  stdfs::path p = root_.path() / "garbage.sqlite";
+  write_text(p, std::string(8192, 'G'));
+  auto idx = Index::open(p);
+  ASSERT_FALSE(idx.is_ok());
+  EXPECT_EQ(idx.status().code(), Code::kCorrupt);
+  EXPECT_EQ(idx.status().message(), "index '" + p.string() + "': prepare: file is not a database");
+}
+
+TEST_F(IndexTest, NewerSchemaIsCorrupt) {
+  index_.reset();
+  {
+    auto db = Db::open(layout().index_db());
+    ASSERT_TRUE(db.is_ok());
+    ASSERT_TRUE(db->exec("PRAGMA user_version=7").is_ok());
+  }
+  auto idx = Index::open(layout().index_db());
+  ASSERT_FALSE(idx.is_ok());
+  EXPECT_EQ(idx.status().code(), Code::kCorrupt);
+  EXPECT_EQ(idx.status().message(),
+            "index '" + layout().index_db().string() + "' has schema 7, newer than this qbuild's 1");
+}
+
+TEST_F(IndexTest, FileHashEqualsHashFile) {
+  stdfs::path f = root_.path() / "src.txt";
+  write_text(f, "content");
+  auto d = index_->file_hash(f);
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  EXPECT_EQ(*d, *hash_file(f));
+}
+
+TEST_F(IndexTest, FileHashSameFileTwiceIsOneMissThenOneHit) {
+  stdfs::path f = root_.path() / "src.txt";
+  write_text(f, "content");
+  ASSERT_TRUE(index_->file_hash(f).is_ok());
+  EXPECT_EQ(index_->memo_misses(), 1);
+  EXPECT_EQ(index_->memo_hits(), 0);
+  ASSERT_TRUE(index_->file_hash(f).is_ok());
+  EXPECT_EQ(index_->memo_misses(), 1);
+  EXPECT_EQ(index_->memo_hits(), 1);
+}
+
+TEST_F(IndexTest, FileHashMemoIsKeyedByNormalizedAbsolutePath) {
+  stdfs::path f = root_.path() / "src.txt";
+  write_text(f, "content");
+  ASSERT_TRUE(index_->file_hash(f).is_ok());
+  ASSERT_TRUE(index_->file_hash(root_.path() / "." / "sub" / ".." / "src.txt").is_ok());
+  EXPECT_EQ(index_->memo_hits(), 1);
+}
+
+TEST_F(IndexTest, FileHashMissesAfterMtimeChanges) {
+  stdfs::path f = root_.path() / "src.txt";
+  write_text(f, "content");
+  ASSERT_TRUE(index_->file_hash(f).is_ok());
+  stdfs::last_write_time(f, stdfs::last_write_time(f) + std::chrono::seconds(5));
+  ASSERT_TRUE(index_->file_hash(f).is_ok());
+  EXPECT_EQ(index_->memo_misses(), 2);
+  EXPECT_EQ(index_->memo_hits(), 0);
+}
+
+TEST_F(IndexTest, FileHashSeesNewContent) {
+  stdfs::path f = root_.path() / "src.txt";
+  write_text(f, "old");
+  auto a = index_->file_hash(f);
+  write_text(f, "new content");
+  auto b = index_->file_hash(f);
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  EXPECT_NE(*a, *b);
+  EXPECT_EQ(*b, *hash_file(f));
+}
+
+TEST_F(IndexTest, FileHashMemoSurvivesReopen) {
+  stdfs::path f = root_.path() / "src.txt";
+  write_text(f, "content");
+  ASSERT_TRUE(index_->file_hash(f).is_ok());
+  index_.reset();
+  auto idx = Index::open(layout().index_db());
+  ASSERT_TRUE(idx.is_ok());
+  ASSERT_TRUE(idx->file_hash(f).is_ok());
+  EXPECT_EQ(idx->memo_hits(), 1);
+  EXPECT_EQ(idx->memo_misses(), 0);
+}
+
+TEST_F(IndexTest, FileHashOfMissingFileIsIoError) {
+  stdfs::path f = root_.path() / "nope.txt";
+  auto d = index_->file_hash(f);
+  ASSERT_FALSE(d.is_ok());
+  EXPECT_EQ(d.status().code(), Code::kIo);
+  EXPECT_EQ(d.status().message(), "stat '" + f.string() + "': No such file or directory");
+}
+
+TEST_F(IndexTest, ArtifactRoundTripsManifestFields) {
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('a'), "quant:t/q", 12.5)).is_ok());
+  auto row = index_->artifact(key_of('a'));
+  ASSERT_TRUE(row.is_ok());
+  ASSERT_TRUE(row->has_value());
+  const ArtifactRow& a = **row;
+  EXPECT_EQ(a.key, key_of('a'));
+  EXPECT_EQ(a.kind, "quant");
+  EXPECT_EQ(a.name, "n-a");
+  EXPECT_EQ(a.identity, "quant:t/q");
+  EXPECT_EQ(a.created_unix, 12.5);
+  EXPECT_EQ(a.params, json({{"bits", 4}}));
+  EXPECT_EQ(a.inputs, json({{"model", key_of('0')}}));
+  EXPECT_EQ(a.meta, json({{"code_version", 2}}));
+}
+
+TEST_F(IndexTest, ArtifactOfUnknownKeyIsNullopt) {
+  auto row = index_->artifact(key_of('z'));
+  ASSERT_TRUE(row.is_ok());
+  EXPECT_FALSE(row->has_value());
+}
+
+TEST_F(IndexTest, UpsertReplacesRowOfSameKey) {
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('a'), "quant:old", 1)).is_ok());
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('a'), "quant:new", 2)).is_ok());
+  auto row = index_->artifact(key_of('a'));
+  ASSERT_TRUE(row.is_ok() && row->has_value());
+  EXPECT_EQ((*row)->identity, "quant:new");
+  EXPECT_EQ(*index_->artifact_keys(), std::vector<std::string>{key_of('a')});
+}
+
+TEST_F(IndexTest, LastBuiltIsNewestOfIdentity) {
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('a'), "quant:t/q", 10)).is_ok());
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('b'), "quant:t/q", 30)).is_ok());
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('c'), "quant:t/q", 20)).is_ok());
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('d'), "quant:other", 99)).is_ok());
+  auto last = index_->last_built("quant:t/q");
+  ASSERT_TRUE(last.is_ok() && last->has_value());
+  EXPECT_EQ((*last)->key, key_of('b'));
+}
+
+TEST_F(IndexTest, LastBuiltOfUnknownIdentityIsNullopt) {
+  auto last = index_->last_built("quant:none");
+  ASSERT_TRUE(last.is_ok());
+  EXPECT_FALSE(last->has_value());
+}
+
+TEST_F(IndexTest, ArtifactsOfKindAreOrderedByCreation) {
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('a'), "eval:1", 3, "eval")).is_ok());
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('b'), "eval:2", 1, "eval")).is_ok());
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('c'), "quant:1", 2, "quant")).is_ok());
+  auto rows = index_->artifacts_of_kind("eval");
+  ASSERT_TRUE(rows.is_ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].key, key_of('b'));
+  EXPECT_EQ((*rows)[1].key, key_of('a'));
+}
+
+TEST_F(IndexTest, ArtifactKeysAreSorted) {
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('c'), "x", 1)).is_ok());
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('a'), "y", 2)).is_ok());
+  EXPECT_EQ(*index_->artifact_keys(), (std::vector<std::string>{key_of('a'), key_of('c')}));
+}
+
+TEST_F(IndexTest, RemoveArtifactDeletesRow) {
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('a'), "x", 1)).is_ok());
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('b'), "x", 2)).is_ok());
+  ASSERT_TRUE(index_->remove_artifact(key_of('b')).is_ok());
+  EXPECT_FALSE(index_->artifact(key_of('b'))->has_value());
+  EXPECT_EQ((*index_->last_built("x"))->key, key_of('a'));
+}
+
+RunRow run(const std::string& inv, const std::string& key, double started) {
+  RunRow r;
+  r.invocation = inv;
+  r.key = key;
+  r.kind = "quant";
+  r.name = "v";
+  r.status = "running";
+  r.started = started;
+  r.host = "h";
+  r.gpu = "0";
+  r.pid = 42;
+  r.log = "logs/" + inv + "/v_quant.log";
+  return r;
+}
+
+TEST_F(IndexTest, LastInvocationOfEmptyIndexIsEmpty) {
+  auto inv = index_->last_invocation();
+  ASSERT_TRUE(inv.is_ok());
+  EXPECT_EQ(*inv, "");
+}
+
+TEST_F(IndexTest, BeginRunReturnsIncreasingIds) {
+  auto a = index_->begin_run(run("i1", key_of('a'), 100));
+  auto b = index_->begin_run(run("i1", key_of('b'), 101));
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  EXPECT_LT(*a, *b);
+}
+
+TEST_F(IndexTest, EndRunRecordsStatusDurationAndMessage) {
+  auto id = index_->begin_run(run("i1", key_of('a'), 100));
+  ASSERT_TRUE(id.is_ok());
+  ASSERT_TRUE(index_->end_run(*id, "failed", 2.5, "boom").is_ok());
+  auto rows = index_->runs("i1");
+  ASSERT_TRUE(rows.is_ok());
+  ASSERT_EQ(rows->size(), 1u);
+  const RunRow& r = (*rows)[0];
+  EXPECT_EQ(r.id, *id);
+  EXPECT_EQ(r.invocation, "i1");
+  EXPECT_EQ(r.key, key_of('a'));
+  EXPECT_EQ(r.kind, "quant");
+  EXPECT_EQ(r.name, "v");
+  EXPECT_EQ(r.status, "failed");
+  EXPECT_EQ(r.started, 100);
+  EXPECT_EQ(r.ended, 102.5);
+  EXPECT_EQ(r.duration_s, 2.5);
+  EXPECT_EQ(r.host, "h");
+  EXPECT_EQ(r.gpu, "0");
+  EXPECT_EQ(r.pid, 42);
+  EXPECT_EQ(r.log, "logs/i1/v_quant.log");
+  EXPECT_EQ(r.message, "boom");
+}
+
+TEST_F(IndexTest, RunsFiltersByInvocationInIdOrder) {
+  ASSERT_TRUE(index_->begin_run(run("i1", key_of('a'), 1)).is_ok());
+  ASSERT_TRUE(index_->begin_run(run("i2", key_of('b'), 2)).is_ok());
+  ASSERT_TRUE(index_->begin_run(run("i1", key_of('c'), 3)).is_ok());
+  auto i1 = index_->runs("i1");
+  ASSERT_TRUE(i1.is_ok());
+  ASSERT_EQ(i1->size(), 2u);
+  EXPECT_EQ((*i1)[0].key, key_of('a'));
+  EXPECT_EQ((*i1)[1].key, key_of('c'));
+  auto all = index_->runs("");
+  ASSERT_TRUE(all.is_ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[1].invocation, "i2");
+}
+
+TEST_F(IndexTest, LastInvocationIsTheLatestBegun) {
+  ASSERT_TRUE(index_->begin_run(run("20260101_000000", key_of('a'), 1)).is_ok());
+  ASSERT_TRUE(index_->begin_run(run("20250101_000000", key_of('b'), 2)).is_ok());
+  EXPECT_EQ(*index_->last_invocation(), "20250101_000000");
+}
+
+TEST_F(IndexTest, RebuildFromStoreRestoresArtifactsAndSkipsDirsWithoutManifest) {
+  ObjectStore store(layout());
+  for (char c : {'a', 'b'}) {
+    auto dir = store.begin(key_of(c));
+    ASSERT_TRUE(dir.is_ok());
+    write_text(dir->path() / "f", std::string(1, c));
+    ASSERT_TRUE(store.commit(std::move(*dir), manifest(key_of(c), std::string("quant:") + c, c == 'a' ? 5 : 6)).is_ok());
+  }
+  write_text(layout().object_dir(key_of('c')) / "f", "no manifest here");
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('d'), "quant:stale", 1)).is_ok());
+
+  ASSERT_TRUE(index_->rebuild_from(store).is_ok());
+  EXPECT_EQ(*index_->artifact_keys(), (std::vector<std::string>{key_of('a'), key_of('b')}));
+  auto b = index_->artifact(key_of('b'));
+  ASSERT_TRUE(b.is_ok() && b->has_value());
+  EXPECT_EQ((*b)->identity, "quant:b");
+  EXPECT_EQ((*b)->created_unix, 6);
+  EXPECT_EQ((*b)->meta, json({{"code_version", 2}}));
+}
+
+TEST_F(IndexTest, RebuildFromEmptyStoreEmptiesArtifacts) {
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('d'), "quant:stale", 1)).is_ok());
+  ASSERT_TRUE(index_->rebuild_from(ObjectStore(layout())).is_ok());
+  EXPECT_EQ(*index_->artifact_keys(), std::vector<std::string>{});
+}
+
+TEST(StatFileTest, ReportsSizeAndChangesWithMtime) {
+  auto t = fs::TempDir::create(stdfs::temp_directory_path(), "qb_stat_test.");
+  ASSERT_TRUE(t.is_ok());
+  stdfs::path f = t->path() / "f";
+  write_text(f, "12345");
+  auto a = stat_file(f);
+  ASSERT_TRUE(a.is_ok());
+  EXPECT_EQ(a->size, 5u);
+  stdfs::last_write_time(f, stdfs::last_write_time(f) - std::chrono::seconds(60));
+  auto b = stat_file(f);
+  ASSERT_TRUE(b.is_ok());
+  EXPECT_NE(a->mtime_ns, b->mtime_ns);
+  EXPECT_FALSE(*a == *b);
+}
+
+}  // namespace
+}  // namespace qb::store
