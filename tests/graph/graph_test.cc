@@ -1,0 +1,446 @@
+// Unit tests for src/graph/graph.h: node construction, variant naming, key stability and
+// sensitivity, de-duplication, unavailable kinds and target selection.
+#include "graph/graph.h"
+
+#include <gtest/gtest.h>
+
+#include "graph_test_util.h"
+
+namespace qb::graph {
+namespace {
+
+using namespace testing_util;
+
+GraphInput two_by_two(bool fidelity = false) {
+  GraphInput in;
+  in.trans = {trans_original(), trans_spin()};
+  in.quant = {quant("rtn", "-rtn", 8), quant("gptq", "-gptq", 4)};
+  in.evals = {eval_mmlu(fidelity)};
+  return in;
+}
+
+TEST_F(GraphTest, OriginalTransIsNoNode) {
+  GraphInput in;
+  in.trans = {trans_original()};
+  in.quant = {quant("rtn", "-rtn", 8)};
+  Graph g = build(in);
+  EXPECT_EQ(count(g, "trans"), 0);
+  EXPECT_EQ(count(g, "source_model"), 1);
+  int q = find(g, "quant", "tiny-rtn");
+  ASSERT_GE(q, 0);
+  ASSERT_EQ(g.node(q).inputs.size(), 1u);
+  EXPECT_EQ(g.node(g.node(q).inputs[0].node).kind, "source_model");
+}
+
+TEST_F(GraphTest, NodeCountsForTwoTransTwoQuantOneEval) {
+  Graph g = build(two_by_two());
+  EXPECT_EQ(count(g, "source_model"), 1);
+  EXPECT_EQ(count(g, "source_dataset"), 1);
+  EXPECT_EQ(count(g, "trans"), 1);
+  EXPECT_EQ(count(g, "quant"), 4);
+  EXPECT_EQ(count(g, "sample"), 1);
+  EXPECT_EQ(count(g, "eval"), 4);
+  EXPECT_EQ(count(g, "base_logits"), 0);
+  EXPECT_EQ(g.nodes.size(), 12u);
+  EXPECT_EQ(g.variants.size(), 4u);
+  EXPECT_EQ(g.evals.size(), 4u);
+}
+
+TEST_F(GraphTest, OneSamplePerEvalAndEvalsPerVariant) {
+  GraphInput in = two_by_two();
+  EvalIn gsm = eval_mmlu();
+  gsm.dataset_name = "gsm8k";
+  gsm.file = "pipline/eval/gsm8k.yaml";
+  gsm.datasets = {{"gsm8k", "datasets/gsm"}};
+  in.evals.push_back(gsm);
+  Graph g = build(in);
+  EXPECT_EQ(count(g, "sample"), 2);
+  EXPECT_EQ(count(g, "eval"), 8);
+  EXPECT_EQ(count(g, "source_dataset"), 2);
+  EXPECT_GE(find(g, "sample", "gsm8k"), 0);
+}
+
+TEST_F(GraphTest, FidelityAddsOneBaseLogitsPerSourceModel) {
+  Graph g = build(two_by_two(true));
+  EXPECT_EQ(count(g, "base_logits"), 1);
+  EXPECT_EQ(g.nodes.size(), 13u);
+  int bl = find(g, "base_logits", "tiny_mmlu");
+  ASSERT_GE(bl, 0);
+  EXPECT_EQ(g.node(bl).identity, "base_logits:mmlu/models/tiny");
+  for (const auto& e : g.evals) {
+    const Node& n = g.node(e.node);
+    ASSERT_EQ(n.inputs.size(), 3u);
+    EXPECT_EQ(n.inputs[2].role, "base");
+    EXPECT_EQ(n.inputs[2].node, bl);
+  }
+}
+
+TEST_F(GraphTest, FidelityWithTwoSourceModelsAddsTwoBaseLogits) {
+  write_text(root() / "models/other/config.json", R"({"hidden_size": 16})");
+  GraphInput in = two_by_two(true);
+  TransIn other = trans_original();
+  other.name = "other";
+  other.file = "pipline/trans/other.yaml";
+  other.input_model = "models/other";
+  in.trans.push_back(other);
+  Graph g = build(in);
+  EXPECT_EQ(count(g, "base_logits"), 2);
+  EXPECT_EQ(count(g, "source_model"), 2);
+}
+
+TEST_F(GraphTest, WithoutFidelityEvalHasModelAndEvalSetInputs) {
+  Graph g = build(two_by_two());
+  const Node& e = g.node(g.evals[0].node);
+  ASSERT_EQ(e.inputs.size(), 2u);
+  EXPECT_EQ(e.inputs[0].role, "model");
+  EXPECT_EQ(e.inputs[1].role, "eval_set");
+  EXPECT_EQ(g.node(e.inputs[1].node).kind, "sample");
+}
+
+TEST_F(GraphTest, VariantNamesAreModelTransSuffixQuantSuffix) {
+  Graph g = build(two_by_two());
+  std::vector<std::string> names;
+  for (const auto& v : g.variants) names.push_back(v.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"tiny-rtn", "tiny-gptq", "tiny-spin-rtn", "tiny-spin-gptq"}));
+  EXPECT_EQ(g.variants[2].trans_name, "spin");
+  EXPECT_EQ(g.variants[2].quant_name, "rtn");
+  EXPECT_EQ(g.node(g.variants[2].model_node).name, "tiny-spin-rtn");
+}
+
+TEST_F(GraphTest, ModelBasenameIgnoresTrailingSlash) {
+  GraphInput in;
+  TransIn t = trans_original();
+  t.input_model = "models/tiny/";
+  in.trans = {t};
+  in.quant = {quant("rtn", "-rtn", 8)};
+  Graph g = build(in);
+  ASSERT_EQ(g.variants.size(), 1u);
+  EXPECT_EQ(g.variants[0].name, "tiny-rtn");
+}
+
+TEST_F(GraphTest, NodeNamesIdentitiesLinksAndLogNames) {
+  Graph g = build(two_by_two());
+  const Node& t = g.node(find(g, "trans", "tiny-spin"));
+  EXPECT_EQ(t.identity, "trans:spin");
+  EXPECT_EQ(t.links, std::vector<std::string>{"data/models/tiny-spin"});
+  EXPECT_EQ(t.log_name, "tiny-spin_trans");
+  const Node& q = g.node(find(g, "quant", "tiny-spin-gptq"));
+  EXPECT_EQ(q.identity, "quant:spin/gptq");
+  EXPECT_EQ(q.config_file, "pipline/quant/gptq.yaml");
+  EXPECT_EQ(q.links, std::vector<std::string>{"data/models/tiny-spin-gptq"});
+  EXPECT_EQ(q.log_name, "tiny-spin-gptq_quant");
+  const Node& s = g.node(find(g, "sample", "mmlu"));
+  EXPECT_EQ(s.identity, "sample:mmlu");
+  EXPECT_EQ(s.links, std::vector<std::string>{"data/mmlu.jsonl"});
+  EXPECT_EQ(s.inputs[0].role, "dataset:mmlu");
+  const Node& e = g.node(g.evals[3].node);
+  EXPECT_EQ(e.identity, "eval:mmlu/spin/gptq");
+  EXPECT_EQ(e.log_name, "tiny-spin-gptq_mmlu_eval");
+  EXPECT_EQ(e.settings["variant"], "tiny-spin-gptq");
+  EXPECT_EQ(e.settings["trans"], "spin");
+  EXPECT_EQ(e.settings["quant"], "gptq");
+}
+
+TEST_F(GraphTest, StepNodesCarryCatalogCodeVersionAndGpu) {
+  kinds_["sample"] = {3, false};
+  Graph g = build(two_by_two());
+  const Node& s = g.node(find(g, "sample", "mmlu"));
+  EXPECT_EQ(s.code_version, 3);
+  EXPECT_FALSE(s.gpu);
+  EXPECT_TRUE(g.node(find(g, "quant", "tiny-rtn")).gpu);
+}
+
+TEST_F(GraphTest, KeysAre32HexAndIndexedByKey) {
+  Graph g = build(two_by_two());
+  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+    EXPECT_TRUE(Digest::from_hex(g.nodes[i].key).is_ok()) << g.nodes[i].key;
+    EXPECT_EQ(g.find_key(g.nodes[i].key), std::optional<int>(static_cast<int>(i)));
+  }
+  EXPECT_EQ(g.find_key(std::string(32, '0')), std::nullopt);
+}
+
+TEST_F(GraphTest, InputsComeBeforeTheirNodes) {
+  Graph g = build(two_by_two(true));
+  for (std::size_t i = 0; i < g.nodes.size(); ++i)
+    for (const auto& in : g.nodes[i].inputs) EXPECT_LT(in.node, static_cast<int>(i));
+}
+
+TEST_F(GraphTest, DuplicateVariantNameIsAnError) {
+  GraphInput in;
+  in.trans = {trans_original()};
+  QuantIn q2 = quant("rtn2", "-rtn", 4);
+  in.quant = {quant("rtn", "-rtn", 8), q2};
+  auto g = build_graph(in, root(), kinds_, *index_);
+  ASSERT_FALSE(g.is_ok());
+  EXPECT_EQ(g.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(g.status().message(),
+            "two variants are both named 'tiny-rtn' (pipline/trans/original.yaml × pipline/quant/rtn.yaml and "
+            "pipline/trans/original.yaml × pipline/quant/rtn2.yaml); give the configs different output_suffix values");
+}
+
+TEST_F(GraphTest, MissingModelIsNotFoundWithConfigContext) {
+  GraphInput in;
+  TransIn t = trans_original();
+  t.input_model = "models/absent";
+  in.trans = {t};
+  auto g = build_graph(in, root(), kinds_, *index_);
+  ASSERT_FALSE(g.is_ok());
+  EXPECT_EQ(g.status().code(), Code::kNotFound);
+  EXPECT_EQ(g.status().message(), "pipline/trans/original.yaml: 'models/absent' does not exist");
+}
+
+TEST_F(GraphTest, IdenticalQuantRecipesShareOneNodeWithBothLinks) {
+  GraphInput in;
+  in.trans = {trans_original()};
+  in.quant = {quant("rtn", "-rtn", 8), quant("rtn-copy", "-rtn-copy", 8)};
+  Graph g = build(in);
+  EXPECT_EQ(count(g, "quant"), 1);
+  ASSERT_EQ(g.variants.size(), 2u);
+  EXPECT_EQ(g.variants[0].model_node, g.variants[1].model_node);
+  EXPECT_EQ(g.node(g.variants[0].model_node).links,
+            (std::vector<std::string>{"data/models/tiny-rtn", "data/models/tiny-rtn-copy"}));
+}
+
+TEST_F(GraphTest, MissingKindMakesNodeAndDependentsUnavailable) {
+  kinds_.erase("trans");
+  Graph g = build(two_by_two());
+  EXPECT_FALSE(g.node(find(g, "trans", "tiny-spin")).available);
+  EXPECT_EQ(g.node(find(g, "trans", "tiny-spin")).code_version, 0);
+  EXPECT_FALSE(g.node(find(g, "quant", "tiny-spin-rtn")).available);
+  EXPECT_FALSE(g.node(find(g, "eval", "tiny-spin-rtn")).available);
+  EXPECT_TRUE(g.node(find(g, "quant", "tiny-rtn")).available);
+  EXPECT_TRUE(g.node(find(g, "eval", "tiny-rtn")).available);
+  EXPECT_TRUE(g.node(find(g, "sample", "mmlu")).available);
+}
+
+TEST_F(GraphTest, KeysAreDeterministic) {
+  Graph a = build(two_by_two(true));
+  Graph b = build(two_by_two(true));
+  ASSERT_EQ(a.nodes.size(), b.nodes.size());
+  for (std::size_t i = 0; i < a.nodes.size(); ++i) EXPECT_EQ(a.nodes[i].key, b.nodes[i].key);
+}
+
+TEST_F(GraphTest, QuantParamsChangeQuantAndEvalKeysOnly) {
+  Graph a = build(two_by_two());
+  GraphInput in = two_by_two();
+  in.quant[0].params["bits"] = 6;
+  Graph b = build(in);
+  EXPECT_NE(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
+  EXPECT_NE(key(a, "quant", "tiny-spin-rtn"), key(b, "quant", "tiny-spin-rtn"));
+  EXPECT_NE(key(a, "eval", "tiny-rtn"), key(b, "eval", "tiny-rtn"));
+  EXPECT_EQ(key(a, "quant", "tiny-gptq"), key(b, "quant", "tiny-gptq"));
+  EXPECT_EQ(key(a, "eval", "tiny-gptq"), key(b, "eval", "tiny-gptq"));
+  EXPECT_EQ(key(a, "trans", "tiny-spin"), key(b, "trans", "tiny-spin"));
+  EXPECT_EQ(key(a, "sample", "mmlu"), key(b, "sample", "mmlu"));
+}
+
+TEST_F(GraphTest, TransParamsChangeDownstreamOfTransOnly) {
+  Graph a = build(two_by_two());
+  GraphInput in = two_by_two();
+  in.trans[1].params["seed"] = 1;
+  Graph b = build(in);
+  EXPECT_NE(key(a, "trans", "tiny-spin"), key(b, "trans", "tiny-spin"));
+  EXPECT_NE(key(a, "quant", "tiny-spin-rtn"), key(b, "quant", "tiny-spin-rtn"));
+  EXPECT_NE(key(a, "eval", "tiny-spin-rtn"), key(b, "eval", "tiny-spin-rtn"));
+  EXPECT_EQ(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
+}
+
+TEST_F(GraphTest, SampleParamsChangeSampleAndAllEvals) {
+  Graph a = build(two_by_two());
+  GraphInput in = two_by_two();
+  in.evals[0].sample_params["n"] = 11;
+  Graph b = build(in);
+  EXPECT_NE(key(a, "sample", "mmlu"), key(b, "sample", "mmlu"));
+  for (const char* v : {"tiny-rtn", "tiny-gptq", "tiny-spin-rtn", "tiny-spin-gptq"})
+    EXPECT_NE(key(a, "eval", v), key(b, "eval", v)) << v;
+  EXPECT_EQ(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
+}
+
+TEST_F(GraphTest, SettingsDoNotChangeKeys) {
+  Graph a = build(two_by_two());
+  GraphInput in = two_by_two();
+  in.quant[0].settings = {{"device", "cuda:1"}};
+  in.trans[1].settings = {{"check_tol", 1e-3}};
+  in.evals[0].settings = {{"work_dir", "/tmp/x"}};
+  Graph b = build(in);
+  for (std::size_t i = 0; i < a.nodes.size(); ++i) EXPECT_EQ(a.nodes[i].key, b.nodes[i].key) << a.nodes[i].name;
+}
+
+TEST_F(GraphTest, ConfigNamesAndFilesDoNotChangeKeys) {
+  Graph a = build(two_by_two());
+  GraphInput in = two_by_two();
+  in.quant[0].name = "renamed";
+  in.quant[0].file = "pipline/quant/renamed.yaml";
+  Graph b = build(in);
+  EXPECT_EQ(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
+}
+
+TEST_F(GraphTest, CodeVersionChangesKeysOfThatKindAndDependents) {
+  Graph a = build(two_by_two());
+  kinds_["quant"].code_version = 2;
+  Graph b = build(two_by_two());
+  EXPECT_NE(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
+  EXPECT_NE(key(a, "eval", "tiny-rtn"), key(b, "eval", "tiny-rtn"));
+  EXPECT_EQ(key(a, "trans", "tiny-spin"), key(b, "trans", "tiny-spin"));
+  EXPECT_EQ(key(a, "sample", "mmlu"), key(b, "sample", "mmlu"));
+}
+
+TEST_F(GraphTest, SourceModelContentChangeChangesDownstreamKeys) {
+  Graph a = build(two_by_two());
+  write_text(root() / "models/tiny/config.json", R"({"hidden_size": 9})");
+  Graph b = build(two_by_two());
+  EXPECT_NE(key(a, "source_model", "models/tiny"), key(b, "source_model", "models/tiny"));
+  EXPECT_NE(key(a, "trans", "tiny-spin"), key(b, "trans", "tiny-spin"));
+  EXPECT_NE(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
+  EXPECT_EQ(key(a, "sample", "mmlu"), key(b, "sample", "mmlu"));
+}
+
+TEST_F(GraphTest, AddedModelFileChangesSourceKey) {
+  Graph a = build(two_by_two());
+  write_text(root() / "models/tiny/tokenizer.json", "{}");
+  Graph b = build(two_by_two());
+  EXPECT_NE(key(a, "source_model", "models/tiny"), key(b, "source_model", "models/tiny"));
+}
+
+TEST_F(GraphTest, HiddenFilesDoNotChangeSourceKey) {
+  Graph a = build(two_by_two());
+  write_text(root() / "models/tiny/.cache/lock", "x");
+  write_text(root() / "models/tiny/.DS_Store", "y");
+  Graph b = build(two_by_two());
+  EXPECT_EQ(key(a, "source_model", "models/tiny"), key(b, "source_model", "models/tiny"));
+}
+
+TEST_F(GraphTest, DatasetContentChangeChangesSampleAndEvals) {
+  Graph a = build(two_by_two());
+  write_text(root() / "datasets/mmlu/test.jsonl", "{\"q\": 3}\n");
+  Graph b = build(two_by_two());
+  EXPECT_NE(key(a, "sample", "mmlu"), key(b, "sample", "mmlu"));
+  EXPECT_NE(key(a, "eval", "tiny-rtn"), key(b, "eval", "tiny-rtn"));
+  EXPECT_EQ(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
+}
+
+TEST_F(GraphTest, MovedModelFolderWithSameContentKeepsKeys) {
+  Graph a = build(two_by_two());
+  stdfs::rename(root() / "models/tiny", root() / "models/moved");
+  GraphInput in = two_by_two();
+  for (auto& t : in.trans) t.input_model = "models/moved";
+  Graph b = build(in);
+  EXPECT_EQ(key(a, "source_model", "models/tiny"), key(b, "source_model", "models/moved"));
+  EXPECT_EQ(key(a, "quant", "tiny-rtn"), key(b, "quant", "moved-rtn"));
+}
+
+TEST_F(GraphTest, CalibrationFileIsAHashedInput) {
+  write_text(root() / "calib/c.jsonl", "a\n");
+  GraphInput in;
+  in.trans = {trans_original()};
+  in.quant = {quant("gptq", "-gptq", 4)};
+  in.quant[0].calib_path = "calib/c.jsonl";
+  Graph a = build(in);
+  int q = find(a, "quant", "tiny-gptq");
+  ASSERT_EQ(a.node(q).inputs.size(), 2u);
+  EXPECT_EQ(a.node(q).inputs[1].role, "calibration");
+  EXPECT_EQ(a.node(a.node(q).inputs[1].node).kind, "source_file");
+  write_text(root() / "calib/c.jsonl", "b\n");
+  Graph b = build(in);
+  EXPECT_NE(key(a, "quant", "tiny-gptq"), key(b, "quant", "tiny-gptq"));
+}
+
+TEST_F(GraphTest, ExplainListsHashedFields) {
+  GraphInput in;
+  in.trans = {trans_original()};
+  in.quant = {quant("rtn", "-rtn", 8)};
+  Graph g = build(in);
+  const Node& q = g.node(find(g, "quant", "tiny-rtn"));
+  EXPECT_EQ(q.explain, (std::vector<std::string>{"salt = qbuild-node-v1", "kind = quant", "code_version = 1",
+                                                 R"(params = {"bits":8,"scheme":"sym"})",
+                                                 "input:model = " + key(g, "source_model", "models/tiny")}));
+}
+
+TEST_F(GraphTest, SourceHashingUsesTheIndexMemo) {
+  build(two_by_two());
+  int misses = index_->memo_misses();
+  EXPECT_EQ(misses, 3);  // config.json, model.safetensors, test.jsonl
+  build(two_by_two());
+  EXPECT_EQ(index_->memo_misses(), misses);
+  EXPECT_EQ(index_->memo_hits(), 3);
+}
+
+// ---- select_targets ----
+
+std::set<std::string> kinds_names(const Graph& g, const std::set<int>& sel) {
+  std::set<std::string> out;
+  for (int i : sel) out.insert(g.node(i).kind + " " + g.node(i).name);
+  return out;
+}
+
+TEST_F(GraphTest, EmptyTargetsSelectEverything) {
+  Graph g = build(two_by_two());
+  auto sel = select_targets(g, {});
+  ASSERT_TRUE(sel.is_ok());
+  EXPECT_EQ(sel->size(), g.nodes.size());
+}
+
+TEST_F(GraphTest, ResultsCsvTargetSelectsAllEvalsOfDataset) {
+  GraphInput in;
+  in.trans = {trans_original()};
+  in.quant = {quant("rtn", "-rtn", 8)};
+  in.evals = {eval_mmlu()};
+  Graph g = build(in);
+  auto sel = select_targets(g, {"results/mmlu.csv"});
+  ASSERT_TRUE(sel.is_ok()) << sel.status().to_string();
+  EXPECT_EQ(kinds_names(g, *sel), (std::set<std::string>{"eval tiny-rtn", "quant tiny-rtn", "sample mmlu",
+                                                         "source_model models/tiny", "source_dataset datasets/mmlu"}));
+}
+
+TEST_F(GraphTest, ModelTargetSelectsModelAndItsInputs) {
+  Graph g = build(two_by_two());
+  auto sel = select_targets(g, {"data/models/tiny-spin-rtn"});
+  ASSERT_TRUE(sel.is_ok());
+  EXPECT_EQ(kinds_names(g, *sel),
+            (std::set<std::string>{"quant tiny-spin-rtn", "trans tiny-spin", "source_model models/tiny"}));
+}
+
+TEST_F(GraphTest, ModelTargetWithTrailingSlashOrDotSegments) {
+  Graph g = build(two_by_two());
+  auto a = select_targets(g, {"data/models/tiny-rtn/"});
+  auto b = select_targets(g, {"./data/models/tiny-rtn"});
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  EXPECT_EQ(kinds_names(g, *a), (std::set<std::string>{"quant tiny-rtn", "source_model models/tiny"}));
+  EXPECT_EQ(*a, *b);
+}
+
+TEST_F(GraphTest, EvalSetTargetSelectsSampleAndDatasets) {
+  Graph g = build(two_by_two());
+  auto sel = select_targets(g, {"data/mmlu.jsonl"});
+  ASSERT_TRUE(sel.is_ok());
+  EXPECT_EQ(kinds_names(g, *sel), (std::set<std::string>{"sample mmlu", "source_dataset datasets/mmlu"}));
+}
+
+TEST_F(GraphTest, VariantNameTargetSelectsModelAndItsEvals) {
+  Graph g = build(two_by_two());
+  auto sel = select_targets(g, {"tiny-gptq"});
+  ASSERT_TRUE(sel.is_ok());
+  EXPECT_EQ(kinds_names(g, *sel), (std::set<std::string>{"quant tiny-gptq", "eval tiny-gptq", "sample mmlu",
+                                                         "source_model models/tiny", "source_dataset datasets/mmlu"}));
+}
+
+TEST_F(GraphTest, KeyTargetSelectsThatNode) {
+  Graph g = build(two_by_two());
+  auto sel = select_targets(g, {key(g, "sample", "mmlu")});
+  ASSERT_TRUE(sel.is_ok());
+  EXPECT_EQ(kinds_names(g, *sel), (std::set<std::string>{"sample mmlu", "source_dataset datasets/mmlu"}));
+}
+
+TEST_F(GraphTest, UnknownTargetListsExamples) {
+  Graph g = build(two_by_two());
+  auto sel = select_targets(g, {"results/gsm8k.csv"});
+  ASSERT_FALSE(sel.is_ok());
+  EXPECT_EQ(sel.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(sel.status().message(),
+            "unknown target 'results/gsm8k.csv'; targets are results/<dataset_name>.csv, data/models/<variant>, "
+            "data/<dataset_name>.jsonl, a variant name or a node key, e.g. results/mmlu.csv, data/models/tiny-rtn, "
+            "data/models/tiny-gptq, data/models/tiny-spin-rtn, data/models/tiny-spin-gptq");
+}
+
+}  // namespace
+}  // namespace qb::graph
