@@ -1,0 +1,335 @@
+// Unit tests for src/graph/plan.h and build_file.h: json_diff lines, plan reasons against a
+// real ObjectStore + Index, build.ninja text and node specs.
+#include "graph/plan.h"
+
+#include <gtest/gtest.h>
+
+#include "graph/build_file.h"
+#include "graph_test_util.h"
+#include "store/object_store.h"
+
+namespace qb::graph {
+namespace {
+
+using namespace testing_util;
+using nlohmann::json;
+
+TEST(JsonDiffTest, EqualValuesHaveNoLines) {
+  EXPECT_EQ(json_diff(json::parse(R"({"a":[1,{"b":2}]})"), json::parse(R"({"a":[1,{"b":2}]})")),
+            std::vector<std::string>{});
+}
+
+TEST(JsonDiffTest, ChangedAddedAndRemovedKeys) {
+  json a = json::parse(R"({"a": 1, "b": {"c": 2, "d": [1]}, "e": "x"})");
+  json b = json::parse(R"({"a": 1, "b": {"c": 3, "d": [1, 2]}, "f": true})");
+  EXPECT_EQ(json_diff(a, b), (std::vector<std::string>{"b.c: 2 → 3", "b.d: [1] → [1,2]", "e: removed \"x\"",
+                                                       "f: added true"}));
+}
+
+TEST(JsonDiffTest, TopLevelScalarUsesValueLabel) {
+  EXPECT_EQ(json_diff(json(1), json(2)), std::vector<std::string>{"(value): 1 → 2"});
+}
+
+TEST(JsonDiffTest, PathPrefixIsUsed) {
+  EXPECT_EQ(json_diff(json::parse(R"({"x":1})"), json::parse(R"({"x":2})"), "params"),
+            std::vector<std::string>{"params.x: 1 → 2"});
+}
+
+TEST(JsonDiffTest, ObjectReplacedByScalar) {
+  EXPECT_EQ(json_diff(json::parse(R"({"x":{"y":1}})"), json::parse(R"({"x":5})")),
+            std::vector<std::string>{"x: {\"y\":1} → 5"});
+}
+
+class PlanTest : public GraphTest {
+ protected:
+  void SetUp() override {
+    GraphTest::SetUp();
+    store_ = std::make_unique<store::ObjectStore>(layout());
+  }
+  static GraphInput tiny() {
+    GraphInput in;
+    in.trans = {trans_original()};
+    in.quant = {quant("rtn", "-rtn", 8)};
+    in.evals = {eval_mmlu()};
+    return in;
+  }
+  // Publishes every step node the way the runner does: store commit + index upsert.
+  void publish_all(const Graph& g) {
+    double t = 100;
+    for (const auto& n : g.nodes) {
+      if (n.is_source() || store_->contains(n.key)) continue;
+      auto dir = store_->begin(n.key);
+      ASSERT_TRUE(dir.is_ok());
+      write_text(dir->path() / "out", n.name);
+      store::Manifest m;
+      m.key = n.key;
+      m.kind = n.kind;
+      m.name = n.name;
+      m.identity = n.identity;
+      m.created_unix = t++;
+      m.params = n.params;
+      for (const auto& in : n.inputs) m.inputs[in.role] = g.node(in.node).key;
+      m.meta = {{"code_version", n.code_version}};
+      auto done = store_->commit(std::move(*dir), m);
+      ASSERT_TRUE(done.is_ok()) << done.status().to_string();
+      ASSERT_TRUE(index_->upsert_artifact(*done).is_ok());
+    }
+  }
+  Plan plan(const Graph& g) {
+    auto sel = select_targets(g, {});
+    EXPECT_TRUE(sel.is_ok());
+    auto p = make_plan(g, *sel, *store_, *index_);
+    EXPECT_TRUE(p.is_ok()) << p.status().to_string();
+    return p.is_ok() ? *p : Plan{};
+  }
+  // "kind name: reason; reason" per plan item.
+  static std::vector<std::string> lines(const Graph& g, const Plan& p) {
+    std::vector<std::string> out;
+    for (const auto& it : p.items) {
+      std::string s = g.node(it.node).kind + " " + g.node(it.node).name + ":";
+      for (const auto& r : it.reasons) s += " " + r + ";";
+      out.push_back(s);
+    }
+    return out;
+  }
+  std::unique_ptr<store::ObjectStore> store_;
+};
+
+TEST_F(PlanTest, FreshProjectRunsEverythingAsNew) {
+  Graph g = build(tiny());
+  Plan p = plan(g);
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: new: never built;", "sample mmlu: new: never built;",
+                                                   "eval tiny-rtn: new: never built;"}));
+  EXPECT_EQ(p.to_run, 3);
+  EXPECT_EQ(p.cached, 0);
+  EXPECT_EQ(p.unavailable, 0);
+  for (const auto& it : p.items) EXPECT_EQ(it.action, Action::kRun);
+}
+
+TEST_F(PlanTest, PublishedArtifactsAreCached) {
+  Graph g = build(tiny());
+  publish_all(g);
+  Plan p = plan(g);
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: cached;", "sample mmlu: cached;",
+                                                   "eval tiny-rtn: cached;"}));
+  EXPECT_EQ(p.cached, 3);
+  EXPECT_EQ(p.to_run, 0);
+}
+
+TEST_F(PlanTest, RecipeChangeNamesTheFieldAndRebuiltInput) {
+  publish_all(build(tiny()));
+  GraphInput in = tiny();
+  in.quant[0].params["bits"] = 4;
+  Graph g = build(in);
+  Plan p = plan(g);
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: recipe changed: bits: 8 → 4;", "sample mmlu: cached;",
+                                                   "eval tiny-rtn: input changed: model 'tiny-rtn' (rebuilt in this run);"}));
+  EXPECT_EQ(p.to_run, 2);
+  EXPECT_EQ(p.cached, 1);
+}
+
+TEST_F(PlanTest, SourceChangeIsInputChanged) {
+  publish_all(build(tiny()));
+  write_text(root() / "models/tiny/config.json", R"({"hidden_size": 9})");
+  Graph g = build(tiny());
+  Plan p = plan(g);
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: input changed: model 'models/tiny';",
+                                                   "sample mmlu: cached;",
+                                                   "eval tiny-rtn: input changed: model 'tiny-rtn' (rebuilt in this run);"}));
+}
+
+TEST_F(PlanTest, DeletedArtifactIsMissingFromCache) {
+  Graph g = build(tiny());
+  publish_all(g);
+  ASSERT_TRUE(store_->remove(key(g, "quant", "tiny-rtn")).is_ok());
+  Plan p = plan(g);
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: artifact missing from cache/ (deleted?);",
+                                                   "sample mmlu: cached;", "eval tiny-rtn: cached;"}));
+}
+
+TEST_F(PlanTest, CodeVersionBumpIsStepCodeChanged) {
+  publish_all(build(tiny()));
+  kinds_["sample"].code_version = 2;
+  Graph g = build(tiny());
+  Plan p = plan(g);
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: cached;",
+                                                   "sample mmlu: step code changed: version 1 → 2;",
+                                                   "eval tiny-rtn: input changed: eval_set 'mmlu' (rebuilt in this run);"}));
+}
+
+TEST_F(PlanTest, MissingKindCannotRunAndDependentsSaySo) {
+  kinds_.erase("quant");
+  Graph g = build(tiny());
+  Plan p = plan(g);
+  EXPECT_EQ(lines(g, p),
+            (std::vector<std::string>{"quant tiny-rtn: step kind 'quant' is not available in this build of qbuild;",
+                                      "sample mmlu: new: never built;",
+                                      "eval tiny-rtn: needs quant 'tiny-rtn', which cannot run;"}));
+  EXPECT_EQ(p.unavailable, 2);
+  EXPECT_EQ(p.to_run, 1);
+  EXPECT_EQ(p.items[0].action, Action::kUnavailable);
+}
+
+TEST_F(PlanTest, RenderPlanHidesCachedUnlessVerbose) {
+  publish_all(build(tiny()));
+  GraphInput in = tiny();
+  in.quant[0].params["bits"] = 4;
+  Graph g = build(in);
+  Plan p = plan(g);
+  std::string q = key(g, "quant", "tiny-rtn").substr(0, 12), s = key(g, "sample", "mmlu").substr(0, 12),
+              e = key(g, "eval", "tiny-rtn").substr(0, 12);
+  EXPECT_EQ(render_plan(g, p, false),
+            "run     quant tiny-rtn  [" + q + "]\n"
+            "          recipe changed: bits: 8 → 4\n"
+            "run     eval tiny-rtn  [" + e + "]\n"
+            "          input changed: model 'tiny-rtn' (rebuilt in this run)\n"
+            "2 to run, 1 cached\n");
+  EXPECT_NE(render_plan(g, p, true).find("cached  sample mmlu  [" + s + "]\n"), std::string::npos);
+}
+
+// ---- build.ninja and node specs ----
+
+class BuildFileTest : public GraphTest {
+ protected:
+  void write_rules() {
+    for (const char* k : {"quant", "sample", "eval"}) write_text(layout().rules() / (std::string(k) + ".ninja"), "# rule\n");
+  }
+  static GraphInput tiny() {
+    GraphInput in;
+    in.trans = {trans_original()};
+    in.quant = {quant("rtn", "-rtn", 8)};
+    in.evals = {eval_mmlu()};
+    return in;
+  }
+};
+
+TEST_F(BuildFileTest, StampPathIsTheManifestInTheStore) {
+  std::string k = "ab" + std::string(30, 'c');
+  EXPECT_EQ(stamp_path(k), "cache/objects/ab/" + k + "/qbuild-artifact.json");
+}
+
+TEST_F(BuildFileTest, TinyGraphExactText) {
+  write_rules();
+  Graph g = build(tiny());
+  auto sel = select_targets(g, {});
+  ASSERT_TRUE(sel.is_ok());
+  auto text = generate_build_file(g, *sel, layout(), {"/bin/qbuild --project /p", 2});
+  ASSERT_TRUE(text.is_ok()) << text.status().to_string();
+  std::string q = key(g, "quant", "tiny-rtn"), s = key(g, "sample", "mmlu"), e = key(g, "eval", "tiny-rtn");
+  std::string rules = layout().rules().string();
+  EXPECT_EQ(*text,
+            "# Generated by qbuild from pipline/ — do not edit; it is rewritten on every run.\n"
+            "# Each edge builds one artifact; its output is the artifact's manifest in cache/objects/.\n"
+            "ninja_required_version = 1.10\n"
+            "builddir = cache\n"
+            "qbuild = /bin/qbuild --project /p\n"
+            "\n"
+            "# GPU steps share this pool: one step per configured GPU device at a time.\n"
+            "pool gpu\n"
+            "  depth = 2\n"
+            "\n"
+            "include " + rules + "/eval.ninja\n"
+            "include " + rules + "/quant.ninja\n"
+            "include " + rules + "/sample.ninja\n"
+            "\n"
+            "build " + stamp_path(q) + ": quant\n"
+            "  key = " + q + "\n"
+            "  desc = tiny-rtn\n"
+            "build " + stamp_path(s) + ": sample\n"
+            "  key = " + s + "\n"
+            "  desc = mmlu\n"
+            "build " + stamp_path(e) + ": eval || " + stamp_path(q) + " " + stamp_path(s) + "\n"
+            "  key = " + e + "\n"
+            "  desc = tiny-rtn\n"
+            "\n"
+            "default " + stamp_path(q) + " " + stamp_path(s) + " " + stamp_path(e) + "\n");
+}
+
+TEST_F(BuildFileTest, PoolDepthIsAtLeastOne) {
+  write_rules();
+  Graph g = build(tiny());
+  auto text = generate_build_file(g, *select_targets(g, {}), layout(), {"q", 0});
+  ASSERT_TRUE(text.is_ok());
+  EXPECT_NE(text->find("pool gpu\n  depth = 1\n"), std::string::npos);
+}
+
+TEST_F(BuildFileTest, OnlySelectedNodesGetEdges) {
+  write_rules();
+  Graph g = build(tiny());
+  auto sel = select_targets(g, {"data/mmlu.jsonl"});
+  ASSERT_TRUE(sel.is_ok());
+  auto text = generate_build_file(g, *sel, layout(), {"q", 1});
+  ASSERT_TRUE(text.is_ok());
+  EXPECT_EQ(text->find("include " + layout().rules().string() + "/quant.ninja"), std::string::npos);
+  EXPECT_EQ(text->find(": quant"), std::string::npos);
+  EXPECT_NE(text->find("default " + stamp_path(key(g, "sample", "mmlu")) + "\n"), std::string::npos);
+}
+
+TEST_F(BuildFileTest, UnavailableNodesGetNoEdgesAndNeedNoRule) {
+  write_text(layout().rules() / "sample.ninja", "# rule\n");
+  kinds_.erase("quant");
+  kinds_.erase("eval");
+  Graph g = build(tiny());
+  auto text = generate_build_file(g, *select_targets(g, {}), layout(), {"q", 1});
+  ASSERT_TRUE(text.is_ok()) << text.status().to_string();
+  EXPECT_EQ(text->find(": quant"), std::string::npos);
+  EXPECT_EQ(text->find(": eval"), std::string::npos);
+  EXPECT_NE(text->find("build " + stamp_path(key(g, "sample", "mmlu")) + ": sample\n"), std::string::npos);
+}
+
+TEST_F(BuildFileTest, MissingRuleFileIsNotFound) {
+  write_text(layout().rules() / "eval.ninja", "# rule\n");
+  write_text(layout().rules() / "sample.ninja", "# rule\n");
+  Graph g = build(tiny());
+  auto text = generate_build_file(g, *select_targets(g, {}), layout(), {"q", 1});
+  ASSERT_FALSE(text.is_ok());
+  EXPECT_EQ(text.status().code(), Code::kNotFound);
+  EXPECT_EQ(text.status().message(),
+            "rule template '" + (layout().rules() / "quant.ninja").string() + "' for step kind 'quant' is missing");
+}
+
+TEST_F(BuildFileTest, QbuildCommandWithNewlineIsRejected) {
+  write_rules();
+  Graph g = build(tiny());
+  auto text = generate_build_file(g, *select_targets(g, {}), layout(), {"a\nb", 1});
+  ASSERT_FALSE(text.is_ok());
+  EXPECT_EQ(text.status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(BuildFileTest, NodeSpecOfEvalNamesInputsAndPaths) {
+  Graph g = build(tiny());
+  int e = find(g, "eval", "tiny-rtn");
+  json spec = node_spec(g, e, layout());
+  std::string q = key(g, "quant", "tiny-rtn"), s = key(g, "sample", "mmlu");
+  EXPECT_EQ(spec["format"], 1);
+  EXPECT_EQ(spec["key"], g.node(e).key);
+  EXPECT_EQ(spec["kind"], "eval");
+  EXPECT_EQ(spec["name"], "tiny-rtn");
+  EXPECT_EQ(spec["identity"], "eval:mmlu/original/rtn");
+  EXPECT_EQ(spec["config_file"], "pipline/eval/mmlu.yaml");
+  EXPECT_EQ(spec["params"], json({{"shots", 5}}));
+  EXPECT_EQ(spec["settings"], json({{"variant", "tiny-rtn"}, {"trans", "original"}, {"quant", "rtn"}}));
+  EXPECT_EQ(spec["code_version"], 1);
+  EXPECT_EQ(spec["gpu"], true);
+  EXPECT_EQ(spec["log_name"], "tiny-rtn_mmlu_eval");
+  EXPECT_EQ(spec["links"], json::array());
+  EXPECT_EQ(spec["inputs"], json::array({
+      {{"role", "model"}, {"key", q}, {"kind", "quant"}, {"name", "tiny-rtn"},
+       {"path", "cache/objects/" + q.substr(0, 2) + "/" + q}, {"source", false}},
+      {{"role", "eval_set"}, {"key", s}, {"kind", "sample"}, {"name", "mmlu"},
+       {"path", "cache/objects/" + s.substr(0, 2) + "/" + s}, {"source", false}},
+  }));
+}
+
+TEST_F(BuildFileTest, NodeSpecOfSourceInputUsesItsProjectPath) {
+  Graph g = build(tiny());
+  json spec = node_spec(g, find(g, "quant", "tiny-rtn"), layout());
+  ASSERT_EQ(spec["inputs"].size(), 1u);
+  EXPECT_EQ(spec["inputs"][0]["path"], "models/tiny");
+  EXPECT_EQ(spec["inputs"][0]["source"], true);
+  EXPECT_EQ(spec["inputs"][0]["kind"], "source_model");
+  EXPECT_EQ(spec["links"], json::array({"data/models/tiny-rtn"}));
+}
+
+}  // namespace
+}  // namespace qb::graph
