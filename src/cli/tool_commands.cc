@@ -75,10 +75,26 @@ int run_detokenize(const ToolArgs& a) {
   return kExitOk;
 }
 
+ModelToolHooks g_model_tools;
+
+int run_generate(const ToolArgs& a) {
+  if (!g_model_tools.generate) return tool_error("generate", unavailable("this qbuild was built without the model runtime"));
+  auto r = g_model_tools.generate(a);
+  if (!r.is_ok()) return tool_error("generate", r.status());
+  std::fwrite(r->data(), 1, r->size(), stdout);
+  std::printf("\n");
+  return kExitOk;
+}
+
+int run_logits(const ToolArgs& a) {
+  if (!g_model_tools.logits) return tool_error("logits", unavailable("this qbuild was built without the model runtime"));
+  if (Status s = g_model_tools.logits(a); !s.is_ok()) return tool_error("logits", s);
+  return kExitOk;
+}
+
 }  // namespace
 
-void add_model_tool_commands(CLI::App& app, ToolArgs& a);  // tool_commands_model.cc (libtorch) or none
-int run_model_tool_command(const ToolArgs& a);
+void set_model_tools(ModelToolHooks hooks) { g_model_tools = std::move(hooks); }
 
 void add_tool_commands(CLI::App& app, ToolArgs& a) {
   a.tokenize = app.add_subcommand("tokenize", "print the token ids of a text (space-separated, or --json)");
@@ -91,7 +107,20 @@ void add_tool_commands(CLI::App& app, ToolArgs& a) {
   a.detokenize->add_option("--tokenizer", a.tokenizer, "tokenizer.json or a folder holding it")->required();
   a.detokenize->add_flag("--skip-special", a.skip_special, "leave special tokens out");
   a.detokenize->add_option("ids", a.ids, "token ids")->required();
-  add_model_tool_commands(app, a);
+  a.generate = app.add_subcommand("generate", "print a model's greedy continuation of a prompt");
+  a.generate->add_option("--model", a.model, "a Hugging Face model folder (dense or compressed-tensors)")->required();
+  a.generate->add_option("--tokenizer", a.tokenizer, "tokenizer.json or its folder (default: the model folder)");
+  a.generate->add_flag("--chat", a.chat, "wrap the prompt in the chat template (ChatML, thinking off)");
+  a.generate->add_option("--max-new-tokens", a.max_new_tokens, "tokens to generate")->capture_default_str();
+  a.generate->add_option("--device", a.device, "cpu | cuda | cuda:N")->capture_default_str();
+  a.generate->add_option("--dtype", a.dtype, "float32 | bfloat16 | float16 (default: the checkpoint's)");
+  a.generate->add_option("prompt", a.texts, "the prompt (joined with spaces)")->required();
+  a.logits = app.add_subcommand("logits", "write the last-position logits of token-id sequences as JSON");
+  a.logits->add_option("--model", a.model, "a Hugging Face model folder (no tokenizer needed)")->required();
+  a.logits->add_option("--ids", a.ids, "one sequence: \"1 17 300\" (repeat for a batch)")->required();
+  a.logits->add_option("--device", a.device, "cpu | cuda | cuda:N")->capture_default_str();
+  a.logits->add_option("--dtype", a.dtype, "float32 | bfloat16 | float16 (default: the checkpoint's)");
+  a.logits->add_option("--out", a.out, "output file: {\"logits_last\": [[...], ...]}")->required();
 }
 
 int run_tool_command(const CLI::App& app, const ToolArgs& a) {
@@ -100,7 +129,9 @@ int run_tool_command(const CLI::App& app, const ToolArgs& a) {
     return run_tokenize(a);
   }
   if (a.detokenize && a.detokenize->parsed()) return run_detokenize(a);
-  return run_model_tool_command(a);
+  if (a.generate && a.generate->parsed()) return run_generate(a);
+  if (a.logits && a.logits->parsed()) return run_logits(a);
+  return -1;
 }
 
 }  // namespace qb::cli

@@ -1,10 +1,13 @@
 // Model sanity-check tools on the command line: tokenize, detokenize, generate, logits.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "util/status.h"
 
 namespace qb::cli {
 
@@ -16,6 +19,14 @@ struct ToolArgs {
   int max_new_tokens = 64;
   CLI::App *tokenize = nullptr, *detokenize = nullptr, *generate = nullptr, *logits = nullptr;
 };
+
+// The model tools live on the libtorch side; main() hands them in (none in a torch-free build
+// or in the test kit, where `generate`/`logits` say they are unavailable).
+struct ModelToolHooks {
+  std::function<Result<std::string>(const ToolArgs&)> generate;  // the continuation
+  std::function<Status(const ToolArgs&)> logits;                 // writes ToolArgs::out
+};
+void set_model_tools(ModelToolHooks hooks);
 
 void add_tool_commands(CLI::App& app, ToolArgs& a);
 // The exit code of the tool subcommand that was given, or -1 when none was.

@@ -19,10 +19,11 @@ nlohmann::json Manifest::to_json() const {
 }
 
 Result<Manifest> Manifest::from_json(const nlohmann::json& j, const std::string& where) {
-  if (!j.is_object() || j.value("magic", "") != "qbuild-artifact")
+  // Type-check before reading: nlohmann's value() throws on a present key of another type.
+  if (!j.is_object() || !j.contains("magic") || j["magic"] != "qbuild-artifact")
     return corrupt(where + ": not a qbuild artifact manifest (bad magic)");
-  if (j.value("format", 0) != kManifestFormat)
-    return corrupt(where + ": manifest format " + j.value("format", nlohmann::json()).dump() +
+  if (!j.contains("format") || !j["format"].is_number_integer() || j["format"].get<int>() != kManifestFormat)
+    return corrupt(where + ": manifest format " + (j.contains("format") ? j["format"].dump() : std::string("null")) +
                    " is not the supported " + std::to_string(kManifestFormat));
   Manifest m;
   try {
@@ -41,6 +42,10 @@ Result<Manifest> Manifest::from_json(const nlohmann::json& j, const std::string&
     return corrupt(where + ": malformed manifest: " + e.what());
   }
   if (!m.files.is_array()) return corrupt(where + ": manifest 'files' is not a list");
+  for (const auto& f : m.files)
+    if (!f.is_object() || !f.contains("path") || !f["path"].is_string() || !f.contains("size") ||
+        !f["size"].is_number_unsigned() || !f.contains("xxh3") || !f["xxh3"].is_string())
+      return corrupt(where + ": malformed manifest: a 'files' entry needs a string path, an unsigned size and a string xxh3");
   return m;
 }
 
@@ -110,15 +115,18 @@ Result<Manifest> ObjectStore::commit(fs::TempDir&& dir, Manifest manifest) const
   auto final_dir = layout_.object_dir(manifest.key);
   QB_TRY(fs::make_dirs(final_dir.parent_path()));
   if (::rename(dir.path().c_str(), final_dir.c_str()) != 0) {
-    if ((errno == ENOTEMPTY || errno == EEXIST) && contains(manifest.key)) {
+    int err = errno;  // contains() below may overwrite errno
+    bool occupied = err == ENOTEMPTY || err == EEXIST;
+    if (occupied && contains(manifest.key)) {
       return read_manifest(manifest.key);  // someone else published it first; ours is dropped
     }
     // A directory without a manifest (e.g. removed halfway): move it aside and retry once.
-    if (errno == ENOTEMPTY || errno == EEXIST) {
+    if (occupied) {
       QB_TRY(remove(manifest.key));
       if (::rename(dir.path().c_str(), final_dir.c_str()) != 0)
         return errno_error("publish '" + final_dir.string() + "'");
     } else {
+      errno = err;
       return errno_error("publish '" + final_dir.string() + "'");
     }
   }

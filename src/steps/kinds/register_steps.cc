@@ -8,6 +8,7 @@ namespace qb::steps {
 void register_all(runner::StepRegistry& registry) {
   registry.add({"sample", 1, false, "draw the frozen eval set (evalscope's weighted sampler)", run_sample});
 #ifdef QBUILD_WITH_TORCH
+  registry.add({"trans", 1, true, "SpinQuant rotations fused in float64 + equivalence check", run_trans});
   registry.add({"quant", 1, true, "RTN / GPTQ quantization into a compressed-tensors checkpoint", run_quant});
 #endif
 }

@@ -9,6 +9,7 @@ namespace qb::steps {
 Status run_sample(runner::StepContext& ctx);
 #ifdef QBUILD_WITH_TORCH
 Status run_quant(runner::StepContext& ctx);
+Status run_trans(runner::StepContext& ctx);
 #endif
 
 }  // namespace qb::steps
