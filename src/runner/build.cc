@@ -75,6 +75,7 @@ Result<int> run_ninja(Project& project, const NinjaOptions& opts) {
   std::map<std::string, std::string> env = {{"QBUILD_LOG_DIR", log_dir.string()},
                                             {"QBUILD_INVOCATION", opts.invocation},
                                             {"NINJA_STATUS", "[%f/%t %es] "}};
+  if (::isatty(1)) env["QBUILD_TTY_PROGRESS"] = "1";  // steps draw their progress line on the terminal
   QB_ASSIGN_OR_RETURN(ProcessResult r, run_process(argv, env));
   if (r.interrupted) return 130;
   if (r.signaled) return 128 + r.signal;

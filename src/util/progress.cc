@@ -1,19 +1,35 @@
 #include "util/progress.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 namespace qb {
 
+namespace {
+// Where the one updating line goes: stderr when it is a terminal; else, for a step that Ninja
+// runs with its output captured, the controlling terminal when qbuild said it has one
+// (QBUILD_TTY_PROGRESS=1, set by `qbuild` when its own output is a terminal); else nowhere.
+int open_tty_line() {
+  if (::isatty(2)) return ::dup(2);
+  const char* env = std::getenv("QBUILD_TTY_PROGRESS");
+  if (env && std::string(env) == "1") return ::open("/dev/tty", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  return -1;
+}
+}  // namespace
+
 Progress::Progress(std::string what, std::int64_t total, double interval_s)
-    : what_(std::move(what)), total_(total), interval_s_(interval_s), tty_(::isatty(2) != 0) {
+    : what_(std::move(what)), total_(total), interval_s_(interval_s), tty_fd_(open_tty_line()) {
   start_ = last_ = std::chrono::steady_clock::now();
 }
 
 Progress::~Progress() {
   if (done_ > 0 && done_ < total_) report(true);
+  if (tty_fd_ >= 0) ::close(tty_fd_);
 }
 
 void Progress::advance(std::int64_t n) {
@@ -26,17 +42,22 @@ void Progress::advance(std::int64_t n) {
   }
 }
 
-void Progress::report(bool final) {
+std::string Progress::line(bool final) const {
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
-  double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : 0.0;
-  spdlog::info("{}: {}/{} ({:.1f}/s, elapsed {:.1f}s, eta {:.1f}s)", what_, done_, total_, rate,
-               elapsed, final ? 0.0 : eta);
-  if (tty_) {
-    std::fprintf(stderr, "\r%s: %lld/%lld eta %.0fs%s", what_.c_str(),
-                 static_cast<long long>(done_), static_cast<long long>(total_), final ? 0.0 : eta,
-                 final ? "\n" : "");
-    std::fflush(stderr);
+  double eta = rate > 0 && !final ? static_cast<double>(total_ - done_) / rate : 0.0;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s: %lld/%lld (%.1f/s, elapsed %.1fs, eta %.1fs)", what_.c_str(),
+                static_cast<long long>(done_), static_cast<long long>(total_), rate, elapsed, eta);
+  return buf;
+}
+
+void Progress::report(bool final) {
+  std::string l = line(final);
+  spdlog::info("{}", l);
+  if (tty_fd_ >= 0) {
+    std::string out = "\r\033[K" + l + (final ? "\n" : "");
+    [[maybe_unused]] ssize_t w = ::write(tty_fd_, out.data(), out.size());
   }
 }
 
