@@ -485,14 +485,17 @@ std::optional<CalibrationSpec> parse_calibration(FileContext& c, const Node& nod
       if (ec || !stdfs::exists(st)) {
         c.diags.error(s->loc, fmt::format("calibration source '{}' does not exist", cal.source));
       } else if (stdfs::is_directory(st)) {
-        cal.source_kind = "dataset";
+        // The quantize step reads only text calibration files; say so here, not mid-build.
+        c.diags.error(s->loc, fmt::format("calibration source '{}' is a directory; calibration "
+                                          "reads a .txt or .jsonl file (dataset directories are "
+                                          "not supported)",
+                                          cal.source));
       } else if (p.extension() == ".txt") {
         cal.source_kind = "txt";
       } else if (p.extension() == ".jsonl") {
         cal.source_kind = "jsonl";
       } else {
-        c.diags.error(s->loc, fmt::format("calibration source '{}' must be a .txt or .jsonl file "
-                                          "or a dataset directory",
+        c.diags.error(s->loc, fmt::format("calibration source '{}' must be a .txt or .jsonl file",
                                           cal.source));
       }
     }

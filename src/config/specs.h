@@ -50,8 +50,8 @@ struct TransSpec {
 // Calibration data for GPTQ and static activations. The graph must key the source by its
 // content (the path is not in params: moving the file does not rebuild).
 struct CalibrationSpec {
-  std::string source;        // relative to the project root: a .txt or .jsonl file or a directory
-  std::string source_kind;   // "txt" | "jsonl" | "dataset"
+  std::string source;        // relative to the project root: a .txt or .jsonl file
+  std::string source_kind;   // "txt" | "jsonl" (directories are rejected)
   std::int64_t num_samples = 512;
   std::int64_t seq_len = 2048;
   std::int64_t seed = 0;

@@ -519,7 +519,7 @@ TEST_F(QuantTest, CalibrationSources) {
   EXPECT_EQ(check(recipe("{strategy: channel}", "", "GPTQModifier",
                          "calibration: {source: data/calib.csv}\n")),
             "pipline/2-quant/q.yaml:9:23: error: calibration source 'data/calib.csv' must be a "
-            ".txt or .jsonl file or a dataset directory\n"
+            ".txt or .jsonl file\n"
             "    9 | calibration: {source: data/calib.csv}\n"
             "      |                       ^~~~~~~~~~~~~~\n");
   auto kind = [&](const std::string& source) {
@@ -528,7 +528,13 @@ TEST_F(QuantTest, CalibrationSources) {
         ["source_kind"];
   };
   EXPECT_EQ(kind("data/calib.jsonl"), "jsonl");
-  EXPECT_EQ(kind("data/datasets/gsm8k"), "dataset");
+  EXPECT_EQ(check(recipe("{strategy: channel}", "", "GPTQModifier",
+                         "calibration: {source: data/datasets/gsm8k}\n")),
+            "pipline/2-quant/q.yaml:9:23: error: calibration source 'data/datasets/gsm8k' is a "
+            "directory; calibration reads a .txt or .jsonl file (dataset directories are not "
+            "supported)\n"
+            "    9 | calibration: {source: data/datasets/gsm8k}\n"
+            "      |                       ^~~~~~~~~~~~~~~~~~~\n");
 }
 
 TEST_F(QuantTest, CalibrationNumbers) {
