@@ -55,6 +55,16 @@ qb::cli::ModelToolHooks model_tools() {
     }
     return qb::steps::tool_logits(l);
   };
+  h.random_model = [](const qb::cli::ToolArgs& a) -> qb::Status {
+    qb::steps::RandomModelToolArgs r;
+    r.shape = a.shape;
+    r.seed = a.seed;
+    r.dtype = a.dtype;
+    r.device = a.device;
+    r.tokenizer = a.tokenizer;
+    r.out = a.out;
+    return qb::steps::tool_random_model(r);
+  };
   return h;
 }
 

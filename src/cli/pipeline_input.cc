@@ -82,6 +82,7 @@ Result<LoadedPipeline> load_for_build(const std::filesystem::path& root, const S
     for (const auto& d : e.datasets) in.datasets.push_back({d.name, d.dir});
     in.sample_params = e.sample_params;
     in.eval_params = e.eval_params;
+    in.eval_params["compute_dtype"] = p->project.compute_dtype;  // scores depend on it: part of the key
     in.fidelity = e.eval_params.value("fidelity", false);
     in.settings = {{"work_dir", e.work_dir}, {"dataset_name", e.dataset_name}};
     if (!e.devices.empty()) in.settings["devices"] = e.devices;  // this eval's GPUs (a subset of the project's)

@@ -1,5 +1,5 @@
-// `qbuild tokenize`, `qbuild detokenize` (torch-free) and, in a libtorch build, `qbuild generate`
-// and `qbuild logits` (tool_commands_model.cc).
+// `qbuild tokenize`, `qbuild detokenize` (torch-free) and, in a libtorch build, `qbuild generate`,
+// `qbuild logits` and `qbuild random-model` (through ModelToolHooks, set by main.cc).
 #include "cli/tool_commands.h"
 
 #include <cstdio>
@@ -86,6 +86,14 @@ int run_generate(const ToolArgs& a) {
   return kExitOk;
 }
 
+int run_random_model(const ToolArgs& a) {
+  if (!g_model_tools.random_model)
+    return tool_error("random-model", unavailable("this qbuild was built without the model runtime"));
+  if (Status s = g_model_tools.random_model(a); !s.is_ok()) return tool_error("random-model", s);
+  std::printf("wrote %s\n", a.out.c_str());
+  return kExitOk;
+}
+
 int run_logits(const ToolArgs& a) {
   if (!g_model_tools.logits) return tool_error("logits", unavailable("this qbuild was built without the model runtime"));
   if (Status s = g_model_tools.logits(a); !s.is_ok()) return tool_error("logits", s);
@@ -121,6 +129,17 @@ void add_tool_commands(CLI::App& app, ToolArgs& a) {
   a.logits->add_option("--device", a.device, "cpu | cuda | cuda:N")->capture_default_str();
   a.logits->add_option("--dtype", a.dtype, "float32 | bfloat16 | float16 (default: the checkpoint's)");
   a.logits->add_option("--out", a.out, "output file: {\"logits_last\": [[...], ...]}")->required();
+  a.random_model = app.add_subcommand(
+      "random-model",
+      "write a deterministic random Hugging Face checkpoint of a known shape (the demo model: "
+      "`qbuild random-model --tokenizer data/tokenizers/qwen3 --out data/models/demo/qwen3-demo`)");
+  a.random_model->add_option("--shape", a.shape, "demo (Qwen3 vocabulary, 2 tiny layers) | tiny | qwen3-8b")
+      ->capture_default_str();
+  a.random_model->add_option("--seed", a.seed, "random seed")->capture_default_str();
+  a.random_model->add_option("--dtype", a.dtype, "stored dtype: bfloat16 (default) | float32 | float16");
+  a.random_model->add_option("--device", a.device, "where the weights are drawn: cpu | cuda")->capture_default_str();
+  a.random_model->add_option("--tokenizer", a.tokenizer, "copy this tokenizer folder's files into the model");
+  a.random_model->add_option("--out", a.out, "the model folder to create")->required();
 }
 
 int run_tool_command(const CLI::App& app, const ToolArgs& a) {
@@ -131,6 +150,7 @@ int run_tool_command(const CLI::App& app, const ToolArgs& a) {
   if (a.detokenize && a.detokenize->parsed()) return run_detokenize(a);
   if (a.generate && a.generate->parsed()) return run_generate(a);
   if (a.logits && a.logits->parsed()) return run_logits(a);
+  if (a.random_model && a.random_model->parsed()) return run_random_model(a);
   return -1;
 }
 

@@ -1,4 +1,5 @@
-// Model sanity-check tools on the command line: tokenize, detokenize, generate, logits.
+// Model sanity-check tools on the command line: tokenize, detokenize, generate, logits, and
+// random-model (a deterministic random checkpoint: the demo model, benchmark models).
 #pragma once
 
 #include <functional>
@@ -17,7 +18,10 @@ struct ToolArgs {
   std::string out;
   bool json = false, chat = false, skip_special = false;
   int max_new_tokens = 64;
-  CLI::App *tokenize = nullptr, *detokenize = nullptr, *generate = nullptr, *logits = nullptr;
+  std::string shape = "demo";
+  unsigned long long seed = 0;
+  CLI::App *tokenize = nullptr, *detokenize = nullptr, *generate = nullptr, *logits = nullptr,
+           *random_model = nullptr;
 };
 
 // The model tools live on the libtorch side; main() hands them in (none in a torch-free build
@@ -25,6 +29,7 @@ struct ToolArgs {
 struct ModelToolHooks {
   std::function<Result<std::string>(const ToolArgs&)> generate;  // the continuation
   std::function<Status(const ToolArgs&)> logits;                 // writes ToolArgs::out
+  std::function<Status(const ToolArgs&)> random_model;           // writes ToolArgs::out
 };
 void set_model_tools(ModelToolHooks hooks);
 

@@ -188,7 +188,7 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     s.log_name = e.dataset_name + "_sample";
     int sample = b.step(std::move(s));
 
-    std::map<std::string, int> base_of_model;  // source model path -> base_logits node
+    std::map<std::string, int> base_of_model;  // source model path -> base_eval node
     for (std::size_t vi = 0; vi < g.variants.size(); ++vi) {
       const auto& v = g.variants[vi];
       const auto& t = *std::find_if(in.trans.begin(), in.trans.end(), [&](const TransIn& x) { return x.name == v.trans_name; });
@@ -208,14 +208,15 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
         if (it == base_of_model.end()) {
           QB_ASSIGN_OR_RETURN(int src, b.source("source_model", t.input_model));
           Node bl;
-          bl.kind = "base_logits";
+          bl.kind = "base_eval";
           bl.name = model_basename(t.input_model) + "_" + e.dataset_name;
-          bl.identity = "base_logits:" + e.dataset_name + "/" + t.input_model;
+          bl.identity = "base_eval:" + e.dataset_name + "/" + t.input_model;
           bl.config_file = e.file;
           bl.params = e.eval_params;
           bl.settings = e.settings;
+          bl.settings["variant"] = model_basename(t.input_model);
           bl.inputs = {{"model", src}, {"eval_set", sample}};
-          bl.log_name = bl.name + "_base_logits";
+          bl.log_name = bl.name + "_base_eval";
           it = base_of_model.emplace(t.input_model, b.step(std::move(bl))).first;
         }
         n.inputs.push_back({"base", it->second});

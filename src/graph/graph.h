@@ -2,7 +2,7 @@
 //
 //   source_model ──trans──▶ transformed model ──quant──▶ quantized model ──┐
 //   source_dataset ──sample──▶ frozen eval set ─────────────────────────────┼─eval─▶ scores
-//   (source model, eval set) ──base_logits──▶ base next-token distributions ┘
+//   (source model, eval set) ──base_eval────▶ base scores + next-token logits  ┘
 //
 // A node's key is XXH3-128 over a typed, versioned serialization of (kind, the kind's code
 // version, canonical params, each input's role and key). Source nodes hash their files' content
@@ -54,7 +54,7 @@ struct EvalIn {
   std::string dataset_name, file;
   std::vector<DatasetIn> datasets;
   nlohmann::json sample_params, eval_params;
-  bool fidelity = false;  // adds base_logits nodes and KL/agreement against the base model
+  bool fidelity = false;  // adds base_eval nodes and KL/agreement against the base model
   nlohmann::json settings = nlohmann::json::object();  // e.g. work_dir for predictions/reports
 };
 struct GraphInput {
@@ -71,7 +71,7 @@ struct NodeInput {
 
 struct Node {
   std::string key;       // 32 hex chars
-  std::string kind;      // source_model | source_dataset | source_file | trans | quant | sample | base_logits | eval
+  std::string kind;      // source_model | source_dataset | source_file | trans | quant | sample | base_eval | eval
   std::string name;      // readable: variant name, dataset_name, …
   std::string identity;  // stable across recipe edits, e.g. "quant:original/rtn-w8a8-dynamic"
   std::string config_file;

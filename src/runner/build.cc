@@ -156,6 +156,12 @@ Status write_results(Project& project, const graph::Graph& g, const std::string&
     flatten(a.meta.value("scores", nlohmann::json::object()), "", r.cols);
     rows.push_back(std::move(r));
   };
+  // The base model first: the row every variant is compared with.
+  for (const auto& n : g.nodes) {
+    if (n.kind != "base_eval" || n.settings.value("dataset_name", "") != dataset_name) continue;
+    QB_ASSIGN_OR_RETURN(auto a, project.index().artifact(n.key));
+    if (a) add(*a, n.settings.value("variant", n.name), "(source)", "(none)", "base model");
+  }
   for (const auto& e : g.evals) {
     if (e.dataset_name != dataset_name) continue;
     const auto& n = g.node(e.node);
@@ -190,7 +196,16 @@ Status write_results(Project& project, const graph::Graph& g, const std::string&
   std::vector<std::string> cols = head;
   cols.insert(cols.end(), mid.begin(), mid.end());
   cols.insert(cols.end(), tail.begin(), tail.end());
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.cols.at("variant") < b.cols.at("variant"); });
+  // Score columns: per dataset first, then overall, then fidelity (alphabetical within each).
+  auto rank = [](const std::string& c) { return starts_with(c, "fidelity_") ? 2 : starts_with(c, "overall_") ? 1 : 0; };
+  std::stable_sort(cols.begin() + static_cast<std::ptrdiff_t>(head.size()), cols.end() - static_cast<std::ptrdiff_t>(tail.size()),
+                   [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+  // Rows: the base model first, then variants by name.
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    bool ab = a.cols.at("status") == "base model", bb = b.cols.at("status") == "base model";
+    if (ab != bb) return ab;
+    return a.cols.at("variant") < b.cols.at("variant");
+  });
   std::string out;
   for (std::size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + csv_field(cols[i]);
   out += "\n";
@@ -202,6 +217,27 @@ Status write_results(Project& project, const graph::Graph& g, const std::string&
     out += "\n";
   }
   return fs::write_file_atomic(project.layout().results_csv(dataset_name), out);
+}
+
+Status copy_if_changed(const stdfs::path& from, const stdfs::path& to) {
+  QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(from));
+  auto old = fs::read_file(to);
+  if (old.is_ok() && *old == text) return Status::ok();
+  std::error_code ec;
+  stdfs::create_directories(to.parent_path(), ec);
+  if (ec) return io_error("creating '" + to.parent_path().string() + "': " + ec.message());
+  return fs::write_file_atomic(to, text);
+}
+
+Status copy_eval_outputs(const stdfs::path& root, const stdfs::path& obj, const std::string& work_dir,
+                         const std::string& variant) {
+  const stdfs::path out = root / work_dir;
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(obj / "predictions", ec))
+    if (e.is_regular_file()) QB_TRY(copy_if_changed(e.path(), out / "predictions" / variant / e.path().filename()));
+  if (stdfs::exists(obj / "report.json", ec)) QB_TRY(copy_if_changed(obj / "report.json", out / "reports" / (variant + ".json")));
+  if (stdfs::exists(obj / "config.json", ec)) QB_TRY(copy_if_changed(obj / "config.json", out / "configs" / (variant + ".json")));
+  return Status::ok();
 }
 
 }  // namespace
@@ -222,6 +258,14 @@ Status collect(Project& project, const Planned& planned) {
         if (!old.is_ok() || *old != text) QB_TRY(fs::write_file_atomic(L.root() / link, text));
       }
     }
+  }
+  // Eval outputs in the seed's layout: <work_dir>/{predictions/<variant>/<dataset>.jsonl,
+  // reports/<variant>.json, configs/<variant>.json}, copied from the artifacts.
+  for (int i : planned.selected) {
+    const auto& n = g.node(i);
+    if ((n.kind != "eval" && n.kind != "base_eval") || !project.store().contains(n.key)) continue;
+    QB_TRY(copy_eval_outputs(L.root(), L.object_dir(n.key), n.settings.value("work_dir", "outputs"),
+                             n.settings.value("variant", n.name)));
   }
   std::set<std::string> datasets;
   for (const auto& e : g.evals)

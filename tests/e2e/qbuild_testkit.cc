@@ -52,7 +52,7 @@ qb::Status fake_step(qb::runner::StepContext& ctx) {
 
 int main(int argc, char** argv) {
   qb::runner::StepRegistry reg;
-  for (const char* kind : {"trans", "quant", "sample", "base_logits", "eval"}) {
+  for (const char* kind : {"trans", "quant", "sample", "base_eval", "eval"}) {
     std::string k = kind;
     if (const char* only = std::getenv("QBUILD_TESTKIT_WITHOUT"); only && k == only) continue;
     reg.add({k, 1, k != "sample", "test-only " + k, fake_step});

@@ -40,7 +40,7 @@ TEST_F(GraphTest, NodeCountsForTwoTransTwoQuantOneEval) {
   EXPECT_EQ(count(g, "quant"), 4);
   EXPECT_EQ(count(g, "sample"), 1);
   EXPECT_EQ(count(g, "eval"), 4);
-  EXPECT_EQ(count(g, "base_logits"), 0);
+  EXPECT_EQ(count(g, "base_eval"), 0);
   EXPECT_EQ(g.nodes.size(), 12u);
   EXPECT_EQ(g.variants.size(), 4u);
   EXPECT_EQ(g.evals.size(), 4u);
@@ -62,11 +62,11 @@ TEST_F(GraphTest, OneSamplePerEvalAndEvalsPerVariant) {
 
 TEST_F(GraphTest, FidelityAddsOneBaseLogitsPerSourceModel) {
   Graph g = build(two_by_two(true));
-  EXPECT_EQ(count(g, "base_logits"), 1);
+  EXPECT_EQ(count(g, "base_eval"), 1);
   EXPECT_EQ(g.nodes.size(), 13u);
-  int bl = find(g, "base_logits", "tiny_mmlu");
+  int bl = find(g, "base_eval", "tiny_mmlu");
   ASSERT_GE(bl, 0);
-  EXPECT_EQ(g.node(bl).identity, "base_logits:mmlu/models/tiny");
+  EXPECT_EQ(g.node(bl).identity, "base_eval:mmlu/models/tiny");
   for (const auto& e : g.evals) {
     const Node& n = g.node(e.node);
     ASSERT_EQ(n.inputs.size(), 3u);
@@ -84,7 +84,7 @@ TEST_F(GraphTest, FidelityWithTwoSourceModelsAddsTwoBaseLogits) {
   other.input_model = "models/other";
   in.trans.push_back(other);
   Graph g = build(in);
-  EXPECT_EQ(count(g, "base_logits"), 2);
+  EXPECT_EQ(count(g, "base_eval"), 2);
   EXPECT_EQ(count(g, "source_model"), 2);
 }
 

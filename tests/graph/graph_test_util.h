@@ -63,7 +63,7 @@ inline EvalIn eval_mmlu(bool fidelity = false) {
 
 inline KindCatalog all_kinds() {
   return {{"trans", {1, true}}, {"quant", {1, true}}, {"sample", {1, false}},
-          {"base_logits", {1, true}}, {"eval", {1, true}}};
+          {"base_eval", {1, true}}, {"eval", {1, true}}};
 }
 
 class GraphTest : public ::testing::Test {

@@ -21,7 +21,13 @@ struct LogitsToolArgs {
   std::vector<std::vector<std::int64_t>> ids;
 };
 
+struct RandomModelToolArgs {
+  std::string shape = "demo", dtype, device = "cpu", tokenizer, out;
+  unsigned long long seed = 0;
+};
+
 bool model_tools_available();
+Status tool_random_model(const RandomModelToolArgs& a);        // writes the folder a.out
 Result<std::string> tool_generate(const GenerateToolArgs& a);  // the continuation text
 Status tool_logits(const LogitsToolArgs& a);                    // writes a.out
 }  // namespace qb::steps

@@ -10,6 +10,8 @@ Status run_sample(runner::StepContext& ctx);
 #ifdef QBUILD_WITH_TORCH
 Status run_quant(runner::StepContext& ctx);
 Status run_trans(runner::StepContext& ctx);
+Status run_eval(runner::StepContext& ctx);
+Status run_base_eval(runner::StepContext& ctx);
 #endif
 
 }  // namespace qb::steps

@@ -2,6 +2,11 @@
 
 #include <cmath>
 
+#include "steps/model/tensor_names.h"
+#include "steps/model_io/checkpoint.h"
+#include "steps/tokenizer/tokenizer.h"
+#include "util/fs.h"
+
 namespace qb::model {
 
 Result<ModelConfig> shape_config(std::string_view name) {
@@ -36,7 +41,20 @@ Result<ModelConfig> shape_config(std::string_view name) {
     c.dtype = at::kFloat;
     return c;
   }
-  return invalid_argument("unknown model shape '" + std::string(name) + "' (qwen3-8b, tiny)");
+  if (name == "demo") {
+    c.hidden_size = 64;
+    c.intermediate_size = 128;
+    c.num_layers = 2;
+    c.num_heads = 4;
+    c.num_kv_heads = 2;
+    c.head_dim = 16;
+    c.vocab_size = 151936;
+    c.max_position_embeddings = 40960;
+    c.bos_token_id = 151643;
+    c.eos_token_ids = {151645, 151643};
+    return c;
+  }
+  return invalid_argument("unknown model shape '" + std::string(name) + "' (qwen3-8b, tiny, demo)");
 }
 
 ModelWeights random_weights(const ModelConfig& c, at::ScalarType dtype, at::Device device,
@@ -74,6 +92,97 @@ ModelWeights random_weights(const ModelConfig& c, at::ScalarType dtype, at::Devi
                   ? std::make_shared<DenseLinear>(w.embed_tokens, std::nullopt, "dense (tied)")
                   : linear(c.hidden_size, c.vocab_size, false);
   return w;
+}
+
+nlohmann::json hf_config_json(const ModelConfig& c, at::ScalarType dtype) {
+  const char* arch = c.arch == Arch::kQwen3   ? "Qwen3ForCausalLM"
+                     : c.arch == Arch::kQwen2 ? "Qwen2ForCausalLM"
+                                              : "LlamaForCausalLM";
+  nlohmann::json eos = c.eos_token_ids.size() == 1 ? nlohmann::json(c.eos_token_ids[0])
+                                                   : nlohmann::json(c.eos_token_ids);
+  nlohmann::json j = {{"architectures", {arch}},
+                      {"model_type", c.model_type},
+                      {"hidden_size", c.hidden_size},
+                      {"intermediate_size", c.intermediate_size},
+                      {"num_hidden_layers", c.num_layers},
+                      {"num_attention_heads", c.num_heads},
+                      {"num_key_value_heads", c.num_kv_heads},
+                      {"head_dim", c.head_dim},
+                      {"vocab_size", c.vocab_size},
+                      {"max_position_embeddings", c.max_position_embeddings},
+                      {"rms_norm_eps", c.rms_norm_eps},
+                      {"rope_theta", c.rope.theta},
+                      {"hidden_act", "silu"},
+                      {"tie_word_embeddings", c.tie_word_embeddings},
+                      {"attention_bias", c.qkv_bias},
+                      {"dtype", dtype_label(dtype)},
+                      {"bos_token_id", c.bos_token_id ? nlohmann::json(*c.bos_token_id) : nlohmann::json()},
+                      {"eos_token_id", eos},
+                      {"use_cache", true}};
+  if (c.arch != Arch::kQwen2) j["mlp_bias"] = c.mlp_bias;
+  return j;
+}
+
+Status write_random_checkpoint(const RandomCheckpointRequest& req) {
+  namespace stdfs = std::filesystem;
+  QB_ASSIGN_OR_RETURN(ModelConfig c, shape_config(req.shape));
+  std::error_code ec;
+  if (stdfs::exists(req.out_dir / "config.json", ec))
+    return invalid_argument("'" + req.out_dir.string() + "' already holds a model (config.json); remove it first");
+  std::optional<tok::Tokenizer> tokenizer;
+  if (!req.tokenizer_dir.empty()) {
+    QB_ASSIGN_OR_RETURN(tokenizer, tok::Tokenizer::load(req.tokenizer_dir));
+    if (tokenizer->vocab_size() > c.vocab_size)
+      return invalid_argument("tokenizer '" + req.tokenizer_dir.string() + "' has " +
+                              std::to_string(tokenizer->vocab_size()) + " ids, more than shape '" + req.shape +
+                              "''s vocabulary of " + std::to_string(c.vocab_size));
+  }
+  ModelWeights w = random_weights(c, req.dtype, req.device, req.seed);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  auto norm = [&](const at::Tensor& ones) {
+    if (req.norm_jitter == 0) return ones;
+    return ones.add(at::randn_like(ones).mul_(req.norm_jitter));
+  };
+  auto dense = [](const std::shared_ptr<const Linear>& l) {
+    return static_cast<const DenseLinear&>(*l).weight();
+  };
+  tensors.push_back({module_name(Role::kTokenEmbd) + ".weight", w.embed_tokens});
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const LayerWeights& l = w.layers[i];
+    auto add = [&](Role r, const at::Tensor& t) { tensors.push_back({module_name(r, i) + ".weight", t}); };
+    add(Role::kAttnNorm, norm(l.input_layernorm));
+    add(Role::kAttnQ, dense(l.q_proj));
+    add(Role::kAttnK, dense(l.k_proj));
+    add(Role::kAttnV, dense(l.v_proj));
+    if (c.qk_norm) {
+      add(Role::kAttnQNorm, norm(l.q_norm));
+      add(Role::kAttnKNorm, norm(l.k_norm));
+    }
+    add(Role::kAttnOut, dense(l.o_proj));
+    add(Role::kFfnNorm, norm(l.post_attention_layernorm));
+    add(Role::kFfnGate, dense(l.gate_proj));
+    add(Role::kFfnUp, dense(l.up_proj));
+    add(Role::kFfnDown, dense(l.down_proj));
+  }
+  tensors.push_back({module_name(Role::kOutputNorm) + ".weight", norm(w.norm)});
+  if (!c.tie_word_embeddings) tensors.push_back({module_name(Role::kOutput) + ".weight", dense(w.lm_head)});
+  nlohmann::json gen = {{"bos_token_id", c.bos_token_id ? nlohmann::json(*c.bos_token_id) : nlohmann::json()},
+                        {"eos_token_id", c.eos_token_ids},
+                        {"do_sample", false}};
+  stdfs::create_directories(req.out_dir, ec);
+  if (ec) return io_error("creating '" + req.out_dir.string() + "': " + ec.message());
+  model_io::SaveOptions so;
+  so.metadata["qbuild_random_model"] = req.shape + " seed " + std::to_string(req.seed);
+  QB_TRY(model_io::save_checkpoint(req.out_dir, tensors, hf_config_json(c, req.dtype), gen, so));
+  if (tokenizer) {
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"}) {
+      stdfs::path from = stdfs::is_directory(req.tokenizer_dir, ec) ? req.tokenizer_dir / f : stdfs::path();
+      if (from.empty() || !stdfs::exists(from, ec)) continue;
+      QB_ASSIGN_OR_RETURN(std::string data, fs::read_file(from));
+      QB_TRY(fs::write_file_atomic(req.out_dir / f, data));
+    }
+  }
+  return Status::ok();
 }
 
 }  // namespace qb::model

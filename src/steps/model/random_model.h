@@ -4,12 +4,19 @@
 //               vocab 151936, untied, rope_theta 1e6 (REFERENCE.md)
 //   "tiny"      the shape of tests/golden/models/qwen3-tiny: 2 layers, hidden 64, 4 / 2 heads
 //               of 16, intermediate 128, vocab 256
+//   "demo"      the tiny shape with Qwen3's real vocabulary (151936, untied as Qwen3-8B, bf16): the
+//               embedded demo pipeline's model, runnable with the real Qwen3 tokenizer
+// write_random_checkpoint() saves one as a Hugging Face folder (`qbuild random-model`).
 #pragma once
+
+#include <filesystem>
 
 #include <ATen/ATen.h>
 
 #include <cstdint>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "steps/model/model.h"
 #include "util/status.h"
@@ -23,5 +30,24 @@ Result<ModelConfig> shape_config(std::string_view name);
 // from at::manual_seed(seed). May throw c10::Error (out of memory).
 ModelWeights random_weights(const ModelConfig& config, at::ScalarType dtype, at::Device device,
                             uint64_t seed);
+
+// The config.json transformers writes for `config` (Qwen3ForCausalLM / Qwen2ForCausalLM /
+// LlamaForCausalLM), with `dtype` as the stored dtype.
+nlohmann::json hf_config_json(const ModelConfig& config, at::ScalarType dtype);
+
+struct RandomCheckpointRequest {
+  std::string shape = "demo";          // a shape_config() name
+  at::ScalarType dtype = at::kBFloat16;
+  at::Device device = at::kCPU;         // where the weights are drawn (CUDA: fast for 8B shapes)
+  uint64_t seed = 0;
+  // RMSNorm weights drawn as 1 + norm_jitter·N(0, 1) (0: all ones). Non-unit norms make the
+  // SpinQuant norm fusion do real work, as a trained checkpoint does.
+  double norm_jitter = 0.2;
+  std::filesystem::path tokenizer_dir;  // its tokenizer files are copied (optional)
+  std::filesystem::path out_dir;        // created; must not hold a config.json already
+};
+// Deterministic for (shape, dtype, device kind, seed, norm_jitter) and the libtorch version.
+// Errors: unknown shape, out_dir already a model, I/O, a tokenizer whose ids exceed the vocab.
+Status write_random_checkpoint(const RandomCheckpointRequest& req);
 
 }  // namespace qb::model

@@ -1,6 +1,7 @@
 #ifdef QBUILD_WITH_TORCH
 #include "steps/kinds/model_tools.h"
 
+#include "steps/model/random_model.h"
 #include "steps/model/tools.h"
 #include "util/fs.h"
 
@@ -22,6 +23,18 @@ Status tool_logits(const LogitsToolArgs& a) {
   model::ToolModelOptions mo{a.model_dir, a.device, a.dtype};
   QB_ASSIGN_OR_RETURN(nlohmann::json j, model::run_logits(mo, a.ids));
   return fs::write_file_atomic(a.out, j.dump() + "\n");
+}
+
+Status tool_random_model(const RandomModelToolArgs& a) {
+  model::RandomCheckpointRequest req;
+  req.shape = a.shape;
+  req.seed = a.seed;
+  QB_ASSIGN_OR_RETURN(auto dtype, model::parse_dtype_option(a.dtype));
+  req.dtype = dtype.value_or(at::kBFloat16);
+  QB_ASSIGN_OR_RETURN(req.device, model::parse_device(a.device));
+  req.tokenizer_dir = a.tokenizer;
+  req.out_dir = a.out;
+  return model::write_random_checkpoint(req);
 }
 
 }  // namespace qb::steps

@@ -1,0 +1,370 @@
+#ifdef QBUILD_WITH_TORCH
+#include "steps/kinds/torch/eval_run.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "steps/model/generate.h"
+#include "steps/model/model.h"
+#include "steps/tokenizer/chat_format.h"
+#include "steps/tokenizer/tokenizer.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/progress.h"
+#include "util/strings.h"
+
+namespace qb::steps {
+
+namespace stdfs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string device_error(const c10::Error& e, int64_t batch) {
+  return "the model runtime failed on a batch of " + std::to_string(batch) + " items (" +
+         std::string(e.what_without_backtrace()) + "); if the device ran out of memory, lower the eval "
+         "config's generation.batch_size";
+}
+
+constexpr const char* kPartialFile = "predictions.jsonl";
+
+// Raw results of earlier, interrupted runs of this node, by item index. Stops at the first line
+// that is torn (no newline: the run died mid-write) or unreadable.
+std::map<int64_t, ItemResult> read_partial(const stdfs::path& file, size_t n_entries) {
+  std::map<int64_t, ItemResult> out;
+  auto text = fs::read_file(file);
+  if (!text.is_ok()) return out;
+  size_t pos = 0;
+  while (pos < text->size()) {
+    size_t nl = text->find('\n', pos);
+    if (nl == std::string::npos) break;
+    json j = json::parse(text->begin() + static_cast<std::ptrdiff_t>(pos),
+                         text->begin() + static_cast<std::ptrdiff_t>(nl), nullptr, false);
+    pos = nl + 1;
+    if (j.is_discarded() || !j.is_object() || !j.contains("index") || !j["index"].is_number_integer()) {
+      log::warn(file.string() + ": an unreadable line; the items after it are recomputed");
+      break;
+    }
+    int64_t idx = j["index"];
+    if (idx < 0 || static_cast<size_t>(idx) >= n_entries) break;
+    ItemResult r;
+    r.output = j.value("output", "");
+    r.output_tokens = j.value("output_tokens", int64_t{0});
+    r.finish = j.value("finish", "");
+    r.loglikelihoods = j.value("loglikelihoods", std::vector<double>{});
+    r.resumed = true;
+    out[idx] = std::move(r);
+  }
+  return out;
+}
+
+// Appends one JSON line per finished item; each batch is flushed and fsynced before the next.
+class PartialWriter {
+ public:
+  explicit PartialWriter(const stdfs::path& dir) {
+    if (dir.empty()) return;
+    std::error_code ec;
+    stdfs::create_directories(dir, ec);
+    path_ = dir / kPartialFile;
+    f_ = std::fopen(path_.c_str(), "ab");
+    if (!f_) log::warn("cannot open " + path_.string() + " for appending; this run cannot be resumed");
+  }
+  ~PartialWriter() {
+    if (f_) std::fclose(f_);
+  }
+  PartialWriter(const PartialWriter&) = delete;
+  PartialWriter& operator=(const PartialWriter&) = delete;
+  void add(int64_t index, const ItemResult& r) {
+    if (!f_) return;
+    json j = {{"index", index}, {"output", r.output}, {"output_tokens", r.output_tokens}, {"finish", r.finish}};
+    if (!r.loglikelihoods.empty()) j["loglikelihoods"] = r.loglikelihoods;
+    std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    std::fwrite(line.data(), 1, line.size(), f_);
+  }
+  void sync() {
+    if (!f_) return;
+    std::fflush(f_);
+    ::fdatasync(::fileno(f_));
+  }
+
+ private:
+  stdfs::path path_;
+  std::FILE* f_ = nullptr;
+};
+
+// Batches of at most `batch` item positions, each batch's items of similar length (sorted
+// longest first, so an out-of-memory shows up at once rather than at the end).
+std::vector<std::vector<size_t>> length_batches(std::vector<size_t> items, const std::vector<size_t>& length,
+                                                int64_t batch) {
+  std::stable_sort(items.begin(), items.end(), [&](size_t a, size_t b) { return length[a] > length[b]; });
+  std::vector<std::vector<size_t>> out;
+  for (size_t i = 0; i < items.size(); i += static_cast<size_t>(batch))
+    out.emplace_back(items.begin() + static_cast<std::ptrdiff_t>(i),
+                     items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), i + static_cast<size_t>(batch))));
+  return out;
+}
+
+}  // namespace
+
+Result<EvalRunResult> run_eval_set(const EvalRunOptions& o) {
+  EvalRunResult res;
+  QB_ASSIGN_OR_RETURN(res.entries, eval::load_eval_set(o.eval_set_dir / "eval_set.jsonl"));
+  const auto& entries = res.entries;
+  const size_t n = entries.size();
+  json sample_params = json::object();
+  if (auto sp = fs::read_file(o.eval_set_dir / "sample_params.json"); sp.is_ok()) {
+    sample_params = json::parse(*sp, nullptr, false);
+    if (sample_params.is_discarded()) return corrupt((o.eval_set_dir / "sample_params.json").string() + ": not JSON");
+  }
+  const bool enable_thinking = sample_params.value("enable_thinking", false);
+  const int64_t batch_size = std::max<int64_t>(1, o.params.value("batch_size", int64_t{32}));
+  const json max_new = o.params.value("max_new_tokens", json::object());
+
+  std::error_code ec;
+  if (!stdfs::exists(o.model_dir / "tokenizer.json", ec))
+    return not_found("model folder '" + o.model_dir.string() +
+                     "' has no tokenizer.json: an eval needs the model's tokenizer (put tokenizer.json, "
+                     "tokenizer_config.json next to config.json)");
+  QB_ASSIGN_OR_RETURN(tok::Tokenizer tokenizer, tok::Tokenizer::load(o.model_dir));
+  model::LoadOptions lo;
+  lo.device = o.device;
+  lo.dtype = o.dtype;
+  auto t_load = Clock::now();
+  QB_ASSIGN_OR_RETURN(model::Model model, model::Model::load(o.model_dir, lo));
+  res.stats["load_seconds"] = seconds_since(t_load);
+
+  // ---- tokenize ----
+  std::vector<std::vector<int64_t>> prompt_ids(n);
+  std::vector<std::vector<std::vector<int64_t>>> cont_ids(n);
+  std::vector<size_t> length(n);
+  tok::ChatOptions chat;
+  chat.enable_thinking = enable_thinking;
+  auto encode = [&](const std::string& text) {
+    std::vector<int64_t> ids;
+    for (int32_t id : tokenizer.encode(text)) ids.push_back(id);
+    return ids;
+  };
+  int64_t prompt_tokens = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& e = entries[i];
+    prompt_ids[i] = encode(e.chat_template ? tok::format_chat_prompt(e.prompt, chat) : e.prompt);
+    if (prompt_ids[i].empty()) return invalid_argument("eval item " + std::to_string(i) + " (" + e.source + "): an empty prompt");
+    for (const auto& c : e.continuations) cont_ids[i].push_back(encode(c));
+    length[i] = prompt_ids[i].size();
+    prompt_tokens += static_cast<int64_t>(length[i]);
+    for (int64_t id : prompt_ids[i])
+      if (id >= model.config().vocab_size)
+        return invalid_argument("eval item " + std::to_string(i) + ": token id " + std::to_string(id) +
+                                " is outside the model's vocabulary of " + std::to_string(model.config().vocab_size) +
+                                " (the tokenizer in '" + o.model_dir.string() + "' does not belong to this model)");
+  }
+  res.stats["items"] = n;
+  res.stats["prompt_tokens"] = prompt_tokens;
+
+  // ---- resume ----
+  res.items.resize(n);
+  std::map<int64_t, ItemResult> done;
+  if (!o.partial_dir.empty()) done = read_partial(o.partial_dir / kPartialFile, n);
+  for (auto& [idx, r] : done) {
+    const auto& e = entries[static_cast<size_t>(idx)];
+    bool fits = e.prompt_style == "loglikelihood" ? r.loglikelihoods.size() == e.continuations.size() : true;
+    if (!fits) continue;
+    res.items[static_cast<size_t>(idx)] = std::move(r);
+    ++res.resumed;
+  }
+  if (res.resumed > 0)
+    log::info("resuming: " + std::to_string(res.resumed) + " of " + std::to_string(n) +
+              " items were completed by an earlier, interrupted run of this eval");
+
+  std::vector<int64_t> stop_ids;
+  for (std::string_view s : tok::kChatStopTokens)
+    if (auto id = tokenizer.token_to_id(s)) stop_ids.push_back(*id);
+
+  // Pending items by kind: generative ones grouped by their token budget (per dataset).
+  std::map<int64_t, std::vector<size_t>> gen_by_budget;
+  std::vector<size_t> ll_items;
+  for (size_t i = 0; i < n; ++i) {
+    if (res.items[i].resumed) continue;
+    const auto& e = entries[i];
+    if (e.prompt_style == "loglikelihood") {
+      if (e.continuations.size() != 4)
+        return invalid_argument("eval item " + std::to_string(i) + ": a loglikelihood item needs 4 continuations");
+      ll_items.push_back(i);
+    } else {
+      int64_t budget = max_new.is_object() ? max_new.value(e.dataset_name, int64_t{256}) : int64_t{256};
+      gen_by_budget[budget].push_back(i);
+    }
+  }
+  size_t pending = ll_items.size();
+  for (const auto& [b, v] : gen_by_budget) pending += v.size();
+
+  PartialWriter partial(o.partial_dir);
+  Progress progress("eval items", static_cast<int64_t>(pending));
+  int64_t generated_tokens = 0;
+  double gen_seconds = 0, ll_seconds = 0;
+
+  for (const auto& [budget, items] : gen_by_budget) {
+    for (const auto& batch : length_batches(items, length, batch_size)) {
+      std::vector<std::vector<int64_t>> prompts;
+      for (size_t i : batch) prompts.push_back(prompt_ids[i]);
+      model::GenerateOptions g;
+      g.max_new_tokens = budget;
+      g.stop_token_ids = stop_ids;
+      g.cuda_graph = o.device.is_cuda();
+      auto t0 = Clock::now();
+      std::vector<model::Generation> outs;
+      try {
+        QB_ASSIGN_OR_RETURN(outs, model::generate_greedy(model, prompts, g));
+      } catch (const c10::Error& e) {
+        return unavailable(device_error(e, static_cast<int64_t>(batch.size())));
+      }
+      gen_seconds += seconds_since(t0);
+      for (size_t k = 0; k < batch.size(); ++k) {
+        ItemResult& r = res.items[batch[k]];
+        const std::vector<int32_t> ids(outs[k].tokens.begin(), outs[k].tokens.end());
+        r.output = tokenizer.decode(ids);
+        r.output_tokens = static_cast<int64_t>(ids.size());
+        r.finish = outs[k].finish == model::FinishReason::kStop ? "stop" : "length";
+        generated_tokens += r.output_tokens;
+        partial.add(static_cast<int64_t>(batch[k]), r);
+      }
+      partial.sync();
+      progress.advance(static_cast<int64_t>(batch.size()));
+    }
+  }
+  for (const auto& batch : length_batches(ll_items, length, batch_size)) {
+    std::vector<model::ScoreRequest> reqs;
+    for (size_t i : batch)
+      for (const auto& c : cont_ids[i]) reqs.push_back({prompt_ids[i], c});
+    auto t0 = Clock::now();
+    std::vector<model::ContinuationScore> scores;
+    try {
+      QB_ASSIGN_OR_RETURN(scores, model::score_continuations(model, reqs));
+    } catch (const c10::Error& e) {
+      return unavailable(device_error(e, static_cast<int64_t>(batch.size())));
+    }
+    ll_seconds += seconds_since(t0);
+    for (size_t k = 0; k < batch.size(); ++k) {
+      ItemResult& r = res.items[batch[k]];
+      for (size_t c = 0; c < 4; ++c) r.loglikelihoods.push_back(scores[k * 4 + c].logprob);
+      partial.add(static_cast<int64_t>(batch[k]), r);
+    }
+    partial.sync();
+    progress.advance(static_cast<int64_t>(batch.size()));
+  }
+  res.stats["generated_tokens"] = generated_tokens;
+  res.stats["generate_seconds"] = gen_seconds;
+  res.stats["decode_tokens_per_s"] = gen_seconds > 0 ? static_cast<double>(generated_tokens) / gen_seconds : 0.0;
+  res.stats["loglikelihood_seconds"] = ll_seconds;
+  res.stats["resumed_items"] = res.resumed;
+
+  // ---- score ----
+  eval::ScoreOptions so;
+  if (enable_thinking) so.remove_until = "</think>";
+  std::vector<eval::Score> scores;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& e = entries[i];
+    ItemResult& r = res.items[i];
+    if (e.prompt_style == "loglikelihood") {
+      std::array<double, 4> ll{};
+      std::copy_n(r.loglikelihoods.begin(), 4, ll.begin());
+      QB_ASSIGN_OR_RETURN(r.score, eval::score_loglikelihoods(e, ll));
+    } else {
+      QB_ASSIGN_OR_RETURN(r.score, eval::score_generation(e, r.output, so));
+    }
+    r.score.index = static_cast<int64_t>(i);
+    scores.push_back(r.score);
+  }
+  QB_ASSIGN_OR_RETURN(res.report, eval::make_report(entries, scores));
+
+  // ---- next-token logits at every prompt's last position (fidelity) ----
+  if (o.want_logits) {
+    auto t0 = Clock::now();
+    std::vector<size_t> all(n);
+    for (size_t i = 0; i < n; ++i) all[i] = i;
+    res.last_logits = at::empty({static_cast<int64_t>(n), model.config().vocab_size}, at::kFloat);
+    for (const auto& batch : length_batches(all, length, batch_size)) {
+      std::vector<std::vector<int64_t>> seqs;
+      for (size_t i : batch) seqs.push_back(prompt_ids[i]);
+      at::Tensor rows;
+      try {
+        QB_ASSIGN_OR_RETURN(rows, model::last_logits(model, seqs));
+      } catch (const c10::Error& e) {
+        return unavailable(device_error(e, static_cast<int64_t>(batch.size())));
+      }
+      std::vector<int64_t> idx(batch.begin(), batch.end());
+      res.last_logits.index_copy_(0, at::tensor(idx, at::kLong), rows.to(at::kFloat));
+    }
+    res.stats["logits_seconds"] = seconds_since(t0);
+  }
+  return res;
+}
+
+Status write_eval_outputs(const stdfs::path& out_dir, const EvalRunResult& r, const nlohmann::ordered_json& report) {
+  std::map<std::string, std::string> per_dataset;
+  std::string items;
+  for (size_t i = 0; i < r.entries.size(); ++i) {
+    const auto& e = r.entries[i];
+    const auto& it = r.items[i];
+    nlohmann::ordered_json p = {{"index", e.index},
+                                {"subset", e.subset_name},
+                                {"prompt", e.prompt},
+                                {"output", e.prompt_style == "loglikelihood" ? it.score.extracted : it.output},
+                                {"extracted", it.score.extracted},
+                                {"gold", e.gold},
+                                {"correct", it.score.correct}};
+    if (e.prompt_style == "loglikelihood") {
+      p["loglikelihoods"] = it.loglikelihoods;
+    } else {
+      p["finish"] = it.finish;
+      p["output_tokens"] = it.output_tokens;
+    }
+    per_dataset[e.dataset_name] += p.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    items += nlohmann::ordered_json{{"index", e.index},
+                                    {"dataset", e.dataset_name},
+                                    {"correct", it.score.correct},
+                                    {"extracted", it.score.extracted}}
+                 .dump() +
+             "\n";
+  }
+  std::error_code ec;
+  stdfs::create_directories(out_dir / "predictions", ec);
+  if (ec) return io_error("creating '" + (out_dir / "predictions").string() + "': " + ec.message());
+  for (const auto& [ds, text] : per_dataset) QB_TRY(fs::write_file_atomic(out_dir / "predictions" / (ds + ".jsonl"), text));
+  QB_TRY(fs::write_file_atomic(out_dir / "items.jsonl", items));
+  return fs::write_file_atomic(out_dir / "report.json", report.dump(2) + "\n");
+}
+
+Result<std::vector<bool>> read_item_correctness(const stdfs::path& artifact_dir, size_t expected) {
+  const stdfs::path file = artifact_dir / "items.jsonl";
+  QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(file));
+  std::vector<bool> out;
+  size_t pos = 0, line = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    ++line;
+    json j = json::parse(text.substr(pos, nl - pos), nullptr, false);
+    pos = nl + 1;
+    if (j.is_discarded() || !j.contains("correct") || !j["correct"].is_boolean())
+      return corrupt(file.string() + ":" + std::to_string(line) + ": not an item line with a boolean 'correct'");
+    out.push_back(j["correct"].get<bool>());
+  }
+  if (out.size() != expected)
+    return corrupt(file.string() + ": " + std::to_string(out.size()) + " items, expected " + std::to_string(expected));
+  return out;
+}
+
+}  // namespace qb::steps
+#endif

@@ -1,0 +1,295 @@
+// The evaluate stage end to end: `qbuild` with its real step kinds on a temporary project whose
+// source model is a `qbuild random-model` (the demo shape: Qwen3 vocabulary, 2 tiny layers) and
+// whose datasets are the demo sets of data/datasets/ in one file format at a time.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Out {
+  int code = -1;
+  std::string text;
+};
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream s(text);
+  for (std::string l; std::getline(s, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
+}
+
+// The CSV as rows of name -> value (no quoted commas in these files).
+std::vector<std::map<std::string, std::string>> csv_rows(const fs::path& p) {
+  auto ls = lines(read(p));
+  std::vector<std::map<std::string, std::string>> rows;
+  if (ls.empty()) return rows;
+  auto split = [](const std::string& l) {
+    std::vector<std::string> f;
+    std::stringstream s(l);
+    for (std::string x; std::getline(s, x, ',');) f.push_back(x);
+    if (!l.empty() && l.back() == ',') f.push_back("");
+    return f;
+  };
+  auto head = split(ls[0]);
+  for (size_t i = 1; i < ls.size(); ++i) {
+    auto f = split(ls[i]);
+    std::map<std::string, std::string> r;
+    for (size_t k = 0; k < head.size() && k < f.size(); ++k) r[head[k]] = f[k];
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+class Pipeline : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = info->name();
+    for (char& c : name)
+      if (c == '/') c = '_';
+    root_ = fs::path(QB_BINARY_DIR) / "pipeline-projects" / name;
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "data/models");
+    fs::copy(fs::path(QB_SOURCE_DIR) / "rules", root_ / "rules");
+    auto o = run("random-model --shape demo --seed 3 --dtype float32 --tokenizer '" QB_SOURCE_DIR
+                 "/data/tokenizers/qwen3' --out data/models/demo");
+    ASSERT_EQ(o.code, 0) << o.text;
+    write("pipline/1-trans/original.yaml", "name: original\ninput_model: data/models/demo\noutput_suffix: null\n");
+    write("pipline/2-quant/rtn.yaml",
+          "name: rtn-w8a8-dynamic\noutput_suffix: -rtn\nquant_modifiers:\n  QuantizationModifier:\n"
+          "    config_groups:\n      group_0:\n        targets: [Linear]\n"
+          "        weights: {num_bits: 8, type: int, symmetric: true, strategy: channel}\n"
+          "        input_activations: {num_bits: 8, type: int, symmetric: true, strategy: token, dynamic: true}\n"
+          "    ignore: [lm_head]\n");
+  }
+
+  // Copies the demo datasets, only the files of one format ("jsonl", "csv", "parquet").
+  void copy_datasets(const std::string& format) {
+    const fs::path src = fs::path(QB_SOURCE_DIR) / "data/datasets";
+    for (const auto& e : fs::recursive_directory_iterator(src)) {
+      if (!e.is_regular_file() || e.path().extension() != "." + format) continue;
+      fs::path to = root_ / "data/datasets" / fs::relative(e.path(), src);
+      fs::create_directories(to.parent_path());
+      fs::copy_file(e.path(), to);
+    }
+  }
+
+  void eval_config(const std::string& extra, int total = 8) {
+    write("pipline/3-eval/mini.yaml",
+          "dataset_name: mini\ndatasets:\n"
+          "  - {name: mmlu, dataset_dir: data/datasets/demo_mmlu, weight: 1.0, few_shot_num: 0}\n"
+          "  - {name: gsm8k, dataset_dir: data/datasets/demo_gsm8k, weight: 1.0, few_shot_num: 1}\n"
+          "sampling: {total_samples: " + std::to_string(total) + ", seed: 7}\n"
+          "output: {work_dir: outputs/mini}\n" + extra);
+  }
+
+  void write(const std::string& rel, const std::string& text) {
+    fs::create_directories((root_ / rel).parent_path());
+    std::ofstream(root_ / rel) << text;
+  }
+
+  Out run(const std::string& args) {
+    std::string cmd = "cd '" + root_.string() + "' && '" QB_QBUILD "' " + args + " 2>&1";
+    Out o;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.text.append(buf, n);
+    int st = ::pclose(p);
+    o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return o;
+  }
+
+  json runs() {
+    auto o = run("runs --all --json");
+    auto j = json::parse(o.text, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << o.text;
+    return j.is_discarded() ? json::array() : j;
+  }
+
+  // The manifest of the one artifact of `kind`.
+  json artifact_meta(const std::string& kind) {
+    for (const auto& r : runs())
+      if (r["kind"] == kind && r["status"] == "ok") {
+        std::string key = r["key"];
+        return json::parse(read(root_ / "cache/objects" / key.substr(0, 2) / key / "qbuild-artifact.json"))["meta"];
+      }
+    ADD_FAILURE() << "no ok run of kind " << kind;
+    return json::object();
+  }
+
+  fs::path root_;
+};
+
+class EvalFormats : public Pipeline, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(EvalFormats, EvaluatesAndWritesPredictionsReportsAndCsv) {
+  copy_datasets(GetParam());
+  eval_config("generation: {max_new_tokens: 12, batch_size: 3}\n");
+  auto o = run("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  // Predictions per variant and dataset, reports, configs — the base model included.
+  for (const std::string v : {"demo", "demo-rtn"}) {
+    size_t items = 0;
+    for (const std::string ds : {"mmlu", "gsm8k"}) {
+      auto ls = lines(read(root_ / "outputs/mini/predictions" / v / (ds + ".jsonl")));
+      items += ls.size();
+      for (const auto& l : ls) {
+        auto j = json::parse(l);
+        for (const char* k : {"index", "prompt", "output", "extracted", "gold", "correct", "finish"})
+          EXPECT_TRUE(j.contains(k)) << k << " in " << l;
+        EXPECT_LE(j["output_tokens"].get<int>(), 12);
+      }
+    }
+    EXPECT_EQ(items, 8u) << v;
+    auto report = json::parse(read(root_ / "outputs/mini/reports" / (v + ".json")));
+    EXPECT_EQ(report["overall"]["n"], 8);
+    EXPECT_TRUE(fs::exists(root_ / "outputs/mini/configs" / (v + ".json")));
+  }
+  auto rows = csv_rows(root_ / "results/mini.csv");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["status"], "base model");
+  EXPECT_EQ(rows[1]["variant"], "demo-rtn");
+  for (const char* col : {"mmlu_acc", "mmlu_stderr", "mmlu_n", "gsm8k_acc", "gsm8k_n", "overall_acc"})
+    EXPECT_FALSE(rows[1][col].empty()) << col;
+  EXPECT_EQ(std::stoi(rows[1]["mmlu_n"]) + std::stoi(rows[1]["gsm8k_n"]), 8);
+  // Fidelity against the base: small but non-zero KL for int8, agreement and a McNemar p-value.
+  double kl = std::stod(rows[1]["fidelity_kl"]);
+  EXPECT_GT(kl, 0.0);
+  EXPECT_LT(kl, 0.1);
+  double top1 = std::stod(rows[1]["fidelity_top1"]);
+  EXPECT_GE(top1, 0.5);
+  EXPECT_LE(top1, 1.0);
+  double p = std::stod(rows[1]["fidelity_mcnemar_p"]);
+  EXPECT_GE(p, 0.0);
+  EXPECT_LE(p, 1.0);
+  EXPECT_TRUE(rows[0]["fidelity_kl"].empty());
+  // A second run does nothing.
+  auto again = run("");
+  ASSERT_EQ(again.code, 0) << again.text;
+  EXPECT_NE(again.text.find("nothing to do"), std::string::npos) << again.text;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFormats, EvalFormats, ::testing::Values("jsonl", "csv", "parquet"));
+
+TEST_F(Pipeline, LoglikelihoodModeScoresMmluFromContinuations) {
+  copy_datasets("jsonl");
+  eval_config("mode: loglikelihood\ngeneration: {max_new_tokens: 8, batch_size: 4}\nfidelity: {enabled: false}\n");
+  auto o = run("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  auto ls = lines(read(root_ / "outputs/mini/predictions/demo-rtn/mmlu.jsonl"));
+  ASSERT_FALSE(ls.empty());
+  for (const auto& l : ls) {
+    auto j = json::parse(l);
+    ASSERT_EQ(j["loglikelihoods"].size(), 4u) << l;
+    // The answer is the continuation with the highest log-likelihood.
+    auto ll = j["loglikelihoods"].get<std::vector<double>>();
+    size_t best = std::max_element(ll.begin(), ll.end()) - ll.begin();
+    EXPECT_EQ(j["extracted"], std::string(1, static_cast<char>('A' + best)));
+  }
+  auto rows = csv_rows(root_ / "results/mini.csv");
+  ASSERT_EQ(rows.size(), 1u);  // no base row without fidelity
+  EXPECT_TRUE(rows[0].find("fidelity_kl") == rows[0].end() || rows[0]["fidelity_kl"].empty());
+}
+
+TEST_F(Pipeline, AKilledEvalResumesFromItsCompletedItems) {
+  copy_datasets("jsonl");
+  eval_config("generation: {max_new_tokens: 48, batch_size: 1}\nfidelity: {enabled: false}\n", 16);
+  ASSERT_EQ(run("data/models/demo-rtn").code, 0);  // the model first, so the kill lands in the eval
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    if (::chdir(root_.c_str()) != 0) ::_exit(127);
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    ::execl(QB_QBUILD, QB_QBUILD, static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);
+  // Kill once a few items are on disk.
+  fs::path partial;
+  size_t seen = 0;
+  for (int i = 0; i < 2000 && seen < 3; ++i) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root_ / "cache/partial", ec))
+      if (fs::exists(e.path() / "predictions.jsonl")) partial = e.path() / "predictions.jsonl";
+    if (!partial.empty()) seen = lines(read(partial)).size();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // Everything dies, as in a crash: qbuild and Ninja (this process group) and the step, which
+  // Ninja runs in a process group of its own.
+  ::kill(-pid, SIGKILL);
+  std::system(("pkill -KILL -f -- '--project " + root_.string() + " step'").c_str());
+  int st;
+  ::waitpid(pid, &st, 0);
+  ASSERT_GE(seen, 3u) << "the eval never wrote 3 items";
+  const auto done_before = lines(read(partial));
+  ASSERT_LT(done_before.size(), 16u) << "the eval finished before the kill";
+
+  auto o = run("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  auto meta = artifact_meta("eval");
+  EXPECT_EQ(meta["eval_stats"]["resumed_items"].get<size_t>(), done_before.size());
+  EXPECT_FALSE(fs::exists(partial)) << "the partial results outlived the published artifact";
+  // The resumed items are the earlier run's outputs, and the whole result equals a run that was
+  // never interrupted (greedy decoding, one item per batch: deterministic).
+  std::map<int, std::string> earlier;
+  for (const auto& l : done_before) earlier[json::parse(l)["index"]] = json::parse(l)["output"];
+  std::map<int, std::string> final_out;
+  for (const std::string ds : {"mmlu", "gsm8k"})
+    for (const auto& l : lines(read(root_ / "outputs/mini/predictions/demo-rtn" / (ds + ".jsonl"))))
+      final_out[json::parse(l)["index"]] = json::parse(l)["output"];
+  for (const auto& [i, out] : earlier) EXPECT_EQ(final_out[i], out) << i;
+  std::string resumed_report = read(root_ / "outputs/mini/reports/demo-rtn.json");
+  fs::remove_all(root_ / "cache");
+  fs::remove_all(root_ / "outputs");
+  ASSERT_EQ(run("").code, 0);
+  auto fresh = json::parse(read(root_ / "outputs/mini/reports/demo-rtn.json"));
+  auto resumed = json::parse(resumed_report);
+  EXPECT_EQ(fresh["datasets"], resumed["datasets"]);
+  EXPECT_EQ(fresh["overall"], resumed["overall"]);
+}
+
+TEST_F(Pipeline, AModelWithoutATokenizerIsAClearError) {
+  copy_datasets("jsonl");
+  eval_config("fidelity: {enabled: false}\n");
+  fs::remove(root_ / "data/models/demo/tokenizer.json");
+  auto o = run("");
+  EXPECT_EQ(o.code, 1) << o.text;
+  EXPECT_NE(o.text.find("has no tokenizer.json"), std::string::npos) << o.text;
+}
+
+TEST_F(Pipeline, RandomModelRefusesToOverwriteAModel) {
+  auto o = run("random-model --shape demo --out data/models/demo");
+  EXPECT_NE(o.code, 0);
+  EXPECT_NE(o.text.find("already holds a model"), std::string::npos) << o.text;
+  auto bad = run("random-model --shape nonesuch --out data/models/x");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.text.find("unknown model shape 'nonesuch'"), std::string::npos) << bad.text;
+}
+
+}  // namespace
