@@ -59,6 +59,7 @@ qb::cli::ModelToolHooks model_tools() {
     qb::steps::RandomModelToolArgs r;
     r.shape = a.shape;
     r.seed = a.seed;
+    r.layers = a.layers;
     r.dtype = a.dtype;
     r.device = a.device;
     r.tokenizer = a.tokenizer;

@@ -136,6 +136,7 @@ void add_tool_commands(CLI::App& app, ToolArgs& a) {
   a.random_model->add_option("--shape", a.shape, "demo (Qwen3 vocabulary, 2 tiny layers) | tiny | qwen3-8b")
       ->capture_default_str();
   a.random_model->add_option("--seed", a.seed, "random seed")->capture_default_str();
+  a.random_model->add_option("--layers", a.layers, "decoder layers (default: the shape's)")->check(CLI::PositiveNumber);
   a.random_model->add_option("--dtype", a.dtype, "stored dtype: bfloat16 (default) | float32 | float16");
   a.random_model->add_option("--device", a.device, "where the weights are drawn: cpu | cuda")->capture_default_str();
   a.random_model->add_option("--tokenizer", a.tokenizer, "copy this tokenizer folder's files into the model");

@@ -20,6 +20,7 @@ struct ToolArgs {
   int max_new_tokens = 64;
   std::string shape = "demo";
   unsigned long long seed = 0;
+  long long layers = 0;
   CLI::App *tokenize = nullptr, *detokenize = nullptr, *generate = nullptr, *logits = nullptr,
            *random_model = nullptr;
 };

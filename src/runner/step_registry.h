@@ -35,6 +35,8 @@ struct StepContext {
   nlohmann::json meta = nlohmann::json::object();
 };
 
+// A step's meta may carry "peak_gpu_gib" (its kind measures it); the runner adds "duration_s"
+// and "peak_rss_gib" (the step process's peak resident memory).
 using StepFn = std::function<Status(StepContext&)>;
 
 struct StepKind {

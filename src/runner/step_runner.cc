@@ -1,6 +1,7 @@
 #include "runner/step_runner.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -239,6 +240,8 @@ Status run_step(const store::Layout& layout, const StepRegistry& registry, const
   m.meta["device"] = ctx.device == "cuda" ? "cuda:" + run.gpu : "cpu";
   m.meta["host"] = run.host;
   m.meta["duration_s"] = duration;
+  struct rusage ru {};
+  if (::getrusage(RUSAGE_SELF, &ru) == 0) m.meta["peak_rss_gib"] = static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);
   if (opts.force && store.contains(key)) QB_TRY(store.remove(key));
   QB_ASSIGN_OR_RETURN(store::Manifest published, store.commit(std::move(tmp), m));
   g_interrupt.tmp_dir.clear();

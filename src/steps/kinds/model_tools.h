@@ -24,6 +24,7 @@ struct LogitsToolArgs {
 struct RandomModelToolArgs {
   std::string shape = "demo", dtype, device = "cpu", tokenizer, out;
   unsigned long long seed = 0;
+  long long layers = 0;
 };
 
 bool model_tools_available();

@@ -40,6 +40,7 @@ struct RandomCheckpointRequest {
   at::ScalarType dtype = at::kBFloat16;
   at::Device device = at::kCPU;         // where the weights are drawn (CUDA: fast for 8B shapes)
   uint64_t seed = 0;
+  int64_t layers = 0;                   // > 0: this many decoder layers instead of the shape's
   // RMSNorm weights drawn as 1 + norm_jitter·N(0, 1) (0: all ones). Non-unit norms make the
   // SpinQuant norm fusion do real work, as a trained checkpoint does.
   double norm_jitter = 0.2;

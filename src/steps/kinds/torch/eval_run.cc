@@ -212,7 +212,8 @@ Result<EvalRunResult> run_eval_set(const EvalRunOptions& o) {
   PartialWriter partial(o.partial_dir);
   Progress progress("eval items", static_cast<int64_t>(pending));
   int64_t generated_tokens = 0;
-  double gen_seconds = 0, ll_seconds = 0;
+  double gen_seconds = 0, ll_seconds = 0, prefill_seconds = 0, decode_seconds = 0;
+  int64_t padded_prompt_tokens = 0;
 
   for (const auto& [budget, items] : gen_by_budget) {
     for (const auto& batch : length_batches(items, length, batch_size)) {
@@ -225,7 +226,11 @@ Result<EvalRunResult> run_eval_set(const EvalRunOptions& o) {
       auto t0 = Clock::now();
       std::vector<model::Generation> outs;
       try {
-        QB_ASSIGN_OR_RETURN(outs, model::generate_greedy(model, prompts, g));
+        model::GenerateStats gs;
+        QB_ASSIGN_OR_RETURN(outs, model::generate_greedy(model, prompts, g, &gs));
+        prefill_seconds += gs.prefill_seconds;
+        decode_seconds += gs.decode_seconds;
+        padded_prompt_tokens += gs.batch * gs.prompt_columns;
       } catch (const c10::Error& e) {
         return unavailable(device_error(e, static_cast<int64_t>(batch.size())));
       }
@@ -265,7 +270,10 @@ Result<EvalRunResult> run_eval_set(const EvalRunOptions& o) {
   }
   res.stats["generated_tokens"] = generated_tokens;
   res.stats["generate_seconds"] = gen_seconds;
-  res.stats["decode_tokens_per_s"] = gen_seconds > 0 ? static_cast<double>(generated_tokens) / gen_seconds : 0.0;
+  res.stats["decode_tokens_per_s"] = decode_seconds > 0 ? static_cast<double>(generated_tokens) / decode_seconds : 0.0;
+  res.stats["prefill_seconds"] = prefill_seconds;  // generation's prompt forwards (+ first token)
+  res.stats["prefill_tokens_per_s"] = prefill_seconds > 0 ? static_cast<double>(padded_prompt_tokens) / prefill_seconds : 0.0;
+  res.stats["decode_seconds"] = decode_seconds;
   res.stats["loglikelihood_seconds"] = ll_seconds;
   res.stats["resumed_items"] = res.resumed;
 

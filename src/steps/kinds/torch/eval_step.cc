@@ -16,6 +16,7 @@
 
 #include "steps/eval/stats.h"
 #include "steps/kinds/step_kinds.h"
+#include "steps/kinds/torch/gpu_memory.h"
 #include "steps/kinds/torch/eval_run.h"
 #include "steps/model/model_config.h"
 #include "steps/model_io/safetensors.h"
@@ -83,9 +84,7 @@ Status write_common(runner::StepContext& ctx, const EvalRunResult& r, ordered_js
   return Status::ok();
 }
 
-}  // namespace
-
-Status run_base_eval(runner::StepContext& ctx) {
+Status base_eval_impl(runner::StepContext& ctx) {
   QB_ASSIGN_OR_RETURN(EvalRunOptions o, run_options(ctx, true));
   QB_ASSIGN_OR_RETURN(EvalRunResult r, run_eval_set(o));
   QB_TRY(model_io::write_safetensors(ctx.out_dir / kLogitsFile, {{"logits", r.last_logits}},
@@ -97,7 +96,7 @@ Status run_base_eval(runner::StepContext& ctx) {
   return Status::ok();
 }
 
-Status run_eval(runner::StepContext& ctx) {
+Status eval_impl(runner::StepContext& ctx) {
   auto base = ctx.inputs.find("base");
   const bool fidelity = base != ctx.inputs.end();
   QB_ASSIGN_OR_RETURN(EvalRunOptions o, run_options(ctx, fidelity));
@@ -148,6 +147,11 @@ Status run_eval(runner::StepContext& ctx) {
   log::info(line);
   return Status::ok();
 }
+
+}  // namespace
+
+Status run_base_eval(runner::StepContext& ctx) { return with_gpu_peak(ctx, base_eval_impl); }
+Status run_eval(runner::StepContext& ctx) { return with_gpu_peak(ctx, eval_impl); }
 
 }  // namespace qb::steps
 #endif

@@ -29,6 +29,7 @@ Status tool_random_model(const RandomModelToolArgs& a) {
   model::RandomCheckpointRequest req;
   req.shape = a.shape;
   req.seed = a.seed;
+  req.layers = a.layers;
   QB_ASSIGN_OR_RETURN(auto dtype, model::parse_dtype_option(a.dtype));
   req.dtype = dtype.value_or(at::kBFloat16);
   QB_ASSIGN_OR_RETURN(req.device, model::parse_device(a.device));

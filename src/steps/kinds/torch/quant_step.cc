@@ -3,12 +3,14 @@
 #include <ATen/ATen.h>
 
 #include "steps/kinds/step_kinds.h"
+#include "steps/kinds/torch/gpu_memory.h"
 #include "steps/quant/quantize.h"
 #include "steps/quant/recipe.h"
 
 namespace qb::steps {
 
-Status run_quant(runner::StepContext& ctx) {
+namespace {
+Status run_quant_impl(runner::StepContext& ctx) {
   QB_ASSIGN_OR_RETURN_CTX(quant::QuantRecipe recipe, quant::recipe_from_json(ctx.params), "quant recipe");
   quant::QuantizeRequest req;
   req.recipe = recipe;
@@ -22,6 +24,10 @@ Status run_quant(runner::StepContext& ctx) {
   QB_TRY(quant::run_quantize(req));
   return Status::ok();
 }
+
+}  // namespace
+
+Status run_quant(runner::StepContext& ctx) { return with_gpu_peak(ctx, run_quant_impl); }
 
 }  // namespace qb::steps
 #endif

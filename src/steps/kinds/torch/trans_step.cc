@@ -4,11 +4,13 @@
 #include <ATen/ATen.h>
 
 #include "steps/kinds/step_kinds.h"
+#include "steps/kinds/torch/gpu_memory.h"
 #include "steps/transforms/spinquant.h"
 
 namespace qb::steps {
 
-Status run_trans(runner::StepContext& ctx) {
+namespace {
+Status run_trans_impl(runner::StepContext& ctx) {
   transforms::SpinQuantRequest req;
   QB_ASSIGN_OR_RETURN_CTX(req.params, transforms::params_from_json(ctx.params), "SpinQuant parameters");
   req.input_dir = ctx.inputs.at("model");
@@ -28,6 +30,10 @@ Status run_trans(runner::StepContext& ctx) {
       std::filesystem::copy_file(req.input_dir / f, ctx.out_dir / f, ec);
   return Status::ok();
 }
+
+}  // namespace
+
+Status run_trans(runner::StepContext& ctx) { return with_gpu_peak(ctx, run_trans_impl); }
 
 }  // namespace qb::steps
 #endif
