@@ -27,6 +27,9 @@ echo "random model: $(echo "$(date +%s.%N) - $t0" | bc) s"
 /usr/bin/time -v "$qbuild" -j 4 2> build1.time
 tail -n 20 build1.time | grep -E "Elapsed|Maximum resident"
 /usr/bin/time -v "$qbuild" 2> build2.time | tail -3
+echo "second invocation:"; tail -1 build2.time >/dev/null
 grep -E "Elapsed" build2.time
 "$qbuild" runs --all --json > runs.json
 df -h . | tail -1
+python3 "$root/scripts/gpu/step_table.py" "$proj"
+cat results/*.csv

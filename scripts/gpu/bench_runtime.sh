@@ -5,16 +5,19 @@
 #      256 new tokens each, batch 128 (the model is written once to $MODEL by `qbuild random-model`);
 #   2. bench_model's ceilings on the same shape: prefill 32 × 512, decode at batch 1/32/128
 #      (512-token prompts, 256 new tokens, CUDA graphs);
+#   (SKIP_EVAL=1 skips step 1)
 #   3. transformers' generate on the same shape (bench/model/hf_generate_bench.py), when installed.
 set -uo pipefail
 root=$(pwd)
 b=${QB_BUILD_DIR:-$root/build-gpu}
 model=${MODEL:-/tmp/q8b}
 new=${NEW:-256}
+if [ -z "${SKIP_EVAL:-}" ]; then
 [ -f "$model/config.json" ] || "$b/src/cli/qbuild" random-model --shape qwen3-8b --device cuda --seed 0 \
   --tokenizer "$root/data/tokenizers/qwen3" --out "$model"
 echo "== bench_eval"
 "$b/bench/eval/bench_eval" --model "$model" --device cuda --items "${ITEMS:-512}" --max-new "$new" --batch 128 2>&1 | tail -1
+fi
 echo "== bench_model"
 "$b/bench/model/bench_model" --shape qwen3-8b --device cuda --batch 32 --ctx 512 --new 2 2>&1 | tail -1
 for bs in 1 32 128; do

@@ -251,9 +251,9 @@ TEST_F(BrokenCheckpoint, GenerationConfigNotJson) {
   write(dir_.path() / "generation_config.json", "");
   Status s = open_status();
   EXPECT_EQ(s.code(), Code::kCorrupt);
-  EXPECT_EQ(s.message(), "'" + p("generation_config.json") +
-                             "': not valid JSON: parse error at line 1, column 1: syntax error while parsing value - "
-                             "unexpected end of input; expected '[', '{', or a literal");
+  // The parser's own words after the position differ between nlohmann-json releases.
+  const std::string expected = "'" + p("generation_config.json") + "': not valid JSON: parse error at line 1, column 1: ";
+  EXPECT_EQ(s.message().substr(0, expected.size()), expected) << s.message();
 }
 
 TEST_F(BrokenCheckpoint, NoWeights) {

@@ -233,7 +233,10 @@ TEST_F(Pipeline, AKilledEvalResumesFromItsCompletedItems) {
   // Kill once a few items are on disk.
   fs::path partial;
   size_t seen = 0;
-  for (int i = 0; i < 2000 && seen < 3; ++i) {
+  bool exited = false;
+  for (int i = 0; i < 12000 && seen < 3 && !exited; ++i) {  // up to a minute on a loaded machine
+    int status = 0;
+    exited = ::waitpid(pid, &status, WNOHANG) == pid;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(root_ / "cache/partial", ec))
       if (fs::exists(e.path() / "predictions.jsonl")) partial = e.path() / "predictions.jsonl";
@@ -246,6 +249,7 @@ TEST_F(Pipeline, AKilledEvalResumesFromItsCompletedItems) {
   std::system(("pkill -KILL -f -- '--project " + root_.string() + " step'").c_str());
   int st;
   ::waitpid(pid, &st, 0);
+  ASSERT_FALSE(exited) << "qbuild finished before the eval wrote 3 items";
   ASSERT_GE(seen, 3u) << "the eval never wrote 3 items";
   const auto done_before = lines(read(partial));
   ASSERT_LT(done_before.size(), 16u) << "the eval finished before the kill";

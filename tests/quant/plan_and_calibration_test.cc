@@ -94,7 +94,7 @@ TEST(ModulePlan, BadRegexIsReported) {
 // ---- calibration ----
 
 const tok::Tokenizer& qwen_tokenizer() {
-  static tok::Tokenizer t = *tok::Tokenizer::load(std::string(QB_SHARED_DIR) + "/data/qwen3-tokenizer");
+  static tok::Tokenizer t = *tok::Tokenizer::load(std::string(QB_SOURCE_DIR) + "/data/tokenizers/qwen3");
   return t;
 }
 

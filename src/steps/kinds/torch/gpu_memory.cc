@@ -12,7 +12,10 @@ namespace qb::steps {
 Status with_gpu_peak(runner::StepContext& ctx, Status (*fn)(runner::StepContext&)) {
 #ifdef QB_HAVE_C10_CUDA
   const bool cuda = ctx.device == "cuda" && at::hasCUDA();
-  if (cuda) c10::cuda::CUDACachingAllocator::resetPeakStats(0);
+  if (cuda) {
+    (void)at::empty({1}, at::Device(at::kCUDA, 0));  // the allocator knows no device before its first use
+    c10::cuda::CUDACachingAllocator::resetPeakStats(0);
+  }
   Status s = fn(ctx);
   if (cuda) {
     auto st = c10::cuda::CUDACachingAllocator::getDeviceStats(0);
