@@ -20,10 +20,10 @@ git -C "$root" ls-files '*.md' '*.cc' '*.h' '*.yaml' '*.py' 2>/dev/null | (cd "$
   || find "$root/src" "$root/tests" "$root/bench" -name '*.cc' -o -name '*.h' -o -name '*.md' | xargs cat > "$proj/data/calibration/calib.txt"
 wc -c "$proj/data/calibration/calib.txt"
 cd "$proj"
-t0=$(date +%s.%N)
+t0=$SECONDS
 "$qbuild" random-model --shape qwen3-8b --layers "$layers" --device cuda --seed 0 \
   --tokenizer "$root/data/tokenizers/qwen3" --out data/models/q8b
-echo "random model: $(echo "$(date +%s.%N) - $t0" | bc) s"
+echo "random model: $((SECONDS - t0)) s"
 /usr/bin/time -v "$qbuild" -j 4 2> build1.time
 tail -n 20 build1.time | grep -E "Elapsed|Maximum resident"
 /usr/bin/time -v "$qbuild" 2> build2.time | tail -3

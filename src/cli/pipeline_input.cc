@@ -69,6 +69,7 @@ Result<LoadedPipeline> load_for_build(const std::filesystem::path& root, const S
     in.file = q.loc.file;
     in.suffix = q.output_suffix;
     in.params = q.params;
+    in.params["compute_dtype"] = p->project.compute_dtype;  // calibration and saved dtype: part of the key
     if (q.needs_calibration && q.calibration) {
       in.calib_path = q.calibration->source;
       in.settings["calibration_source"] = q.calibration->source;

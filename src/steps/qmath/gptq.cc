@@ -23,8 +23,23 @@ Status HessianAccumulator::add(const at::Tensor& x_in) {
   if (!sum_.defined())
     sum_ = at::zeros({in_features_, in_features_}, x_in.options().dtype(at::kFloat));
   auto x = x_in.to(sum_.device()).reshape({-1, in_features_}).t();  // [in, N]
-  x = std::sqrt(2.0) * x.to(at::kFloat);  // math.sqrt(2) * inp.to(float32)
-  sum_ += at::matmul(x, x.t());
+  const bool half_input = x_in.scalar_type() == at::kBFloat16 || x_in.scalar_type() == at::kHalf;
+  if (half_input && x.is_cuda()) {
+    // bf16/fp16 values are exact in TF32 (≤ 11 significant bits), so TF32 tensor cores give the
+    // fp32 products exactly, accumulated in fp32 — ~8× faster than fp32 GEMM on Hopper, the
+    // difference from llm-compressor being summation order only. Scaling by 2 after the product
+    // (exact) instead of by √2 before keeps the inputs exact.
+    struct Tf32 {
+      bool was = at::globalContext().allowTF32CuBLAS();
+      Tf32() { at::globalContext().setAllowTF32CuBLAS(true); }
+      ~Tf32() { at::globalContext().setAllowTF32CuBLAS(was); }
+    } tf32;
+    auto xf = x.to(at::kFloat);
+    sum_.addmm_(xf, xf.t(), 1.0, 2.0);
+  } else {
+    x = std::sqrt(2.0) * x.to(at::kFloat);  // math.sqrt(2) * inp.to(float32)
+    sum_ += at::matmul(x, x.t());
+  }
   num_samples_ += added;
   return Status::ok();
 }

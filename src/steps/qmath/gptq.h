@@ -2,7 +2,9 @@
 // implements it (modifiers/gptq/gptq_quantize.py quantize_weight, helpers.py), on one Linear:
 //
 //   H  = Σ_batches 2·xᵀx / num_samples         (HessianAccumulator; fp32; x scaled by √2 first,
-//                                               num_samples counts sequences: the leading dim)
+//                                               num_samples counts sequences: the leading dim;
+//                                               bf16/fp16 inputs on CUDA: TF32 GEMM, exact for
+//                                               them, then ×2)
 //   scale, zp from the weight observer on the ORIGINAL weight (its own dtype), fixed for the
 //   whole run — also per group: groups are scaled before any error feedback
 //   actorder=weight: perm = argsort(diag H, descending) (stable), permute W columns and H
