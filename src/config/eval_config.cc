@@ -31,7 +31,7 @@ const std::vector<std::string_view> kTopKeys = {"dataset_name", "datasets", "sam
                                                 "gpu_resources", "output",  "generation",
                                                 "mode",          "fidelity"};
 const std::vector<std::string_view> kDatasetKeys = {"name", "weight", "task_type", "tags",
-                                                    "few_shot_num", "subset_list", "dataset_dir"};
+                                                    "few_shot_num", "subset_list", "dataset_dir", "format"};
 const std::vector<std::string_view> kSamplingKeys = {"total_samples", "seed"};
 const std::vector<std::string_view> kGpuKeys = {"devices", "tensor_parallel_size"};
 const std::vector<std::string_view> kOutputKeys = {"work_dir"};
@@ -97,6 +97,7 @@ std::optional<DatasetSpec> parse_dataset(FileContext& c, const Node& node, std::
                                          "data/HELP.md for how to get it",
                                          ds.dir));
   }
+  ds.format = r.get_enum("format", {"auto", "jsonl", "csv", "parquet"}, "auto").value_or("auto");
   bool mmlu = ds.name == "mmlu";
   ds.weight = r.get_positive_float("weight", 1.0).value_or(0);
   ds.task_type = r.get_string("task_type", mmlu ? "knowledge" : "math").value_or("");
@@ -272,6 +273,7 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
                        {"tags", d.tags},
                        {"few_shot_num", d.few_shot_num},
                        {"subset_list", d.subset_list}});
+    if (d.format != "auto") ds_json.back()["format"] = d.format;  // auto stays out: old keys hold
     if (d.name != "mmlu" || mode == "generative") max_new_json[d.name] = max_new[d.name];
   }
   spec.datasets = std::move(datasets);

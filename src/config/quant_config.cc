@@ -483,7 +483,7 @@ std::optional<CalibrationSpec> parse_calibration(FileContext& c, const Node& nod
       stdfs::path p = c.root / cal.source;
       auto st = stdfs::status(p, ec);
       if (ec || !stdfs::exists(st)) {
-        c.diags.error(s->loc, fmt::format("calibration source '{}' does not exist", cal.source));
+        c.diags.error(s->loc, fmt::format("calibration source '{}' does not exist; see data/HELP.md for how to get it", cal.source));
       } else if (stdfs::is_directory(st)) {
         // The quantize step reads only text calibration files; say so here, not mid-build.
         c.diags.error(s->loc, fmt::format("calibration source '{}' is a directory; calibration "

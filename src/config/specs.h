@@ -90,6 +90,7 @@ struct DatasetSpec {
   std::int64_t few_shot_num = 0;
   std::vector<std::string> subset_list;  // sorted, unique; empty = every subset
   std::string dir;                       // `dataset_dir`, default "data/datasets/<name>" (relative to the root)
+  std::string format = "auto";           // auto | jsonl | csv | parquet: which files when a folder has several
 };
 
 // pipline/3-eval/<file>.yaml.

@@ -120,6 +120,19 @@ TEST_F(EvalTest, DatasetDirOverridesTheDefaultFolder) {
   EXPECT_EQ(e.sample_params["datasets"][0].count("dataset_dir"), 0u);  // the path is not hashed
 }
 
+TEST_F(EvalTest, FormatPicksTheFilesAndIsKeyedOnlyWhenSet) {
+  EvalSpec e = spec("dataset_name: e\ndatasets:\n  - {name: gsm8k, format: csv}\nsampling: {total_samples: 5}\n");
+  EXPECT_EQ(e.datasets[0].format, "csv");
+  EXPECT_EQ(e.sample_params["datasets"][0]["format"], "csv");
+  EvalSpec a = spec("dataset_name: e\ndatasets:\n  - {name: gsm8k, format: auto}\nsampling: {total_samples: 5}\n");
+  EXPECT_EQ(a.sample_params["datasets"][0].count("format"), 0u);
+  EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - {name: gsm8k, format: xlsx}\nsampling: {total_samples: 5}\n"),
+            "pipline/3-eval/e.yaml:3:27: error: invalid value 'xlsx' for 'format' (allowed: auto, jsonl, csv, "
+            "parquet)\n"
+            "    3 |   - {name: gsm8k, format: xlsx}\n"
+            "      |                           ^~~~\n");
+}
+
 TEST_F(EvalTest, MissingDatasetDirIsNamed) {
   EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - {name: gsm8k, dataset_dir: data/nope}\n"
                   "sampling: {total_samples: 5}\n"),

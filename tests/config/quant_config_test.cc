@@ -512,7 +512,7 @@ TEST_F(QuantTest, CalibrationSources) {
   EXPECT_EQ(check(recipe("{strategy: channel}", "", "GPTQModifier",
                          "calibration: {source: data/nope.txt}\n")),
             "pipline/2-quant/q.yaml:9:23: error: calibration source 'data/nope.txt' does not "
-            "exist\n"
+            "exist; see data/HELP.md for how to get it\n"
             "    9 | calibration: {source: data/nope.txt}\n"
             "      |                       ^~~~~~~~~~~~~\n");
   write("data/calib.csv", "x\n");

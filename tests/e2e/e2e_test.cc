@@ -129,6 +129,24 @@ TEST_F(E2E, EditingOneQuantRerunsOnlyItsDescendants) {
   EXPECT_EQ(count(runs, "ok", "sample"), 1);
 }
 
+TEST_F(E2E, AddingADatasetRerunsOnlySamplingAndEvals) {
+  ASSERT_EQ(qbuild("").code, 0);
+  write("pipline/3-eval/mini.yaml",
+        "dataset_name: mini\ndatasets:\n  - {name: mmlu, weight: 1.0, task_type: knowledge, tags: [en], few_shot_num: 0}\n"
+        "  - {name: gsm8k, weight: 1.0, task_type: math, tags: [en], few_shot_num: 0}\n"
+        "sampling: {total_samples: 4, seed: 1}\ngpu_resources: {devices: [0], tensor_parallel_size: 1}\n"
+        "output: {work_dir: outputs}\nfidelity: {enabled: false}\n");
+  auto dry = qbuild("--dry-run");
+  EXPECT_NE(dry.text.find("gsm8k"), std::string::npos) << dry.text;  // the reason names the change
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  auto runs = all_runs();
+  EXPECT_EQ(count(runs, "ok", "sample"), 2);
+  EXPECT_EQ(count(runs, "ok", "eval"), 4 + 4);  // every variant is evaluated on the new set
+  EXPECT_EQ(count(runs, "ok", "quant"), 4);     // no model is rebuilt
+  EXPECT_EQ(count(runs, "ok", "trans"), 1);
+}
+
 TEST_F(E2E, RevertingAnEditRerunsNothing) {
   ASSERT_EQ(qbuild("").code, 0);
   write("pipline/2-quant/rtn-dyn.yaml", quant_yaml("rtn-w8a8-dynamic", "-rtn-dyn", "[lm_head, \"re:.*down_proj$\"]"));

@@ -25,6 +25,7 @@ Status run_sample(runner::StepContext& ctx) {
     nlohmann::json args = {{"dataset_dir", stdfs::relative(it->second, datasets_root).string()},
                            {"few_shot_num", d.value("few_shot_num", 0)}};
     if (!d.value("subset_list", nlohmann::json::array()).empty()) args["subset_list"] = d["subset_list"];
+    if (d.contains("format")) args["format"] = d["format"];
     if (name == "mmlu") args["prompt_style"] = mode;
     schema["datasets"].push_back({{"name", name}, {"weight", d.value("weight", 1.0)},
                                   {"task_type", d.value("task_type", "")}, {"tags", d.value("tags", nlohmann::json::array())},
