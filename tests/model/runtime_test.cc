@@ -198,6 +198,21 @@ TEST(Generate, StopsAtExtraStopTokensAndEos) {
   EXPECT_EQ((*by_eos)[0].finish, FinishReason::kStop);
 }
 
+TEST(Generate, PrefillLogitsAreTheLastPromptPositionsLogits) {
+  Model m = load_or_die("qwen3-tiny-tied");
+  const auto prompts = prompts_of("qwen3-tiny-tied");  // different lengths: left padding
+  at::Tensor prefill;
+  GenerateOptions opts = no_eos(2);
+  opts.prefill_logits = &prefill;
+  ASSERT_TRUE(generate_greedy(m, prompts, opts).is_ok());
+  auto ref = last_logits(m, prompts);
+  ASSERT_TRUE(ref.is_ok());
+  ASSERT_EQ(prefill.sizes(), ref->sizes());
+  EXPECT_EQ(prefill.scalar_type(), at::kFloat);
+  EXPECT_TRUE(prefill.device().is_cpu());
+  EXPECT_LE((prefill - *ref).abs().max().item<double>(), 1e-5);
+}
+
 TEST(Generate, FinishedRowsStopEmittingWhileOthersContinue) {
   const Model m = load_or_die("qwen3-tiny");
   const auto prompts = prompts_of("qwen3-tiny");

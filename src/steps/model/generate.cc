@@ -84,7 +84,9 @@ Result<std::vector<Generation>> generate_greedy(const Model& model,
   const auto t0 = std::chrono::steady_clock::now();
   // Prefill: logits of the last column only (left padding puts every row's last token there).
   const at::Tensor h = model.forward_hidden(batch.ids, batch.valid, &cache);       // [B, T, C]
-  at::Tensor next = model.lm_head(h.select(1, prompt_len - 1)).argmax(-1);         // [B]
+  const at::Tensor last = model.lm_head(h.select(1, prompt_len - 1));              // [B, V]
+  at::Tensor next = last.argmax(-1);                                               // [B]
+  if (options.prefill_logits) *options.prefill_logits = last.to(at::kFloat).to(at::kCPU);
   auto t1 = t0;
   if (stats) {
     (void)next.sum().item<int64_t>();  // wait for the device

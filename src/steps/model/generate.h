@@ -36,6 +36,9 @@ struct GenerateOptions {
   bool static_shapes = false;
   // Decode steps replay a CUDA graph (implies static_shapes; CUDA models only).
   bool cuda_graph = false;
+  // When set, receives the prefill's logits at the last prompt position, [B, V] fp32 on the
+  // CPU (what last_logits() gives for the prompts, without a second forward).
+  at::Tensor* prefill_logits = nullptr;
 };
 
 // Wall-clock split of one generate_greedy call (filled when asked for: that costs one extra

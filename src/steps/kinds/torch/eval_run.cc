@@ -209,6 +209,11 @@ Result<EvalRunResult> run_eval_set(const EvalRunOptions& o) {
   size_t pending = ll_items.size();
   for (const auto& [b, v] : gen_by_budget) pending += v.size();
 
+  // Fidelity logits: generative items take them from their generation's prefill; the rest
+  // (log-likelihood items, items resumed from an earlier run) get a prefill pass at the end.
+  std::vector<bool> have_logits(n, false);
+  if (o.want_logits) res.last_logits = at::empty({static_cast<int64_t>(n), model.config().vocab_size}, at::kFloat);
+
   PartialWriter partial(o.partial_dir);
   Progress progress("eval items", static_cast<int64_t>(pending));
   int64_t generated_tokens = 0;
@@ -223,6 +228,8 @@ Result<EvalRunResult> run_eval_set(const EvalRunOptions& o) {
       g.max_new_tokens = budget;
       g.stop_token_ids = stop_ids;
       g.cuda_graph = o.device.is_cuda();
+      at::Tensor prefill_logits;
+      if (o.want_logits) g.prefill_logits = &prefill_logits;
       auto t0 = Clock::now();
       std::vector<model::Generation> outs;
       try {
@@ -235,6 +242,11 @@ Result<EvalRunResult> run_eval_set(const EvalRunOptions& o) {
         return unavailable(device_error(e, static_cast<int64_t>(batch.size())));
       }
       gen_seconds += seconds_since(t0);
+      if (o.want_logits) {
+        std::vector<int64_t> idx(batch.begin(), batch.end());
+        res.last_logits.index_copy_(0, at::tensor(idx, at::kLong), prefill_logits);
+        for (size_t i : batch) have_logits[i] = true;
+      }
       for (size_t k = 0; k < batch.size(); ++k) {
         ItemResult& r = res.items[batch[k]];
         const std::vector<int32_t> ids(outs[k].tokens.begin(), outs[k].tokens.end());
@@ -299,10 +311,10 @@ Result<EvalRunResult> run_eval_set(const EvalRunOptions& o) {
   // ---- next-token logits at every prompt's last position (fidelity) ----
   if (o.want_logits) {
     auto t0 = Clock::now();
-    std::vector<size_t> all(n);
-    for (size_t i = 0; i < n; ++i) all[i] = i;
-    res.last_logits = at::empty({static_cast<int64_t>(n), model.config().vocab_size}, at::kFloat);
-    for (const auto& batch : length_batches(all, length, batch_size)) {
+    std::vector<size_t> rest;
+    for (size_t i = 0; i < n; ++i)
+      if (!have_logits[i]) rest.push_back(i);
+    for (const auto& batch : length_batches(rest, length, batch_size)) {
       std::vector<std::vector<int64_t>> seqs;
       for (size_t i : batch) seqs.push_back(prompt_ids[i]);
       at::Tensor rows;
@@ -315,6 +327,7 @@ Result<EvalRunResult> run_eval_set(const EvalRunOptions& o) {
       res.last_logits.index_copy_(0, at::tensor(idx, at::kLong), rows.to(at::kFloat));
     }
     res.stats["logits_seconds"] = seconds_since(t0);
+    res.stats["logits_pass_items"] = rest.size();
   }
   return res;
 }

@@ -7,7 +7,8 @@
 // Resume: every finished batch appends its raw results to <partial_dir>/predictions.jsonl
 // (flushed and fsynced) before the next starts. A rerun of the same node (same key, so the same
 // partial_dir) reads them back and computes only what is missing; a torn last line is ignored.
-// The logits pass is not resumed: it is one prefill per item, a small fraction of generation.
+// Fidelity logits of generative items come from their generation's prefill; items resumed from
+// disk and log-likelihood items get one extra prefill each at the end (not resumed: cheap).
 #pragma once
 
 #include <ATen/ATen.h>
