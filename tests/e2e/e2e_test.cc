@@ -362,11 +362,19 @@ pid_t spawn(const fs::path& root, const std::string& env_kv, const std::string& 
   return pid;
 }
 
-// Waits until a step is writing (a temporary artifact folder exists).
-bool wait_for_tmp(const fs::path& root) {
+// Waits until a step is writing (a temporary artifact folder exists) — with `kind`, a step of
+// that kind (its log exists: with -j 1 it is the one running), not a fast one about to finish.
+bool wait_for_tmp(const fs::path& root, const std::string& kind = "") {
   for (int i = 0; i < 400; ++i) {
     std::error_code ec;
-    if (fs::exists(root / "cache/tmp", ec) && !fs::is_empty(root / "cache/tmp", ec)) return true;
+    bool writing = fs::exists(root / "cache/tmp", ec) && !fs::is_empty(root / "cache/tmp", ec);
+    bool started = kind.empty();
+    for (const auto& inv : fs::directory_iterator(root / "logs", ec))
+      for (const auto& f : fs::directory_iterator(inv.path(), ec))
+        if (f.path().filename().string().size() > kind.size() + 5 &&
+            f.path().filename().string().ends_with("_" + kind + ".log"))
+          started = true;
+    if (writing && started) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return false;
@@ -374,7 +382,7 @@ bool wait_for_tmp(const fs::path& root) {
 
 TEST_F(E2E, SigkillDuringAStepLeavesNoArtifactAndTheNextRunCompletes) {
   pid_t pid = spawn(root_, "QBUILD_TESTKIT_SLEEP=quant:30", "");
-  ASSERT_TRUE(wait_for_tmp(root_));
+  ASSERT_TRUE(wait_for_tmp(root_, "quant"));
   ::kill(-pid, SIGKILL);
   int st;
   ::waitpid(pid, &st, 0);
@@ -397,7 +405,7 @@ TEST_F(E2E, SigkillDuringAStepLeavesNoArtifactAndTheNextRunCompletes) {
 
 TEST_F(E2E, CtrlCStopsTheBuildAndTheNextRunCompletes) {
   pid_t pid = spawn(root_, "QBUILD_TESTKIT_SLEEP=quant:30", "");
-  ASSERT_TRUE(wait_for_tmp(root_));
+  ASSERT_TRUE(wait_for_tmp(root_, "quant"));
   ::kill(-pid, SIGINT);  // what a terminal does: the whole foreground group
   int st;
   ::waitpid(pid, &st, 0);
@@ -411,7 +419,7 @@ TEST_F(E2E, CtrlCStopsTheBuildAndTheNextRunCompletes) {
 
 TEST_F(E2E, ASecondInvocationWaitsOrFailsWithNoWait) {
   pid_t pid = spawn(root_, "QBUILD_TESTKIT_SLEEP=quant:2", "");
-  ASSERT_TRUE(wait_for_tmp(root_));
+  ASSERT_TRUE(wait_for_tmp(root_, "quant"));
   auto busy = qbuild("--no-wait");
   EXPECT_EQ(busy.code, 4) << busy.text;
   EXPECT_NE(busy.text.find("another qbuild is running in this project"), std::string::npos) << busy.text;
