@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -57,7 +58,14 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
                "content-hashed artifact graph, generates cache/build.ninja and runs Ninja; a step\n"
                "runs only when something its artifact depends on changed.",
                "qbuild"};
-  app.footer(kFooter);
+  // The step kinds this binary runs (a torch-free build lists fewer).
+  std::string steps = "\nSteps (each a Ninja edge: qbuild step <kind> <key>; GPU steps take one device each):\n";
+  for (const auto& [name, k] : reg.kinds()) {
+    std::string n = "  " + name;
+    n.resize(std::max<std::size_t>(n.size() + 1, 15), ' ');
+    steps += n + k.summary + (k.gpu ? " [gpu]" : "") + "\n";
+  }
+  app.footer(std::string(kFooter) + steps);
   app.require_subcommand(0, 1);
   app.set_version_flag("--version", std::string("qbuild ") + QBUILD_VERSION);
 

@@ -297,3 +297,17 @@ TEST_F(Pipeline, RandomModelRefusesToOverwriteAModel) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Pipeline, HelpListsEveryStepKindWithItsDevice) {
+  auto o = run("--help");
+  EXPECT_EQ(o.code, 0);
+  for (const char* line : {"  base_eval    evaluate the source model", "  eval         evaluate a variant",
+                           "  quant        RTN / GPTQ", "  sample       draw the frozen eval set",
+                           "  trans        SpinQuant rotations"})
+    EXPECT_NE(o.text.find(line), std::string::npos) << line << "\n" << o.text;
+  EXPECT_NE(o.text.find("checkpoint [gpu]"), std::string::npos);
+}
+
+}  // namespace
