@@ -4,7 +4,7 @@
 # second invocation that must do nothing. Every step's wall time and peak memory come from the
 # index (`qbuild runs --json`) and the step logs.
 #   usage (GPU machine, repo root, after scripts/gpu/build_and_test.sh):
-#     bench/pipeline8b/run.sh PROJECT_DIR [LAYERS]
+#     [DEVICES=0,1] bench/pipeline8b/run.sh PROJECT_DIR [LAYERS]
 # LAYERS (default 36) sets the model's depth: a 36-layer run keeps ~92 GB of artifacts (bf16
 # source, fp32 rotated model, four int8 models), more than a 64 GiB disk holds.
 set -euo pipefail
@@ -14,6 +14,8 @@ layers=${2:-36}
 qbuild=${QB_BUILD_DIR:-$root/build-gpu}/src/cli/qbuild
 mkdir -p "$proj/data/models" "$proj/data/calibration" "$proj/data/datasets"
 cp -r "$root/rules" "$root/bench/pipeline8b/pipline" "$proj/"
+# DEVICES="0,1" lists several GPUs (the multi-GPU run); default: one GPU, device 0.
+[ -n "${DEVICES:-}" ] && printf 'resources: {devices: [%s]}\n' "$DEVICES" > "$proj/pipline/project.yaml"
 cp -r "$root/data/datasets/demo_mmlu" "$root/data/datasets/demo_gsm8k" "$proj/data/datasets/"
 # Calibration text: this repository's prose and code (~1M tokens), cut into 512 windows of 2048.
 git -C "$root" ls-files '*.md' '*.cc' '*.h' '*.yaml' '*.py' 2>/dev/null | (cd "$root" && xargs cat) > "$proj/data/calibration/calib.txt" \
