@@ -233,8 +233,16 @@ Status copy_eval_outputs(const stdfs::path& root, const stdfs::path& obj, const 
                          const std::string& variant) {
   const stdfs::path out = root / work_dir;
   std::error_code ec;
-  for (const auto& e : stdfs::directory_iterator(obj / "predictions", ec))
-    if (e.is_regular_file()) QB_TRY(copy_if_changed(e.path(), out / "predictions" / variant / e.path().filename()));
+  std::set<stdfs::path> have;
+  for (const auto& e : stdfs::directory_iterator(obj / "predictions", ec)) {
+    if (!e.is_regular_file()) continue;
+    have.insert(e.path().filename());
+    QB_TRY(copy_if_changed(e.path(), out / "predictions" / variant / e.path().filename()));
+  }
+  // A dataset dropped from the config leaves no stale predictions beside the fresh ones.
+  for (const auto& e : stdfs::directory_iterator(out / "predictions" / variant, ec))
+    if (e.is_regular_file() && e.path().extension() == ".jsonl" && !have.count(e.path().filename()))
+      stdfs::remove(e.path(), ec);
   if (stdfs::exists(obj / "report.json", ec)) QB_TRY(copy_if_changed(obj / "report.json", out / "reports" / (variant + ".json")));
   if (stdfs::exists(obj / "config.json", ec)) QB_TRY(copy_if_changed(obj / "config.json", out / "configs" / (variant + ".json")));
   return Status::ok();

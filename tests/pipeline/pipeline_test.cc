@@ -251,8 +251,12 @@ TEST_F(Pipeline, AKilledEvalResumesFromItsCompletedItems) {
   ::waitpid(pid, &st, 0);
   ASSERT_FALSE(exited) << "qbuild finished before the eval wrote 3 items";
   ASSERT_GE(seen, 3u) << "the eval never wrote 3 items";
-  const auto done_before = lines(read(partial));
+  std::string written = read(partial);
+  written.resize(written.rfind('\n') == std::string::npos ? 0 : written.rfind('\n') + 1);  // complete lines
+  const auto done_before = lines(written);
   ASSERT_LT(done_before.size(), 16u) << "the eval finished before the kill";
+  // A line torn by the crash (no newline): ignored, and cut so that new lines start cleanly.
+  { std::ofstream(partial, std::ios::app) << "{\"index\": 15, \"outp"; }
 
   auto o = run("");
   ASSERT_EQ(o.code, 0) << o.text;
@@ -276,6 +280,21 @@ TEST_F(Pipeline, AKilledEvalResumesFromItsCompletedItems) {
   auto resumed = json::parse(resumed_report);
   EXPECT_EQ(fresh["datasets"], resumed["datasets"]);
   EXPECT_EQ(fresh["overall"], resumed["overall"]);
+}
+
+TEST_F(Pipeline, ADroppedDatasetLeavesNoStalePredictions) {
+  copy_datasets("jsonl");
+  eval_config("generation: {max_new_tokens: 4, batch_size: 8}\nfidelity: {enabled: false}\n");
+  ASSERT_EQ(run("").code, 0);
+  ASSERT_TRUE(fs::exists(root_ / "outputs/mini/predictions/demo-rtn/gsm8k.jsonl"));
+  write("pipline/3-eval/mini.yaml",
+        "dataset_name: mini\ndatasets:\n  - {name: mmlu, dataset_dir: data/datasets/demo_mmlu, few_shot_num: 0}\n"
+        "sampling: {total_samples: 4, seed: 7}\noutput: {work_dir: outputs/mini}\n"
+        "generation: {max_new_tokens: 4, batch_size: 8}\nfidelity: {enabled: false}\n");
+  auto o = run("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_TRUE(fs::exists(root_ / "outputs/mini/predictions/demo-rtn/mmlu.jsonl"));
+  EXPECT_FALSE(fs::exists(root_ / "outputs/mini/predictions/demo-rtn/gsm8k.jsonl"));
 }
 
 TEST_F(Pipeline, AModelWithoutATokenizerIsAClearError) {

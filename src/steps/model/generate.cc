@@ -52,7 +52,10 @@ Result<std::vector<Generation>> generate_greedy(const Model& model,
                       left_pad(prompts, model.config().vocab_size, model.device()));
   const int64_t bsz = batch.ids.size(0), prompt_len = batch.ids.size(1);
   std::vector<Generation> out(bsz);
-  if (options.max_new_tokens == 0) return out;
+  if (options.max_new_tokens == 0) {
+    if (options.prefill_logits) return invalid_argument("prefill_logits needs max_new_tokens > 0");
+    return out;
+  }
 
   std::vector<int64_t> stops = options.stop_token_ids;
   if (options.stop_at_eos)

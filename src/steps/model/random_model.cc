@@ -1,5 +1,7 @@
 #include "steps/model/random_model.h"
 
+#include <unistd.h>
+
 #include <cmath>
 
 #include "steps/model/tensor_names.h"
@@ -170,19 +172,34 @@ Status write_random_checkpoint(const RandomCheckpointRequest& req) {
   nlohmann::json gen = {{"bos_token_id", c.bos_token_id ? nlohmann::json(*c.bos_token_id) : nlohmann::json()},
                         {"eos_token_id", c.eos_token_ids},
                         {"do_sample", false}};
-  stdfs::create_directories(req.out_dir, ec);
-  if (ec) return io_error("creating '" + req.out_dir.string() + "': " + ec.message());
+  // Written next to its place and renamed into it when complete: a crash never leaves a folder
+  // that looks like a model (config.json) but lacks weights or tokenizer.
+  stdfs::path tmp = req.out_dir;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  stdfs::remove_all(tmp, ec);
+  stdfs::create_directories(tmp, ec);
+  if (ec) return io_error("creating '" + tmp.string() + "': " + ec.message());
   model_io::SaveOptions so;
   so.metadata["qbuild_random_model"] = req.shape + " seed " + std::to_string(req.seed);
-  QB_TRY(model_io::save_checkpoint(req.out_dir, tensors, hf_config_json(c, req.dtype), gen, so));
+  QB_TRY(model_io::save_checkpoint(tmp, tensors, hf_config_json(c, req.dtype), gen, so));
   if (tokenizer) {
     for (const char* f : {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"}) {
       stdfs::path from = stdfs::is_directory(req.tokenizer_dir, ec) ? req.tokenizer_dir / f : stdfs::path();
       if (from.empty() || !stdfs::exists(from, ec)) continue;
       QB_ASSIGN_OR_RETURN(std::string data, fs::read_file(from));
-      QB_TRY(fs::write_file_atomic(req.out_dir / f, data));
+      QB_TRY(fs::write_file_atomic(tmp / f, data));
     }
   }
+  if (stdfs::exists(req.out_dir, ec)) {
+    stdfs::remove(req.out_dir, ec);  // an empty folder only
+    if (ec) {
+      stdfs::remove_all(tmp, ec);
+      return invalid_argument("'" + req.out_dir.string() + "' exists and is not empty; remove it first");
+    }
+  }
+  stdfs::create_directories(req.out_dir.parent_path().empty() ? stdfs::path(".") : req.out_dir.parent_path(), ec);
+  stdfs::rename(tmp, req.out_dir, ec);
+  if (ec) return io_error("renaming '" + tmp.string() + "' to '" + req.out_dir.string() + "': " + ec.message());
   return Status::ok();
 }
 

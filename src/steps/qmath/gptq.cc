@@ -25,9 +25,10 @@ Status HessianAccumulator::add(const at::Tensor& x_in) {
   auto x = x_in.to(sum_.device()).reshape({-1, in_features_}).t();  // [in, N]
   const bool half_input = x_in.scalar_type() == at::kBFloat16 || x_in.scalar_type() == at::kHalf;
   if (half_input && x.is_cuda()) {
-    // bf16/fp16 values are exact in TF32 (≤ 11 significant bits), so TF32 tensor cores give the
-    // fp32 products exactly, accumulated in fp32 — ~8× faster than fp32 GEMM on Hopper, the
-    // difference from llm-compressor being summation order only. Scaling by 2 after the product
+    // bf16/fp16 values are exact in TF32 (≤ 11 significant bits), so TF32 tensor cores form the
+    // products exactly and accumulate them in fp32 (with the tensor cores' own rounding inside
+    // each MMA block) — ~8× faster than fp32 GEMM on Hopper; the difference from llm-compressor's
+    // fp32 GEMM is accumulation order and rounding, at fp32 precision. Scaling by 2 after the product
     // (exact) instead of by √2 before keeps the inputs exact.
     struct Tf32 {
       bool was = at::globalContext().allowTF32CuBLAS();

@@ -3,8 +3,8 @@
 //
 //   H  = Σ_batches 2·xᵀx / num_samples         (HessianAccumulator; fp32; x scaled by √2 first,
 //                                               num_samples counts sequences: the leading dim;
-//                                               bf16/fp16 inputs on CUDA: TF32 GEMM, exact for
-//                                               them, then ×2)
+//                                               bf16/fp16 inputs on CUDA: TF32 GEMM, products
+//                                               exact for them, fp32 accumulation, then ×2)
 //   scale, zp from the weight observer on the ORIGINAL weight (its own dtype), fixed for the
 //   whole run — also per group: groups are scaled before any error feedback
 //   actorder=weight: perm = argsort(diag H, descending) (stable), permute W columns and H

@@ -40,12 +40,13 @@ std::string device_error(const c10::Error& e, int64_t batch) {
 constexpr const char* kPartialFile = "predictions.jsonl";
 
 // Raw results of earlier, interrupted runs of this node, by item index. Stops at the first line
-// that is torn (no newline: the run died mid-write) or unreadable.
+// that is torn (no newline: the run died mid-write) or unreadable, and cuts the file there, so
+// that this run's appends start on a line of their own.
 std::map<int64_t, ItemResult> read_partial(const stdfs::path& file, size_t n_entries) {
   std::map<int64_t, ItemResult> out;
   auto text = fs::read_file(file);
   if (!text.is_ok()) return out;
-  size_t pos = 0;
+  size_t pos = 0, good_end = 0;
   while (pos < text->size()) {
     size_t nl = text->find('\n', pos);
     if (nl == std::string::npos) break;
@@ -58,6 +59,7 @@ std::map<int64_t, ItemResult> read_partial(const stdfs::path& file, size_t n_ent
     }
     int64_t idx = j["index"];
     if (idx < 0 || static_cast<size_t>(idx) >= n_entries) break;
+    good_end = pos;
     ItemResult r;
     r.output = j.value("output", "");
     r.output_tokens = j.value("output_tokens", int64_t{0});
@@ -66,6 +68,8 @@ std::map<int64_t, ItemResult> read_partial(const stdfs::path& file, size_t n_ent
     r.resumed = true;
     out[idx] = std::move(r);
   }
+  if (good_end < text->size() && ::truncate(file.c_str(), static_cast<off_t>(good_end)) != 0)
+    log::warn(file.string() + ": cannot cut the torn tail; later items are recomputed");
   return out;
 }
 
