@@ -64,10 +64,11 @@ TEST(Stats, KlIsStableForHugeLogits) {
 }
 
 TEST(Stats, KlRejectsBadShapes) {
-  EXPECT_EQ(kl_divergence({1, 2, 3}, {1, 2}, 3).status().message(), "kl_divergence: logits differ in size (3 vs 2)");
-  EXPECT_EQ(kl_divergence({1, 2, 3}, {1, 2, 3}, 2).status().message(),
+  using V = std::vector<float>;
+  EXPECT_EQ(kl_divergence(V{1, 2, 3}, V{1, 2}, 3).status().message(), "kl_divergence: logits differ in size (3 vs 2)");
+  EXPECT_EQ(kl_divergence(V{1, 2, 3}, V{1, 2, 3}, 2).status().message(),
             "kl_divergence: 3 logits are not a whole number of rows of 2");
-  EXPECT_EQ(kl_divergence({1, NAN}, {1, 2}, 2).status().message(),
+  EXPECT_EQ(kl_divergence(V{1, NAN}, V{1, 2}, 2).status().message(),
             "kl_divergence: non-finite logit at position 0, token 1");
 }
 

@@ -35,7 +35,7 @@ void log_softmax(const float* x, int64_t v, std::vector<double>& out, int64_t& a
 }
 }  // namespace
 
-Result<KlStats> kl_divergence(const std::vector<float>& base, const std::vector<float>& test, int64_t vocab) {
+Result<KlStats> kl_divergence(std::span<const float> base, std::span<const float> test, int64_t vocab) {
   if (vocab <= 0) return invalid_argument(fmt::format("kl_divergence: vocab must be > 0, got {}", vocab));
   if (base.size() != test.size()) {
     return invalid_argument(fmt::format("kl_divergence: logits differ in size ({} vs {})", base.size(), test.size()));

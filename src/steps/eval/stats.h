@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "util/status.h"
@@ -28,7 +29,7 @@ struct KlStats {
   double top1_agreement = 0;  // fraction of positions where both argmaxes agree (first index on ties)
   double stderr_top1 = 0;     // sqrt(a (1 − a) / positions)
 };
-Result<KlStats> kl_divergence(const std::vector<float>& base_logits, const std::vector<float>& test_logits,
+Result<KlStats> kl_divergence(std::span<const float> base_logits, std::span<const float> test_logits,
                               int64_t vocab);
 
 // McNemar's exact test on paired outcomes (same questions, two models): b = questions only A got

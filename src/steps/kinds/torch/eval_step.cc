@@ -114,11 +114,10 @@ Status eval_impl(runner::StepContext& ctx) {
     if (base_logits.size(1) != r.last_logits.size(1))
       return invalid_argument("fidelity: the base model's vocabulary (" + std::to_string(base_logits.size(1)) +
                               ") differs from this variant's (" + std::to_string(r.last_logits.size(1)) + ")");
-    const int64_t numel = base_logits.numel();
-    std::vector<float> b(base_logits.data_ptr<float>(), base_logits.data_ptr<float>() + numel);
-    at::Tensor t = r.last_logits.contiguous();
-    std::vector<float> v(t.data_ptr<float>(), t.data_ptr<float>() + numel);
-    QB_ASSIGN_OR_RETURN(eval::KlStats kl, eval::kl_divergence(b, v, base_logits.size(1)));
+    const auto numel = static_cast<size_t>(base_logits.numel());
+    at::Tensor b = base_logits.contiguous(), v = r.last_logits.contiguous();
+    QB_ASSIGN_OR_RETURN(eval::KlStats kl, eval::kl_divergence({b.data_ptr<float>(), numel},
+                                                              {v.data_ptr<float>(), numel}, b.size(1)));
     QB_ASSIGN_OR_RETURN(std::vector<bool> base_correct, read_item_correctness(base->second, r.entries.size()));
     std::vector<bool> mine;
     for (const auto& it : r.items) mine.push_back(it.score.correct);
