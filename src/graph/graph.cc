@@ -189,6 +189,17 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     int sample = b.step(std::move(s));
 
     std::map<std::string, int> base_of_model;  // source model path -> base_eval node
+    // The base row's name: the model folder's basename, or its whole path ('/' → '_') when two
+    // source models share a basename (a/Qwen3-8B and b/Qwen3-8B).
+    std::map<std::string, std::set<std::string>> paths_of_basename;
+    for (const auto& t : in.trans) paths_of_basename[model_basename(t.input_model)].insert(t.input_model);
+    auto base_name = [&](const std::string& path) {
+      std::string b = model_basename(path);
+      if (paths_of_basename[b].size() < 2) return b;
+      std::string p = path;
+      std::replace(p.begin(), p.end(), '/', '_');
+      return p;
+    };
     for (std::size_t vi = 0; vi < g.variants.size(); ++vi) {
       const auto& v = g.variants[vi];
       const auto& t = *std::find_if(in.trans.begin(), in.trans.end(), [&](const TransIn& x) { return x.name == v.trans_name; });
@@ -209,12 +220,12 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
           QB_ASSIGN_OR_RETURN(int src, b.source("source_model", t.input_model));
           Node bl;
           bl.kind = "base_eval";
-          bl.name = model_basename(t.input_model) + "_" + e.dataset_name;
+          bl.name = base_name(t.input_model) + "_" + e.dataset_name;
           bl.identity = "base_eval:" + e.dataset_name + "/" + t.input_model;
           bl.config_file = e.file;
           bl.params = e.eval_params;
           bl.settings = e.settings;
-          bl.settings["variant"] = model_basename(t.input_model);
+          bl.settings["variant"] = base_name(t.input_model);
           bl.inputs = {{"model", src}, {"eval_set", sample}};
           bl.log_name = bl.name + "_base_eval";
           it = base_of_model.emplace(t.input_model, b.step(std::move(bl))).first;

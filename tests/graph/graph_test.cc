@@ -86,6 +86,24 @@ TEST_F(GraphTest, FidelityWithTwoSourceModelsAddsTwoBaseLogits) {
   Graph g = build(in);
   EXPECT_EQ(count(g, "base_eval"), 2);
   EXPECT_EQ(count(g, "source_model"), 2);
+  EXPECT_GE(find(g, "base_eval", "other_mmlu"), 0);  // distinct basenames: the basename
+}
+
+TEST_F(GraphTest, BaseRowsOfSourceModelsWithOneBasenameAreNamedByPath) {
+  write_text(root() / "zoo/tiny/config.json", R"({"hidden_size": 16})");
+  GraphInput in = two_by_two(true);
+  TransIn other = trans_original();
+  other.name = "other";
+  other.file = "pipline/trans/other.yaml";
+  other.input_model = "zoo/tiny";
+  other.suffix = "-zoo";
+  in.trans.push_back(other);
+  Graph g = build(in);
+  int a = find(g, "base_eval", "models_tiny_mmlu"), b = find(g, "base_eval", "zoo_tiny_mmlu");
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  EXPECT_EQ(g.node(a).settings["variant"], "models_tiny");
+  EXPECT_EQ(g.node(b).settings["variant"], "zoo_tiny");
 }
 
 TEST_F(GraphTest, WithoutFidelityEvalHasModelAndEvalSetInputs) {
