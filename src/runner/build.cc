@@ -260,10 +260,7 @@ Status collect(Project& project, const Planned& planned) {
       if (starts_with(link, "data/models/")) {
         QB_TRY(relink(L.root(), link, stdfs::absolute(L.object_dir(n.key))));
       } else if (ends_with(link, ".jsonl")) {
-        auto src = L.object_dir(n.key) / "eval_set.jsonl";
-        QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(src));
-        auto old = fs::read_file(L.root() / link);
-        if (!old.is_ok() || *old != text) QB_TRY(fs::write_file_atomic(L.root() / link, text));
+        QB_TRY(copy_if_changed(L.object_dir(n.key) / "eval_set.jsonl", L.root() / link));
       }
     }
   }

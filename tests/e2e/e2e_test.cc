@@ -371,9 +371,7 @@ bool wait_for_tmp(const fs::path& root, const std::string& kind = "") {
     bool started = kind.empty();
     for (const auto& inv : fs::directory_iterator(root / "logs", ec))
       for (const auto& f : fs::directory_iterator(inv.path(), ec))
-        if (f.path().filename().string().size() > kind.size() + 5 &&
-            f.path().filename().string().ends_with("_" + kind + ".log"))
-          started = true;
+        if (f.path().filename().string().ends_with("_" + kind + ".log")) started = true;
     if (writing && started) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }

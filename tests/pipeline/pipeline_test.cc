@@ -17,30 +17,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "pipeline_test_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Out {
-  int code = -1;
-  std::string text;
-};
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream s(text);
-  for (std::string l; std::getline(s, l);)
-    if (!l.empty()) out.push_back(l);
-  return out;
-}
+using namespace qb::pipeline_test;
 
 // The CSV as rows of name -> value (no quoted commas in these files).
 std::vector<std::map<std::string, std::string>> csv_rows(const fs::path& p) {
@@ -112,17 +96,7 @@ class Pipeline : public ::testing::Test {
     std::ofstream(root_ / rel) << text;
   }
 
-  Out run(const std::string& args) {
-    std::string cmd = "cd '" + root_.string() + "' && '" QB_QBUILD "' " + args + " 2>&1";
-    Out o;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.text.append(buf, n);
-    int st = ::pclose(p);
-    o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return o;
-  }
+  Out run(const std::string& args) { return run_qbuild(root_, args); }
 
   json runs() {
     auto o = run("runs --all --json");

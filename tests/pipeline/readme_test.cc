@@ -13,21 +13,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "pipeline_test_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Out {
-  int code = -1;
-  std::string text;
-};
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using namespace qb::pipeline_test;
 
 class Readme : public ::testing::Test {
  protected:
@@ -47,17 +39,7 @@ class Readme : public ::testing::Test {
     first_ = run("");
   }
 
-  Out run(const std::string& args) {
-    std::string cmd = "cd '" + root_.string() + "' && '" QB_QBUILD "' " + args + " 2>&1";
-    Out o;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.text.append(buf, n);
-    int st = ::pclose(p);
-    o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return o;
-  }
+  Out run(const std::string& args) { return run_qbuild(root_, args); }
 
   int ok_runs(const std::string& kind = "") {
     auto j = nlohmann::json::parse(run("runs --all --json").text, nullptr, false);

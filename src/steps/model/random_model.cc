@@ -31,29 +31,23 @@ Result<ModelConfig> shape_config(std::string_view name) {
     c.eos_token_ids = {151645, 151643};
     return c;
   }
-  if (name == "tiny") {
+  if (name == "tiny" || name == "demo") {  // the same layers; demo has Qwen3's vocabulary
     c.hidden_size = 64;
     c.intermediate_size = 128;
     c.num_layers = 2;
     c.num_heads = 4;
     c.num_kv_heads = 2;
     c.head_dim = 16;
-    c.vocab_size = 256;
-    c.max_position_embeddings = 128;
-    c.dtype = at::kFloat;
-    return c;
-  }
-  if (name == "demo") {
-    c.hidden_size = 64;
-    c.intermediate_size = 128;
-    c.num_layers = 2;
-    c.num_heads = 4;
-    c.num_kv_heads = 2;
-    c.head_dim = 16;
-    c.vocab_size = 151936;
-    c.max_position_embeddings = 40960;
-    c.bos_token_id = 151643;
-    c.eos_token_ids = {151645, 151643};
+    if (name == "tiny") {
+      c.vocab_size = 256;
+      c.max_position_embeddings = 128;
+      c.dtype = at::kFloat;
+    } else {
+      c.vocab_size = 151936;
+      c.max_position_embeddings = 40960;
+      c.bos_token_id = 151643;
+      c.eos_token_ids = {151645, 151643};
+    }
     return c;
   }
   return invalid_argument("unknown model shape '" + std::string(name) + "' (qwen3-8b, tiny, demo)");

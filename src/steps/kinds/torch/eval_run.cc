@@ -126,12 +126,13 @@ Result<EvalRunResult> run_eval_set(const EvalRunOptions& o) {
   QB_ASSIGN_OR_RETURN(res.entries, eval::load_eval_set(o.eval_set_dir / "eval_set.jsonl"));
   const auto& entries = res.entries;
   const size_t n = entries.size();
-  json sample_params = json::object();
+  res.sample_params = json::object();
   if (auto sp = fs::read_file(o.eval_set_dir / "sample_params.json"); sp.is_ok()) {
-    sample_params = json::parse(*sp, nullptr, false);
-    if (sample_params.is_discarded()) return corrupt((o.eval_set_dir / "sample_params.json").string() + ": not JSON");
+    res.sample_params = json::parse(*sp, nullptr, false);
+    if (res.sample_params.is_discarded())
+      return corrupt((o.eval_set_dir / "sample_params.json").string() + ": not JSON");
   }
-  const bool enable_thinking = sample_params.value("enable_thinking", false);
+  const bool enable_thinking = res.sample_params.value("enable_thinking", false);
   const int64_t batch_size = std::max<int64_t>(1, o.params.value("batch_size", int64_t{32}));
   const json max_new = o.params.value("max_new_tokens", json::object());
 

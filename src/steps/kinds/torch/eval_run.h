@@ -48,6 +48,7 @@ struct ItemResult {
 
 struct EvalRunResult {
   std::vector<eval::EvalEntry> entries;   // the eval set, in order
+  nlohmann::json sample_params;           // the eval set's sample_params.json ({} when absent)
   std::vector<ItemResult> items;          // parallel to entries
   nlohmann::ordered_json report;          // eval::make_report()
   at::Tensor last_logits;                 // [N, V] fp32 on the CPU (want_logits), row i = entry i

@@ -76,9 +76,8 @@ Status write_common(runner::StepContext& ctx, const EvalRunResult& r, ordered_js
                          {"inputs", ctx.input_names},
                          {"input_keys", ctx.input_keys},
                          {"device", ctx.device},
-                         {"compute_dtype", ctx.compute_dtype}};
-  if (auto sp = fs::read_file(ctx.inputs.at("eval_set") / "sample_params.json"); sp.is_ok())
-    config["sample_params"] = json::parse(*sp, nullptr, false);
+                         {"compute_dtype", ctx.compute_dtype},
+                         {"sample_params", r.sample_params}};
   QB_TRY(fs::write_file_atomic(ctx.out_dir / "config.json", config.dump(2) + "\n"));
   ctx.meta["eval_stats"] = r.stats;
   return Status::ok();
