@@ -8,11 +8,14 @@
 //       T random calibration tokens (default 2048; 512 x 2048 = 1M tokens is the reference
 //       setting), GPTQ int8 per-channel with actorder; per-phase totals for the layer.
 //   bench_quant model [--device ...] [--dtype ...] [--scale S] [--layers L] [--samples N]
-//                     [--seq T] [--method rtn|gptq|both]
+//                     [--seq T] [--method rtn,static,gptq] [--model DIR]
 //       A random Qwen3-shaped checkpoint (hidden 4096/S, intermediate 12288/S, 32/S heads of
-//       128, vocab 151936/S, L layers) written to a temp dir, then the quantize step (W8A8:
-//       RTN dynamic, and GPTQ with N x T calibration tokens); prints the step's own phase timings
-//       from quant_report.json.
+//       128, vocab 151936/S, L layers) written to a temp dir (or an existing checkpoint: --model,
+//       e.g. `qbuild random-model --shape qwen3-8b --device cuda`), then the quantize step for
+//       each method: rtn = RTN W8A8 dynamic (no calibration), static = RTN W8A8 with static
+//       per-tensor activations (static_minmax), gptq = GPTQ W8A8 static (actorder static, the
+//       seed's gptq-W8A8-static); N x T random calibration tokens; prints the wall time, the
+//       peak GPU allocation and the step's own phase timings from quant_report.json.
 //
 // Peak memory: CPU max RSS (getrusage) for the process; on CUDA builds of libtorch also the
 // caching allocator's peak bytes per phase (reset before each phase).
@@ -59,14 +62,15 @@ struct Args {
   std::string dtype = "bf16";
   std::int64_t scale = 1, tokens = 2048, block = 128, repeat = 1;
   std::int64_t layers = 2, samples = 16, seq = 512;
-  std::string method = "both";
+  std::string method = "rtn,gptq";
+  std::string model;
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: bench_quant layer|model [--device cpu|cuda] [--dtype bf16|fp32] "
                "[--scale S] [--tokens T] [--block B] [--repeat R] [--layers L] [--samples N] "
-               "[--seq T] [--method rtn|gptq|both]\n");
+               "[--seq T] [--method rtn,static,gptq] [--model DIR]\n");
   std::exit(2);
 }
 
@@ -89,6 +93,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--samples") a.samples = std::stoll(v);
     else if (k == "--seq") a.seq = std::stoll(v);
     else if (k == "--method") a.method = v;
+    else if (k == "--model") a.model = v;
     else usage();
   }
   if (a.scale < 1 || a.tokens < 1 || a.repeat < 1) usage();
@@ -256,23 +261,51 @@ int bench_model(const Args& a) {
   if (!tmp.is_ok()) return 1;
   auto dir = tmp->path();
   auto t0 = Clock::now();
-  write_model(a, dir / "model", dtype);
-  std::printf("model bench: Qwen3-shaped, dims /%lld, %lld layers, %s, written in %.1f s\n",
-              static_cast<long long>(a.scale), static_cast<long long>(a.layers), a.dtype.c_str(),
-              std::chrono::duration<double>(Clock::now() - t0).count());
+  std::filesystem::path model_dir = a.model;
+  if (model_dir.empty()) {
+    model_dir = dir / "model";
+    write_model(a, model_dir, dtype);
+    std::printf("model bench: Qwen3-shaped, dims /%lld, %lld layers, %s, written in %.1f s\n",
+                static_cast<long long>(a.scale), static_cast<long long>(a.layers),
+                a.dtype.c_str(), std::chrono::duration<double>(Clock::now() - t0).count());
+  } else {
+    std::printf("model bench: %s\n", model_dir.c_str());
+  }
   std::vector<std::string> methods;
-  if (a.method != "gptq") methods.push_back("rtn");
-  if (a.method != "rtn") methods.push_back("gptq");
+  for (std::size_t i = 0; i <= a.method.size();) {
+    auto j = a.method.find(',', i);
+    if (j == std::string::npos) j = a.method.size();
+    methods.push_back(a.method.substr(i, j - i));
+    i = j + 1;
+  }
+  const json int8_weights = {{"num_bits", 8}, {"type", "int"}, {"symmetric", true},
+                             {"strategy", "channel"}, {"dynamic", false}};
+  const json static_acts = {{"num_bits", 8}, {"type", "int"}, {"symmetric", true},
+                            {"strategy", "tensor"}, {"dynamic", false},
+                            {"observer", "static_minmax"}};
   for (const auto& m : methods) {
-    json p = {{"modifier", m == "rtn" ? "QuantizationModifier" : "GPTQModifier"},
-              {"scheme", "W8A8"},
+    if (m != "rtn" && m != "static" && m != "gptq") {
+      std::fprintf(stderr, "unknown method '%s' (rtn, static, gptq)\n", m.c_str());
+      return 2;
+    }
+    json p = {{"modifier", m == "gptq" ? "GPTQModifier" : "QuantizationModifier"},
               {"ignore", {"lm_head"}}};
-    if (m == "gptq")
+    if (m == "rtn") {
+      p["scheme"] = "W8A8";
+    } else {
+      p["config_groups"] = {{"group_0", {{"targets", {"Linear"}}, {"weights", int8_weights},
+                                         {"input_activations", static_acts}}}};
       p["calibration"] = {{"source_kind", "txt"}, {"num_samples", a.samples}, {"seq_len", a.seq}};
+    }
+    if (m == "gptq") p["actorder"] = "static";
     auto recipe = qb::quant::recipe_from_json(p);
+    if (!recipe.is_ok()) {
+      std::fprintf(stderr, "%s: %s\n", m.c_str(), recipe.status().to_string().c_str());
+      return 1;
+    }
     qb::quant::QuantizeRequest req;
     req.recipe = *recipe;
-    req.model_dir = dir / "model";
+    req.model_dir = model_dir;
     req.output_dir = dir / ("out_" + m);
     req.device = dev;
     auto gen = at::detail::createCPUGenerator(3);
@@ -283,6 +316,7 @@ int bench_model(const Args& a) {
       req.calibration_samples.emplace_back(row.data_ptr<int>(), row.data_ptr<int>() + a.seq);
     }
     if (m == "rtn") req.calibration_samples.clear();
+    req.compute_dtype = dtype;
     json report;
     req.report = &report;
     reset_peak(dev);
@@ -295,6 +329,9 @@ int bench_model(const Args& a) {
     });
     std::printf("%s: wall %.2f s, peak GPU alloc %.2f GiB, timings %s\n", m.c_str(), wall,
                 peak_gib(dev), report["timings"].dump().c_str());
+    std::fflush(stdout);
+    std::error_code ec;
+    std::filesystem::remove_all(req.output_dir, ec);  // a 36-layer output is ~9 GB of disk
   }
   std::printf("max RSS %.2f GiB\n", rss_gib());
   return 0;

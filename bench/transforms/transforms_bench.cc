@@ -2,9 +2,10 @@
 //
 //   bench_transforms spinquant [--device cpu|cuda] [--scale S] [--layers L] [--rotations R1,R2]
 //                              [--type hadamard|random-hadamard|random-matrix] [--block B]
+//                              [--model DIR]
 //       A random bf16 Qwen3-8B-shaped checkpoint (hidden 4096/S, intermediate 12288/S, 32/S query
 //       and 8/S KV heads of 128, vocab 151936/S, L layers; S = 1, L = 36 is Qwen3-8B) written to a
-//       temp dir, then run_spinquant: the step's own phase timings (load, fuse_rotate,
+//       temp dir (or an existing checkpoint: --model), then run_spinquant: the step's own phase timings (load, fuse_rotate,
 //       equivalence, save), max RSS and, on CUDA builds, the caching allocator's peak.
 //   bench_transforms r4 [--device cpu|cuda] [--dtype bf16|fp32] [--hidden C] [--size F]
 //                       [--tokens T] [--block B] [--repeat N]
@@ -43,7 +44,7 @@ using nlohmann::json;
 
 struct Args {
   std::string mode;
-  std::string device = "cpu", dtype = "bf16", rotations = "R1,R2", type = "hadamard";
+  std::string device = "cpu", dtype = "bf16", rotations = "R1,R2", type = "hadamard", model;
   int64_t scale = 1, layers = 36, block = 0, hidden = 4096, size = 12288, tokens = 1, rows = 64, repeat = 20;
 };
 
@@ -51,7 +52,7 @@ struct Args {
   std::fprintf(stderr,
                "usage: bench_transforms spinquant|r4|fwht [--device cpu|cuda] [--dtype bf16|fp32] [--scale S] "
                "[--layers L] [--rotations R1,R2,R4] [--type T] [--block B] [--hidden C] [--size F] "
-               "[--tokens T] [--rows R] [--repeat N]\n");
+               "[--tokens T] [--rows R] [--repeat N] [--model DIR]\n");
   std::exit(2);
 }
 
@@ -72,6 +73,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--size") a.size = std::stoll(v);
     else if (k == "--tokens") a.tokens = std::stoll(v);
     else if (k == "--rows") a.rows = std::stoll(v);
+    else if (k == "--model") a.model = v;
     else if (k == "--repeat") a.repeat = std::stoll(v);
     else usage();
   }
@@ -126,8 +128,8 @@ int spinquant(const Args& a) {
                 D = 128, V = 151936 / a.scale;
   auto tmp = qb::fs::TempDir::create(qb::fs::stdfs::temp_directory_path(), "qb-bench-spinquant-");
   if (!tmp.is_ok()) return std::fprintf(stderr, "%s\n", tmp.status().to_string().c_str()), 1;
-  const auto src = tmp->path() / "src";
-  {
+  const auto src = a.model.empty() ? tmp->path() / "src" : qb::fs::stdfs::path(a.model);
+  if (a.model.empty()) {
     auto t0 = Clock::now();
     std::vector<std::pair<std::string, at::Tensor>> t;
     auto r = [&](std::vector<int64_t> s, double scale) { return (at::randn(s) * scale).to(at::kBFloat16); };

@@ -118,5 +118,41 @@ TEST(Cuda, GptqAgreesWithCpu) {
   }
 }
 
+// The CUDA-graph replay of GPTQ's column loop runs the eager loop's kernels: identical results
+// (codes, dequantized weights, loss), for a weight whose last block is partial (eager) too.
+TEST(Cuda, GptqGraphReplayEqualsTheEagerLoop) {
+  REQUIRE_CUDA();
+  for (bool symmetric : {true, false}) {
+    QuantArgs a;
+    a.strategy = Strategy::kChannel;
+    a.symmetric = symmetric;
+    auto w = (randn({96, 320}, 31, at::kBFloat16) * 0.05).to(kCuda);
+    auto x = (randn({1, 512, 320}, 32) * at::exp(randn({1, 1, 320}, 33))).to(kCuda);
+    HessianAccumulator h(320);
+    ASSERT_TRUE(h.add(x).is_ok());
+    GptqOptions eager, graph;
+    eager.cuda_graph = false;
+    for (int run = 0; run < 2; ++run) {  // the second run replays the cached graph
+      auto e = gptq_quantize(w, *h.finalize(), a, eager), g = gptq_quantize(w, *h.finalize(), a, graph);
+      ASSERT_TRUE(e.is_ok() && g.is_ok());
+      EXPECT_EQ(exact_mismatch(g->q.cpu(), e->q.cpu()), "");
+      EXPECT_EQ(exact_mismatch(g->dequantized.cpu(), e->dequantized.cpu()), "");
+      EXPECT_EQ(g->loss, e->loss);
+    }
+  }
+}
+
+// bf16 inputs on CUDA use a bf16 GEMM with fp32 output: the products are exact, so the Hessian
+// matches the CPU's fp32 one to accumulation order.
+TEST(Cuda, Bf16HessianMatchesFp32) {
+  REQUIRE_CUDA();
+  auto x = (randn({2, 1024, 256}, 41) * at::exp(randn({1, 1, 256}, 42))).to(at::kBFloat16);
+  HessianAccumulator hc(256), hg(256);
+  ASSERT_TRUE(hc.add(x.to(at::kFloat)).is_ok());
+  ASSERT_TRUE(hg.add(x.to(kCuda)).is_ok());
+  auto Hc = *hc.finalize(), Hg = *hg.finalize();
+  EXPECT_LT(testing::max_abs_diff(Hg.cpu(), Hc) / Hc.abs().max().item<double>(), 1e-5);
+}
+
 }  // namespace
 }  // namespace qb::qmath

@@ -111,14 +111,18 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<E2E>& i) { return e2e_name(i.param); });
 
 // The saved artifact through qb::model's own loader (config.json's transform_config and the
-// stored R4 weight): the same logits as the source model.
+// stored R4 weight): the same logits as the source model. A random-hadamard R4 is stored once
+// (layer 0's, as compressed-tensors shares it across modules) and every layer must find it.
 TEST(SpinQuantStep, SavedModelLoadsInTheRuntimeUnchanged) {
-  for (const auto& rotations : {kR12, kR124}) {
+  for (const auto& [rotations, type] :
+       {std::pair{kR12, RotationType::kHadamard}, std::pair{kR124, RotationType::kHadamard},
+        std::pair{kR124, RotationType::kRandomHadamard}}) {
     auto out = temp_dir();
     SpinQuantRequest req;
     req.input_dir = kModels / "qwen3-tiny";
     req.output_dir = out.path() / "model";
     req.params.rotations = rotations;
+    req.params.transform_type = type;
     ASSERT_TRUE(run_spinquant(req).is_ok());
     model::LoadOptions lo;
     lo.dtype = at::kFloat;
@@ -128,7 +132,8 @@ TEST(SpinQuantStep, SavedModelLoadsInTheRuntimeUnchanged) {
     const auto prompts = default_prompt_ids(a->config().vocab_size);
     auto m = compare_logits(*prompt_logits(*a, prompts), *prompt_logits(*b, prompts));
     ASSERT_TRUE(m.is_ok());
-    EXPECT_LE(m->max_rel_error, 1e-5) << rotations.size() << " rotations: " << m->summary();
+    EXPECT_LE(m->max_rel_error, 1e-5) << rotations.size() << " rotations, "
+                                      << hadamard::rotation_type_name(type) << ": " << m->summary();
   }
 }
 

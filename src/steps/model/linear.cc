@@ -50,4 +50,21 @@ Result<std::shared_ptr<const Linear>> make_transformed(
       std::make_shared<TransformedLinear>(std::move(transform), std::move(inner)));
 }
 
+Result<std::shared_ptr<const Linear>> to_device(const std::shared_ptr<const Linear>& linear,
+                                                at::Device device) {
+  if (!linear) return invalid_argument("to_device: null layer");
+  if (auto d = std::dynamic_pointer_cast<const DenseLinear>(linear)) {
+    if (d->weight().device() == device) return linear;
+    std::optional<at::Tensor> bias;
+    if (d->bias()) bias = d->bias()->to(device);
+    return std::shared_ptr<const Linear>(
+        std::make_shared<DenseLinear>(d->weight().to(device), bias, d->label()));
+  }
+  if (auto t = std::dynamic_pointer_cast<const TransformedLinear>(linear)) {
+    QB_ASSIGN_OR_RETURN(auto inner, to_device(t->inner(), device));
+    return make_transformed(t->transform(), std::move(inner));
+  }
+  return invalid_argument("moving a '" + linear->describe() + "' layer to another device");
+}
+
 }  // namespace qb::model

@@ -91,4 +91,10 @@ class TransformedLinear final : public Linear {
 Result<std::shared_ptr<const Linear>> make_transformed(
     std::shared_ptr<const InputTransform> transform, std::shared_ptr<const Linear> inner);
 
+// The same layer with its tensors on `device` (the input transforms of qb::model follow their
+// input's device already). DenseLinear and TransformedLinear over one; other kinds are an
+// error (the quantize step's layer-by-layer onloading only meets unquantized models).
+Result<std::shared_ptr<const Linear>> to_device(const std::shared_ptr<const Linear>& linear,
+                                                at::Device device);
+
 }  // namespace qb::model

@@ -312,6 +312,28 @@ Result<Model> Model::create(ModelConfig config, ModelWeights weights, const Load
   return m;
 }
 
+Status Model::move_layer(int64_t i, at::Device device) {
+  if (i < 0 || i >= num_layers())
+    return invalid_argument("move_layer: no layer " + std::to_string(i));
+  DecoderLayer& layer = layers_[i];
+  LayerWeights& w = layer.w_;
+  LayerWeights moved = w;
+  for (at::Tensor* t : {&moved.input_layernorm, &moved.q_norm, &moved.k_norm,
+                        &moved.post_attention_layernorm})
+    if (t->defined()) *t = t->to(device);
+  for (std::shared_ptr<const Linear>* f : {&moved.q_proj, &moved.k_proj, &moved.v_proj,
+                                           &moved.o_proj, &moved.gate_proj, &moved.up_proj,
+                                           &moved.down_proj}) {
+    auto r = to_device(*f, device);
+    if (!r.is_ok()) return r.status().with_context(layer.prefix_ + "*");
+    *f = std::move(r).value();
+  }
+  w = std::move(moved);
+  layer.qkv_ = layer.gate_up_ = nullptr;
+  layer.fuse();
+  return Status::ok();
+}
+
 void Model::set_attention_impl(AttentionImpl impl) {
   attention_ = impl;
   for (DecoderLayer& l : layers_) l.attention_ = impl;
@@ -334,7 +356,8 @@ LayerInputs Model::layer_inputs(const at::Tensor& valid, KvCache* cache) const {
     positions = (valid.to(at::kLong).cumsum(1) - 1).clamp_min(0);
     mask = attention_mask(valid, 0, t, t, dtype_);
   }
-  return {rope_tables(inv_freq_, positions, dtype_), mask};
+  // valid's device: a layer moved by move_layer() takes its inputs there.
+  return {rope_tables(inv_freq_.to(valid.device()), positions, dtype_), mask};
 }
 
 at::Tensor Model::final_norm(const at::Tensor& h) const {

@@ -147,6 +147,12 @@ class Model {
   // A cache for `batch` rows of up to `max_len` slots in the compute dtype on the device.
   KvCache new_cache(int64_t batch, int64_t max_len) const;
 
+  // Moves layer i's weights to `device` (the quantize step's layer-by-layer onloading: the model
+  // stays on the host and only the layer being calibrated sits on the GPU). The layer then takes
+  // inputs on that device; layer_inputs() builds them on the device of `valid`. Errors: a
+  // projection kind that cannot move (quantized layers).
+  Status move_layer(int64_t i, at::Device device);
+
   // ---- linears by module name ----
   std::vector<std::string> linear_names() const;  // layers in order, then "lm_head"
   std::shared_ptr<const Linear> linear(std::string_view module) const;  // nullptr if unknown

@@ -95,10 +95,28 @@ Result<std::shared_ptr<const InputTransform>> OnlineTransforms::for_module(
     return std::shared_ptr<const InputTransform>(
         std::make_shared<RotationTransform>(std::move(r).value(), found->inverse, label));
   };
-  if (ckpt.has(weight_name)) {
-    QB_ASSIGN_OR_RETURN(at::Tensor w, ckpt.load(weight_name));
+  // compressed-tensors builds one weight per scheme and size and shares it between the modules
+  // it targets; safetensors stores a shared tensor once, under the first module's name
+  // (llm-compressor's checkpoints and qbuild's keep "model.layers.0.mlp.down_proj.R4_input.weight").
+  std::string stored = weight_name;
+  if (!ckpt.has(stored)) {
+    const std::string suffix = "." + found->scheme + "_input.weight";
+    for (const auto& name : ckpt.tensor_names()) {
+      if (name.size() <= suffix.size() ||
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        continue;
+      QB_ASSIGN_OR_RETURN(bool same_scheme,
+                          matches_any(name.substr(0, name.size() - suffix.size()), found->targets));
+      if (same_scheme) {
+        stored = name;
+        break;
+      }
+    }
+  }
+  if (ckpt.has(stored)) {
+    QB_ASSIGN_OR_RETURN(at::Tensor w, ckpt.load(stored));
     if (found->block_size > 0 && (w.dim() != 2 || w.size(0) != found->block_size))
-      return invalid_argument(weight_name + ": expected [" + std::to_string(found->block_size) +
+      return invalid_argument(stored + ": expected [" + std::to_string(found->block_size) +
                               ", " + std::to_string(found->block_size) + "]");
     return make(hadamard::Rotation::from_weight(found->type, w, in_features));
   }

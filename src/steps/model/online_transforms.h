@@ -12,8 +12,10 @@
 // are skipped. An "input" location becomes an InputTransform in front of the matched Linear:
 // x -> x @ Q (Qᵀ when inverse), Q block-diagonal with blocks of head_dim (default: the whole
 // input). The block matrix comes from the checkpoint tensor "<module>.<scheme>_input.weight" when
-// present (T = √b·Q_b, compressed-tensors' storage convention), otherwise it is built, which only
-// the deterministic "hadamard" type allows. Other online locations (output, k_cache, q_attn) and
+// present (T = √b·Q_b, compressed-tensors' storage convention), else from the one stored for
+// another module of the same scheme (compressed-tensors shares a scheme's weight between its
+// modules, and safetensors keeps a shared tensor once: layer 0's), otherwise it is built, which
+// only the deterministic "hadamard" type allows. Other online locations (output, k_cache, q_attn) and
 // randomize: true are rejected.
 #pragma once
 

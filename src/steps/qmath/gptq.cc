@@ -4,7 +4,18 @@
 #include "steps/qmath/gptq.h"
 
 #include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <tuple>
+
+#ifdef QB_QMATH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 #include "steps/qmath/log/log.h"
 #include "steps/qmath/observer.h"
@@ -24,12 +35,25 @@ Status HessianAccumulator::add(const at::Tensor& x_in) {
     sum_ = at::zeros({in_features_, in_features_}, x_in.options().dtype(at::kFloat));
   auto x = x_in.to(sum_.device()).reshape({-1, in_features_}).t();  // [in, N]
   const bool half_input = x_in.scalar_type() == at::kBFloat16 || x_in.scalar_type() == at::kHalf;
+  if (half_input && x.is_cuda() && !mixed_gemm_failed_) {
+    // A bf16/fp16 GEMM with fp32 output: the products of two bf16 (fp16) values are exact in
+    // fp32 and the tensor cores accumulate them in fp32, so this is the fp32 GEMM of the same
+    // inputs up to accumulation order and rounding — at twice TF32's rate on Hopper. Scaling by
+    // 2 after the product (exact) instead of by √2 before keeps the inputs exact.
+    try {
+      at::addmm_out(sum_, sum_, x, x.t(), at::kFloat, 1.0, 2.0);
+      num_samples_ += added;
+      return Status::ok();
+    } catch (const c10::Error& e) {  // a libtorch without addmm(out_dtype) for these inputs
+      mixed_gemm_failed_ = true;
+      log::warn(std::string("hessian: bf16 GEMM with fp32 output unavailable, using TF32: ") +
+                e.what_without_backtrace());
+    }
+  }
   if (half_input && x.is_cuda()) {
     // bf16/fp16 values are exact in TF32 (≤ 11 significant bits), so TF32 tensor cores form the
     // products exactly and accumulate them in fp32 (with the tensor cores' own rounding inside
-    // each MMA block) — ~8× faster than fp32 GEMM on Hopper; the difference from llm-compressor's
-    // fp32 GEMM is accumulation order and rounding, at fp32 precision. Scaling by 2 after the product
-    // (exact) instead of by √2 before keeps the inputs exact.
+    // each MMA block) — ~8× faster than fp32 GEMM on Hopper.
     struct Tf32 {
       bool was = at::globalContext().allowTF32CuBLAS();
       Tf32() { at::globalContext().setAllowTF32CuBLAS(true); }
@@ -53,6 +77,123 @@ Result<at::Tensor> HessianAccumulator::finalize() const {
 }
 
 namespace {
+
+// One block of GPTQ's column loop: W1 (the block's columns, updated in place), Q1 and Err1
+// (outputs), Hinv1 (the block's [width, width] corner of the inverse-Hessian factor) and the
+// per-column scale / zero-point windows eff, zpw ([rows, width]; zpw undefined if symmetric).
+struct Block {
+  at::Tensor W1, Q1, Err1, Hinv1, eff, zpw;
+};
+
+// The per-column quantizer is compressed-tensors' fake_quantize with strategy channel on a
+// [rows, 1] column, written out so each column costs as few kernel launches as possible: w / s
+// in fp32, (+ zp), clamp, round half to even, to the scale dtype, (- zp), * s — the same
+// operations on the same dtypes.
+struct ColumnQuantizer {
+  bool has_zp;
+  at::ScalarType scale_dtype;
+  double qmin, qmax;
+
+  bool operator<(const ColumnQuantizer& o) const {
+    return std::tie(has_zp, scale_dtype, qmin, qmax) <
+           std::tie(o.has_zp, o.scale_dtype, o.qmin, o.qmax);
+  }
+
+  // The column loop over one block, in place.
+  void run(Block& b) const {
+    const auto width = b.W1.size(1);
+    for (std::int64_t i = 0; i < width; ++i) {
+      auto w = b.W1.narrow(1, i, 1);  // [rows, 1] fp32
+      auto s = b.eff.narrow(1, i, 1);
+      auto scaled = w / s;
+      if (has_zp) scaled += b.zpw.narrow(1, i, 1);
+      auto q = at::round(at::clamp(scaled, qmin, qmax)).to(scale_dtype);
+      if (has_zp) q = q - b.zpw.narrow(1, i, 1).to(scale_dtype);
+      q = q * s;  // the scale dtype: a value of the quantization grid
+      auto err = b.Err1.narrow(1, i, 1);
+      at::div_out(err, w - q, b.Hinv1.select(0, i).select(0, i));  // (w - q) / Hinv[i, i]
+      b.Q1.narrow(1, i, 1).copy_(q);
+      b.W1.narrow(1, i, width - i) -= err * b.Hinv1.select(0, i).narrow(0, i, width - i).unsqueeze(0);
+    }
+  }
+};
+
+#ifdef QB_QMATH_CUDA
+// On a GPU the column loop is launch-bound (~10 tiny kernels per column, 36,864 columns per
+// Qwen3-8B decoder layer). A full-width block is the same kernel sequence every time, so it is
+// captured once per (rows, width, quantizer, device) into a CUDA graph over static buffers and
+// replayed: the same kernels on the same values (results identical to the eager loop), one
+// launch per block. Graphs are kept for the process (a few MiB each).
+class BlockGraph {
+ public:
+  BlockGraph(std::int64_t rows, std::int64_t width, ColumnQuantizer cq, at::Device device)
+      : cq_(cq) {
+    const auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
+    buf_.W1 = at::empty({rows, width}, f32);
+    buf_.Q1 = at::empty({rows, width}, f32);
+    buf_.Err1 = at::empty({rows, width}, f32);
+    buf_.Hinv1 = at::empty({width, width}, f32);
+    buf_.eff = at::empty({rows, width}, f32.dtype(cq.scale_dtype));
+    if (cq.has_zp) buf_.zpw = at::empty({rows, width}, f32);
+  }
+
+  // Copies the inputs into the static buffers and runs the loop; the returned block's Q1 and
+  // Err1 stay valid until the next run() of this graph (stream-ordered).
+  Block run(const at::Tensor& w1, const at::Tensor& hinv1, const at::Tensor& eff,
+            const at::Tensor& zpw) {
+    c10::cuda::CUDAGuard device_guard(buf_.W1.device());
+    auto load = [&] {
+      buf_.W1.copy_(w1);
+      buf_.Hinv1.copy_(hinv1);
+      buf_.eff.copy_(eff);
+      if (cq_.has_zp) buf_.zpw.copy_(zpw);
+    };
+    load();
+    if (!graph_) {
+      // Warm-up and capture on a side stream (capture cannot use the default stream), then
+      // reload the inputs the warm-up consumed.
+      const auto current = c10::cuda::getCurrentCUDAStream();
+      const auto side = c10::cuda::getStreamFromPool();
+      at::cuda::CUDAEvent ready;
+      ready.record(current);
+      ready.block(side);
+      {
+        c10::cuda::CUDAStreamGuard guard(side);
+        cq_.run(buf_);
+        auto g = std::make_unique<at::cuda::CUDAGraph>();
+        g->capture_begin();
+        cq_.run(buf_);
+        g->capture_end();
+        graph_ = std::move(g);
+      }
+      at::cuda::CUDAEvent done;
+      done.record(side);
+      done.block(current);
+      load();
+    }
+    graph_->replay();
+    return buf_;
+  }
+
+ private:
+  ColumnQuantizer cq_;
+  Block buf_;
+  std::unique_ptr<at::cuda::CUDAGraph> graph_;
+};
+
+BlockGraph* block_graph(std::int64_t rows, std::int64_t width, const ColumnQuantizer& cq,
+                        at::Device device) {
+  using Key = std::tuple<std::int64_t, std::int64_t, ColumnQuantizer, int>;
+  static std::mutex mu;
+  static std::map<Key, std::unique_ptr<BlockGraph>> graphs;
+  std::lock_guard<std::mutex> lock(mu);
+  c10::cuda::CUDAGuard guard(device);
+  Key key{rows, width, cq, device.index()};
+  auto& g = graphs[key];
+  if (!g) g = std::make_unique<BlockGraph>(rows, width, cq, device);
+  return g.get();
+}
+#endif
 
 Status check_gptq_inputs(const at::Tensor& weight, const at::Tensor& hessian,
                          const QuantArgs& args, const GptqOptions& opts) {
@@ -159,39 +300,35 @@ Result<GptqResult> gptq_quantize(const at::Tensor& weight, const at::Tensor& hes
     if (has_zp) zp = zp.to(at::kFloat).expand({rows, width}).contiguous();
     return {eff, zp};
   };
-  // The per-column quantizer is compressed-tensors' fake_quantize with strategy channel on a
-  // [rows, 1] column, written out here so each column costs as few kernel launches as possible
-  // (on a GPU the column loop is launch-bound): w / s in fp32, (+ zp), clamp, round half to
-  // even, to the scale dtype, (- zp), * s — the same operations on the same dtypes.
   const auto scale_dtype = qp.scale.scalar_type();
-  const double qmin = static_cast<double>(args.qmin()), qmax = static_cast<double>(args.qmax());
+  const ColumnQuantizer cq{has_zp, scale_dtype, static_cast<double>(args.qmin()),
+                           static_cast<double>(args.qmax())};
+#ifdef QB_QMATH_CUDA
+  BlockGraph* graph =
+      device.is_cuda() && opts.cuda_graph ? block_graph(rows, opts.block_size, cq, device) : nullptr;
+#endif
 
   auto losses = at::zeros({rows}, W.options());
   for (std::int64_t i1 = 0; i1 < cols; i1 += opts.block_size) {
     const auto i2 = std::min(i1 + opts.block_size, cols);
     const auto width = i2 - i1;
-    auto W1 = W.narrow(1, i1, width).clone();
-    auto Q1 = at::zeros_like(W1);
-    auto Err1 = at::zeros_like(W1);
-    auto Hinv1 = Hinv.narrow(0, i1, width).narrow(1, i1, width);
     auto [eff, zpw] = scale_window(i1, i2);
-    for (std::int64_t i = 0; i < width; ++i) {
-      auto w = W1.narrow(1, i, 1);  // [rows, 1] fp32
-      auto s = eff.narrow(1, i, 1);
-      auto scaled = w / s;
-      if (has_zp) scaled += zpw.narrow(1, i, 1);
-      auto q = at::round(at::clamp(scaled, qmin, qmax)).to(scale_dtype);
-      if (has_zp) q = q - zpw.narrow(1, i, 1).to(scale_dtype);
-      q = q * s;  // the scale dtype: a value of the quantization grid
-      auto err = Err1.narrow(1, i, 1);
-      at::div_out(err, w - q, Hinv1.select(0, i).select(0, i));  // (w - q) / Hinv[i, i]
-      Q1.narrow(1, i, 1).copy_(q);
-      W1.narrow(1, i, width - i) -= err * Hinv1.select(0, i).narrow(0, i, width - i).unsqueeze(0);
+    auto Hinv1 = Hinv.narrow(0, i1, width).narrow(1, i1, width);
+    Block b;
+#ifdef QB_QMATH_CUDA
+    if (graph && width == opts.block_size) {
+      b = graph->run(W.narrow(1, i1, width), Hinv1, eff, zpw);
+    } else
+#endif
+    {
+      b = {W.narrow(1, i1, width).clone(), at::empty_like(eff, W.options()),
+           at::empty_like(eff, W.options()), Hinv1, eff, zpw};
+      cq.run(b);
     }
-    W.narrow(1, i1, width).copy_(Q1);
-    losses += at::sum(Err1.square(), at::IntArrayRef{1}) / 2;
+    W.narrow(1, i1, width).copy_(b.Q1);
+    losses += at::sum(b.Err1.square(), at::IntArrayRef{1}) / 2;
     if (i2 < cols) {
-      auto w_err = at::bmm(Err1.unsqueeze(0), Hinv.narrow(0, i1, width).narrow(1, i2, cols - i2).unsqueeze(0))
+      auto w_err = at::bmm(b.Err1.unsqueeze(0), Hinv.narrow(0, i1, width).narrow(1, i2, cols - i2).unsqueeze(0))
                        .squeeze(0);
       W.narrow(1, i2, cols - i2) -= w_err;
     }

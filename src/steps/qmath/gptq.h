@@ -3,8 +3,9 @@
 //
 //   H  = Σ_batches 2·xᵀx / num_samples         (HessianAccumulator; fp32; x scaled by √2 first,
 //                                               num_samples counts sequences: the leading dim;
-//                                               bf16/fp16 inputs on CUDA: TF32 GEMM, products
-//                                               exact for them, fp32 accumulation, then ×2)
+//                                               bf16/fp16 inputs on CUDA: a bf16 GEMM with fp32
+//                                               output (TF32 where unavailable), products exact
+//                                               for them, fp32 accumulation, then ×2)
 //   scale, zp from the weight observer on the ORIGINAL weight (its own dtype), fixed for the
 //   whole run — also per group: groups are scaled before any error feedback
 //   actorder=weight: perm = argsort(diag H, descending) (stable), permute W columns and H
@@ -47,11 +48,15 @@ class HessianAccumulator {
   std::int64_t in_features_;
   at::Tensor sum_;  // fp32 [in, in]
   std::int64_t num_samples_ = 0;
+  bool mixed_gemm_failed_ = false;  // addmm(bf16, bf16 -> fp32) threw once: TF32 from then on
 };
 
 struct GptqOptions {
   std::int64_t block_size = 128;
   double dampening_frac = 0.01;
+  // CUDA: replay each full block's column loop from a captured CUDA graph (identical results,
+  // one launch per block instead of ~10 per column); false runs the loop eagerly.
+  bool cuda_graph = true;
   // args.actorder decides the column order.
 };
 

@@ -6,7 +6,9 @@ namespace qb::quant {
 void ActivationStats::add(const at::Tensor& x) {
   if (x.numel() == 0) return;
   auto a = x.detach().abs().reshape({-1});
-  absmax_ = std::max(absmax_, a.max().item<double>());
+  // Kept on x's device: no host sync per call (the calibration forwards stay queued).
+  auto m = a.max().to(at::kDouble);
+  absmax_ = absmax_.defined() ? at::maximum(absmax_, m) : m;
   tokens_ += x.numel() / x.size(-1);
   if (sampled_ >= kMaxSample) {
     ++batches_;
@@ -23,7 +25,7 @@ void ActivationStats::add(const at::Tensor& x) {
 nlohmann::json ActivationStats::to_json() const {
   if (!sample_.defined()) return nlohmann::json::object();
   auto q = at::quantile(sample_, at::tensor({0.5, 0.99, 0.999, 0.9999}, at::kFloat));
-  return {{"absmax", absmax_},        {"p50", q[0].item<double>()},
+  return {{"absmax", absmax_.item<double>()},        {"p50", q[0].item<double>()},
           {"p99", q[1].item<double>()}, {"p99_9", q[2].item<double>()},
           {"p99_99", q[3].item<double>()}, {"tokens", tokens_},
           {"sampled", sampled_}};

@@ -23,7 +23,7 @@ class ActivationStats {
 
  private:
   std::uint64_t seed_;
-  double absmax_ = 0;
+  at::Tensor absmax_;  // 0-dim float64 on the inputs' device
   std::int64_t tokens_ = 0, batches_ = 0, sampled_ = 0;
   at::Tensor sample_;  // fp32 CPU [sampled_] of |x|
 };

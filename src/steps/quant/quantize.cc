@@ -12,6 +12,7 @@
 #include "steps/model/linear.h"
 #include "steps/model/model.h"
 #include "steps/model/model_config.h"
+#include "steps/model/rms_norm.h"
 #include "steps/model_io/checkpoint.h"
 #include "steps/qmath/gptq.h"
 #include "steps/qmath/log/log.h"
@@ -23,6 +24,11 @@
 #include "steps/tokenizer/tokenizer.h"
 #include "util/fs.h"
 #include "util/progress.h"
+
+#ifdef QB_QUANT_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <cuda_runtime_api.h>
+#endif
 
 namespace qb::quant {
 namespace {
@@ -130,9 +136,17 @@ class Quantizer {
   }
   bool keep_dequantized() const { return !recipe_.save_compressed; }
   Status calibrate_group(const std::vector<const PlannedLinear*>& mods, model::Model& m,
-                         const std::vector<at::Tensor>& hidden,
+                         std::vector<at::Tensor>& hidden,
                          const std::function<at::Tensor(const at::Tensor&, const model::ForwardHooks*)>& fwd,
-                         std::vector<at::Tensor>* pass1_out);
+                         bool replace_hidden);
+  // Where calibration hidden states are kept between layers: on the device when they fit
+  // beside one layer's work, else in pinned host memory.
+  at::Tensor store(const at::Tensor& t) const {
+    if (keep_hidden_on_device_ || !t.is_cuda()) return t;
+    auto host = at::empty(t.sizes(), t.options().device(at::kCPU).pinned_memory(true));
+    host.copy_(t);
+    return host;
+  }
   Status finish_modules(const std::vector<const PlannedLinear*>& mods,
                         std::map<std::string, InputState>& inputs, model::Model& m);
 
@@ -142,6 +156,7 @@ class Quantizer {
   std::vector<PlannedLinear> plan_;
   std::map<std::string, Outcome> outcomes_;
   json timings_ = json::object();
+  bool keep_hidden_on_device_ = true;
 };
 
 Status Quantizer::run_rtn() {
@@ -162,12 +177,12 @@ Status Quantizer::run_rtn() {
 }
 
 // One calibration pass over `hidden` through `fwd` with a hook on the inputs of `mods`, then
-// quantization of `mods`. `pass1_out` (when set) receives the pass outputs.
+// quantization of `mods`. With `replace_hidden`, each sample's pass output replaces its input.
 Status Quantizer::calibrate_group(
     const std::vector<const PlannedLinear*>& mods, model::Model& m,
-    const std::vector<at::Tensor>& hidden,
+    std::vector<at::Tensor>& hidden,
     const std::function<at::Tensor(const at::Tensor&, const model::ForwardHooks*)>& fwd,
-    std::vector<at::Tensor>* pass1_out) {
+    bool replace_hidden) {
   const bool gptq = recipe_.modifier == Modifier::kGptq;
   std::map<std::string, const PlannedLinear*> by_module;
   std::map<std::string, InputState> inputs;  // input_group -> state
@@ -205,11 +220,11 @@ Status Quantizer::calibrate_group(
       for (std::int64_t b = 0; b < x.size(0); ++b) obs.observe(x.narrow(0, b, 1));
   };
   auto t0 = Clock::now();
-  for (const auto& h : hidden) {
+  for (auto& h : hidden) {
     seen.clear();
     auto out = fwd(h, &hooks);
     QB_TRY(hook_status);
-    if (pass1_out) pass1_out->push_back(out);
+    if (replace_hidden) h = store(out);
   }
   timings_["calibrate_s"] = timings_.value("calibrate_s", 0.0) + seconds_since(t0);
   return finish_modules(mods, inputs, m);
@@ -246,7 +261,7 @@ Status Quantizer::finish_modules(const std::vector<const PlannedLinear*>& mods,
       auto original = m.linear(p->module);
       if (!original) return internal_error(ctx + ": the model has no such Linear");
       QB_ASSIGN_OR_RETURN_CTX(auto repl,
-                              fake_quant_linear(original, o.ql.dequantized, m.dtype(), m.device()),
+                              fake_quant_linear(original, o.ql.dequantized, m.dtype(), req_.device),
                               ctx);
       QB_TRY_CTX(m.set_linear(p->module, repl), ctx);
     }
@@ -257,18 +272,37 @@ Status Quantizer::finish_modules(const std::vector<const PlannedLinear*>& mods,
   return Status::ok();
 }
 
+// Bytes of device memory free now (CUDA), or -1 when unknown.
+std::int64_t free_device_bytes(at::Device device) {
+#ifdef QB_QUANT_CUDA
+  if (device.is_cuda()) {
+    c10::cuda::CUDAGuard guard(device);
+    std::size_t free = 0, total = 0;
+    if (cudaMemGetInfo(&free, &total) == cudaSuccess) return static_cast<std::int64_t>(free);
+  }
+#else
+  (void)device;
+#endif
+  return -1;
+}
+
 Status Quantizer::run_calibrated(const std::vector<Sample>& samples) {
   auto t0 = Clock::now();
+  const at::Device dev = req_.device;
+  // On a GPU the model stays on the host and each decoder layer is moved to the device for its
+  // turn (llm-compressor's sequential onloading): one layer, its Hessians and the calibration
+  // hidden states are all the device holds, so an 8B model quantizes on a 24 GB card.
+  const bool onload = dev.is_cuda();
   model::LoadOptions lo;
-  lo.device = req_.device;
+  lo.device = onload ? at::Device(at::kCPU) : dev;
   lo.dtype = req_.compute_dtype;
   QB_ASSIGN_OR_RETURN_CTX(auto model, model::Model::load(req_.model_dir, lo), "quantize");
   timings_["load_model_s"] = seconds_since(t0);
   const bool gptq = recipe_.modifier == Modifier::kGptq;
-  const at::Device store_dev = req_.device.is_cuda() ? at::Device(at::kCPU) : req_.device;
 
   // Batches of consecutive equal-length samples.
   std::vector<at::Tensor> ids;
+  std::int64_t tokens = 0;
   for (std::size_t i = 0; i < samples.size();) {
     std::size_t j = i + 1;
     while (j < samples.size() && j - i < static_cast<std::size_t>(req_.calibration_batch_size) &&
@@ -278,36 +312,54 @@ Status Quantizer::run_calibrated(const std::vector<Sample>& samples) {
                        at::kLong);
     for (std::size_t k = i; k < j; ++k)
       for (std::size_t c = 0; c < samples[k].size(); ++c) t[k - i][c] = samples[k][c];
+    tokens += t.numel();
     ids.push_back(t);
     i = j;
   }
-  auto to_dev = [&](const at::Tensor& t) { return t.to(req_.device); };
+  // The hidden states stay on the device when they fit with room for a layer's work (its
+  // weights, Hessians, GPTQ buffers and forward activations): a 4 GiB margin or a quarter of
+  // what is free, whichever is larger.
+  const std::int64_t hidden_bytes =
+      tokens * model.config().hidden_size * static_cast<std::int64_t>(c10::elementSize(model.dtype()));
+  if (onload) {
+    const std::int64_t free = free_device_bytes(dev);
+    const std::int64_t margin = std::max<std::int64_t>(std::int64_t{4} << 30, free / 4);
+    keep_hidden_on_device_ = free >= 0 && hidden_bytes + margin <= free;
+  }
+  timings_["hidden_state_gib"] = static_cast<double>(hidden_bytes) / (1024.0 * 1024.0 * 1024.0);
+  timings_["hidden_states_on"] = keep_hidden_on_device_ ? dev.str() : std::string("cpu (pinned)");
+
   std::vector<at::Tensor> hidden;
   t0 = Clock::now();
-  for (const auto& t : ids) hidden.push_back(model.embed(to_dev(t)).to(store_dev));
+  {
+    const at::Tensor table = model.embed_tokens().to(dev);
+    for (const auto& t : ids) hidden.push_back(store(at::embedding(table, t.to(dev))));
+  }
 
   Progress progress("quantize (calibrated layers)", model.num_layers());
   for (std::int64_t l = 0; l < model.num_layers(); ++l) {
     std::vector<const PlannedLinear*> mods;
     for (const auto& p : plan_)
       if (p.layer == l) mods.push_back(&p);
+    auto tm = Clock::now();
+    if (onload) QB_TRY_CTX(model.move_layer(l, dev), "quantize: layer " + std::to_string(l));
+    timings_["onload_s"] = timings_.value("onload_s", 0.0) + seconds_since(tm);
     const auto& layer = model.layer(l);
     auto fwd = [&](const at::Tensor& h, const model::ForwardHooks* hooks) {
-      auto hd = to_dev(h);
+      auto hd = h.to(dev);
       auto valid = at::ones({hd.size(0), hd.size(1)}, hd.options().dtype(at::kBool));
       auto in = model.layer_inputs(valid, nullptr);
       return layer.forward(hd, in, nullptr, hooks);
     };
-    std::vector<at::Tensor> pass1;
-    QB_TRY_CTX(calibrate_group(mods, model, hidden, fwd, gptq ? nullptr : &pass1),
+    QB_TRY_CTX(calibrate_group(mods, model, hidden, fwd, /*replace_hidden=*/!gptq),
                "layer " + std::to_string(l));
     auto tp = Clock::now();
-    if (gptq) {
-      for (auto& h : hidden) h = fwd(h, nullptr).to(store_dev);
-    } else {
-      for (std::size_t b = 0; b < hidden.size(); ++b) hidden[b] = pass1[b].to(store_dev);
-    }
+    if (gptq)
+      for (auto& h : hidden) h = store(fwd(h, nullptr));
     timings_["propagate_s"] = timings_.value("propagate_s", 0.0) + seconds_since(tp);
+    tm = Clock::now();
+    if (onload) QB_TRY_CTX(model.move_layer(l, at::kCPU), "quantize: layer " + std::to_string(l));
+    timings_["onload_s"] = timings_.value("onload_s", 0.0) + seconds_since(tm);
     progress.advance();
   }
   // lm_head, when stored and targeted: its input is the final-normed hidden state.
@@ -315,12 +367,14 @@ Status Quantizer::run_calibrated(const std::vector<Sample>& samples) {
   for (const auto& p : plan_)
     if (p.layer < 0 && p.group) head.push_back(&p);
   if (!head.empty()) {
+    const at::Tensor norm = model.norm_weight().to(dev);
+    const double eps = model.config().rms_norm_eps;
     auto fwd = [&](const at::Tensor& h, const model::ForwardHooks* hooks) {
-      auto x = model.final_norm(to_dev(h));
+      auto x = model::rms_norm(h.to(dev), norm, eps);
       if (hooks && hooks->linear_input) hooks->linear_input("lm_head", x);
       return x;
     };
-    QB_TRY(calibrate_group(head, model, hidden, fwd, nullptr));
+    QB_TRY(calibrate_group(head, model, hidden, fwd, /*replace_hidden=*/false));
   }
   timings_["calibrated_total_s"] = seconds_since(t0);
   return Status::ok();

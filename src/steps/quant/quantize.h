@@ -27,9 +27,11 @@
 //              quantization_config (the input's transform_config kept), generation_config and
 //              tokenizer files copied; quant_report.json beside them.
 //
-// Memory: the whole model is loaded on the device for calibration (one layer's Hessians,
-// observers and activations at a time; calibration hidden states stay on the CPU when the
-// device is CUDA). The RTN path holds one weight on the device at a time.
+// Memory: on a GPU, calibration keeps the model on the host in the compute dtype and moves one
+// decoder layer at a time to the device (and back when it is done); the device holds that
+// layer, its Hessians and observers, and the calibration hidden states (512 × 2048 tokens of a
+// 4096-wide model: 8 GiB in bf16) — in pinned host memory instead when they do not fit beside a
+// layer's work. The RTN path holds one weight on the device at a time.
 #pragma once
 
 #include <ATen/ATen.h>
