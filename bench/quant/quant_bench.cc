@@ -116,7 +116,10 @@ void sync(const at::Device& d) {
 
 void reset_peak(const at::Device& d) {
 #ifdef QB_BENCH_CUDA_STATS
-  if (d.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(d.index() < 0 ? 0 : d.index());
+  if (d.is_cuda()) {
+    (void)at::empty({1}, d);  // the allocator knows no device before its first use
+    c10::cuda::CUDACachingAllocator::resetPeakStats(d.index() < 0 ? 0 : d.index());
+  }
 #else
   (void)d;
 #endif

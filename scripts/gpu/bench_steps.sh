@@ -14,10 +14,10 @@ model=${MODEL:-/tmp/q8b}
 parts=${PARTS:-gptq rtn static spinquant r4}
 samples=${SAMPLES:-512}
 if [ ! -f "$model/config.json" ]; then
-  t0=$(date +%s.%N)
+  t0=$(date +%s)
   "$b/src/cli/qbuild" random-model --shape qwen3-8b --device cuda --seed 0 \
     --tokenizer "$root/data/tokenizers/qwen3" --out "$model" || exit 1
-  echo "random model written in $(echo "$(date +%s.%N) - $t0" | bc) s"
+  echo "random model written in $(( $(date +%s) - t0 )) s"
 fi
 for part in $parts; do
   echo "== $part"

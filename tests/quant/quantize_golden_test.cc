@@ -188,8 +188,9 @@ INSTANTIATE_TEST_SUITE_P(Variants, OneshotGolden,
 
 // On a GPU (skipped without one): the model stays on the host and each layer is moved to the
 // device for its turn, the hidden states stay on the device, GPTQ replays CUDA graphs — the
-// checkpoint agrees with the CPU's (RTN codes exactly; GPTQ codes within one step, as BLAS
-// summation orders differ; static input scales to fp32 rounding).
+// checkpoint agrees with the CPU's (RTN codes exactly; static input scales to fp32 rounding;
+// GPTQ codes within two steps and rarely different: BLAS summation orders differ, and layer 1's
+// Hessian comes from layer 0's slightly different quantized outputs).
 TEST(QuantizeStep, OnCudaAgreesWithTheCpu) {
   if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
   for (const std::string variant : {"rtn_w8a8_static", "gptq_w8a8", "gptq_w4a16_g32"}) {
@@ -209,7 +210,7 @@ TEST(QuantizeStep, OnCudaAgreesWithTheCpu) {
             << variant << " " << name;
       } else if (gptq && name.ends_with(".weight") && x.scalar_type() == at::kChar) {
         auto d = (x.to(at::kInt) - y.to(at::kInt)).abs();
-        EXPECT_LE(d.max().item<int>(), 1) << variant << " " << name;
+        EXPECT_LE(d.max().item<int>(), 2) << variant << " " << name;
         EXPECT_LE(d.gt(0).sum().item<double>() / d.numel(), 0.02) << variant << " " << name;
       } else {
         EXPECT_TRUE(at::equal(x, y)) << variant << " " << name;

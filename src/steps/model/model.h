@@ -149,8 +149,9 @@ class Model {
 
   // Moves layer i's weights to `device` (the quantize step's layer-by-layer onloading: the model
   // stays on the host and only the layer being calibrated sits on the GPU). The layer then takes
-  // inputs on that device; layer_inputs() builds them on the device of `valid`. Errors: a
-  // projection kind that cannot move (quantized layers).
+  // inputs on that device; layer_inputs() builds them on the device of `valid`. The meta device
+  // releases a layer that will not run again (shapes kept, no data). Errors: a projection kind
+  // that cannot move (quantized layers).
   Status move_layer(int64_t i, at::Device device);
 
   // ---- linears by module name ----

@@ -341,6 +341,7 @@ Result<GptqResult> gptq_quantize(const at::Tensor& weight, const at::Tensor& hes
   r.q = quantize(r.dequantized, qp.scale, qp.zero_point, args);
   r.qparams = qp;
   r.loss = losses.sum().item<double>();
+  r.row_losses = losses;
   r.rtn_fallback = rtn_fallback;
   return r;
 }

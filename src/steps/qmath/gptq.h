@@ -65,6 +65,7 @@ struct GptqResult {
   QParams qparams;         // scale in the weight's dtype, [out,1] / [1] / [out, in/group]
   at::Tensor dequantized;  // [out, in] in the weight's dtype: the fake-quantized weight
   double loss = 0.0;       // Σ err²/2 over all rows and columns (llm-compressor's "loss")
+  at::Tensor row_losses;   // [out] fp32 on the weight's device: each row's Σ err²/2
   bool rtn_fallback = false;  // Cholesky failed: the result is RTN
 };
 

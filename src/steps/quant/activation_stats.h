@@ -25,7 +25,7 @@ class ActivationStats {
   std::uint64_t seed_;
   at::Tensor absmax_;  // 0-dim float64 on the inputs' device
   std::int64_t tokens_ = 0, batches_ = 0, sampled_ = 0;
-  at::Tensor sample_;  // fp32 CPU [sampled_] of |x|
+  at::Tensor sample_;  // fp32 [sampled_] of |x|, on the inputs' device (percentiles sort there)
 };
 
 }  // namespace qb::quant

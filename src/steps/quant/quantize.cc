@@ -60,43 +60,78 @@ struct Outcome {
   json report;
 };
 
-// Quantizes one Linear whose weight is `weight` (stored dtype, on the device).
-Result<Outcome> quantize_linear(const PlannedLinear& p, const QuantRecipe& recipe,
-                                const at::Tensor& weight, const at::Tensor* hessian,
-                                bool keep_dequantized) {
-  const auto& args = p.group->weights;
-  Outcome o;
+// Quantizes one Linear whose weight is `weight` (stored dtype, on the device) with RTN, or the
+// Linears of `ps` with GPTQ from their common Hessian. Several GPTQ modules are stacked along
+// their output rows into one solve: the rows of a GPTQ solve are independent given the Hessian
+// (the error feedback runs along a row's columns; the column order, dead columns and damping
+// come from the Hessian alone), so with per-row weight scales (channel, group) the stacked
+// solve is the modules' own solves, with one factorization and one column loop instead of
+// three (q/k/v) or two (gate/up). `dequantized` in each outcome stays on the device.
+Result<std::vector<Outcome>> quantize_linears(const std::vector<const PlannedLinear*>& ps,
+                                              const QuantRecipe& recipe,
+                                              const std::vector<at::Tensor>& weights,
+                                              const at::Tensor* hessian) {
   auto t0 = Clock::now();
-  json r = {{"module", p.module},
-            {"group", p.group->name},
-            {"shape", {p.out, p.in}},
-            {"weight_dtype", c10::toString(weight.scalar_type())}};
+  const auto& args = ps.front()->group->weights;
+  std::vector<Outcome> outs(ps.size());
+  std::vector<std::int64_t> offsets;
+  std::int64_t rows = 0;
+  for (std::size_t k = 0; k < ps.size(); ++k) {
+    outs[k].report = {{"module", ps[k]->module},
+                      {"group", ps[k]->group->name},
+                      {"shape", {ps[k]->out, ps[k]->in}},
+                      {"weight_dtype", c10::toString(weights[k].scalar_type())}};
+    offsets.push_back(rows);
+    rows += weights[k].size(0);
+  }
   if (hessian) {
     qmath::GptqOptions opts;
     opts.block_size = recipe.block_size;
     opts.dampening_frac = recipe.dampening_frac;
-    QB_ASSIGN_OR_RETURN(auto g, qmath::gptq_quantize(weight, *hessian, args, opts));
-    r["method"] = "gptq";
-    r["gptq_loss"] = g.loss;
-    r["rtn_fallback"] = g.rtn_fallback;
-    if (g.rtn_fallback) qmath::log::warn("quantize: " + p.module + ": GPTQ fell back to RTN");
-    r["weight_rel_error"] = relative_error(weight, g.dequantized);
-    o.ql.q = g.q.cpu();
-    o.ql.weight_qparams = {g.qparams.scale.cpu(), g.qparams.zero_point.cpu()};
-    if (keep_dequantized) o.ql.dequantized = g.dequantized.cpu();
+    const at::Tensor stacked = ps.size() == 1 ? weights[0] : at::cat(weights, 0);
+    QB_ASSIGN_OR_RETURN(auto g, qmath::gptq_quantize(stacked, *hessian, args, opts));
+    for (std::size_t k = 0; k < ps.size(); ++k) {
+      const auto o = offsets[k], n = weights[k].size(0);
+      auto& r = outs[k].report;
+      auto dq = g.dequantized.narrow(0, o, n);
+      r["method"] = "gptq";
+      r["gptq_loss"] = g.row_losses.narrow(0, o, n).sum().item<double>();
+      r["rtn_fallback"] = g.rtn_fallback;
+      if (g.rtn_fallback)
+        qmath::log::warn("quantize: " + ps[k]->module + ": GPTQ fell back to RTN");
+      if (ps.size() > 1) {
+        json with = json::array();
+        for (const auto* p : ps) with.push_back(p->module);
+        r["solved_together"] = with;
+      }
+      r["weight_rel_error"] = relative_error(weights[k], dq);
+      outs[k].ql.q = g.q.narrow(0, o, n).cpu();
+      outs[k].ql.weight_qparams = {g.qparams.scale.narrow(0, o, n).cpu(),
+                                   g.qparams.zero_point.narrow(0, o, n).cpu()};
+      outs[k].ql.dequantized = dq;
+    }
   } else {
-    QB_ASSIGN_OR_RETURN(auto q, qmath::rtn_quantize_weight(weight, args));
+    QB_ASSIGN_OR_RETURN(auto q, qmath::rtn_quantize_weight(weights[0], args));
     auto dq = qmath::dequantize(q.q, q.qparams.scale, q.qparams.zero_point, args)
-                  .to(weight.scalar_type());
+                  .to(weights[0].scalar_type());
+    auto& r = outs[0].report;
     r["method"] = "rtn";
-    r["weight_rel_error"] = relative_error(weight, dq);
-    o.ql.q = q.q.cpu();
-    o.ql.weight_qparams = {q.qparams.scale.cpu(), q.qparams.zero_point.cpu()};
-    if (keep_dequantized) o.ql.dequantized = dq.cpu();
+    r["weight_rel_error"] = relative_error(weights[0], dq);
+    outs[0].ql.q = q.q.cpu();
+    outs[0].ql.weight_qparams = {q.qparams.scale.cpu(), q.qparams.zero_point.cpu()};
+    outs[0].ql.dequantized = dq;
   }
-  r["seconds"] = seconds_since(t0);
-  o.report = std::move(r);
-  return o;
+  const double secs = seconds_since(t0);
+  for (auto& o : outs) o.report["seconds"] = secs;
+  return outs;
+}
+
+// Whether GPTQ may solve `a` and `b` as one stacked weight (see quantize_linears): the same
+// input, the same config group, and weight scales per row.
+bool stackable(const PlannedLinear& a, const PlannedLinear& b) {
+  const auto strategy = a.group->weights.strategy;
+  return a.input_group == b.input_group && a.group == b.group && a.in == b.in &&
+         (strategy == qmath::Strategy::kChannel || strategy == qmath::Strategy::kGroup);
 }
 
 // The fake-quantized replacement used to propagate through a GPTQ-quantized layer: the
@@ -167,8 +202,10 @@ Status Quantizer::run_rtn() {
   for (const auto& p : plan_) {
     if (!p.group) continue;
     QB_ASSIGN_OR_RETURN_CTX(auto w, load_weight(p), "quantize '" + p.module + "'");
-    QB_ASSIGN_OR_RETURN_CTX(auto o, quantize_linear(p, recipe_, w, nullptr, keep_dequantized()),
+    QB_ASSIGN_OR_RETURN_CTX(auto os, quantize_linears({&p}, recipe_, {w}, nullptr),
                             "quantize '" + p.module + "'");
+    Outcome& o = os.front();
+    o.ql.dequantized = keep_dequantized() ? o.ql.dequantized.cpu() : at::Tensor();
     outcomes_.emplace(p.module, std::move(o));
     progress.advance();
   }
@@ -233,40 +270,62 @@ Status Quantizer::calibrate_group(
 Status Quantizer::finish_modules(const std::vector<const PlannedLinear*>& mods,
                                  std::map<std::string, InputState>& inputs, model::Model& m) {
   auto t0 = Clock::now();
+  const bool gptq = recipe_.modifier == Modifier::kGptq;
   std::map<std::string, at::Tensor> hessians;
+  std::map<std::string, json> stats;  // per input group: computed once
+  // Solve units: one module, or (GPTQ) consecutive modules that can be stacked.
+  std::vector<std::vector<const PlannedLinear*>> units;
   for (const auto* p : mods) {
     if (!p->group) continue;
-    auto& st = inputs[p->input_group];
-    json stats = st.stats->to_json();
-    const std::string ctx = "quantize '" + p->module + "'";
+    if (gptq && !units.empty() && stackable(*units.back().front(), *p))
+      units.back().push_back(p);
+    else
+      units.push_back({p});
+  }
+  for (const auto& unit : units) {
+    const PlannedLinear& first = *unit.front();
+    auto& st = inputs[first.input_group];
+    const std::string ctx = "quantize '" + first.module + "'" +
+                            (unit.size() > 1 ? " (and " + std::to_string(unit.size() - 1) +
+                                                   " more sharing its input)"
+                                             : std::string());
     const at::Tensor* H = nullptr;
     if (st.hessian) {
-      if (!hessians.count(p->input_group)) {
-        QB_ASSIGN_OR_RETURN_CTX(hessians[p->input_group], st.hessian->finalize(), ctx);
+      if (!hessians.count(first.input_group)) {
+        QB_ASSIGN_OR_RETURN_CTX(hessians[first.input_group], st.hessian->finalize(), ctx);
       }
-      H = &hessians[p->input_group];
+      H = &hessians[first.input_group];
     }
-    QB_ASSIGN_OR_RETURN_CTX(auto w, load_weight(*p), ctx);
-    QB_ASSIGN_OR_RETURN_CTX(auto o, quantize_linear(*p, recipe_, w, H, true), ctx);
-    o.report["activations"] = stats;
-    if (H) o.report["hessian_samples"] = st.hessian->num_samples();
-    if (auto it = st.observers.find(p->group); it != st.observers.end()) {
-      QB_ASSIGN_OR_RETURN_CTX(auto qp, it->second.qparams(), ctx + ": input observer");
-      o.ql.input_scale = qp.scale.cpu();
-      o.report["input_scale"] = qp.scale.to(at::kDouble).item<double>();
-      o.report["input_observer"] = qmath::observer_name(it->second.kind());
+    if (!stats.count(first.input_group)) stats[first.input_group] = st.stats->to_json();
+    std::vector<at::Tensor> weights;
+    for (const auto* p : unit) {
+      QB_ASSIGN_OR_RETURN_CTX(auto w, load_weight(*p), "quantize '" + p->module + "'");
+      weights.push_back(std::move(w));
     }
-    if (recipe_.modifier == Modifier::kGptq) {
-      // Propagate through the quantized weights (see quantize.h).
-      auto original = m.linear(p->module);
-      if (!original) return internal_error(ctx + ": the model has no such Linear");
-      QB_ASSIGN_OR_RETURN_CTX(auto repl,
-                              fake_quant_linear(original, o.ql.dequantized, m.dtype(), req_.device),
-                              ctx);
-      QB_TRY_CTX(m.set_linear(p->module, repl), ctx);
+    QB_ASSIGN_OR_RETURN_CTX(auto outs, quantize_linears(unit, recipe_, weights, H), ctx);
+    for (std::size_t k = 0; k < unit.size(); ++k) {
+      const PlannedLinear& p = *unit[k];
+      Outcome& o = outs[k];
+      const std::string mctx = "quantize '" + p.module + "'";
+      o.report["activations"] = stats[p.input_group];
+      if (H) o.report["hessian_samples"] = st.hessian->num_samples();
+      if (auto it = st.observers.find(p.group); it != st.observers.end()) {
+        QB_ASSIGN_OR_RETURN_CTX(auto qp, it->second.qparams(), mctx + ": input observer");
+        o.ql.input_scale = qp.scale.cpu();
+        o.report["input_scale"] = qp.scale.to(at::kDouble).item<double>();
+        o.report["input_observer"] = qmath::observer_name(it->second.kind());
+      }
+      if (gptq) {
+        // Propagate through the quantized weights (see quantize.h).
+        auto original = m.linear(p.module);
+        if (!original) return internal_error(mctx + ": the model has no such Linear");
+        QB_ASSIGN_OR_RETURN_CTX(
+            auto repl, fake_quant_linear(original, o.ql.dequantized, m.dtype(), req_.device), mctx);
+        QB_TRY_CTX(m.set_linear(p.module, repl), mctx);
+      }
+      o.ql.dequantized = keep_dequantized() ? o.ql.dequantized.cpu() : at::Tensor();
+      outcomes_.emplace(p.module, std::move(o));
     }
-    if (!keep_dequantized()) o.ql.dequantized = at::Tensor();
-    outcomes_.emplace(p->module, std::move(o));
   }
   timings_["quantize_s"] = timings_.value("quantize_s", 0.0) + seconds_since(t0);
   return Status::ok();
@@ -276,7 +335,8 @@ Status Quantizer::finish_modules(const std::vector<const PlannedLinear*>& mods,
 std::int64_t free_device_bytes(at::Device device) {
 #ifdef QB_QUANT_CUDA
   if (device.is_cuda()) {
-    c10::cuda::CUDAGuard guard(device);
+    c10::cuda::OptionalCUDAGuard guard;
+    if (device.has_index()) guard.set_device(device);  // else the current device
     std::size_t free = 0, total = 0;
     if (cudaMemGetInfo(&free, &total) == cudaSuccess) return static_cast<std::int64_t>(free);
   }
@@ -357,9 +417,9 @@ Status Quantizer::run_calibrated(const std::vector<Sample>& samples) {
     if (gptq)
       for (auto& h : hidden) h = store(fwd(h, nullptr));
     timings_["propagate_s"] = timings_.value("propagate_s", 0.0) + seconds_since(tp);
-    tm = Clock::now();
-    if (onload) QB_TRY_CTX(model.move_layer(l, at::kCPU), "quantize: layer " + std::to_string(l));
-    timings_["onload_s"] = timings_.value("onload_s", 0.0) + seconds_since(tm);
+    // The finished layer is not run again: its device memory is released by moving it to the
+    // meta device (shapes only, no copy back to the host).
+    if (onload) QB_TRY_CTX(model.move_layer(l, at::kMeta), "quantize: layer " + std::to_string(l));
     progress.advance();
   }
   // lm_head, when stored and targeted: its input is the final-normed hidden state.
