@@ -3,6 +3,8 @@
 //   bench_model --shape qwen3-8b --device cuda --batch 128 --ctx 512 --new 128 [--cuda-graph]
 //   bench_model --model tests/golden/models/qwen3-tiny --device cuda --compare-cpu
 //   bench_model --shape qwen3-8b --device cuda --w8a8 ...   (random int8 W8A8 projections)
+//   bench_model --shape qwen3-8b --device cuda --r4 ...     (SpinQuant's online R4: a fast
+//                                                           Hadamard before every down_proj)
 //
 // Prefill is timed on its own (generate with one new token: the prompt forward plus the first
 // argmax); decode as the steps after the prefill of a full generation with no stop tokens.
@@ -30,6 +32,7 @@
 #include "steps/model/generate.h"
 #include "steps/model/int8_linear.h"
 #include "steps/model/model.h"
+#include "steps/model/online_transforms.h"
 #include "steps/model/random_model.h"
 #include "steps/model/device.h"
 
@@ -42,7 +45,7 @@ using qb::model::Model;
 struct Args {
   std::string shape = "tiny", model, device = "cpu", dtype = "bf16", attention = "sdpa";
   int64_t batch = 1, ctx = 512, new_tokens = 128, repeat = 2, check_every = 0;
-  bool cuda_graph = false, static_shapes = false, compare_cpu = false, w8a8 = false;
+  bool cuda_graph = false, static_shapes = false, compare_cpu = false, w8a8 = false, r4 = false;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -51,7 +54,7 @@ struct Args {
                "usage: bench_model [--shape qwen3-8b|tiny | --model DIR] [--device cpu|cuda[:N]]\n"
                "  [--dtype bf16|fp16|fp32|auto] [--batch B] [--ctx T] [--new N] [--repeat R]\n"
                "  [--check-every K] [--static] [--cuda-graph] [--attention sdpa|reference]\n"
-               "  [--compare-cpu] [--w8a8]\n",
+               "  [--compare-cpu] [--w8a8] [--r4]\n",
                why);
   std::exit(2);
 }
@@ -83,6 +86,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--check-every") a.check_every = number();
     else if (k == "--static") a.static_shapes = true;
     else if (k == "--cuda-graph") a.cuda_graph = true;
+    else if (k == "--r4") a.r4 = true;
     else if (k == "--compare-cpu") a.compare_cpu = true;
     else if (k == "--w8a8") a.w8a8 = true;
     else usage(("unknown argument " + k).c_str());
@@ -124,6 +128,15 @@ Model make_model(const Args& a, at::Device device, std::optional<at::ScalarType>
         *p = check(qb::model::Int8Linear::create(q, scale, std::nullopt, std::nullopt, t),
                    "int8 layer");
       }
+  }
+  if (a.r4) {
+    // What a SpinQuant R1+R2+R4 checkpoint loads as: down_proj behind the online Hadamard.
+    qb::hadamard::RotationOptions ro;
+    ro.type = qb::hadamard::RotationType::kHadamard;
+    ro.size = config.intermediate_size;
+    auto rot = check(qb::hadamard::Rotation::create(ro), "R4 rotation");
+    auto t = std::make_shared<qb::model::RotationTransform>(rot, /*inverse=*/false, "R4");
+    for (auto& l : w.layers) l.down_proj = check(qb::model::make_transformed(t, l.down_proj), "R4");
   }
   return check(Model::create(config, std::move(w), lo), "building the model");
 }

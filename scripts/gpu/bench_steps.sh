@@ -5,7 +5,9 @@
 #   PARTS="gptq"            bench_quant model: GPTQ W8A8 static, 512 x 2048 calibration tokens
 #   PARTS="rtn static"      bench_quant model: RTN W8A8 dynamic; RTN W8A8 static, 512 x 2048
 #   PARTS="spinquant"       bench_transforms spinquant: R1+R2 on the model (fp32 output, ~33 GB)
-#   PARTS="r4"              bench_transforms r4 / fwht: online R4 per decode step
+#   PARTS="r4"              bench_transforms r4 / fwht: online R4 per call, eager
+#   PARTS="r4decode"        bench_model decode (CUDA graphs) at batch 1/32/128, without and with
+#                           the online R4 before every down_proj
 # Default: all of them, in that order.
 set -uo pipefail
 root=$(pwd)
@@ -32,5 +34,13 @@ for part in $parts; do
         "$b/bench/transforms/bench_transforms" r4 --device cuda --tokens $t 2>&1 | tail -4
       done
       "$b/bench/transforms/bench_transforms" fwht --device cuda 2>&1 | tail -12 ;;
+    r4decode)
+      for bs in 1 32 128; do
+        for r4 in "" --r4; do
+          echo "batch $bs ${r4:-(no R4)}"
+          "$b/bench/model/bench_model" --shape qwen3-8b --device cuda --batch $bs --ctx 512 \
+            --new 256 --cuda-graph $r4 2>&1 | tail -1
+        done
+      done ;;
   esac
 done

@@ -137,6 +137,38 @@ TEST(SpinQuantStep, SavedModelLoadsInTheRuntimeUnchanged) {
   }
 }
 
+// On a GPU (skipped without one): the step fuses and checks on CUDA (float64 rotations, fp32
+// check) within the same tolerance, and the saved model's online R4 (fast Hadamard before
+// down_proj) runs on CUDA with the CPU's logits.
+TEST(SpinQuantStep, OnCudaPassesTheCheckAndRunsR4There) {
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+  for (const auto type : {RotationType::kHadamard, RotationType::kRandomHadamard}) {
+    auto out = temp_dir();
+    SpinQuantRequest req;
+    req.input_dir = kModels / "qwen3-tiny";
+    req.output_dir = out.path() / "model";
+    req.params.rotations = kR124;
+    req.params.transform_type = type;
+    req.device = at::Device("cuda:0");
+    req.equivalence.max_rel_error = 1e-5;
+    auto meta = run_spinquant(req);
+    ASSERT_TRUE(meta.is_ok()) << meta.status().to_string();
+    EXPECT_LE((*meta)["equivalence"]["max_rel_error"].get<double>(), 1e-5);
+    model::LoadOptions cpu, gpu;
+    cpu.dtype = gpu.dtype = at::kFloat;
+    gpu.device = at::Device("cuda:0");
+    auto a = model::Model::load(req.output_dir, cpu), b = model::Model::load(req.output_dir, gpu);
+    ASSERT_TRUE(a.is_ok() && b.is_ok());
+    EXPECT_NE(b->linear("model.layers.1.mlp.down_proj")->describe().find("R4"), std::string::npos);
+    const auto prompts = default_prompt_ids(a->config().vocab_size);
+    auto la = *prompt_logits(*a, prompts), lb = *prompt_logits(*b, prompts);
+    for (auto& t : lb) t = t.cpu();
+    auto m = compare_logits(la, lb);
+    ASSERT_TRUE(m.is_ok());
+    EXPECT_LE(m->max_rel_error, 1e-5) << hadamard::rotation_type_name(type) << ": " << m->summary();
+  }
+}
+
 TEST(SpinQuantStep, CenteringEmbeddingsFailsAStrictCheckAndWritesNothing) {
   auto out = temp_dir();
   SpinQuantRequest req;

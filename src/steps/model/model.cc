@@ -261,7 +261,10 @@ Result<Model> Model::create(ModelConfig config, ModelWeights weights, const Load
   if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf)
     return invalid_argument(std::string("compute dtype ") + c10::toString(dtype) +
                             " is not supported (float32, bfloat16, float16)");
-  const at::Device dev = opts.device;
+  // "cuda" without an index is the current device, where tensors moved to "cuda" land.
+  const at::Device dev = opts.device.is_cpu() || opts.device.has_index()
+                             ? opts.device
+                             : at::empty({0}, at::TensorOptions().device(opts.device)).device();
   QB_TRY(check_tensor(weights.embed_tokens, "model.embed_tokens", {c.vocab_size, c.hidden_size},
                       dtype, dev));
   QB_TRY(check_tensor(weights.norm, "model.norm", {c.hidden_size}, dtype, dev));
