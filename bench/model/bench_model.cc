@@ -132,7 +132,7 @@ Model make_model(const Args& a, at::Device device, std::optional<at::ScalarType>
   if (a.r4) {
     // What a SpinQuant R1+R2+R4 checkpoint loads as: down_proj behind the online Hadamard.
     qb::hadamard::RotationOptions ro;
-    ro.type = qb::hadamard::RotationType::kHadamard;
+    ro.type = qb::hadamard::RotationType::kRandomHadamard;  // 12288 = 12·2^10 needs a k·2^m
     ro.size = config.intermediate_size;
     auto rot = check(qb::hadamard::Rotation::create(ro), "R4 rotation");
     auto t = std::make_shared<qb::model::RotationTransform>(rot, /*inverse=*/false, "R4");

@@ -179,9 +179,11 @@ int spinquant(const Args& a) {
   auto meta = qb::transforms::run_spinquant(req);
   if (!meta.is_ok()) return std::fprintf(stderr, "%s\n", meta.status().to_string().c_str()), 1;
   const auto& t = (*meta)["timings_s"];
-  std::printf("spinquant %s %s on %s: load %.2f s, fuse/rotate %.2f s, equivalence %.2f s, save %.2f s\n",
+  std::printf("spinquant %s %s on %s: load %.2f s, fuse/rotate %.2f s, to host %.2f s, equivalence %.2f s, "
+              "save %.2f s\n",
               a.rotations.c_str(), a.type.c_str(), a.device.c_str(), t["load"].get<double>(),
-              t["fuse_rotate"].get<double>(), t["equivalence"].get<double>(), t["save"].get<double>());
+              t["fuse_rotate"].get<double>(), t.value("to_host", 0.0), t["equivalence"].get<double>(),
+              t["save"].get<double>());
   std::printf("equivalence: %s\n", (*meta)["equivalence"].dump().c_str());
   std::printf("max RSS %.2f GiB, device peak %.2f GiB\n", rss_gib(), cuda_peak_gib(dev));
   return 0;

@@ -49,9 +49,10 @@ struct SpinQuantRequest {
 //   {"params": params_to_json, "rotations": {"R1": {"type", "size", "block_size"[, "seed"]}, …},
 //    "equivalence": {max_rel_error, max_abs_logit_diff, mean_kl, top1_agreement, num_prompts,
 //                    num_tokens, "tolerance", "passed": true},
-//    "timings_s": {"load", "fuse_rotate", "equivalence", "save"}, "device": "cpu"}
+//    "timings_s": {"load", "fuse_rotate", ["to_host",] "equivalence", "save"}, "device": "cpu"}
 // (tensors are read inside the fusion loop, one at a time; "load" counts those reads, including
-// the copy to the device, and "fuse_rotate" the rest of the loop.)
+// the copy to the device, "to_host" (GPU only) the copies of the fp32 results back to host
+// memory, and "fuse_rotate" the rest of the loop: the float64 fusion and rotations.)
 // Errors: invalid_argument for a quantized/already transformed source or parameters the model
 // cannot take (named rotation and size); kFailedCheck when the equivalence check fails (the
 // message carries the metrics); I/O errors from reading and writing checkpoints.
