@@ -182,7 +182,17 @@ Result<nlohmann::json> run_spinquant(const SpinQuantRequest& req) {
     at::Tensor f = v.to(at::kFloat);  // cast on the device: half the copy
     if (f.is_cuda() && f.numel() > 0) (void)f.reshape({-1})[0].item<float>();  // the compute is done
     const auto c0 = Clock::now();
-    out.emplace_back(name, f.to(at::kCPU).contiguous());
+    if (f.is_cuda()) {
+      // A fresh host tensor is first touched page by page inside the driver's single-threaded
+      // pageable copy (measured 1.2 GB/s for 33 GB); zero_() faults its pages in on all cores
+      // first, so the copy only moves bytes.
+      at::Tensor host = at::empty(f.sizes(), f.options().device(at::kCPU));
+      host.zero_();
+      host.copy_(f);
+      out.emplace_back(name, std::move(host));
+    } else {
+      out.emplace_back(name, f.contiguous());
+    }
     to_host_s += seconds_since(c0);
     return Status::ok();
   };
