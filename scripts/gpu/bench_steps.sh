@@ -8,6 +8,8 @@
 #   PARTS="r4"              bench_transforms r4 / fwht: online R4 per call, eager
 #   PARTS="r4decode"        bench_model decode (CUDA graphs) at batch 1/32/128, without and with
 #                           the online R4 before every down_proj
+#   PARTS="w8a8"            bench_model prefill 32 x 512 and decode (CUDA graphs) at batch
+#                           1/32/128: bf16 against random int8 W8A8 projections, same call
 # Default: all of them, in that order.
 set -uo pipefail
 root=$(pwd)
@@ -34,6 +36,16 @@ for part in $parts; do
         "$b/bench/transforms/bench_transforms" r4 --device cuda --tokens $t 2>&1 | tail -4
       done
       "$b/bench/transforms/bench_transforms" fwht --device cuda 2>&1 | tail -12 ;;
+    w8a8)
+      for q in "" --w8a8; do
+        echo "prefill 32 x 512 ${q:-(bf16)}"
+        "$b/bench/model/bench_model" --shape qwen3-8b --device cuda --batch 32 --ctx 512 --new 2 $q 2>&1 | tail -1
+        for bs in 1 32 128; do
+          echo "decode batch $bs ${q:-(bf16)}"
+          "$b/bench/model/bench_model" --shape qwen3-8b --device cuda --batch $bs --ctx 512 \
+            --new 256 --cuda-graph $q 2>&1 | tail -1
+        done
+      done ;;
     r4decode)
       for bs in 1 32 128; do
         for r4 in "" --r4; do
