@@ -25,7 +25,8 @@
 //   includes CUDA start-up; ~2 ms per Linear after), Hessians 0.11 s for 2k tokens / 1.47 s for
 //   128k tokens (7 separate; the step shares 4), GPTQ 3.9-5.0 s (q 0.63, k/v 0.35, o 0.43,
 //   gate/up 0.40-0.53, down 1.2-1.6 s); peak GPU allocation 3.7 GiB (down_proj). The GPTQ column
-//   loop is kernel-launch bound (about 10 launches per column).
+//   loop is kernel-launch bound (about 10 launches per column). (Session 1 numbers, before the
+//   column loop replayed CUDA graphs; whole-model numbers of `model` mode: bench/RESULTS.md.)
 //   CPU (this 2-core shared box, OMP_NUM_THREADS=1, dims /8): per layer RTN 0.05 s, Hessians
 //   (1k tokens) 0.22 s, GPTQ 1.26 s.
 #include <sys/resource.h>
