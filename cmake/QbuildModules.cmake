@@ -38,6 +38,7 @@ function(qb_add_test)
   add_executable(${T_NAME} ${srcs})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main Threads::Threads)
   target_compile_options(${T_NAME} PRIVATE ${QB_WARNINGS})
+  target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests)  # tests/*.h
   target_compile_definitions(${T_NAME} PRIVATE
     QB_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     QB_BINARY_DIR="${PROJECT_BINARY_DIR}"

@@ -1,7 +1,5 @@
 // `qbuild tokenize | detokenize | logits` as a user runs them, one behaviour each.
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -9,24 +7,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "run_command.h"
+
 namespace {
 
-struct Out {
-  int code = -1;
-  std::string text;
-};
+using Out = qb::testing::CommandOutput;
 
-Out qbuild(const std::string& args) {
-  std::string cmd = "'" QB_QBUILD "' " + args + " 2>&1";
-  Out o;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.text.append(buf, n);
-  int st = ::pclose(p);
-  o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return o;
-}
+Out qbuild(const std::string& args) { return qb::testing::run_command("'" QB_QBUILD "' " + args); }
 
 const std::string kTok = std::string(QB_SOURCE_DIR) + "/data/tokenizers/qwen3";
 

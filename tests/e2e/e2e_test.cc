@@ -14,14 +14,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "run_command.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Out {
-  int code = -1;
-  std::string text;  // stdout + stderr
-};
+using Out = qb::testing::CommandOutput;
 
 class E2E : public ::testing::Test {
  protected:
@@ -65,15 +64,8 @@ class E2E : public ::testing::Test {
   }
 
   Out qbuild(const std::string& args, const std::string& env = "") {
-    std::string cmd = "cd '" + root_.string() + "' && " + env + " '" QB_TESTKIT "' " + args + " 2>&1";
-    Out o;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.text.append(buf, n);
-    int st = ::pclose(p);
-    o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return o;
+    return qb::testing::run_command("cd '" + root_.string() + "' && " + env + " '" QB_TESTKIT "' " +
+                                    args);
   }
 
   // Runs recorded by every invocation so far, by status.

@@ -75,15 +75,21 @@ TEST_F(GraphTest, FidelityAddsOneBaseLogitsPerSourceModel) {
   }
 }
 
-TEST_F(GraphTest, FidelityWithTwoSourceModelsAddsTwoBaseLogits) {
-  write_text(root() / "models/other/config.json", R"({"hidden_size": 16})");
+// two_by_two(true) plus an "original" transform named "other" of a second source model.
+GraphInput with_second_source(const std::string& model_dir, const std::string& suffix = "") {
   GraphInput in = two_by_two(true);
   TransIn other = trans_original();
   other.name = "other";
   other.file = "pipline/trans/other.yaml";
-  other.input_model = "models/other";
+  other.input_model = model_dir;
+  if (!suffix.empty()) other.suffix = suffix;
   in.trans.push_back(other);
-  Graph g = build(in);
+  return in;
+}
+
+TEST_F(GraphTest, FidelityWithTwoSourceModelsAddsTwoBaseLogits) {
+  write_text(root() / "models/other/config.json", R"({"hidden_size": 16})");
+  Graph g = build(with_second_source("models/other"));
   EXPECT_EQ(count(g, "base_eval"), 2);
   EXPECT_EQ(count(g, "source_model"), 2);
   EXPECT_GE(find(g, "base_eval", "other_mmlu"), 0);  // distinct basenames: the basename
@@ -91,14 +97,7 @@ TEST_F(GraphTest, FidelityWithTwoSourceModelsAddsTwoBaseLogits) {
 
 TEST_F(GraphTest, BaseRowsOfSourceModelsWithOneBasenameAreNamedByPath) {
   write_text(root() / "zoo/tiny/config.json", R"({"hidden_size": 16})");
-  GraphInput in = two_by_two(true);
-  TransIn other = trans_original();
-  other.name = "other";
-  other.file = "pipline/trans/other.yaml";
-  other.input_model = "zoo/tiny";
-  other.suffix = "-zoo";
-  in.trans.push_back(other);
-  Graph g = build(in);
+  Graph g = build(with_second_source("zoo/tiny", "-zoo"));
   int a = find(g, "base_eval", "models_tiny_mmlu"), b = find(g, "base_eval", "zoo_tiny_mmlu");
   ASSERT_GE(a, 0);
   ASSERT_GE(b, 0);

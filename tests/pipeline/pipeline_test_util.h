@@ -2,33 +2,21 @@
 // and read what it wrote.
 #pragma once
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "run_command.h"
+
 namespace qb::pipeline_test {
 
-struct Out {
-  int code = -1;
-  std::string text;  // stdout + stderr
-};
+using Out = qb::testing::CommandOutput;
 
 // `qbuild ARGS` (shell words) run in `root`.
 inline Out run_qbuild(const std::filesystem::path& root, const std::string& args) {
-  std::string cmd = "cd '" + root.string() + "' && '" QB_QBUILD "' " + args + " 2>&1";
-  Out o;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.text.append(buf, n);
-  int st = ::pclose(p);
-  o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return o;
+  return qb::testing::run_command("cd '" + root.string() + "' && '" QB_QBUILD "' " + args);
 }
 
 inline std::string read(const std::filesystem::path& p) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <limits>
 
 #include "steps/model/model.h"
 #include "steps/transforms/equivalence.h"
@@ -110,6 +111,38 @@ INSTANTIATE_TEST_SUITE_P(
                       E2E{"llama-tiny", RotationType::kRandomMatrix, kR12, 16}),
     [](const ::testing::TestParamInfo<E2E>& i) { return e2e_name(i.param); });
 
+// A request for qwen3-tiny written to `out`/model.
+SpinQuantRequest tiny_request(const fs::TempDir& out, const std::vector<RotationId>& rotations,
+                              RotationType type) {
+  SpinQuantRequest req;
+  req.input_dir = kModels / "qwen3-tiny";
+  req.output_dir = out.path() / "model";
+  req.params.rotations = rotations;
+  req.params.transform_type = type;
+  return req;
+}
+
+// The two models' logits on the check's default prompts, compared on the CPU. A failure to
+// run either model is a test failure and an infinite error.
+EquivalenceMetrics compare_models(const model::Model& a, const model::Model& b) {
+  EquivalenceMetrics failed;
+  failed.max_rel_error = std::numeric_limits<double>::infinity();
+  const auto prompts = default_prompt_ids(a.config().vocab_size);
+  auto la = prompt_logits(a, prompts), lb = prompt_logits(b, prompts);
+  if (!la.is_ok() || !lb.is_ok()) {
+    ADD_FAILURE() << (la.is_ok() ? lb.status() : la.status()).to_string();
+    return failed;
+  }
+  std::vector<at::Tensor> cpu;
+  for (const auto& t : *lb) cpu.push_back(t.cpu());
+  auto m = compare_logits(*la, cpu);
+  if (!m.is_ok()) {
+    ADD_FAILURE() << m.status().to_string();
+    return failed;
+  }
+  return *m;
+}
+
 // The saved artifact through qb::model's own loader (config.json's transform_config and the
 // stored R4 weight): the same logits as the source model. A random-hadamard R4 is stored once
 // (layer 0's, as compressed-tensors shares it across modules) and every layer must find it.
@@ -118,22 +151,16 @@ TEST(SpinQuantStep, SavedModelLoadsInTheRuntimeUnchanged) {
        {std::pair{kR12, RotationType::kHadamard}, std::pair{kR124, RotationType::kHadamard},
         std::pair{kR124, RotationType::kRandomHadamard}}) {
     auto out = temp_dir();
-    SpinQuantRequest req;
-    req.input_dir = kModels / "qwen3-tiny";
-    req.output_dir = out.path() / "model";
-    req.params.rotations = rotations;
-    req.params.transform_type = type;
+    const SpinQuantRequest req = tiny_request(out, rotations, type);
     ASSERT_TRUE(run_spinquant(req).is_ok());
     model::LoadOptions lo;
     lo.dtype = at::kFloat;
     auto a = model::Model::load(req.input_dir, lo), b = model::Model::load(req.output_dir, lo);
     ASSERT_TRUE(a.is_ok()) << a.status().to_string();
     ASSERT_TRUE(b.is_ok()) << b.status().to_string();
-    const auto prompts = default_prompt_ids(a->config().vocab_size);
-    auto m = compare_logits(*prompt_logits(*a, prompts), *prompt_logits(*b, prompts));
-    ASSERT_TRUE(m.is_ok());
-    EXPECT_LE(m->max_rel_error, 1e-5) << rotations.size() << " rotations, "
-                                      << hadamard::rotation_type_name(type) << ": " << m->summary();
+    const auto m = compare_models(*a, *b);
+    EXPECT_LE(m.max_rel_error, 1e-5) << rotations.size() << " rotations, "
+                                     << hadamard::rotation_type_name(type) << ": " << m.summary();
   }
 }
 
@@ -144,11 +171,7 @@ TEST(SpinQuantStep, OnCudaPassesTheCheckAndRunsR4There) {
   if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
   for (const auto type : {RotationType::kHadamard, RotationType::kRandomHadamard}) {
     auto out = temp_dir();
-    SpinQuantRequest req;
-    req.input_dir = kModels / "qwen3-tiny";
-    req.output_dir = out.path() / "model";
-    req.params.rotations = kR124;
-    req.params.transform_type = type;
+    SpinQuantRequest req = tiny_request(out, kR124, type);
     req.device = at::Device("cuda:0");
     req.equivalence.max_rel_error = 1e-5;
     auto meta = run_spinquant(req);
@@ -160,12 +183,8 @@ TEST(SpinQuantStep, OnCudaPassesTheCheckAndRunsR4There) {
     auto a = model::Model::load(req.output_dir, cpu), b = model::Model::load(req.output_dir, gpu);
     ASSERT_TRUE(a.is_ok() && b.is_ok());
     EXPECT_NE(b->linear("model.layers.1.mlp.down_proj")->describe().find("R4"), std::string::npos);
-    const auto prompts = default_prompt_ids(a->config().vocab_size);
-    auto la = *prompt_logits(*a, prompts), lb = *prompt_logits(*b, prompts);
-    for (auto& t : lb) t = t.cpu();
-    auto m = compare_logits(la, lb);
-    ASSERT_TRUE(m.is_ok());
-    EXPECT_LE(m->max_rel_error, 1e-5) << hadamard::rotation_type_name(type) << ": " << m->summary();
+    const auto m = compare_models(*a, *b);
+    EXPECT_LE(m.max_rel_error, 1e-5) << hadamard::rotation_type_name(type) << ": " << m.summary();
   }
 }
 

@@ -102,9 +102,7 @@ Result<std::shared_ptr<const InputTransform>> OnlineTransforms::for_module(
   if (!ckpt.has(stored)) {
     const std::string suffix = "." + found->scheme + "_input.weight";
     for (const auto& name : ckpt.tensor_names()) {
-      if (name.size() <= suffix.size() ||
-          name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-        continue;
+      if (name.size() <= suffix.size() || !name.ends_with(suffix)) continue;
       QB_ASSIGN_OR_RETURN(bool same_scheme,
                           matches_any(name.substr(0, name.size() - suffix.size()), found->targets));
       if (same_scheme) {

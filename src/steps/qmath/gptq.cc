@@ -35,32 +35,12 @@ Status HessianAccumulator::add(const at::Tensor& x_in) {
     sum_ = at::zeros({in_features_, in_features_}, x_in.options().dtype(at::kFloat));
   auto x = x_in.to(sum_.device()).reshape({-1, in_features_}).t();  // [in, N]
   const bool half_input = x_in.scalar_type() == at::kBFloat16 || x_in.scalar_type() == at::kHalf;
-  if (half_input && x.is_cuda() && !mixed_gemm_failed_) {
+  if (half_input && x.is_cuda()) {
     // A bf16/fp16 GEMM with fp32 output: the products of two bf16 (fp16) values are exact in
     // fp32 and the tensor cores accumulate them in fp32, so this is the fp32 GEMM of the same
-    // inputs up to accumulation order and rounding — at twice TF32's rate on Hopper. Scaling by
-    // 2 after the product (exact) instead of by √2 before keeps the inputs exact.
-    try {
-      at::addmm_out(sum_, sum_, x, x.t(), at::kFloat, 1.0, 2.0);
-      num_samples_ += added;
-      return Status::ok();
-    } catch (const c10::Error& e) {  // a libtorch without addmm(out_dtype) for these inputs
-      mixed_gemm_failed_ = true;
-      log::warn(std::string("hessian: bf16 GEMM with fp32 output unavailable, using TF32: ") +
-                e.what_without_backtrace());
-    }
-  }
-  if (half_input && x.is_cuda()) {
-    // bf16/fp16 values are exact in TF32 (≤ 11 significant bits), so TF32 tensor cores form the
-    // products exactly and accumulate them in fp32 (with the tensor cores' own rounding inside
-    // each MMA block) — ~8× faster than fp32 GEMM on Hopper.
-    struct Tf32 {
-      bool was = at::globalContext().allowTF32CuBLAS();
-      Tf32() { at::globalContext().setAllowTF32CuBLAS(true); }
-      ~Tf32() { at::globalContext().setAllowTF32CuBLAS(was); }
-    } tf32;
-    auto xf = x.to(at::kFloat);
-    sum_.addmm_(xf, xf.t(), 1.0, 2.0);
+    // inputs up to accumulation order and rounding, on bf16 tensor cores. Scaling by 2 after the
+    // product (exact) instead of by √2 before keeps the inputs exact.
+    at::addmm_out(sum_, sum_, x, x.t(), at::kFloat, 1.0, 2.0);
   } else {
     x = std::sqrt(2.0) * x.to(at::kFloat);  // math.sqrt(2) * inp.to(float32)
     sum_ += at::matmul(x, x.t());

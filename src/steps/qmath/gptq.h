@@ -4,8 +4,8 @@
 //   H  = Σ_batches 2·xᵀx / num_samples         (HessianAccumulator; fp32; x scaled by √2 first,
 //                                               num_samples counts sequences: the leading dim;
 //                                               bf16/fp16 inputs on CUDA: a bf16 GEMM with fp32
-//                                               output (TF32 where unavailable), products exact
-//                                               for them, fp32 accumulation, then ×2)
+//                                               output, products exact for them, fp32
+//                                               accumulation, then ×2)
 //   scale, zp from the weight observer on the ORIGINAL weight (its own dtype), fixed for the
 //   whole run — also per group: groups are scaled before any error feedback
 //   actorder=weight: perm = argsort(diag H, descending) (stable), permute W columns and H
@@ -48,7 +48,6 @@ class HessianAccumulator {
   std::int64_t in_features_;
   at::Tensor sum_;  // fp32 [in, in]
   std::int64_t num_samples_ = 0;
-  bool mixed_gemm_failed_ = false;  // addmm(bf16, bf16 -> fp32) threw once: TF32 from then on
 };
 
 struct GptqOptions {

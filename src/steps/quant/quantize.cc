@@ -111,6 +111,7 @@ Result<std::vector<Outcome>> quantize_linears(const std::vector<const PlannedLin
       outs[k].ql.dequantized = dq;
     }
   } else {
+    if (ps.size() != 1) return internal_error("quantize: RTN takes one Linear at a time");
     QB_ASSIGN_OR_RETURN(auto q, qmath::rtn_quantize_weight(weights[0], args));
     auto dq = qmath::dequantize(q.q, q.qparams.scale, q.qparams.zero_point, args)
                   .to(weights[0].scalar_type());
@@ -130,7 +131,7 @@ Result<std::vector<Outcome>> quantize_linears(const std::vector<const PlannedLin
 // input, the same config group, and weight scales per row.
 bool stackable(const PlannedLinear& a, const PlannedLinear& b) {
   const auto strategy = a.group->weights.strategy;
-  return a.input_group == b.input_group && a.group == b.group && a.in == b.in &&
+  return a.input_group == b.input_group && a.group == b.group &&
          (strategy == qmath::Strategy::kChannel || strategy == qmath::Strategy::kGroup);
 }
 

@@ -28,7 +28,7 @@
 //              tokenizer files copied; quant_report.json beside them.
 //
 // Memory: on a GPU, calibration keeps the model on the host in the compute dtype and moves one
-// decoder layer at a time to the device (and back when it is done); the device holds that
+// decoder layer at a time to the device (released to the meta device when done); the device holds that
 // layer, its Hessians and observers, and the calibration hidden states (512 × 2048 tokens of a
 // 4096-wide model: 8 GiB in bf16) — in pinned host memory instead when they do not fit beside a
 // layer's work. The RTN path holds one weight on the device at a time.
