@@ -4,6 +4,7 @@
 # .deps/ (git-ignored; fetch them here with scripts/gpu/fetch_debs.sh) and are unpacked into a
 # private prefix, never into /.
 #   usage (on the GPU machine, repo root): scripts/gpu/build_and_test.sh [ctest args...]
+#   QB_BUILD_ONLY=qbuild builds just that Ninja target and runs no tests (a benchmark's call).
 set -euo pipefail
 root=$(pwd)
 prefix=/tmp/qbdeps
@@ -22,7 +23,8 @@ cmake -S "$root" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQBUILD_
   -DCMAKE_PREFIX_PATH="$prefix/usr" -DSQLite3_INCLUDE_DIR="$prefix/usr/include" \
   -DSQLite3_LIBRARY="$lib/libsqlite3.so" -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
   -DCMAKE_BUILD_RPATH="$lib" > "$bdir.configure.log" 2>&1 || { tail -40 "$bdir.configure.log"; exit 1; }
-ninja -C "$bdir" -j "$(nproc)" > "$bdir.build.log" 2>&1 || { grep -E 'error|FAILED' -A3 "$bdir.build.log" | head -60; exit 1; }
+ninja -C "$bdir" -j "$(nproc)" ${QB_BUILD_ONLY:-} > "$bdir.build.log" 2>&1 || { grep -E 'error|FAILED' -A3 "$bdir.build.log" | head -60; exit 1; }
 echo "built in $bdir"
+[ -n "${QB_BUILD_ONLY:-}" ] && exit 0
 cd "$bdir"
 ctest -j 8 --output-on-failure "$@"

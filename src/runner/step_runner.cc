@@ -200,7 +200,14 @@ Status run_step(const store::Layout& layout, const StepRegistry& registry, const
       run.gpu = std::to_string(claimed.second);
       ::setenv("CUDA_VISIBLE_DEVICES", run.gpu.c_str(), 1);
       ctx.device = "cuda";
-      spdlog::info("running on GPU {} (CUDA_VISIBLE_DEVICES={})", run.gpu, run.gpu);
+      // The run starts when it holds its device: the index's [started, ended] of the runs on one
+      // GPU never overlap, and a step's duration excludes the wait.
+      double now = unix_time_now();
+      double waited = now - run.started;
+      run.started = now;
+      if (waited >= 0.5) ctx.meta["gpu_wait_s"] = waited;
+      spdlog::info("running on GPU {} (CUDA_VISIBLE_DEVICES={}){}", run.gpu, run.gpu,
+                   waited >= 0.5 ? fmt::format(" after waiting {:.1f}s for it", waited) : "");
     } else {
       ctx.device = project.value("device", "cpu") == "cuda" ? "cuda" : "cpu";
     }

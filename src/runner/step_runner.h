@@ -3,7 +3,8 @@
 //  1. reads cache/nodes/<key>.json (written when build.ninja was generated);
 //  2. takes the node's lock and re-checks the store: a hit returns at once;
 //  3. for a GPU step, claims a free device through cache/locks/gpu<N>.lock (flock: released by
-//     the kernel however the step dies) and narrows CUDA_VISIBLE_DEVICES to it;
+//     the kernel however the step dies) and narrows CUDA_VISIBLE_DEVICES to it; the run's start
+//     is when it holds the device, so runs on one GPU never overlap in the index;
 //  4. logs to logs/<invocation>/<log_name>.log and writes <log_name>.sh beside it, which replays
 //     exactly this step;
 //  5. runs the kind's function into a temporary directory, publishes it atomically, records the

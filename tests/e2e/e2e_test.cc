@@ -1,15 +1,21 @@
 // End-to-end behaviour of the engine, one behaviour per test, through the qbuild_testkit
 // binary (the real front end + test-only step kinds) on a fresh temporary project each.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -316,11 +322,30 @@ TEST_F(E2E, ConfigErrorsExitThreeAndBuildNothing) {
   EXPECT_FALSE(fs::exists(root_ / "cache/objects"));
 }
 
+// [started, ended] of the runs of a status "ok" with a GPU, by GPU id.
+std::map<std::string, std::vector<std::pair<double, double>>> gpu_intervals(const nlohmann::json& runs) {
+  std::map<std::string, std::vector<std::pair<double, double>>> by;
+  for (const auto& r : runs)
+    if (r["status"] == "ok" && r["gpu"] != "") by[r["gpu"]].push_back({r["started"], r["ended"]});
+  for (auto& [gpu, v] : by) std::sort(v.begin(), v.end());
+  return by;
+}
+
 TEST_F(E2E, GpuStepsGetOneDeviceEach) {
   write("pipline/project.yaml", "resources:\n  devices: [0, 5]\n");
-  auto o = qbuild("-j 4");
+  auto o = qbuild("-j 4", "QBUILD_TESTKIT_SLEEP=quant:0.3");
   ASSERT_EQ(o.code, 0) << o.text;
-  for (const auto& r : all_runs()) {
+  auto runs = all_runs();
+  // No device ran two steps at once, and the two devices did run steps at the same time.
+  auto by = gpu_intervals(runs);
+  ASSERT_EQ(by.size(), 2u) << runs.dump();
+  for (const auto& [gpu, v] : by)
+    for (size_t i = 1; i < v.size(); ++i) EXPECT_LE(v[i - 1].second, v[i].first) << "GPU " << gpu << " ran two steps at once";
+  bool overlap = false;
+  for (const auto& a : by["0"])
+    for (const auto& b : by["5"]) overlap |= a.first < b.second && b.first < a.second;
+  EXPECT_TRUE(overlap) << runs.dump();
+  for (const auto& r : runs) {
     if (r["kind"] == "sample") {
       EXPECT_EQ(r["gpu"], "");
     } else if (r["kind"] == "eval") {
@@ -335,6 +360,40 @@ TEST_F(E2E, GpuStepsGetOneDeviceEach) {
   auto j = nlohmann::json::parse(m);
   std::string env = j["meta"]["gpu_env"];
   EXPECT_TRUE(env == "0" || env == "5") << env;
+}
+
+TEST_F(E2E, AStepWaitsForABusyGpuAndItsRunStartsWhenItGetsIt) {
+  write("pipline/project.yaml", "resources:\n  devices: [0]\n");
+  fs::create_directories(root_ / "cache/locks");
+  int fd = ::open((root_ / "cache/locks/gpu0.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);  // someone else (another project's qbuild, say) holds GPU 0
+  double released = 0;
+  std::thread holder([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    released = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    ::close(fd);
+  });
+  auto o = qbuild("-j 2");
+  holder.join();
+  ASSERT_EQ(o.code, 0) << o.text;
+  int gpu_runs = 0;
+  for (const auto& r : all_runs())
+    if (r["gpu"] == "0") {
+      ++gpu_runs;
+      EXPECT_GE(r["started"].get<double>(), released - 0.05) << r.dump();
+    }
+  EXPECT_GT(gpu_runs, 0);
+  // The wait is in the first GPU step's log and its artifact's metadata.
+  bool logged = false;
+  for (const auto& inv : fs::directory_iterator(root_ / "logs"))
+    for (const auto& f : fs::directory_iterator(inv.path())) {
+      std::ifstream in(f.path());
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      logged |= text.find("waiting for a free GPU") != std::string::npos &&
+                text.find("after waiting") != std::string::npos;
+    }
+  EXPECT_TRUE(logged);
 }
 
 // Starts qbuild in the background (own process group); returns its pid.
