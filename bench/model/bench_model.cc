@@ -5,6 +5,9 @@
 //   bench_model --shape qwen3-8b --device cuda --w8a8 ...   (random int8 W8A8 projections)
 //   bench_model --shape qwen3-8b --device cuda --r4 ...     (SpinQuant's online R4: a fast
 //                                                           Hadamard before every down_proj)
+//   bench_model ... --unfused   (one-token steps op by op instead of the fused CUDA kernels)
+//   bench_model ... --profile   (GPU time per decode step by kernel, from the Kineto profiler:
+//                                a full generation minus a prefill-only one, per step)
 //
 // Prefill is timed on its own (generate with one new token: the prompt forward plus the first
 // argmax); decode as the steps after the prefill of a full generation with no stop tokens.
@@ -17,13 +20,18 @@
 // --cuda-graph) graph-replayed decoding — the check that the GPU paths compute the same thing.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
 
 #ifdef QB_BENCH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -46,6 +54,7 @@ struct Args {
   std::string shape = "tiny", model, device = "cpu", dtype = "bf16", attention = "sdpa";
   int64_t batch = 1, ctx = 512, new_tokens = 128, repeat = 2, check_every = 0;
   bool cuda_graph = false, static_shapes = false, compare_cpu = false, w8a8 = false, r4 = false;
+  bool profile = false, unfused = false;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -54,7 +63,7 @@ struct Args {
                "usage: bench_model [--shape qwen3-8b|tiny | --model DIR] [--device cpu|cuda[:N]]\n"
                "  [--dtype bf16|fp16|fp32|auto] [--batch B] [--ctx T] [--new N] [--repeat R]\n"
                "  [--check-every K] [--static] [--cuda-graph] [--attention sdpa|reference]\n"
-               "  [--compare-cpu] [--w8a8] [--r4]\n",
+               "  [--compare-cpu] [--w8a8] [--r4] [--profile] [--unfused]\n",
                why);
   std::exit(2);
 }
@@ -89,6 +98,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--r4") a.r4 = true;
     else if (k == "--compare-cpu") a.compare_cpu = true;
     else if (k == "--w8a8") a.w8a8 = true;
+    else if (k == "--profile") a.profile = true;
+    else if (k == "--unfused") a.unfused = true;
     else usage(("unknown argument " + k).c_str());
   }
   if (a.batch < 1 || a.ctx < 1 || a.repeat < 1) usage("--batch, --ctx and --repeat must be >= 1");
@@ -177,6 +188,55 @@ GenerateStats best_run(const Model& m, const std::vector<std::vector<int64_t>>& 
   return best;
 }
 
+// GPU time by kernel name (µs, launches) of what `fn` runs, from the Kineto profiler.
+std::map<std::string, std::pair<double, int64_t>> kernel_times(const std::function<void()>& fn) {
+  namespace prof = torch::autograd::profiler;
+  using torch::profiler::impl::ActivityType;
+  const torch::profiler::impl::ProfilerConfig cfg(torch::profiler::impl::ProfilerState::KINETO);
+  const std::set<ActivityType> acts{ActivityType::CPU, ActivityType::CUDA};
+  prof::prepareProfiler(cfg, acts);
+  prof::enableProfiler(cfg, acts);
+  fn();
+  const auto result = prof::disableProfiler();
+  std::map<std::string, std::pair<double, int64_t>> by;
+  for (const auto& e : result->events()) {
+    if (e.deviceType() != c10::DeviceType::CUDA) continue;
+    auto& slot = by[e.name()];
+    slot.first += static_cast<double>(e.durationNs()) / 1e3;
+    slot.second += 1;
+  }
+  return by;
+}
+
+// Per decode step: (generation of `steps` new tokens) - (prefill-only generation), / steps - 1.
+void profile_decode(const Model& m, const std::vector<std::vector<int64_t>>& prompts,
+                    GenerateOptions opts, int64_t steps, double wall_ms) {
+  opts.max_new_tokens = 1;
+  const auto pre = kernel_times([&] { check(qb::model::generate_greedy(m, prompts, opts), "generate"); });
+  opts.max_new_tokens = steps;
+  const auto all = kernel_times([&] { check(qb::model::generate_greedy(m, prompts, opts), "generate"); });
+  const double n = static_cast<double>(steps - 1);
+  std::vector<std::tuple<double, double, std::string>> rows;  // µs/step, launches/step, name
+  double total = 0;
+  for (const auto& [name, tc] : all) {
+    auto it = pre.find(name);
+    const double us = (tc.first - (it == pre.end() ? 0 : it->second.first)) / n;
+    const double launches = static_cast<double>(tc.second - (it == pre.end() ? 0 : it->second.second)) / n;
+    if (launches <= 0) continue;
+    rows.emplace_back(us, launches, name);
+    total += us;
+  }
+  std::sort(rows.rbegin(), rows.rend());
+  double launches_total = 0;
+  for (const auto& r : rows) launches_total += std::get<1>(r);
+  std::printf("profile: GPU kernel time %.3f ms per decode step (%.0f kernels), wall %.3f ms\n",
+              total / 1e3, launches_total, wall_ms);
+  for (size_t i = 0; i < rows.size() && i < 30; ++i) {
+    const auto& [us, k, name] = rows[i];
+    std::printf("  %8.1f us %5.1f%% %6.1f x  %.110s\n", us, 100 * us / total, k, name.c_str());
+  }
+}
+
 int compare_cpu(const Args& a, at::Device device, std::optional<at::ScalarType> dtype) {
   const Model cpu = make_model(a, at::kCPU, at::kFloat);
   const Model dev = make_model(a, device, dtype);
@@ -216,7 +276,8 @@ int main(int argc, char** argv) {
   if (a.compare_cpu) return compare_cpu(a, device, dtype);
 
   const auto t0 = std::chrono::steady_clock::now();
-  const Model m = make_model(a, device, dtype);
+  Model m = make_model(a, device, dtype);
+  if (a.unfused) m.set_fused_decode(false);
   const double build_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   at::manual_seed(7);
@@ -237,11 +298,11 @@ int main(int argc, char** argv) {
   const double decode_tps = dec.decode_steps > 0 ? dec.batch * dec.decode_steps / dec.decode_seconds : 0;
   const double step_ms = dec.decode_steps > 0 ? 1e3 * dec.decode_seconds / dec.decode_steps : 0;
   const double peak = peak_memory_gib(device);
-  std::printf("model %s%s on %s as %s, attention %s%s%s (built in %.1f s)\n",
+  std::printf("model %s%s on %s as %s, attention %s%s%s%s (built in %.1f s)\n",
               a.model.empty() ? a.shape.c_str() : a.model.c_str(), a.w8a8 ? " (w8a8)" : "",
               device.str().c_str(), qb::model::dtype_label(m.dtype()), a.attention.c_str(),
               a.static_shapes ? ", static shapes" : "", a.cuda_graph ? ", cuda graph" : "",
-              build_s);
+              m.fused_decode() ? ", fused decode" : "", build_s);
   std::printf("prefill: %lld x %lld tokens in %.4f s = %.0f tok/s\n", (long long)a.batch,
               (long long)a.ctx, pre.prefill_seconds, prefill_tps);
   std::printf("decode:  %lld steps x %lld rows in %.4f s = %.0f tok/s (%.2f ms/step)\n",
@@ -250,10 +311,11 @@ int main(int argc, char** argv) {
   std::printf("peak memory: %.2f GiB\n", peak);
   std::printf("{\"shape\": \"%s\", \"device\": \"%s\", \"dtype\": \"%s\", \"batch\": %lld, "
               "\"ctx\": %lld, \"new\": %lld, \"cuda_graph\": %s, \"prefill_tok_s\": %.1f, "
-              "\"decode_tok_s\": %.1f, \"decode_ms_per_step\": %.3f, \"peak_gib\": %.3f}\n",
+              "\"decode_tok_s\": %.1f, \"decode_ms_per_step\": %.3f, \"peak_gib\": %.3f, \"fused\": %s}\n",
               a.model.empty() ? a.shape.c_str() : a.model.c_str(), device.str().c_str(),
               qb::model::dtype_label(m.dtype()), (long long)a.batch, (long long)a.ctx,
               (long long)a.new_tokens, a.cuda_graph ? "true" : "false", prefill_tps, decode_tps,
-              step_ms, peak);
+              step_ms, peak, m.fused_decode() ? "true" : "false");
+  if (a.profile && a.new_tokens > 1) profile_decode(m, prompts, opts, a.new_tokens, step_ms);
   return 0;
 }

@@ -55,6 +55,11 @@ class KvCache {
   void count_replayed_step() { ++length_; }
 
   const at::Tensor& key_valid() const { return key_valid_; }  // [B, T_max] bool
+  // The buffers themselves, for kernels that write a step's keys and values in place (the fused
+  // decode step): [B, KVH, T_max, D] each, and the device slot counter [1] int64 (== length()).
+  const at::Tensor& keys(int64_t layer) const { return keys_.at(layer); }
+  const at::Tensor& values(int64_t layer) const { return values_.at(layer); }
+  const at::Tensor& slot() const { return slot_; }
   // Additive mask [B, 1, T, S] for the next T tokens (S = attended_slots(T)), in `dtype`.
   at::Tensor mask(int64_t t, at::ScalarType dtype) const;
 

@@ -14,6 +14,7 @@
 // (with fused q|k|v or gate|up projections each part still reports its own input).
 #include "steps/model/model.h"
 
+#include "steps/model/fused_decode.h"
 #include "steps/model/int8_linear.h"
 #include "steps/model/rms_norm.h"
 #include "steps/model/tensor_names.h"
@@ -45,6 +46,7 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   const int64_t b = x.size(0), t = x.size(1);
   const int64_t h = c.num_heads, kvh = c.num_kv_heads, d = c.head_dim;
   const int64_t f = c.intermediate_size;
+  if (fused_decode_ && cache && t == 1 && !hooks && x.is_cuda()) return forward_decode_fused(x, in, *cache);
 
   // ---- attention ----
   at::Tensor xn = rms_norm(x, w_.input_layernorm, c.rms_norm_eps);                 // [B, T, C]
@@ -100,6 +102,33 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   at::Tensor out = r + mlp_out;                                                    // [B, T, C]
   trace(hooks, "output", out);
   return out;
+}
+
+// The same computation as forward() for one token per row, in six kernels around the GEMMs;
+// attention reads only the slots written so far (the cache's device slot counter).
+at::Tensor DecoderLayer::forward_decode_fused(const at::Tensor& x, const LayerInputs& in,
+                                              KvCache& cache) const {
+  const ModelConfig& c = *config_;
+  const double eps = c.rms_norm_eps;
+  const at::Tensor xn = fused::rms_norm(x, w_.input_layernorm, eps);               // [B, 1, C]
+  const at::Tensor qkv = qkv_ ? fused::linear(*qkv_, xn)
+                              : at::cat({fused::linear(*w_.q_proj, xn), fused::linear(*w_.k_proj, xn),
+                                         fused::linear(*w_.v_proj, xn)}, -1);    // [B, 1, (H+2KVH)*D]
+  const at::Tensor q = fused::qk_norm_rope_cache(qkv, c.qk_norm ? qk_norm_ : at::Tensor(),
+                                                 in.rope.cos, in.rope.sin_signed,
+                                                 cache.keys(index_), cache.values(index_),
+                                                 cache.slot(), c.num_heads, c.num_kv_heads, eps);
+  const at::Tensor y = fused::decode_attention(q, cache.keys(index_), cache.values(index_),
+                                               cache.key_valid(), cache.slot());  // [B, H, D]
+  const at::Tensor attn_out = fused::linear(*w_.o_proj, y.view({x.size(0), 1, -1}));  // [B, 1, C]
+  const auto [r, rn] = fused::add_rms_norm(x, attn_out, w_.post_attention_layernorm, eps);
+  at::Tensor act;                                                                  // [B, 1, F]
+  if (gate_up_) {
+    act = fused::silu_mul(fused::linear(*gate_up_, rn));
+  } else {
+    act = at::silu(fused::linear(*w_.gate_proj, rn)) * fused::linear(*w_.up_proj, rn);
+  }
+  return r + fused::linear(*w_.down_proj, act);                                    // [B, 1, C]
 }
 
 namespace {
@@ -297,6 +326,7 @@ Result<Model> Model::create(ModelConfig config, ModelWeights weights, const Load
   m.device_ = dev;
   m.dtype_ = dtype;
   m.attention_ = opts.attention;
+  m.fused_decode_ = opts.attention == AttentionImpl::kSdpa && fused::supports(*m.config_, dtype, dev);
   m.eos_token_ids_ = m.config_->eos_token_ids;
   m.embed_tokens_ = std::move(weights.embed_tokens);
   m.norm_ = std::move(weights.norm);
@@ -306,6 +336,7 @@ Result<Model> Model::create(ModelConfig config, ModelWeights weights, const Load
     DecoderLayer layer;
     layer.config_ = m.config_;
     layer.attention_ = opts.attention;
+    layer.fused_decode_ = m.fused_decode_;
     layer.index_ = i;
     layer.prefix_ = "model.layers." + std::to_string(i) + ".";
     layer.w_ = std::move(weights.layers[i]);
@@ -340,6 +371,13 @@ Status Model::move_layer(int64_t i, at::Device device) {
 void Model::set_attention_impl(AttentionImpl impl) {
   attention_ = impl;
   for (DecoderLayer& l : layers_) l.attention_ = impl;
+  if (impl != AttentionImpl::kSdpa) set_fused_decode(false);
+}
+
+bool Model::set_fused_decode(bool on) {
+  fused_decode_ = on && attention_ == AttentionImpl::kSdpa && fused::supports(*config_, dtype_, device_);
+  for (DecoderLayer& l : layers_) l.fused_decode_ = fused_decode_;
+  return fused_decode_;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -367,7 +405,9 @@ at::Tensor Model::final_norm(const at::Tensor& h) const {
   return rms_norm(h, norm_, config_->rms_norm_eps);
 }
 
-at::Tensor Model::lm_head(const at::Tensor& h) const { return lm_head_->forward(h); }
+at::Tensor Model::lm_head(const at::Tensor& h) const {
+  return fused_decode_ ? fused::linear(*lm_head_, h) : lm_head_->forward(h);
+}
 
 at::Tensor Model::forward_hidden(const at::Tensor& ids, const at::Tensor& valid, KvCache* cache,
                                  const ForwardHooks* hooks) const {

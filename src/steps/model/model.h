@@ -92,11 +92,14 @@ class DecoderLayer {
                     const ForwardHooks* hooks) const;
   void observe(const ForwardHooks* hooks, std::string_view role, const at::Tensor& x) const;
   void trace(const ForwardHooks* hooks, std::string_view what, const at::Tensor& t) const;
+  // The one-token step over a cache through the fused CUDA kernels (fused_decode.h).
+  at::Tensor forward_decode_fused(const at::Tensor& x, const LayerInputs& in, KvCache& cache) const;
   // Builds qkv_ / gate_up_ / qk_norm_ from w_ (model.cc); call after w_ changes.
   void fuse();
 
   std::shared_ptr<const ModelConfig> config_;
   AttentionImpl attention_ = AttentionImpl::kSdpa;
+  bool fused_decode_ = false;
   int64_t index_ = 0;
   std::string prefix_;  // "model.layers.3."
   LayerWeights w_;
@@ -126,6 +129,11 @@ class Model {
   void set_eos_token_ids(std::vector<int64_t> ids) { eos_token_ids_ = std::move(ids); }
   AttentionImpl attention_impl() const { return attention_; }
   void set_attention_impl(AttentionImpl impl);
+  // One-token steps over a cache through the fused CUDA kernels (fused_decode.h): on by default
+  // where fused::supports() the model (CUDA, bf16/fp16, a supported head shape) and the
+  // attention is kSdpa; off, they run op by op. Returns whether it is on.
+  bool set_fused_decode(bool on);
+  bool fused_decode() const { return fused_decode_; }
 
   // ---- layer by layer ----
   at::Tensor embed(const at::Tensor& ids) const;  // [B, T] -> [B, T, C]
@@ -169,6 +177,7 @@ class Model {
   at::Device device_ = at::kCPU;
   at::ScalarType dtype_ = at::kFloat;
   AttentionImpl attention_ = AttentionImpl::kSdpa;
+  bool fused_decode_ = false;
   std::vector<int64_t> eos_token_ids_;
   at::Tensor embed_tokens_;  // [V, C]
   std::vector<DecoderLayer> layers_;

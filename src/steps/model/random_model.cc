@@ -121,7 +121,12 @@ nlohmann::json hf_config_json(const ModelConfig& c, at::ScalarType dtype) {
 
 Status write_random_checkpoint(const RandomCheckpointRequest& req) {
   namespace stdfs = std::filesystem;
-  QB_ASSIGN_OR_RETURN(ModelConfig c, shape_config(req.shape));
+  ModelConfig c;
+  if (req.config) {
+    c = *req.config;
+  } else {
+    QB_ASSIGN_OR_RETURN(c, shape_config(req.shape));
+  }
   if (req.layers > 0) c.num_layers = req.layers;
   std::error_code ec;
   if (stdfs::exists(req.out_dir / "config.json", ec))

@@ -14,6 +14,8 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +39,7 @@ nlohmann::json hf_config_json(const ModelConfig& config, at::ScalarType dtype);
 
 struct RandomCheckpointRequest {
   std::string shape = "demo";          // a shape_config() name
+  std::optional<ModelConfig> config;    // instead of the named shape (tests' odd shapes)
   at::ScalarType dtype = at::kBFloat16;
   at::Device device = at::kCPU;         // where the weights are drawn (CUDA: fast for 8B shapes)
   uint64_t seed = 0;
