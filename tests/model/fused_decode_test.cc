@@ -140,10 +140,12 @@ TEST(CudaFusedDecode, AttentionMatchesAReferenceOverValidWrittenSlots) {
 }
 
 // A checkpoint with a Qwen3-8B-like attention shape (D = 128, 32 query heads on 8 KV heads) at
-// a small width, fp32, norm weights not all ones; written once into the build tree.
+// a small width, fp32, norm weights not all ones; written into the build tree per test (ctest
+// runs tests in parallel processes).
 std::filesystem::path wide_head_checkpoint() {
-  const auto dir = std::filesystem::path(QB_BINARY_DIR) / "fused-decode-wide-head";
-  if (std::filesystem::exists(dir / "config.json")) return dir;
+  const auto dir = std::filesystem::path(QB_BINARY_DIR) / "fused-decode-wide-head" /
+                   ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::filesystem::remove_all(dir);
   ModelConfig c = *shape_config("tiny");
   c.hidden_size = 256;
   c.intermediate_size = 512;
