@@ -104,7 +104,8 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   return out;
 }
 
-// The same computation as forward() for one token per row, in six kernels around the GEMMs;
+// The same computation as forward() for one token per row: six or seven kernels besides the
+// projections (fused_decode.h);
 // attention reads only the slots written so far (the cache's device slot counter).
 at::Tensor DecoderLayer::forward_decode_fused(const at::Tensor& x, const LayerInputs& in,
                                               KvCache& cache) const {
