@@ -202,12 +202,15 @@ Status run_step(const store::Layout& layout, const StepRegistry& registry, const
       ctx.device = "cuda";
       // The run starts when it holds its device: the index's [started, ended] of the runs on one
       // GPU never overlap, and a step's duration excludes the wait.
-      double now = unix_time_now();
-      double waited = now - run.started;
+      const double now = unix_time_now();
+      const double waited = now - run.started;
       run.started = now;
-      if (waited >= 0.5) ctx.meta["gpu_wait_s"] = waited;
-      spdlog::info("running on GPU {} (CUDA_VISIBLE_DEVICES={}){}", run.gpu, run.gpu,
-                   waited >= 0.5 ? fmt::format(" after waiting {:.1f}s for it", waited) : "");
+      std::string after;
+      if (waited >= 0.5) {  // shorter is the lock's own cost, not a wait for another step
+        ctx.meta["gpu_wait_s"] = waited;
+        after = fmt::format(" after waiting {:.1f}s for it", waited);
+      }
+      spdlog::info("running on GPU {} (CUDA_VISIBLE_DEVICES={}){}", run.gpu, run.gpu, after);
     } else {
       ctx.device = project.value("device", "cpu") == "cuda" ? "cuda" : "cpu";
     }

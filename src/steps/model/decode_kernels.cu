@@ -356,7 +356,9 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
-// grid (H, B), block d threads: merges the splits of one head.
+// grid (H, B), block d threads: merges the splits of one head. The same merge as the split
+// kernel's merge of its warps, written out for global memory: a shared helper with runtime
+// strides measured ~1% slower at batch 1 (the loads no longer overlapped as well).
 template <typename T>
 __global__ void attention_combine_kernel(const float* __restrict__ ws_ml,
                                          const float* __restrict__ ws_acc, T* __restrict__ out,
@@ -534,9 +536,10 @@ bool decode_attention_supported(int64_t heads, int64_t kv_heads, int64_t head_di
 }
 
 int decode_attention_splits(int64_t batch, int64_t kv_heads, int64_t max_len, int sm_count) {
-  // Enough blocks for two waves of the SMs, but a tile of slots for every warp of a split.
+  // Enough blocks for two waves of the SMs, but at least 4 slots per warp of a split (an 8-slot
+  // tile for two of the four warps at G = 4; the measured configuration, bench/RESULTS.md).
   const int64_t want = (2 * static_cast<int64_t>(sm_count) + batch * kv_heads - 1) / (batch * kv_heads);
-  const int64_t most = (max_len + 4 * kWarps - 1) / (4 * kWarps);  // >= one 8-slot tile per warp
+  const int64_t most = (max_len + 4 * kWarps - 1) / (4 * kWarps);
   return static_cast<int>(std::max<int64_t>(1, std::min(want, most)));
 }
 
@@ -583,8 +586,11 @@ int gemv(Dtype dt, const void* x, const void* weight, const void* bias, void* y,
   const size_t smem = static_cast<size_t>(k) * 2;
   auto go = [&](auto tag) {
     using T = decltype(tag);
-    if (smem > 48 * 1024)
-      cudaFuncSetAttribute(gemv_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+    if (smem > 48 * 1024) {  // once per type: the largest x this launcher accepts
+      static const cudaError_t allowed = cudaFuncSetAttribute(
+          gemv_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, 8 * 6144 * 2);
+      (void)allowed;
+    }
     gemv_kernel<T><<<blocks, kGemvWarps * 32, smem, st>>>(
         static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<const T*>(bias),
         static_cast<T*>(y), n_out, static_cast<int>(k));

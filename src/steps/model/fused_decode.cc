@@ -66,11 +66,12 @@ std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x, const at::Te
 at::Tensor qk_norm_rope_cache(const at::Tensor& qkv, const at::Tensor& qk_norm,
                               const at::Tensor& cos, const at::Tensor& sin_signed,
                               const at::Tensor& k_cache, const at::Tensor& v_cache,
-                              const at::Tensor& slot, int64_t heads, int64_t kv_heads, double eps) {
+                              const at::Tensor& slot, double eps) {
   const at::Tensor in = qkv.contiguous();
-  const int64_t b = k_cache.size(0), d = k_cache.size(3), s = k_cache.size(2);
-  TORCH_CHECK(in.numel() == b * (heads + 2 * kv_heads) * d, "fused decode: qkv has ", in.numel(),
-              " elements, expected one token per row");
+  const int64_t b = k_cache.size(0), kv_heads = k_cache.size(1), s = k_cache.size(2), d = k_cache.size(3);
+  const int64_t heads = in.numel() / (b * d) - 2 * kv_heads;  // qkv holds H + 2 KVH heads per row
+  TORCH_CHECK(heads > 0 && in.numel() == b * (heads + 2 * kv_heads) * d, "fused decode: qkv has ",
+              in.numel(), " elements, not one token per row of ", b, " rows");
   TORCH_CHECK(k_cache.is_contiguous() && v_cache.is_contiguous(), "fused decode: caches must be contiguous");
   const at::Tensor c = cos.contiguous(), sn = sin_signed.contiguous();
   at::Tensor q = at::empty({b, heads, d}, in.options());
@@ -145,7 +146,7 @@ std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor&, const at::Tens
                                                const at::Tensor&, double) { missing(); }
 at::Tensor qk_norm_rope_cache(const at::Tensor&, const at::Tensor&, const at::Tensor&,
                               const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                              const at::Tensor&, int64_t, int64_t, double) { missing(); }
+                              const at::Tensor&, double) { missing(); }
 at::Tensor decode_attention(const at::Tensor&, const at::Tensor&, const at::Tensor&,
                             const at::Tensor&, const at::Tensor&) { missing(); }
 at::Tensor silu_mul(const at::Tensor&) { missing(); }

@@ -118,7 +118,7 @@ at::Tensor DecoderLayer::forward_decode_fused(const at::Tensor& x, const LayerIn
   const at::Tensor q = fused::qk_norm_rope_cache(qkv, c.qk_norm ? qk_norm_ : at::Tensor(),
                                                  in.rope.cos, in.rope.sin_signed,
                                                  cache.keys(index_), cache.values(index_),
-                                                 cache.slot(), c.num_heads, c.num_kv_heads, eps);
+                                                 cache.slot(), eps);
   const at::Tensor y = fused::decode_attention(q, cache.keys(index_), cache.values(index_),
                                                cache.key_valid(), cache.slot());  // [B, H, D]
   const at::Tensor attn_out = fused::linear(*w_.o_proj, y.view({x.size(0), 1, -1}));  // [B, 1, C]
