@@ -1,5 +1,5 @@
-// bench_eval: wall time of the evaluate stage's core (run_eval_set: tokenize, batched greedy
-// generation sorted by length, scoring, the fidelity logits pass) on a synthetic eval set of
+// bench_eval: wall time of the evaluate stage: the generate engine (run_generation: tokenize,
+// batched greedy generation sorted by length, the fidelity logits pass) and scoring on a synthetic eval set of
 // MMLU-like items (0-shot, ~200-token chat prompts) and GSM8K-like items (4-shot-sized,
 // ~700-token chat prompts), every item generating up to --max-new tokens. A random-weight model
 // never emits a stop token, so every item runs the full budget: the worst case.
@@ -20,7 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "steps/eval/eval_set.h"
-#include "steps/kinds/torch/eval_run.h"
+#include "steps/eval/score_run.h"
+#include "steps/generate/generate_run.h"
 #include "steps/model/device.h"
 #include "util/fs.h"
 
@@ -127,27 +128,35 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", s.message().c_str());
     return 1;
   }
-  qb::steps::EvalRunOptions o;
+  qb::generate::GenerateRunOptions o;
   o.model_dir = a.model;
   o.eval_set_dir = a.work + "/eval_set";
   o.device = *dev;
   o.dtype = *dt;
-  o.params = {{"max_new_tokens", {{"mmlu", a.max_new}, {"gsm8k", a.max_new}}}, {"batch_size", a.batch}};
+  o.spec.max_new_tokens = {{"mmlu", a.max_new}, {"gsm8k", a.max_new}};
+  o.spec.batch_size = a.batch;
   o.want_logits = a.logits;
   auto t0 = std::chrono::steady_clock::now();
-  auto r = qb::steps::run_eval_set(o);
-  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto r = qb::generate::run_generation(o);
   if (!r.is_ok()) {
     std::fprintf(stderr, "bench_eval: %s\n", r.status().message().c_str());
     return 1;
   }
+  auto t1 = std::chrono::steady_clock::now();
+  auto scored = qb::eval::score_outputs(r->entries, r->items, {});
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!scored.is_ok()) {
+    std::fprintf(stderr, "bench_eval: %s\n", scored.status().message().c_str());
+    return 1;
+  }
   nlohmann::json j = r->stats;
+  j["score_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   j["wall_seconds"] = wall;
   j["items_per_dataset"] = a.items;
   j["max_new_tokens"] = a.max_new;
   j["batch_size"] = a.batch;
   j["device"] = a.device;
-  j["overall_acc"] = r->report["overall"]["acc"];
+  j["overall_acc"] = scored->report["overall"]["acc"];
   const double gen_s = j.value("generate_seconds", 0.0);
   j["generated_tokens_per_s_incl_prefill"] = gen_s > 0 ? j.value("generated_tokens", 0) / gen_s : 0.0;
 #ifdef QB_BENCH_CUDA_STATS

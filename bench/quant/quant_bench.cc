@@ -282,33 +282,32 @@ int bench_model(const Args& a) {
     methods.push_back(a.method.substr(i, j - i));
     i = j + 1;
   }
-  const json int8_weights = {{"num_bits", 8}, {"type", "int"}, {"symmetric", true},
-                             {"strategy", "channel"}, {"dynamic", false}};
-  const json static_acts = {{"num_bits", 8}, {"type", "int"}, {"symmetric", true},
-                            {"strategy", "tensor"}, {"dynamic", false},
-                            {"observer", "static_minmax"}};
   for (const auto& m : methods) {
     if (m != "rtn" && m != "static" && m != "gptq") {
       std::fprintf(stderr, "unknown method '%s' (rtn, static, gptq)\n", m.c_str());
       return 2;
     }
-    json p = {{"modifier", m == "gptq" ? "GPTQModifier" : "QuantizationModifier"},
-              {"ignore", {"lm_head"}}};
-    if (m == "rtn") {
-      p["scheme"] = "W8A8";
-    } else {
-      p["config_groups"] = {{"group_0", {{"targets", {"Linear"}}, {"weights", int8_weights},
-                                         {"input_activations", static_acts}}}};
-      p["calibration"] = {{"source_kind", "txt"}, {"num_samples", a.samples}, {"seq_len", a.seq}};
+    // The seed's recipes: RTN W8A8 dynamic (the preset), and static per-tensor activations
+    // (static_minmax) with per-channel weights, by RTN or GPTQ (actorder static).
+    qb::spec::QuantRecipe recipe;
+    recipe.modifier = m == "gptq" ? qb::spec::Modifier::kGptq : qb::spec::Modifier::kRtn;
+    recipe.ignore = {"lm_head"};
+    recipe.groups = {qb::spec::preset_group(*qb::spec::find_scheme("W8A8"), {"Linear"})};
+    if (m != "rtn") {
+      qb::spec::QuantArgs acts;
+      acts.observer = qb::spec::ObserverKind::kStaticMinMax;
+      recipe.groups[0].input_activations = acts;
+      recipe.calibration = qb::spec::CalibrationSpec{"txt", a.samples, a.seq, 0};
     }
-    if (m == "gptq") p["actorder"] = "static";
-    auto recipe = qb::quant::recipe_from_json(p);
-    if (!recipe.is_ok()) {
-      std::fprintf(stderr, "%s: %s\n", m.c_str(), recipe.status().to_string().c_str());
+    if (m == "gptq") recipe.groups[0].weights.actorder = qb::spec::ActOrder::kWeight;
+    qb::spec::Issues issues;
+    recipe.validate(issues);
+    if (!issues.ok()) {
+      std::fprintf(stderr, "%s: %s\n", m.c_str(), issues.to_status("recipe").to_string().c_str());
       return 1;
     }
     qb::quant::QuantizeRequest req;
-    req.recipe = *recipe;
+    req.recipe = recipe;
     req.model_dir = model_dir;
     req.output_dir = dir / ("out_" + m);
     req.device = dev;

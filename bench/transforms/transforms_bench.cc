@@ -164,18 +164,21 @@ int spinquant(const Args& a) {
   req.input_dir = src;
   req.output_dir = tmp->path() / "out";
   req.device = dev;
-  json params = {{"transform_type", a.type}};
-  json rot = json::array();
+  qb::spec::SpinQuantParams params;
+  auto type = qb::spec::parse_rotation_type(a.type);
+  if (!type.is_ok()) return std::fprintf(stderr, "%s\n", type.status().to_string().c_str()), 1;
+  params.transform_type = *type;
+  params.rotations.clear();
   for (size_t b = 0, e; b <= a.rotations.size(); b = e + 1) {
     e = a.rotations.find(',', b);
     if (e == std::string::npos) e = a.rotations.size();
-    rot.push_back(a.rotations.substr(b, e - b));
+    auto id = qb::spec::parse_rotation_id(a.rotations.substr(b, e - b));
+    if (!id) return std::fprintf(stderr, "unknown rotation in '%s'\n", a.rotations.c_str()), 1;
+    params.rotations.push_back(*id);
   }
-  params["rotations"] = rot;
-  if (a.block) params["transform_block_size"] = a.block;
-  auto parsed = qb::transforms::params_from_json(params);
-  if (!parsed.is_ok()) return std::fprintf(stderr, "%s\n", parsed.status().to_string().c_str()), 1;
-  req.params = *parsed;
+  std::sort(params.rotations.begin(), params.rotations.end());
+  if (a.block) params.transform_block_size = a.block;
+  req.params = params;
   auto meta = qb::transforms::run_spinquant(req);
   if (!meta.is_ok()) return std::fprintf(stderr, "%s\n", meta.status().to_string().c_str()), 1;
   const auto& t = (*meta)["timings_s"];

@@ -79,7 +79,10 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   app.add_option("--eval-config", c.selection.eval, "only this eval config (dataset_name or file; repeatable)");
   app.add_flag("-v,--verbose", c.verbose, "show every pass and Ninja's commands");
   app.add_flag("-n,--dry-run", b.dry_run, "print the plan with the reason each step would run; run nothing");
-  app.add_option("-j,--jobs", b.jobs, "parallel steps (GPU steps are also limited to one per device)");
+  app.add_option("-j,--jobs", b.jobs,
+                 "parallel steps (default: project.yaml's jobs, the number of cores); GPU steps are also limited to "
+                 "one per device; each step gets cores / jobs intra-op CPU threads (at least 1), so parallel CPU "
+                 "steps never oversubscribe the machine");
   app.add_option("-k,--keep-going", b.keep_going, "keep going until N steps fail (0 = never stop)");
   app.add_flag("--no-wait", b.no_wait, "fail instead of waiting when another qbuild runs here");
   app.add_option("targets", b.targets, "what to build (see Targets below)");
@@ -116,7 +119,7 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   if (*runs) return cmd_runs(c, json, all);
   if (*graph) return cmd_graph(c, reg);
   if (*gc) return cmd_gc(c, gc_dry, reg);
-  if (int rc = run_tool_command(app, tools); rc >= 0) return rc;
+  if (int rc = run_tool_command(app, tools, reg.tools()); rc >= 0) return rc;
   return cmd_build(c, b, reg);
 }
 

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "cli/cli.h"
-#include "graph/build_file.h"
+#include "ninja/build_file.h"
 #include "runner/build.h"
 #include "runner/project.h"
 #include "runner/step_runner.h"
@@ -85,13 +85,13 @@ int cmd_build(const Common& c, const BuildArgs& a, const runner::StepRegistry& r
     std::fputs(graph::render_plan(l.planned.graph, plan, c.verbose).c_str(), stdout);
     return plan.unavailable ? kExitBuildFailed : kExitOk;
   }
-  if (Status s = runner::write_build_files(*l.project, l.planned, l.pipeline.resources); !s.is_ok()) return fail(s);
+  if (Status s = runner::write_build_files(*l.project, l.planned, l.pipeline.project, a.jobs); !s.is_ok()) return fail(s);
   passes.done("generate");
   int ninja_rc = 0;
   std::string invocation = timestamp_compact();
   if (plan.to_run > 0) {
     runner::NinjaOptions no;
-    no.jobs = a.jobs;
+    no.jobs = a.jobs > 0 ? a.jobs : l.pipeline.project.jobs;
     no.keep_going = a.keep_going;
     no.verbose = c.verbose;
     no.invocation = invocation;

@@ -60,7 +60,7 @@ Result<LoadedPipeline> load_for_build(const std::filesystem::path& root, const S
     in.input_model = t.input_model;
     in.suffix = t.output_suffix;
     in.params = t.params;
-    in.settings = {{"equivalence", {{"max_rel_error", t.equivalence.max_rel_error}, {"prompts", t.equivalence.prompts}}}};
+    in.check = t.equivalence;
     out.input.trans.push_back(std::move(in));
   }
   for (const auto& q : quant) {
@@ -68,30 +68,24 @@ Result<LoadedPipeline> load_for_build(const std::filesystem::path& root, const S
     in.name = q.name;
     in.file = q.loc.file;
     in.suffix = q.output_suffix;
-    in.params = q.params;
-    in.params["compute_dtype"] = p->project.compute_dtype;  // calibration and saved dtype: part of the key
-    if (q.needs_calibration && q.calibration) {
-      in.calib_path = q.calibration->source;
-      in.settings["calibration_source"] = q.calibration->source;
-    }
+    in.recipe = q.recipe;  // compute_dtype included: the config layer copied the project's
+    if (q.recipe.needs_calibration()) in.calib_path = q.calibration_source;
     out.input.quant.push_back(std::move(in));
   }
   for (const auto& e : evals) {
     graph::EvalIn in;
     in.dataset_name = e.dataset_name;
     in.file = e.loc.file;
-    for (const auto& d : e.datasets) in.datasets.push_back({d.name, d.dir});
-    in.sample_params = e.sample_params;
-    in.eval_params = e.eval_params;
-    in.eval_params["compute_dtype"] = p->project.compute_dtype;  // scores depend on it: part of the key
-    in.fidelity = e.eval_params.value("fidelity", false);
-    in.settings = {{"work_dir", e.work_dir}, {"dataset_name", e.dataset_name}};
-    if (!e.devices.empty()) in.settings["devices"] = e.devices;  // this eval's GPUs (a subset of the project's)
+    for (std::size_t i = 0; i < e.sample.datasets.size(); ++i)
+      in.datasets.push_back({e.sample.datasets[i].name, e.dataset_dirs[i]});
+    in.sample = e.sample;
+    in.generate = e.generate;
+    in.score = e.score;
+    in.work_dir = e.work_dir;
+    in.devices = e.devices;
     out.input.evals.push_back(std::move(in));
   }
-  out.resources.devices = p->project.devices;
-  out.resources.device = p->project.device;
-  out.resources.compute_dtype = p->project.compute_dtype;
+  out.project = p->project;
   return out;
 }
 

@@ -20,7 +20,7 @@ struct Selection {
 struct LoadedPipeline {
   config::Pipeline pipeline;
   graph::GraphInput input;
-  runner::ProjectResources resources;
+  spec::ProjectSpec project;  // the resources (cache/project.json)
 };
 
 // Config errors are printed to stderr here (the one place that renders them); the Status then

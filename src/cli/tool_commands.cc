@@ -1,8 +1,9 @@
 // `qbuild tokenize`, `qbuild detokenize` (torch-free) and, in a libtorch build, `qbuild generate`,
-// `qbuild logits` and `qbuild random-model` (through ModelToolHooks, set by main.cc).
+// `qbuild logits` and `qbuild random-model` (the registry's model tools).
 #include "cli/tool_commands.h"
 
 #include <cstdio>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -75,34 +76,78 @@ int run_detokenize(const ToolArgs& a) {
   return kExitOk;
 }
 
-ModelToolHooks g_model_tools;
+Result<std::vector<std::int64_t>> parse_ids(const std::string& s) {
+  std::vector<std::int64_t> ids;
+  std::string t = s;
+  for (char& c : t)
+    if (c == ',' || c == '[' || c == ']') c = ' ';
+  std::istringstream in(t);
+  std::string w;
+  while (in >> w) {
+    try {
+      std::size_t used = 0;
+      long long v = std::stoll(w, &used);
+      if (used != w.size() || v < 0) throw std::invalid_argument(w);
+      ids.push_back(v);
+    } catch (const std::exception&) {
+      return invalid_argument("--ids: not a token id: '" + w + "'");
+    }
+  }
+  if (ids.empty()) return invalid_argument("--ids: an empty sequence");
+  return ids;
+}
 
-int run_generate(const ToolArgs& a) {
-  if (!g_model_tools.generate) return tool_error("generate", unavailable("this qbuild was built without the model runtime"));
-  auto r = g_model_tools.generate(a);
+Status not_built_in() { return unavailable("this qbuild was built without the model runtime"); }
+
+int run_generate(const ToolArgs& a, const runner::ModelTools& tools) {
+  if (!tools.generate) return tool_error("generate", not_built_in());
+  runner::GenerateToolArgs g;
+  g.model_dir = a.model;
+  g.tokenizer = a.tokenizer;
+  g.device = a.device;
+  g.dtype = a.dtype;
+  for (std::size_t i = 0; i < a.texts.size(); ++i) g.prompt += (i ? " " : "") + a.texts[i];
+  g.chat = a.chat;
+  g.max_new_tokens = a.max_new_tokens;
+  auto r = tools.generate(g);
   if (!r.is_ok()) return tool_error("generate", r.status());
   std::fwrite(r->data(), 1, r->size(), stdout);
   std::printf("\n");
   return kExitOk;
 }
 
-int run_random_model(const ToolArgs& a) {
-  if (!g_model_tools.random_model)
-    return tool_error("random-model", unavailable("this qbuild was built without the model runtime"));
-  if (Status s = g_model_tools.random_model(a); !s.is_ok()) return tool_error("random-model", s);
-  std::printf("wrote %s\n", a.out.c_str());
+int run_random_model(const ToolArgs& a, const runner::ModelTools& tools) {
+  if (!tools.random_model) return tool_error("random-model", not_built_in());
+  runner::RandomModelToolArgs r;
+  r.shape = a.shape;
+  r.seed = a.seed;
+  r.layers = a.layers;
+  r.dtype = a.dtype;
+  r.device = a.device;
+  r.tokenizer = a.tokenizer;
+  r.out = a.out;
+  if (Status s = tools.random_model(r); !s.is_ok()) return tool_error("random-model", s);
+  std::fprintf(stderr, "qbuild random-model: wrote %s\n", a.out.c_str());
   return kExitOk;
 }
 
-int run_logits(const ToolArgs& a) {
-  if (!g_model_tools.logits) return tool_error("logits", unavailable("this qbuild was built without the model runtime"));
-  if (Status s = g_model_tools.logits(a); !s.is_ok()) return tool_error("logits", s);
+int run_logits(const ToolArgs& a, const runner::ModelTools& tools) {
+  if (!tools.logits) return tool_error("logits", not_built_in());
+  runner::LogitsToolArgs l;
+  l.model_dir = a.model;
+  l.device = a.device;
+  l.dtype = a.dtype;
+  l.out = a.out;
+  for (const auto& s : a.ids) {
+    auto ids = parse_ids(s);
+    if (!ids.is_ok()) return tool_error("logits", ids.status());
+    l.ids.push_back(std::move(*ids));
+  }
+  if (Status s = tools.logits(l); !s.is_ok()) return tool_error("logits", s);
   return kExitOk;
 }
 
 }  // namespace
-
-void set_model_tools(ModelToolHooks hooks) { g_model_tools = std::move(hooks); }
 
 void add_tool_commands(CLI::App& app, ToolArgs& a) {
   a.tokenize = app.add_subcommand("tokenize", "print the token ids of a text (space-separated, or --json)");
@@ -143,15 +188,15 @@ void add_tool_commands(CLI::App& app, ToolArgs& a) {
   a.random_model->add_option("--out", a.out, "the model folder to create")->required();
 }
 
-int run_tool_command(const CLI::App& app, const ToolArgs& a) {
+int run_tool_command(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools) {
   if (a.tokenize && a.tokenize->parsed()) {
     if (a.file.empty() && a.texts.empty()) return tool_error("tokenize", invalid_argument("give a TEXT or --file F"));
     return run_tokenize(a);
   }
   if (a.detokenize && a.detokenize->parsed()) return run_detokenize(a);
-  if (a.generate && a.generate->parsed()) return run_generate(a);
-  if (a.logits && a.logits->parsed()) return run_logits(a);
-  if (a.random_model && a.random_model->parsed()) return run_random_model(a);
+  if (a.generate && a.generate->parsed()) return run_generate(a, tools);
+  if (a.logits && a.logits->parsed()) return run_logits(a, tools);
+  if (a.random_model && a.random_model->parsed()) return run_random_model(a, tools);
   return -1;
 }
 

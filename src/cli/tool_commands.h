@@ -1,5 +1,6 @@
 // Model sanity-check tools on the command line: tokenize, detokenize, generate, logits, and
-// random-model (a deterministic random checkpoint: the demo model, benchmark models).
+// random-model (a deterministic random checkpoint: the demo model, benchmark models). Results go
+// to standard output, every log line to standard error.
 #pragma once
 
 #include <functional>
@@ -8,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "runner/model_tools.h"
 #include "util/status.h"
 
 namespace qb::cli {
@@ -25,17 +27,9 @@ struct ToolArgs {
            *random_model = nullptr;
 };
 
-// The model tools live on the libtorch side; main() hands them in (none in a torch-free build
-// or in the test kit, where `generate`/`logits` say they are unavailable).
-struct ModelToolHooks {
-  std::function<Result<std::string>(const ToolArgs&)> generate;  // the continuation
-  std::function<Status(const ToolArgs&)> logits;                 // writes ToolArgs::out
-  std::function<Status(const ToolArgs&)> random_model;           // writes ToolArgs::out
-};
-void set_model_tools(ModelToolHooks hooks);
-
 void add_tool_commands(CLI::App& app, ToolArgs& a);
-// The exit code of the tool subcommand that was given, or -1 when none was.
-int run_tool_command(const CLI::App& app, const ToolArgs& a);
+// The exit code of the tool subcommand that was given, or -1 when none was. The model tools
+// come from the registry (empty in a torch-free build or the test kit: "not built in").
+int run_tool_command(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools);
 
 }  // namespace qb::cli

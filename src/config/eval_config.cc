@@ -1,16 +1,9 @@
-// pipline/3-eval/*.yaml → EvalSpec, split into sample_params (what the frozen eval set depends
-// on) and eval_params (how each model is run on it), so that changing generation settings
-// re-runs evaluations but does not re-sample. Field reference: pipline/README.md.
-//
-// Defaults and why:
-//   few_shot_num  mmlu: 0 generative (evalscope), 5 loglikelihood (lm-evaluation-harness;
-//                 MMLU's dev split has exactly 5 questions per subject, the upper bound);
-//                 gsm8k: 4 (evalscope)
-//   task_type     mmlu "knowledge", gsm8k "math" (labels copied into the eval set)
-//   max_new_tokens mmlu 512 ("think step by step, then ANSWER: X"), gsm8k 1024 (multi-step
-//                 arithmetic; a cut-off answer loses its \boxed{}); generation stops earlier at
-//                 <|im_end|>, so the cap only bounds runaway outputs
-//   batch_size 32, seed 42 (evalscope's), mode generative, enable_thinking false, fidelity on
+// pipline/3-eval/*.yaml → EvalSpec: the typed specs of its sample, generate and score nodes
+// (src/spec/eval_spec.h), so that a change re-runs only what it affects — generation settings
+// regenerate but do not re-sample, a scoring setting re-scores without regenerating. Field
+// reference: pipline/README.md; every default: the spec structs and the task table
+// (src/spec/tasks.h). This file reads YAML and the folders on disk; the rules of the specs
+// themselves are their validate(), reported here at the YAML location (LocMap).
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -18,18 +11,20 @@
 #include <fmt/format.h>
 
 #include "config/fields.h"
+#include "config/loc_map.h"
+#include "config/names.h"
 #include "config/parsers.h"
-#include "config/suggest.h"
+#include "config/sources.h"
+#include "spec/tasks.h"
 
 namespace qb::config {
 namespace {
 
 namespace stdfs = std::filesystem;
-using nlohmann::json;
 
-const std::vector<std::string_view> kTopKeys = {"dataset_name", "datasets", "sampling",
-                                                "gpu_resources", "output",  "generation",
-                                                "mode",          "fidelity"};
+const std::vector<std::string_view> kTopKeys = {"dataset_name", "datasets", "sampling",   "gpu_resources",
+                                                "output",       "generation", "mode",     "fidelity",
+                                                "scoring"};
 const std::vector<std::string_view> kDatasetKeys = {"name", "weight", "task_type", "tags",
                                                     "few_shot_num", "subset_list", "dataset_dir", "format"};
 const std::vector<std::string_view> kSamplingKeys = {"total_samples", "seed"};
@@ -38,28 +33,13 @@ const std::vector<std::string_view> kOutputKeys = {"work_dir"};
 const std::vector<std::string_view> kGenerationKeys = {"max_new_tokens", "batch_size",
                                                        "enable_thinking", "do_sample"};
 const std::vector<std::string_view> kFidelityKeys = {"enabled"};
-const std::vector<std::string_view> kTasks = {"mmlu", "gsm8k"};
+const std::vector<std::string_view> kScoringKeys = {"strip_thinking"};
 const std::vector<std::string_view> kModes = {"generative", "loglikelihood"};
+const std::vector<std::string_view> kFormats = {"auto", "jsonl", "csv", "parquet"};
 
-// cais/mmlu's 57 subjects.
-const std::vector<std::string_view> kMmluSubjects = {
-    "abstract_algebra", "anatomy", "astronomy", "business_ethics", "clinical_knowledge",
-    "college_biology", "college_chemistry", "college_computer_science", "college_mathematics",
-    "college_medicine", "college_physics", "computer_security", "conceptual_physics",
-    "econometrics", "electrical_engineering", "elementary_mathematics", "formal_logic",
-    "global_facts", "high_school_biology", "high_school_chemistry",
-    "high_school_computer_science", "high_school_european_history", "high_school_geography",
-    "high_school_government_and_politics", "high_school_macroeconomics",
-    "high_school_mathematics", "high_school_microeconomics", "high_school_physics",
-    "high_school_psychology", "high_school_statistics", "high_school_us_history",
-    "high_school_world_history", "human_aging", "human_sexuality", "international_law",
-    "jurisprudence", "logical_fallacies", "machine_learning", "management", "marketing",
-    "medical_genetics", "miscellaneous", "moral_disputes", "moral_scenarios", "nutrition",
-    "philosophy", "prehistory", "professional_accounting", "professional_law",
-    "professional_medicine", "professional_psychology", "public_relations",
-    "security_studies", "sociology", "us_foreign_policy", "virology", "world_religions"};
-const std::vector<std::string_view> kGsm8kSubsets = {"main"};
-constexpr std::int64_t kMmluDevPerSubject = 5;
+// Folders qbuild writes itself: a work_dir there would mix eval outputs into them (or into a
+// published cache object through data/models/<variant>).
+const std::vector<std::string_view> kReservedDirs = {"cache", "data", "logs", "results", "rules", "src"};
 
 std::string join(const std::vector<int>& v) {
   std::string s;
@@ -72,69 +52,70 @@ void sort_unique(std::vector<std::string>& v) {
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
-std::optional<DatasetSpec> parse_dataset(FileContext& c, const Node& node, std::size_t index,
-                                         const std::string& mode) {
+struct DatasetIn {
+  spec::DatasetSpec spec;
+  std::string dir;
+};
+
+std::optional<DatasetIn> parse_dataset(FileContext& c, const Node& node, std::size_t index) {
   int before = c.diags.error_count();
-  std::string label = fmt::format("datasets[{}]", index);
-  MapReader r(c.diags, node, label, node.loc, kDatasetKeys);
+  MapReader r(c.diags, node, fmt::format("datasets[{}]", index), node.loc, kDatasetKeys);
   if (!r.is_mapping()) return std::nullopt;
-  DatasetSpec ds;
   const Node* name = r.require("name");
   if (!name) return std::nullopt;
-  auto task = read_enum(c.diags, *name, "name", kTasks);
+  auto task = read_enum(c.diags, *name, "name", spec::task_names());
   if (!task) return std::nullopt;
-  ds.name = *task;
-  ds.dir = "data/datasets/" + ds.name;
+  DatasetIn in;
+  spec::DatasetSpec& ds = in.spec;
+  ds = spec::SampleSpec::dataset_defaults(*task);
+  in.dir = "data/datasets/" + ds.name;
   const Node* dir_node = r.find("dataset_dir");
   if (dir_node) {
     auto d = read_string(c.diags, *dir_node, "dataset_dir");
     if (!d) return std::nullopt;
-    ds.dir = normalize_rel_path(*d);
+    in.dir = normalize_rel_path(*d);
   }
-  std::error_code ec;
-  if (!stdfs::is_directory(c.root / ds.dir, ec)) {
-    c.diags.error(dir_node ? dir_node->loc : name->loc, fmt::format("dataset directory '{}' does not exist; see "
-                                         "data/HELP.md for how to get it",
-                                         ds.dir));
-  }
-  ds.format = r.get_enum("format", {"auto", "jsonl", "csv", "parquet"}, "auto").value_or("auto");
-  bool mmlu = ds.name == "mmlu";
-  ds.weight = r.get_positive_float("weight", 1.0).value_or(0);
-  ds.task_type = r.get_string("task_type", mmlu ? "knowledge" : "math").value_or("");
+  check_dataset_dir(c, dir_node ? *dir_node : *name, in.dir);
+  ds.format = r.get_enum("format", kFormats, ds.format).value_or(ds.format);
+  if (auto w = r.get_float("weight", ds.weight)) ds.weight = *w;
+  ds.task_type = r.get_string("task_type", ds.task_type).value_or("");
   if (const Node* t = r.find("tags")) {
     ds.tags = read_string_list(c.diags, *t, "tags").value_or(std::vector<std::string>{});
     sort_unique(ds.tags);
   }
-  std::int64_t default_shots = mmlu ? (mode == "loglikelihood" ? kMmluDevPerSubject : 0) : 4;
-  ds.few_shot_num = r.get_non_negative_int("few_shot_num", default_shots).value_or(0);
-  if (mmlu && ds.few_shot_num > kMmluDevPerSubject) {
-    c.diags.error(r.find("few_shot_num")->loc,
-                  fmt::format("few_shot_num {} is too large for mmlu: its dev split has {} "
-                              "questions per subject",
-                              ds.few_shot_num, kMmluDevPerSubject));
-  }
+  if (auto n = r.get_int("few_shot_num", ds.few_shot_num)) ds.few_shot_num = *n;
   if (const Node* s = r.find("subset_list")) {
-    if (!s->is_sequence()) {
-      read_string_list(c.diags, *s, "subset_list");
-    } else {
-      const auto& known = mmlu ? kMmluSubjects : kGsm8kSubsets;
-      for (const Node& item : s->items) {
-        auto v = read_string(c.diags, item, "subset_list");
-        if (!v) continue;
-        if (std::find(known.begin(), known.end(), *v) == known.end()) {
-          c.diags.error(item.loc, fmt::format("unknown {} subset '{}'{}", ds.name, *v,
-                                              did_you_mean_suffix(*v, known)));
-          continue;
-        }
-        ds.subset_list.push_back(*v);
-      }
-      sort_unique(ds.subset_list);
-      // Every subset listed is the same as none listed: one canonical form.
-      if (ds.subset_list.size() == known.size()) ds.subset_list.clear();
+    if (auto v = read_string_list(c.diags, *s, "subset_list")) {
+      ds.subset_list = *v;  // in the given order: evalscope draws the subsets in that order
+      const auto* all = spec::find_task(ds.name)->subsets;
+      if (ds.subset_list == *all) ds.subset_list.clear();  // the default, spelled out
     }
   }
   if (c.diags.error_count() != before) return std::nullopt;
-  return ds;
+  return in;
+}
+
+// work_dir: a relative folder inside the project, by the same rules as names (no control
+// characters), no '..', not through a symlink, not one of qbuild's own folders.
+std::string work_dir_problem(FileContext& c, const std::string& raw, const std::string& norm) {
+  for (unsigned char ch : raw)
+    if (ch < 0x20 || ch == 0x7f) return "contains a control character";
+  if (raw.empty()) return "is empty";
+  const stdfs::path p(raw);
+  if (p.is_absolute()) return "is an absolute path; give a folder inside the project, e.g. 'outputs/demo'";
+  for (const auto& part : stdfs::path(norm))
+    if (part == "..") return "leaves the project ('..')";
+  if (norm == "." ) return "is the project root; give a folder such as 'outputs'";
+  const std::string first = stdfs::path(norm).begin()->string();
+  for (std::string_view r : kReservedDirs)
+    if (first == r) return fmt::format("is inside '{}/', which qbuild manages; use a folder such as 'outputs/...'", r);
+  stdfs::path at = c.root;
+  for (const auto& part : stdfs::path(norm)) {
+    at /= part;
+    std::error_code ec;
+    if (stdfs::is_symlink(at, ec)) return fmt::format("goes through the symlink '{}'", at.lexically_relative(c.root).string());
+  }
+  return "";
 }
 
 }  // namespace
@@ -144,50 +125,45 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
   EvalSpec spec;
   spec.loc = c.whole_file();
   spec.dataset_name = read_name(c, top, "dataset_name", spec.loc);
+  spec::SampleSpec& sample = spec.sample;
+  spec::GenerateSpec& gen = spec.generate;
+  LocMap sample_locs(c.whole_file()), gen_locs(c.whole_file()), score_locs(c.whole_file());
+  const int before = c.diags.error_count();
 
-  std::string mode = top.get_enum("mode", kModes, "generative").value_or("generative");
+  sample.mode = top.get_enum("mode", kModes, sample.mode).value_or(sample.mode);
+  if (const Node* m = top.find("mode")) sample_locs.add("mode", top.find_key("mode"), *m);
 
   // datasets
-  std::vector<DatasetSpec> datasets;
   if (const Node* list = top.require("datasets")) {
+    sample_locs.add_tree("datasets", top.find_key("datasets"), *list);
     if (!list->is_sequence()) {
       read_string_list(c.diags, *list, "datasets");  // reports "expected a list"
     } else if (list->items.empty()) {
       c.diags.error(list->loc, "'datasets' is empty");
     } else {
-      std::map<std::string, SourceLoc> seen;
       for (std::size_t i = 0; i < list->items.size(); ++i) {
-        auto ds = parse_dataset(c, list->items[i], i, mode);
+        auto ds = parse_dataset(c, list->items[i], i);
         if (!ds) continue;
-        const Node& item = list->items[i];
-        const Node* name = nullptr;
-        for (const auto& [k, v] : item.entries)
-          if (k.text == "name") name = &v;
-        if (auto it = seen.find(ds->name); it != seen.end()) {
-          c.diags.error(name->loc, fmt::format("dataset '{}' is listed twice", ds->name))
-              .notes.push_back(Diagnostics::note(it->second, "first listed here"));
-          continue;
-        }
-        seen.emplace(ds->name, name->loc);
-        datasets.push_back(std::move(*ds));
+        sample.datasets.push_back(std::move(ds->spec));
+        spec.dataset_dirs.push_back(std::move(ds->dir));
       }
     }
   }
-  bool has_mmlu = std::any_of(datasets.begin(), datasets.end(),
-                              [](const DatasetSpec& d) { return d.name == "mmlu"; });
-  if (mode == "loglikelihood" && !has_mmlu && !datasets.empty()) {
+  const bool has_mmlu = std::any_of(sample.datasets.begin(), sample.datasets.end(),
+                                    [](const spec::DatasetSpec& d) { return d.name == "mmlu"; });
+  if (sample.mode == "loglikelihood" && !has_mmlu && !sample.datasets.empty()) {
     c.diags.warning(top.find("mode")->loc,
-                    "mode 'loglikelihood' applies only to MMLU, and this eval has no mmlu "
-                    "dataset");
+                    "mode 'loglikelihood' applies only to MMLU, and this eval has no mmlu dataset");
   }
-  if (!has_mmlu) mode = "generative";  // mode changes nothing without MMLU: one canonical form
+  if (!has_mmlu) sample.mode = "generative";  // mode changes nothing without MMLU: one canonical form
 
   // sampling
   if (const Node* s = top.require("sampling")) {
     MapReader r(c.diags, *s, "sampling", top.find_key("sampling")->loc, kSamplingKeys);
     if (r.is_mapping() && r.require("total_samples"))
-      spec.total_samples = r.get_positive_int("total_samples", std::nullopt).value_or(0);
-    spec.seed = static_cast<std::uint64_t>(r.get_non_negative_int("seed", 42).value_or(0));
+      sample.total_samples = r.get_int("total_samples", std::nullopt).value_or(1);
+    sample.seed = static_cast<std::uint64_t>(r.get_non_negative_int("seed", 42).value_or(0));
+    if (const Node* t = r.find("total_samples")) sample_locs.add("total_samples", r.find_key("total_samples"), *t);
   }
 
   // gpu_resources
@@ -206,20 +182,16 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
         for (std::size_t i = 0; i < ids->size(); ++i) {
           int id = (*ids)[i];
           if (!project.devices.empty() &&
-              std::find(project.devices.begin(), project.devices.end(), id) ==
-                  project.devices.end()) {
-            c.diags.error(d->items[i].loc, fmt::format("GPU {} is not among the project's "
-                                                       "devices {} ({})",
-                                                       id, join(project.devices),
-                                                       c.project_file));
+              std::find(project.devices.begin(), project.devices.end(), id) == project.devices.end()) {
+            c.diags.error(d->items[i].loc, fmt::format("GPU {} is not among the project's devices {} ({})", id,
+                                                       join(project.devices), c.project_file));
           } else {
             spec.devices.push_back(id);
           }
         }
         if (project.devices.empty() && !spec.devices.empty()) {
           c.diags.warning(r.find_key("devices")->loc,
-                          fmt::format("'devices' is ignored: the project runs on the CPU (no "
-                                      "devices in {})",
+                          fmt::format("'devices' is ignored: the project runs on the CPU (no devices in {})",
                                       c.project_file));
           spec.devices.clear();
         }
@@ -231,62 +203,66 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
   spec.work_dir = "outputs";
   if (const Node* o = top.find("output")) {
     MapReader r(c.diags, *o, "output", top.find_key("output")->loc, kOutputKeys);
-    spec.work_dir = normalize_rel_path(r.get_string("work_dir", "outputs").value_or("outputs"));
+    if (const Node* w = r.find("work_dir")) {
+      if (auto raw = read_string(c.diags, *w, "work_dir")) {
+        spec.work_dir = normalize_rel_path(*raw);
+        if (std::string why = work_dir_problem(c, *raw, spec.work_dir); !why.empty())
+          c.diags.error(w->loc, fmt::format("unsafe work_dir '{}': it {}", printable(*raw), why));
+      }
+    }
   }
 
   // generation
-  std::map<std::string, std::int64_t> max_new = {{"mmlu", 512}, {"gsm8k", 1024}};
-  std::int64_t batch_size = 32;
-  bool enable_thinking = false;
+  for (const auto& d : sample.datasets)
+    if (d.name != "mmlu" || sample.mode == "generative")
+      gen.max_new_tokens[d.name] = spec::find_task(d.name)->max_new_tokens;
+  gen.device = project.device;  // both change the outputs: part of the key
+  gen.compute_dtype = project.compute_dtype;
   if (const Node* g = top.find("generation")) {
     MapReader r(c.diags, *g, "generation", top.find_key("generation")->loc, kGenerationKeys);
     if (const Node* m = r.find("max_new_tokens")) {
       if (m->is_mapping()) {
-        MapReader per_task(c.diags, *m, "max_new_tokens", r.find_key("max_new_tokens")->loc,
-                           kTasks);
-        for (std::string_view t : kTasks)
-          if (auto v = per_task.get_positive_int(t, std::nullopt)) max_new[std::string(t)] = *v;
-      } else if (auto v = r.get_positive_int("max_new_tokens", std::nullopt)) {
-        for (auto& [task, n] : max_new) n = *v;
+        MapReader per_task(c.diags, *m, "max_new_tokens", r.find_key("max_new_tokens")->loc, spec::task_names());
+        for (auto& [task, n] : gen.max_new_tokens)
+          if (auto v = per_task.get_int(task, std::nullopt)) {
+            n = *v;
+            gen_locs.add(spec::field("max_new_tokens", task), per_task.find_key(task), *per_task.find(task));
+          }
+      } else if (auto v = r.get_int("max_new_tokens", std::nullopt)) {
+        for (auto& [task, n] : gen.max_new_tokens) {
+          n = *v;
+          gen_locs.add(spec::field("max_new_tokens", task), r.find_key("max_new_tokens"), *m);
+        }
       }
     }
-    batch_size = r.get_positive_int("batch_size", 32).value_or(0);
-    enable_thinking = r.get_bool("enable_thinking", false).value_or(false);
+    if (auto b = r.get_int("batch_size", gen.batch_size)) gen.batch_size = *b;
+    if (const Node* b = r.find("batch_size")) gen_locs.add("batch_size", r.find_key("batch_size"), *b);
+    sample.enable_thinking = r.get_bool("enable_thinking", sample.enable_thinking).value_or(false);
     if (r.get_bool("do_sample", false).value_or(false)) {
       c.diags.error(r.find("do_sample")->loc,
                     "'do_sample: true' is not supported: only greedy decoding (do_sample: false)");
     }
   }
 
-  bool fidelity = true;
+  // fidelity (against the base model) and scoring
   if (const Node* f = top.find("fidelity")) {
     MapReader r(c.diags, *f, "fidelity", top.find_key("fidelity")->loc, kFidelityKeys);
-    fidelity = r.get_bool("enabled", true).value_or(true);
+    spec.score.fidelity = r.get_bool("enabled", spec.score.fidelity).value_or(true);
+  }
+  if (const Node* s = top.find("scoring")) {
+    MapReader r(c.diags, *s, "scoring", top.find_key("scoring")->loc, kScoringKeys);
+    score_locs.add_tree("", top.find_key("scoring"), *s);
+    spec.score.strip_thinking = r.get_bool("strip_thinking", spec.score.strip_thinking).value_or(true);
   }
 
-  json ds_json = json::array();
-  json max_new_json = json::object();
-  for (const DatasetSpec& d : datasets) {
-    ds_json.push_back({{"name", d.name},
-                       {"weight", d.weight},
-                       {"task_type", d.task_type},
-                       {"tags", d.tags},
-                       {"few_shot_num", d.few_shot_num},
-                       {"subset_list", d.subset_list}});
-    if (d.format != "auto") ds_json.back()["format"] = d.format;  // auto stays out: old keys hold
-    if (d.name != "mmlu" || mode == "generative") max_new_json[d.name] = max_new[d.name];
-  }
-  spec.datasets = std::move(datasets);
-  spec.sample_params = {{"datasets", ds_json},
-                        {"total_samples", spec.total_samples},
-                        {"seed", static_cast<std::int64_t>(spec.seed)},
-                        {"mode", mode},
-                        {"enable_thinking", enable_thinking},
-                        {"prompt_format", kPromptFormatVersion}};
-  spec.eval_params = {{"max_new_tokens", max_new_json},
-                      {"batch_size", batch_size},
-                      {"decoding", "greedy"},
-                      {"fidelity", fidelity}};
+  if (c.diags.error_count() != before) return spec;
+  spec::Issues sample_issues, gen_issues, score_issues;
+  sample.validate(sample_issues);
+  gen.validate(gen_issues);
+  spec.score.validate(score_issues);
+  sample_locs.report(sample_issues, c.diags);
+  gen_locs.report(gen_issues, c.diags);
+  score_locs.report(score_issues, c.diags);
   return spec;
 }
 

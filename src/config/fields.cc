@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "config/suggest.h"
+#include "util/suggest.h"
 
 namespace qb::config {
 namespace {

@@ -5,11 +5,16 @@
 // '.', not empty.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace qb::config {
+
+// Names and suffixes become parts of file names (logs/<inv>/<variant>_<dataset>_generate.log):
+// each is bounded here, and the graph checks the composed names against NAME_MAX (255).
+inline constexpr std::size_t kMaxNameBytes = 128;
 
 // Why `name` is unsafe ("contains '/'"), or nullopt when it is fine.
 std::optional<std::string> unsafe_name_reason(std::string_view name);

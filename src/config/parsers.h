@@ -25,8 +25,8 @@ struct FileContext {
 };
 
 ProjectSpec parse_project(FileContext& c, const Node& root);
-TransSpec parse_trans(FileContext& c, const Node& root);
-QuantSpec parse_quant(FileContext& c, const Node& root);
+TransSpec parse_trans(FileContext& c, const Node& root, const ProjectSpec& project);
+QuantSpec parse_quant(FileContext& c, const Node& root, const ProjectSpec& project);
 EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project);
 
 // Shared by the parsers: the required `key` (a name) checked with unsafe_name_reason(); sets
@@ -39,7 +39,6 @@ std::optional<std::string> read_suffix(FileContext& c, const Node& n);
 
 // A list of GPU ids: non-negative, below kMaxGpuId, no repeats (each problem reported; the
 // valid ids are returned, or nullopt when the value is not a list of integers).
-inline constexpr std::int64_t kMaxGpuId = 1024;
 std::optional<std::vector<int>> read_gpu_ids(FileContext& c, const Node& list);
 
 // A path relative to the project root, lexically normalized, without a trailing '/'.

@@ -11,6 +11,7 @@
 #include "config/fields.h"
 #include "config/names.h"
 #include "config/parsers.h"
+#include "config/sources.h"
 #include "util/fs.h"
 
 namespace qb::config {
@@ -18,15 +19,23 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-// Config files directly inside `dir` (never in subfolders such as example/), by file name.
-std::vector<std::string> config_files(const stdfs::path& dir) {
+// Config files directly inside `dir` (never in subfolders such as example/), by file name. A
+// *.yaml entry that is not a regular file (a folder, a FIFO, a device, a dangling symlink or a
+// symlink loop) is never opened — a FIFO would block — and is reported as a warning, since a
+// config the user meant to add is missing from the build.
+std::vector<std::string> config_files(const stdfs::path& dir, const std::string& display, Diagnostics& diags) {
   std::vector<std::string> names;
   std::error_code ec;
   for (auto it = stdfs::directory_iterator(dir, ec); !ec && it != stdfs::directory_iterator();
        it.increment(ec)) {
     std::string ext = it->path().extension().string();
-    if ((ext == ".yaml" || ext == ".yml") && it->is_regular_file(ec))
-      names.push_back(it->path().filename().string());
+    if (ext != ".yaml" && ext != ".yml") continue;
+    const std::string shown = display + "/" + it->path().filename().string();
+    if (std::string why = not_a_regular_file(it->path()); !why.empty()) {
+      diags.warning(SourceLoc{shown, 0, 0, 0}, "not loaded: it is " + why);
+      continue;
+    }
+    names.push_back(it->path().filename().string());
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -79,14 +88,14 @@ Result<Pipeline> load(const stdfs::path& root, Diagnostics& diags, const std::st
 
   auto each_file = [&](const std::string& stage, auto&& parse) {
     std::string stage_dir = dir + "/" + stage;
-    for (const std::string& name : config_files(root / stage_dir)) {
+    for (const std::string& name : config_files(root / stage_dir, stage_dir, diags)) {
       std::string display = stage_dir + "/" + name;
       FileContext c{diags, display, root, project_file};
       if (auto node = read_config(diags, root / display, display)) parse(c, *node);
     }
   };
-  each_file("1-trans", [&](FileContext& c, const Node& n) { p.trans.push_back(parse_trans(c, n)); });
-  each_file("2-quant", [&](FileContext& c, const Node& n) { p.quant.push_back(parse_quant(c, n)); });
+  each_file("1-trans", [&](FileContext& c, const Node& n) { p.trans.push_back(parse_trans(c, n, p.project)); });
+  each_file("2-quant", [&](FileContext& c, const Node& n) { p.quant.push_back(parse_quant(c, n, p.project)); });
   each_file("3-eval", [&](FileContext& c, const Node& n) {
     p.evals.push_back(parse_eval(c, n, p.project));
   });
@@ -154,6 +163,11 @@ std::string read_name(FileContext& c, MapReader& top, std::string_view key, Sour
   auto s = read_string(c.diags, *n, key);
   if (!s) return "";
   loc = n->loc;
+  if (s->size() > kMaxNameBytes) {
+    c.diags.error(n->loc, fmt::format("{} is {} bytes long; at most {} (it becomes part of file names)", key,
+                                      s->size(), kMaxNameBytes));
+    return "";
+  }
   if (auto why = unsafe_name_reason(*s)) {
     c.diags.error(n->loc, fmt::format("unsafe {} '{}': {}", key, printable(*s), *why));
     return "";
@@ -163,7 +177,10 @@ std::string read_name(FileContext& c, MapReader& top, std::string_view key, Sour
 
 std::optional<std::string> read_suffix(FileContext& c, const Node& n) {
   auto s = read_string(c.diags, n, "output_suffix");
-  if (s) {
+  if (s && s->size() > kMaxNameBytes) {
+    c.diags.error(n.loc, fmt::format("output_suffix is {} bytes long; at most {} (it becomes part of file names)",
+                                     s->size(), kMaxNameBytes));
+  } else if (s) {
     if (auto why = unsafe_suffix_reason(*s))
       c.diags.error(n.loc, fmt::format("unsafe output_suffix '{}': {}", printable(*s), *why));
   }
@@ -179,8 +196,8 @@ std::optional<std::vector<int>> read_gpu_ids(FileContext& c, const Node& list) {
     const SourceLoc& loc = list.items[i].loc;
     if (id < 0) {
       c.diags.error(loc, fmt::format("GPU id must not be negative, got {}", id));
-    } else if (id >= kMaxGpuId) {
-      c.diags.error(loc, fmt::format("GPU id {} is out of range (at most {})", id, kMaxGpuId - 1));
+    } else if (id >= spec::kMaxGpuId) {
+      c.diags.error(loc, fmt::format("GPU id {} is out of range (at most {})", id, spec::kMaxGpuId - 1));
     } else if (std::find(out.begin(), out.end(), id) != out.end()) {
       c.diags.error(loc, fmt::format("duplicate GPU id {}", id));
     } else {
@@ -194,6 +211,19 @@ std::string normalize_rel_path(const std::string& path) {
   std::string s = stdfs::path(path).lexically_normal().generic_string();
   while (s.size() > 1 && s.back() == '/') s.pop_back();
   return s;
+}
+
+Result<QuantSpec> parse_quant_text(const std::filesystem::path& root, const std::string& display,
+                                   const std::string& text, const ProjectSpec& project) {
+  Diagnostics diags;
+  auto node = parse_yaml(display, text, diags);
+  QuantSpec spec;
+  if (node) {
+    FileContext c{diags, display, root, "project.yaml"};
+    spec = parse_quant(c, *node, project);
+  }
+  if (diags.has_errors()) return invalid_argument(diags.render());
+  return spec;
 }
 
 Result<Pipeline> load_pipeline(const std::filesystem::path& project_root, Diagnostics& diags,

@@ -23,4 +23,11 @@ inline constexpr const char* kDefaultPipelineDir = "pipline";
 Result<Pipeline> load_pipeline(const std::filesystem::path& project_root, Diagnostics& diags,
                                const std::string& pipeline_dir = kDefaultPipelineDir);
 
+// One quant config from its text (e.g. a recipe written as JSON, which is YAML too), checked
+// exactly as load_pipeline() checks pipline/2-quant/<file>: for tests and tools. `display` names
+// the text in messages; the calibration source resolves against `root`. Errors:
+// kInvalidArgument whose message is the rendered diagnostics.
+Result<QuantSpec> parse_quant_text(const std::filesystem::path& root, const std::string& display,
+                                   const std::string& text, const ProjectSpec& project = {});
+
 }  // namespace qb::config

@@ -15,8 +15,6 @@ namespace {
 const std::vector<std::string_view> kTopKeys = {"resources"};
 const std::vector<std::string_view> kResourceKeys = {"devices", "device", "compute_dtype", "jobs"};
 
-constexpr std::int64_t kMaxJobs = 4096;
-
 int default_jobs() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 }  // namespace
@@ -47,8 +45,8 @@ ProjectSpec parse_project(FileContext& c, const Node& root) {
                           .value_or("auto");
   spec.compute_dtype = dtype != "auto" ? dtype : (spec.device == "cuda" ? "bfloat16" : "float32");
   auto jobs = r.get_positive_int("jobs", spec.jobs);
-  if (jobs && *jobs > kMaxJobs) {
-    c.diags.error(r.find("jobs")->loc, fmt::format("'jobs' must be at most {}, got {}", kMaxJobs,
+  if (jobs && *jobs > spec::kMaxJobs) {
+    c.diags.error(r.find("jobs")->loc, fmt::format("'jobs' must be at most {}, got {}", spec::kMaxJobs,
                                                    *jobs));
     jobs = 1;
   }

@@ -5,10 +5,14 @@
 // back to line/column when `pos` is unusable.
 #include "config/yaml_tree.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <exception>
 
 #include <yaml-cpp/yaml.h>
+
+#include "util/strings.h"
 
 namespace qb::config {
 namespace {
@@ -129,6 +133,20 @@ class Converter {
 
 std::optional<Node> parse_yaml(const std::string& file, const std::string& text,
                                Diagnostics& diags) {
+  // Config files are UTF-8: everything they name becomes file names, JSON and CSV. (Escapes
+  // cannot add invalid text: yaml-cpp encodes \x and \u escapes as UTF-8 and rejects lone
+  // surrogates.)
+  if (auto bad = first_invalid_utf8(text)) {
+    std::string shown = text;
+    shown.resize(*bad);
+    const int line = 1 + static_cast<int>(std::count(shown.begin(), shown.end(), '\n'));
+    const auto nl = shown.rfind('\n');
+    const int col = 1 + static_cast<int>(*bad - (nl == std::string::npos ? 0 : nl + 1));
+    diags.error(SourceLoc{file, line, col, 1},
+                fmt::format("invalid UTF-8 (byte 0x{:02X}): config files must be UTF-8",
+                            static_cast<unsigned char>(text[*bad])));
+    return std::nullopt;
+  }
   diags.add_source(file, text);
   Converter conv(file, text);
   try {

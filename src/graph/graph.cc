@@ -39,11 +39,13 @@ class Builder {
     if (stdfs::is_directory(abs, ec)) {
       for (auto i = stdfs::recursive_directory_iterator(abs, ec); !ec && i != stdfs::recursive_directory_iterator(); i.increment(ec)) {
         auto name = i->path().filename().string();
+        std::error_code e2;  // never throw: a symlink loop or a vanished file is an error value
         if (!name.empty() && name[0] == '.') {
-          if (i->is_directory()) i.disable_recursion_pending();
+          if (i->is_directory(e2)) i.disable_recursion_pending();
           continue;
         }
-        if (i->is_regular_file()) files.emplace_back(stdfs::relative(i->path(), abs).string(), i->path());
+        if (i->is_regular_file(e2)) files.emplace_back(stdfs::relative(i->path(), abs, e2).string(), i->path());
+        else if (e2) return io_error("'" + rel + "': '" + i->path().string() + "': " + e2.message());
       }
       if (ec) return io_error("listing '" + rel + "': " + ec.message());
     } else {
@@ -130,8 +132,8 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     n.name = model_basename(t.input_model) + *t.suffix;
     n.identity = "trans:" + t.name;
     n.config_file = t.file;
-    n.params = t.params;
-    n.settings = t.settings;
+    n.params = t.params.to_json();
+    n.settings = {{"equivalence", t.check.to_json()}};
     n.inputs = {{"model", src}};
     n.links = {"data/models/" + n.name};
     n.log_name = n.name + "_trans";
@@ -157,8 +159,7 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
       n.name = v.name;
       n.identity = "quant:" + t.name + "/" + q.name;
       n.config_file = q.file;
-      n.params = q.params;
-      n.settings = q.settings;
+      n.params = q.recipe.to_json();
       n.inputs = {{"model", trans_nodes[ti]}};
       if (q.calib_path) {
         QB_ASSIGN_OR_RETURN_CTX(int c, b.source("source_file", *q.calib_path), q.file);
@@ -171,15 +172,15 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     }
   }
 
-  // Eval sets, base logits and evals.
+  // Eval sets; per model a generate node (raw outputs) and a score node (scores).
   for (const auto& e : in.evals) {
     Node s;
     s.kind = "sample";
     s.name = e.dataset_name;
     s.identity = "sample:" + e.dataset_name;
     s.config_file = e.file;
-    s.params = e.sample_params;
-    s.settings = e.settings;
+    s.params = e.sample.to_json();
+    s.settings = {{"dataset_name", e.dataset_name}};
     for (const auto& d : e.datasets) {
       QB_ASSIGN_OR_RETURN_CTX(int src, b.source("source_dataset", d.dir), e.file);
       s.inputs.push_back({"dataset:" + d.name, src});
@@ -188,14 +189,52 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     s.log_name = e.dataset_name + "_sample";
     int sample = b.step(std::move(s));
 
-    std::map<std::string, int> base_of_model;  // source model path -> base_eval node
+    // The settings every generate/score node of this eval carries (not hashed).
+    nlohmann::json settings = {{"work_dir", e.work_dir}, {"dataset_name", e.dataset_name}};
+    if (!e.devices.empty()) settings["devices"] = e.devices;  // this eval's GPUs (a subset of the project's)
+    // One generate + score pair: `who` names the model in identities and logs.
+    auto evaluate = [&](int model, const std::string& display, const std::string& identity_tail,
+                        const std::string& logits, std::optional<std::pair<int, int>> base,
+                        nlohmann::json extra) -> std::pair<int, int> {
+      spec::GenerateSpec gs = e.generate;
+      gs.logits = logits;
+      Node gn;
+      gn.kind = "generate";
+      gn.name = display;
+      gn.identity = "generate:" + e.dataset_name + "/" + identity_tail;
+      gn.config_file = e.file;
+      gn.params = gs.to_json();
+      gn.settings = settings;
+      gn.settings.update(extra);
+      gn.inputs = {{"model", model}, {"eval_set", sample}};
+      if (base) gn.inputs.push_back({"base", base->first});
+      gn.log_name = display + "_" + e.dataset_name + "_generate";
+      int gen = b.step(std::move(gn));
+      spec::ScoreSpec ss = e.score;
+      ss.fidelity = base.has_value();
+      Node sn;
+      sn.kind = "score";
+      sn.name = display;
+      sn.identity = "score:" + e.dataset_name + "/" + identity_tail;
+      sn.config_file = e.file;
+      sn.params = ss.to_json();
+      sn.settings = settings;
+      sn.settings.erase("devices");
+      sn.settings.update(extra);
+      sn.inputs = {{"generation", gen}, {"eval_set", sample}};
+      if (base) sn.inputs.push_back({"base", base->second});
+      sn.log_name = display + "_" + e.dataset_name + "_score";
+      return {gen, b.step(std::move(sn))};
+    };
+
+    std::map<std::string, std::pair<int, int>> base_of_model;  // source model path -> (generate, score)
     // The base row's name: the model folder's basename, or its whole path ('/' → '_') when two
     // source models share a basename (a/Qwen3-8B and b/Qwen3-8B).
     std::map<std::string, std::set<std::string>> paths_of_basename;
     for (const auto& t : in.trans) paths_of_basename[model_basename(t.input_model)].insert(t.input_model);
     auto base_name = [&](const std::string& path) {
-      std::string b = model_basename(path);
-      if (paths_of_basename[b].size() < 2) return b;
+      std::string bn = model_basename(path);
+      if (paths_of_basename[bn].size() < 2) return bn;
       std::string p = path;
       std::replace(p.begin(), p.end(), '/', '_');
       return p;
@@ -203,39 +242,35 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     for (std::size_t vi = 0; vi < g.variants.size(); ++vi) {
       const auto& v = g.variants[vi];
       const auto& t = *std::find_if(in.trans.begin(), in.trans.end(), [&](const TransIn& x) { return x.name == v.trans_name; });
-      Node n;
-      n.kind = "eval";
-      n.name = v.name;
-      n.identity = "eval:" + e.dataset_name + "/" + v.trans_name + "/" + v.quant_name;
-      n.config_file = e.file;
-      n.params = e.eval_params;
-      n.settings = e.settings;
-      n.settings["variant"] = v.name;
-      n.settings["trans"] = v.trans_name;
-      n.settings["quant"] = v.quant_name;
-      n.inputs = {{"model", v.model_node}, {"eval_set", sample}};
-      if (e.fidelity) {
+      std::optional<std::pair<int, int>> base;
+      if (e.score.fidelity) {
         auto it = base_of_model.find(t.input_model);
         if (it == base_of_model.end()) {
           QB_ASSIGN_OR_RETURN(int src, b.source("source_model", t.input_model));
-          Node bl;
-          bl.kind = "base_eval";
-          bl.name = base_name(t.input_model) + "_" + e.dataset_name;
-          bl.identity = "base_eval:" + e.dataset_name + "/" + t.input_model;
-          bl.config_file = e.file;
-          bl.params = e.eval_params;
-          bl.settings = e.settings;
-          bl.settings["variant"] = base_name(t.input_model);
-          bl.inputs = {{"model", src}, {"eval_set", sample}};
-          bl.log_name = bl.name + "_base_eval";
-          it = base_of_model.emplace(t.input_model, b.step(std::move(bl))).first;
+          const std::string bn = base_name(t.input_model);
+          it = base_of_model.emplace(t.input_model, evaluate(src, bn, "base/" + t.input_model, "keep", std::nullopt,
+                                                              {{"variant", bn}, {"base", true}}))
+                   .first;
         }
-        n.inputs.push_back({"base", it->second});
+        base = it->second;
       }
-      n.log_name = v.name + "_" + e.dataset_name + "_eval";
-      int idx = b.step(std::move(n));
-      g.evals.push_back({e.dataset_name, v.name, idx});
+      auto [gen, score] = evaluate(v.model_node, v.name, v.trans_name + "/" + v.quant_name,
+                                   base ? "compare" : "none", base,
+                                   {{"variant", v.name}, {"trans", v.trans_name}, {"quant", v.quant_name}});
+      g.evals.push_back({e.dataset_name, v.name, score, gen});
     }
+  }
+  // Names become file names (logs/<inv>/<log_name>.log, data/models/<variant>): a name the file
+  // system cannot hold must fail here, at --dry-run, not when the step opens its log.
+  for (const auto& n : g.nodes) {
+    std::vector<std::string> files = {n.log_name + ".log"};
+    for (const auto& l : n.links) files.push_back(stdfs::path(l).filename().string());
+    for (const auto& f : files)
+      if (f.size() > kMaxFileNameBytes)
+        return invalid_argument(n.config_file + ": the " + n.kind + " step of '" + n.name + "' needs the file name '" +
+                                f + "' (" + std::to_string(f.size()) + " bytes; at most " +
+                                std::to_string(kMaxFileNameBytes) +
+                                "): shorten the names (model folder, output_suffix, dataset_name)");
   }
   return std::move(g);
 }

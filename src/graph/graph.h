@@ -1,8 +1,12 @@
 // The artifact graph: every node an artifact with a content key.
 //
-//   source_model ──trans──▶ transformed model ──quant──▶ quantized model ──┐
-//   source_dataset ──sample──▶ frozen eval set ─────────────────────────────┼─eval─▶ scores
-//   (source model, eval set) ──base_eval────▶ base scores + next-token logits  ┘
+//   source_model ──trans──▶ transformed model ──quant──▶ quantized model ─┐
+//   source_dataset ──sample──▶ frozen eval set ───────────────────────────┴─generate─▶ raw outputs ─score─▶ scores
+//   (source model, eval set) ──generate (base)──▶ base outputs + next-token logits ─score─▶ base scores
+//
+// A variant's generate node compares its next-token logits with the base model's (per-item KL,
+// top-1) when fidelity is on; its score node reads the base score's per-item correctness
+// (McNemar). Scoring is a node of its own so that a scorer change re-scores in seconds.
 //
 // A node's key is XXH3-128 over a typed, versioned serialization of (kind, the kind's code
 // version, canonical params, each input's role and key). Source nodes hash their files' content
@@ -19,12 +23,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "spec/eval_spec.h"
+#include "spec/quant_recipe.h"
+#include "spec/spinquant.h"
 #include "store/index.h"
 #include "util/status.h"
 
 namespace qb::graph {
 
 inline constexpr const char* kKeySalt = "qbuild-node-v1";
+inline constexpr std::size_t kMaxFileNameBytes = 255;  // NAME_MAX of Linux file systems
 
 // What the graph needs to know of a step kind (the runner's registry provides it).
 struct KindInfo {
@@ -34,28 +42,31 @@ struct KindInfo {
 using KindCatalog = std::map<std::string, KindInfo>;  // only kinds built into this qbuild
 
 // ---- Inputs (from the config layer, already validated) ----
+// Each step node's params are exactly its spec's canonical JSON (spec.to_json()): what the key
+// hashes is what the step reads back.
 struct TransIn {
   std::string name, file;             // config name; the file it came from (for messages)
   std::string input_model;            // path relative to the project root
   std::optional<std::string> suffix;  // nullopt: "original", no transform
-  nlohmann::json params;              // canonical SpinQuant parameters
-  nlohmann::json settings = nlohmann::json::object();  // given to the step, not hashed (e.g. check tolerances)
+  spec::SpinQuantParams params;
+  spec::EquivalenceCheck check;       // given to the step, not hashed
 };
 struct QuantIn {
   std::string name, file, suffix;
-  nlohmann::json params;                 // canonical recipe
-  std::optional<std::string> calib_path; // a file or folder whose content the result depends on
-  nlohmann::json settings = nlohmann::json::object();
+  spec::QuantRecipe recipe;
+  std::optional<std::string> calib_path;  // a file whose content the result depends on
 };
 struct DatasetIn {
   std::string name, dir;  // dir relative to the project root
 };
 struct EvalIn {
   std::string dataset_name, file;
-  std::vector<DatasetIn> datasets;
-  nlohmann::json sample_params, eval_params;
-  bool fidelity = false;  // adds base_eval nodes and KL/agreement against the base model
-  nlohmann::json settings = nlohmann::json::object();  // e.g. work_dir for predictions/reports
+  std::vector<DatasetIn> datasets;  // parallel to sample.datasets
+  spec::SampleSpec sample;
+  spec::GenerateSpec generate;  // logits is set per node (keep for the base, compare for variants)
+  spec::ScoreSpec score;        // score.fidelity adds the base model's generate/score nodes
+  std::string work_dir;         // predictions/reports (not hashed)
+  std::vector<int> devices;     // GPUs this eval's generate nodes may use (not hashed)
 };
 struct GraphInput {
   std::vector<TransIn> trans;
@@ -65,13 +76,13 @@ struct GraphInput {
 
 // ---- The graph ----
 struct NodeInput {
-  std::string role;  // "model", "eval_set", "base", "dataset:<name>", "calibration"
+  std::string role;  // "model", "eval_set", "base", "generation", "dataset:<name>", "calibration"
   int node;          // index into Graph::nodes
 };
 
 struct Node {
   std::string key;       // 32 hex chars
-  std::string kind;      // source_model | source_dataset | source_file | trans | quant | sample | base_eval | eval
+  std::string kind;      // source_model | source_dataset | source_file | trans | quant | sample | generate | score
   std::string name;      // readable: variant name, dataset_name, …
   std::string identity;  // stable across recipe edits, e.g. "quant:original/rtn-w8a8-dynamic"
   std::string config_file;
@@ -98,7 +109,8 @@ struct Variant {
 struct EvalEntry {
   std::string dataset_name;
   std::string variant;
-  int node = -1;
+  int node = -1;      // the score node (its meta holds the scores)
+  int generate = -1;  // the generate node it scores
 };
 
 struct Graph {

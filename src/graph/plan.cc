@@ -4,6 +4,18 @@
 
 namespace qb::graph {
 
+namespace {
+// What a kind's params are, in "<what> changed: <field>: old → new".
+const char* what_changed(const std::string& kind) {
+  if (kind == "quant") return "recipe";
+  if (kind == "trans") return "transform";
+  if (kind == "sample") return "sampling";
+  if (kind == "generate") return "generation";
+  if (kind == "score") return "scoring";
+  return "params";
+}
+}  // namespace
+
 std::vector<std::string> json_diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& path) {
   std::vector<std::string> out;
   auto label = [&](const std::string& k) { return path.empty() ? k : path + "." + k; };
@@ -53,7 +65,7 @@ Result<Plan> make_plan(const Graph& g, const std::set<int>& selected, const stor
         item.reasons.push_back("artifact missing from cache/ (deleted?)");
       } else {
         auto diffs = json_diff(last->params, n.params);
-        for (auto& d : diffs) item.reasons.push_back("recipe changed: " + d);
+        for (auto& d : diffs) item.reasons.push_back(std::string(what_changed(n.kind)) + " changed: " + d);
         for (const auto& in : n.inputs) {
           std::string old = last->inputs.value(in.role, "");
           const Node& src = g.node(in.node);

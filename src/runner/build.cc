@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <thread>
 
-#include "graph/build_file.h"
+#include "ninja/build_file.h"
 #include "util/fs.h"
 #include "util/strings.h"
 #include "util/subprocess.h"
@@ -34,28 +35,28 @@ Result<Planned> plan_build(Project& project, const graph::GraphInput& input, con
   return p;
 }
 
-nlohmann::json ProjectResources::to_json() const {
-  return {{"devices", devices}, {"device", device}, {"compute_dtype", compute_dtype}};
-}
-
-Status write_build_files(Project& project, const Planned& planned, const ProjectResources& res) {
+Status write_build_files(Project& project, const Planned& planned, spec::ProjectSpec res, int jobs) {
   const auto& L = project.layout();
   QB_TRY(fs::make_dirs(L.nodes()));
   for (int i : planned.selected) {
     const auto& n = planned.graph.node(i);
     if (n.is_source() || !n.available) continue;
-    std::string text = graph::node_spec(planned.graph, i, L).dump(2) + "\n";
+    std::string text = ninja::node_spec(planned.graph, i, L).dump(2) + "\n";
     auto path = L.node_file(n.key);
     auto old = fs::read_file(path);
     if (!old.is_ok() || *old != text) QB_TRY(fs::write_file_atomic(path, text));
   }
+  const int parallel = std::max(1, jobs > 0 ? jobs : res.jobs);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  res.cpu_threads = std::max(1, cores / parallel);
   QB_TRY(fs::write_file_atomic(L.cache() / "project.json", res.to_json().dump(2) + "\n"));
-  graph::BuildFileOptions bo;
+  ninja::BuildFileOptions bo;
   std::string root = stdfs::absolute(L.root()).lexically_normal().string();
   if (!root.empty() && root.back() == '/') root.pop_back();
   bo.qbuild_command = shell_quote(self_executable().string()) + " --project " + shell_quote(root);
-  bo.gpu_pool_depth = res.devices.empty() ? 1 : static_cast<int>(res.devices.size());
-  QB_ASSIGN_OR_RETURN(std::string text, graph::generate_build_file(planned.graph, planned.selected, L, bo));
+  // On a GPU project, one step per device; on the CPU, as many steps as run in parallel.
+  bo.gpu_pool_depth = res.devices.empty() ? parallel : static_cast<int>(res.devices.size());
+  QB_ASSIGN_OR_RETURN(std::string text, ninja::generate_build_file(planned.graph, planned.selected, L, bo));
   auto old = fs::read_file(L.build_ninja());
   if (!old.is_ok() || *old != text) QB_TRY(fs::write_file_atomic(L.build_ninja(), text));
   return Status::ok();
@@ -149,8 +150,9 @@ Status write_results(Project& project, const graph::Graph& g, const std::string&
     r.cols["trans"] = trans;
     r.cols["quant"] = quant;
     r.cols["status"] = status;
-    r.cols["eval_key"] = a.key;
-    r.cols["model_key"] = a.inputs.value("model", "");
+    r.cols["eval_key"] = a.key;  // the score node
+    r.cols["generate_key"] = a.inputs.value("generation", "");
+    r.cols["model_key"] = a.meta.value("model_key", "");  // the score step records its generation's model
     r.cols["eval_set_key"] = a.inputs.value("eval_set", "");
     r.cols["qbuild_version"] = a.meta.value("qbuild_version", QBUILD_VERSION_STRING);
     flatten(a.meta.value("scores", nlohmann::json::object()), "", r.cols);
@@ -158,7 +160,8 @@ Status write_results(Project& project, const graph::Graph& g, const std::string&
   };
   // The base model first: the row every variant is compared with.
   for (const auto& n : g.nodes) {
-    if (n.kind != "base_eval" || n.settings.value("dataset_name", "") != dataset_name) continue;
+    if (n.kind != "score" || !n.settings.value("base", false) || n.settings.value("dataset_name", "") != dataset_name)
+      continue;
     QB_ASSIGN_OR_RETURN(auto a, project.index().artifact(n.key));
     if (a) add(*a, n.settings.value("variant", n.name), "(source)", "(none)", "base model");
   }
@@ -172,22 +175,26 @@ Status write_results(Project& project, const graph::Graph& g, const std::string&
     add(*a, e.variant, v->trans_name, v->quant_name, "current");
   }
   // Variants no longer configured keep their last row, marked stale (`qbuild gc` drops them).
-  QB_ASSIGN_OR_RETURN(auto all, project.index().artifacts_of_kind("eval"));
+  QB_ASSIGN_OR_RETURN(auto all, project.index().artifacts_of_kind("score"));
   std::map<std::string, store::ArtifactRow> latest;
+  const std::string prefix = "score:" + dataset_name + "/";
   for (auto& a : all) {
-    if (!starts_with(a.identity, "eval:" + dataset_name + "/") || current_identities.count(a.identity)) continue;
+    if (!starts_with(a.identity, prefix) || starts_with(a.identity, prefix + "base/") ||
+        current_identities.count(a.identity))
+      continue;
     if (!project.store().contains(a.key)) continue;
     latest[a.identity] = a;  // ordered by created_unix: the last wins
   }
   for (const auto& [id, a] : latest) {
-    auto rest = id.substr(6 + dataset_name.size());  // "<trans>/<quant>"
+    auto rest = id.substr(prefix.size());  // "<trans>/<quant>"
     auto slash = rest.find('/');
     add(a, a.name, rest.substr(0, slash), slash == std::string::npos ? "" : rest.substr(slash + 1),
         "stale (not in the current configs)");
   }
   // Columns: identity first, scores in sorted order, provenance last.
   std::vector<std::string> head = {"variant", "trans", "quant"};
-  std::vector<std::string> tail = {"status", "model_key", "eval_set_key", "eval_key", "qbuild_version"};
+  std::vector<std::string> tail = {"status", "model_key", "eval_set_key", "eval_key", "generate_key",
+                                   "qbuild_version"};
   std::set<std::string> mid;
   for (const auto& r : rows)
     for (const auto& [k, v] : r.cols)
@@ -268,7 +275,7 @@ Status collect(Project& project, const Planned& planned) {
   // reports/<variant>.json, configs/<variant>.json}, copied from the artifacts.
   for (int i : planned.selected) {
     const auto& n = g.node(i);
-    if ((n.kind != "eval" && n.kind != "base_eval") || !project.store().contains(n.key)) continue;
+    if (n.kind != "score" || !project.store().contains(n.key)) continue;
     QB_TRY(copy_eval_outputs(L.root(), L.object_dir(n.key), n.settings.value("work_dir", "outputs"),
                              n.settings.value("variant", n.name)));
   }

@@ -14,6 +14,7 @@
 #include "graph/graph.h"
 #include "graph/plan.h"
 #include "runner/project.h"
+#include "spec/project.h"
 
 namespace qb::runner {
 
@@ -28,14 +29,11 @@ struct Planned {
 Result<Planned> plan_build(Project& project, const graph::GraphInput& input, const graph::KindCatalog& kinds,
                            const std::vector<std::string>& targets);
 
-struct ProjectResources {
-  std::vector<int> devices;         // GPU ids; empty = CPU only
-  std::string device = "cpu";       // cpu | cuda
-  std::string compute_dtype = "float32";
-  nlohmann::json to_json() const;
-};
-
-Status write_build_files(Project& project, const Planned& planned, const ProjectResources& res);
+// Writes cache/nodes/*.json, cache/project.json and cache/build.ninja. `jobs` is the build's -j
+// (0: the project's `jobs`). Steps on the CPU run `jobs` at a time (GPU steps one per device),
+// and each CPU step gets cores / jobs intra-op threads (at least 1), recorded as
+// project.json's cpu_threads: parallel steps never oversubscribe the cores.
+Status write_build_files(Project& project, const Planned& planned, spec::ProjectSpec res, int jobs);
 
 struct NinjaOptions {
   int jobs = 0;        // 0 = ninja's default

@@ -1,4 +1,4 @@
-// The table of step kinds built into this qbuild. Step libraries register their kinds
+// The table of step kinds (and model tools) built into this qbuild. Step libraries register their kinds
 // (src/steps/kinds/); tests may register their own. Each kind: a name, a code version (bump it
 // when the kind's output changes meaning: every key of that kind changes), whether it runs on
 // a GPU, and the function that does the work.
@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "graph/graph.h"
+#include "runner/model_tools.h"
+#include "spec/project.h"
 #include "util/status.h"
 
 namespace qb::runner {
@@ -21,7 +23,9 @@ namespace qb::runner {
 // and the index: scores, check results, timings).
 struct StepContext {
   std::string kind, key, name;
-  nlohmann::json params;                                // the node's canonical params (hashed)
+  // The node's spec in canonical JSON (exactly what the key hashed): the kind reads it with its
+  // spec type's from_json() (src/spec/) — nothing is re-parsed or re-defaulted.
+  nlohmann::json params;
   nlohmann::json settings;                              // not hashed: tolerances, output folders
   std::map<std::string, std::filesystem::path> inputs;  // role -> artifact folder or source path (absolute)
   std::map<std::string, std::string> input_keys;        // role -> key
@@ -30,8 +34,8 @@ struct StepContext {
   std::filesystem::path partial_dir;  // cache/partial/<key>/: resumable work, kept across failures
   std::filesystem::path project_root;
   std::string device = "cpu";         // "cpu" or "cuda" (CUDA_VISIBLE_DEVICES shows one device)
-  std::string compute_dtype = "float32";
-  nlohmann::json project = nlohmann::json::object();  // cache/project.json (resources)
+  int cpu_threads = 0;                // intra-op threads for this step (0: all cores)
+  spec::ProjectSpec project;          // cache/project.json (resources)
   nlohmann::json meta = nlohmann::json::object();
 };
 
@@ -61,8 +65,13 @@ class StepRegistry {
   }
   const std::map<std::string, StepKind>& kinds() const { return kinds_; }
 
+  // The model tools of this build (empty functions: not built in).
+  void set_tools(ModelTools tools) { tools_ = std::move(tools); }
+  const ModelTools& tools() const { return tools_; }
+
  private:
   std::map<std::string, StepKind> kinds_;
+  ModelTools tools_;
 };
 
 }  // namespace qb::runner

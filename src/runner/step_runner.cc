@@ -122,8 +122,10 @@ Status run_step(const store::Layout& layout, const StepRegistry& registry, const
     return invalid_argument("node " + key + " is a '" + spec.value("kind", "") + "' step, not '" + kind + "'");
   const StepKind* sk = registry.find(kind);
   if (!sk) return unavailable("step kind '" + kind + "' is not available in this build of qbuild");
-  nlohmann::json project = nlohmann::json::object();
-  if (auto p = read_json(layout.cache() / "project.json"); p.is_ok()) project = *p;
+  spec::ProjectSpec project;  // a step run before any build (by hand) gets the defaults
+  if (auto p = read_json(layout.cache() / "project.json"); p.is_ok()) {
+    QB_ASSIGN_OR_RETURN_CTX(project, spec::ProjectSpec::from_json(*p), "cache/project.json (run `qbuild` to regenerate it)");
+  }
 
   start_signal_thread();
   std::string name = spec.value("name", key);
@@ -174,7 +176,7 @@ Status run_step(const store::Layout& layout, const StepRegistry& registry, const
   ctx.settings = spec.value("settings", nlohmann::json::object());
   ctx.project_root = stdfs::absolute(layout.root());
   ctx.project = project;
-  ctx.compute_dtype = project.value("compute_dtype", "float32");
+  ctx.cpu_threads = project.cpu_threads;
   ctx.partial_dir = layout.partial(key);
   for (const auto& in : spec.value("inputs", nlohmann::json::array())) {
     std::string role = in.value("role", "");
@@ -192,7 +194,7 @@ Status run_step(const store::Layout& layout, const StepRegistry& registry, const
 
   FileLock gpu_lock;
   if (sk->gpu) {
-    std::vector<int> devices = project.value("devices", std::vector<int>{});
+    std::vector<int> devices = project.devices;
     if (ctx.settings.contains("devices") && !devices.empty()) devices = ctx.settings["devices"].get<std::vector<int>>();
     if (!devices.empty()) {
       QB_ASSIGN_OR_RETURN(auto claimed, claim_gpu(layout, devices, "step " + kind + " " + name));
@@ -212,10 +214,9 @@ Status run_step(const store::Layout& layout, const StepRegistry& registry, const
       }
       spdlog::info("running on GPU {} (CUDA_VISIBLE_DEVICES={}){}", run.gpu, run.gpu, after);
     } else {
-      ctx.device = project.value("device", "cpu") == "cuda" ? "cuda" : "cpu";
+      ctx.device = project.device == "cuda" ? "cuda" : "cpu";
     }
   }
-  if (ctx.device == "cpu" && project.value("cpu_dtype", "") != "") ctx.compute_dtype = project.value("cpu_dtype", "float32");
 
   run.status = "running";
   QB_ASSIGN_OR_RETURN(std::int64_t run_id, index.begin_run(run));

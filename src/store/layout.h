@@ -24,11 +24,16 @@ class Layout {
  public:
   explicit Layout(stdfs::path root) : root_(std::move(root)) {}
 
+  // Paths relative to the project root, as build.ninja and node files name them (Ninja runs
+  // with -C <root>).
+  static std::string rel_object_dir(const std::string& key) { return "cache/objects/" + key.substr(0, 2) + "/" + key; }
+  static std::string rel_manifest(const std::string& key) { return rel_object_dir(key) + "/" + kManifestName; }
+
   const stdfs::path& root() const { return root_; }
   stdfs::path cache() const { return root_ / "cache"; }
   stdfs::path objects() const { return cache() / "objects"; }
-  stdfs::path object_dir(const std::string& key) const { return objects() / key.substr(0, 2) / key; }
-  stdfs::path manifest(const std::string& key) const { return object_dir(key) / kManifestName; }
+  stdfs::path object_dir(const std::string& key) const { return root_ / rel_object_dir(key); }
+  stdfs::path manifest(const std::string& key) const { return root_ / rel_manifest(key); }
   stdfs::path nodes() const { return cache() / "nodes"; }
   stdfs::path node_file(const std::string& key) const { return nodes() / (key + ".json"); }
   stdfs::path tmp() const { return cache() / "tmp"; }

@@ -1,5 +1,7 @@
 #include "util/fs.h"
 
+#include "util/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -42,47 +44,10 @@ Status sync_path(const stdfs::path& path) {
   return s;
 }
 
-static std::string random_suffix() {
-  static thread_local std::mt19937_64 rng{std::random_device{}() ^ static_cast<unsigned>(::getpid())};
-  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string s(8, 'x');
-  for (char& c : s) c = kAlphabet[rng() % (sizeof kAlphabet - 1)];
-  return s;
-}
-
 Status write_file_atomic(const stdfs::path& path, std::string_view data) {
-  stdfs::path dir = path.parent_path().empty() ? stdfs::path(".") : path.parent_path();
-  QB_TRY(make_dirs(dir));
-  stdfs::path tmp = dir / ("." + path.filename().string() + ".tmp-" + random_suffix());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_error("create '" + tmp.string() + "'");
-  const char* p = data.data();
-  std::size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Status s = errno_error("write '" + tmp.string() + "'");
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Status s = errno_error("fsync '" + tmp.string() + "'");
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Status s = errno_error("rename '" + tmp.string() + "' to '" + path.string() + "'");
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return sync_path(dir);
+  QB_ASSIGN_OR_RETURN(AtomicFileWriter w, AtomicFileWriter::create(path));
+  QB_TRY(w.append(data.data(), data.size()));
+  return w.commit();
 }
 
 Status make_dirs(const stdfs::path& dir) {

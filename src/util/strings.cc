@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 
 namespace qb {
@@ -69,6 +70,29 @@ std::string hostname() {
   char buf[256] = {0};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
   return buf;
+}
+
+std::optional<std::size_t> first_invalid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0, min = 0;
+    if (b < 0x80) { ++i; continue; }
+    if ((b & 0xE0) == 0xC0) n = 1, cp = b & 0x1F, min = 0x80;
+    else if ((b & 0xF0) == 0xE0) n = 2, cp = b & 0x0F, min = 0x800;
+    else if ((b & 0xF8) == 0xF0) n = 3, cp = b & 0x07, min = 0x10000;
+    else return i;
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return i;
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += n + 1;
+  }
+  return std::nullopt;
 }
 
 }  // namespace qb

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "config/suggest.h"
+#include "util/suggest.h"
 
 namespace qb::config {
 namespace {

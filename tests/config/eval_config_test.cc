@@ -1,6 +1,7 @@
-// pipline/3-eval: sample_params vs eval_params, defaults, and each eval rule (exact messages).
+// pipline/3-eval: the sample / generate / score specs, defaults, and each eval rule (exact messages).
 #include <gtest/gtest.h>
 
+#include "spec/tasks.h"
 #include "test_project.h"
 
 namespace qb::config::testing {
@@ -25,52 +26,64 @@ class EvalTest : public ProjectTest {
 TEST_F(EvalTest, DefaultsAreSpelledOut) {
   EvalSpec e = spec(kEval);
   EXPECT_EQ(e.dataset_name, "mix");
-  EXPECT_EQ(e.total_samples, 20);
-  EXPECT_EQ(e.seed, 42u);
+  EXPECT_EQ(e.sample.total_samples, 20);
+  EXPECT_EQ(e.sample.seed, 42u);
   EXPECT_EQ(e.work_dir, "outputs");
   EXPECT_TRUE(e.devices.empty());
-  ASSERT_EQ(e.datasets.size(), 2u);
-  EXPECT_EQ(e.datasets[0].dir, "data/datasets/mmlu");
-  EXPECT_EQ(e.sample_params, json::parse(R"({
+  ASSERT_EQ(e.sample.datasets.size(), 2u);
+  EXPECT_EQ(e.dataset_dirs[0], "data/datasets/mmlu");
+  // MMLU 5-shot and GSM8K 4-shot: evalscope 1.12.0's defaults (spec/tasks.h).
+  EXPECT_EQ(e.sample.to_json(), json::parse(R"({
     "datasets": [
-      {"name": "mmlu", "weight": 1.0, "task_type": "knowledge", "tags": [], "few_shot_num": 0,
-       "subset_list": []},
+      {"name": "mmlu", "weight": 1.0, "task_type": "knowledge", "tags": [], "few_shot_num": 5,
+       "subset_list": [], "format": "auto"},
       {"name": "gsm8k", "weight": 1.0, "task_type": "math", "tags": [], "few_shot_num": 4,
-       "subset_list": []}],
+       "subset_list": [], "format": "auto"}],
     "total_samples": 20, "seed": 42, "mode": "generative", "enable_thinking": false,
     "prompt_format": "evalscope-compatible/1"})"));
-  EXPECT_EQ(e.eval_params, json::parse(R"({
+  EXPECT_EQ(e.generate.to_json(), json::parse(R"({
     "max_new_tokens": {"mmlu": 512, "gsm8k": 1024}, "batch_size": 32, "decoding": "greedy",
-    "fidelity": true})"));
-  EXPECT_TRUE(e.sample_params["datasets"][0]["weight"].is_number_float());
+    "device": "cpu", "compute_dtype": "float32", "logits": "none"})"));
+  EXPECT_EQ(e.score.to_json(), json::parse(R"({
+    "scorer": "evalscope-1.12.0/1", "strip_thinking": true, "fidelity": true})"));
+  EXPECT_TRUE(e.sample.to_json()["datasets"][0]["weight"].is_number_float());
 }
 
-TEST_F(EvalTest, GenerationSettingsChangeEvalParamsOnly) {
+TEST_F(EvalTest, GenerationSettingsChangeTheGenerateSpecOnly) {
   EvalSpec a = spec(kEval);
   EvalSpec b = spec(std::string(kEval) +
                     "generation: {max_new_tokens: 300, batch_size: 4}\nfidelity: {enabled: false}\n");
-  EXPECT_EQ(a.sample_params, b.sample_params);
-  EXPECT_NE(a.eval_params, b.eval_params);
-  EXPECT_EQ(b.eval_params["max_new_tokens"], json::parse(R"({"mmlu": 300, "gsm8k": 300})"));
-  EXPECT_EQ(b.eval_params["fidelity"], false);
+  EXPECT_EQ(a.sample, b.sample);
+  EXPECT_NE(a.generate, b.generate);
+  EXPECT_EQ(b.generate.to_json()["max_new_tokens"], json::parse(R"({"mmlu": 300, "gsm8k": 300})"));
+  EXPECT_FALSE(b.score.fidelity);
+}
+
+TEST_F(EvalTest, ScoringSettingsChangeTheScoreSpecOnly) {
+  EvalSpec a = spec(kEval);
+  EvalSpec b = spec(std::string(kEval) + "scoring: {strip_thinking: false}\n");
+  EXPECT_EQ(a.sample, b.sample);
+  EXPECT_EQ(a.generate, b.generate);
+  EXPECT_NE(a.score, b.score);
+  EXPECT_FALSE(b.score.strip_thinking);
 }
 
 TEST_F(EvalTest, MaxNewTokensPerTask) {
   EvalSpec e = spec(std::string(kEval) + "generation:\n  max_new_tokens: {gsm8k: 2048}\n");
-  EXPECT_EQ(e.eval_params["max_new_tokens"], json::parse(R"({"mmlu": 512, "gsm8k": 2048})"));
+  EXPECT_EQ(e.generate.to_json()["max_new_tokens"], json::parse(R"({"mmlu": 512, "gsm8k": 2048})"));
 }
 
 TEST_F(EvalTest, ThinkingChangesTheSample) {
   EvalSpec a = spec(kEval);
   EvalSpec b = spec(std::string(kEval) + "generation: {enable_thinking: true}\n");
-  EXPECT_NE(a.sample_params, b.sample_params);
+  EXPECT_NE(a.sample, b.sample);
 }
 
 TEST_F(EvalTest, LoglikelihoodModeUsesFiveShotMmluAndNoTokenBudget) {
   EvalSpec e = spec(std::string(kEval) + "mode: loglikelihood\n");
-  EXPECT_EQ(e.sample_params["mode"], "loglikelihood");
-  EXPECT_EQ(e.sample_params["datasets"][0]["few_shot_num"], 5);
-  EXPECT_EQ(e.eval_params["max_new_tokens"], json::parse(R"({"gsm8k": 1024})"));
+  EXPECT_EQ(e.sample.mode, "loglikelihood");
+  EXPECT_EQ(e.sample.datasets[0].few_shot_num, 5);
+  EXPECT_EQ(e.generate.to_json()["max_new_tokens"], json::parse(R"({"gsm8k": 1024})"));
 }
 
 TEST_F(EvalTest, LoglikelihoodWithoutMmluWarnsAndIsCanonicalGenerative) {
@@ -82,7 +95,7 @@ TEST_F(EvalTest, LoglikelihoodWithoutMmluWarnsAndIsCanonicalGenerative) {
             "this eval has no mmlu dataset\n"
             "    4 | mode: loglikelihood\n"
             "      |       ^~~~~~~~~~~~~\n");
-  EXPECT_EQ(spec(yaml).sample_params["mode"], "generative");
+  EXPECT_EQ(spec(yaml).sample.mode, "generative");
 }
 
 TEST_F(EvalTest, TensorParallelIsRejected) {
@@ -115,17 +128,17 @@ TEST_F(EvalTest, DatasetDirOverridesTheDefaultFolder) {
   write("data/demo/gsm/main/test.jsonl", "");
   EvalSpec e = spec("dataset_name: e\ndatasets:\n  - {name: gsm8k, dataset_dir: data/demo/gsm}\n"
                     "sampling: {total_samples: 5}\n");
-  ASSERT_EQ(e.datasets.size(), 1u);
-  EXPECT_EQ(e.datasets[0].dir, "data/demo/gsm");
-  EXPECT_EQ(e.sample_params["datasets"][0].count("dataset_dir"), 0u);  // the path is not hashed
+  ASSERT_EQ(e.sample.datasets.size(), 1u);
+  EXPECT_EQ(e.dataset_dirs[0], "data/demo/gsm");
+  EXPECT_EQ(e.sample.to_json()["datasets"][0].count("dataset_dir"), 0u);  // the path is not hashed
 }
 
-TEST_F(EvalTest, FormatPicksTheFilesAndIsKeyedOnlyWhenSet) {
+TEST_F(EvalTest, FormatPicksTheFilesAndIsKeyed) {
   EvalSpec e = spec("dataset_name: e\ndatasets:\n  - {name: gsm8k, format: csv}\nsampling: {total_samples: 5}\n");
-  EXPECT_EQ(e.datasets[0].format, "csv");
-  EXPECT_EQ(e.sample_params["datasets"][0]["format"], "csv");
+  EXPECT_EQ(e.sample.datasets[0].format, "csv");
+  EXPECT_EQ(e.sample.to_json()["datasets"][0]["format"], "csv");
   EvalSpec a = spec("dataset_name: e\ndatasets:\n  - {name: gsm8k, format: auto}\nsampling: {total_samples: 5}\n");
-  EXPECT_EQ(a.sample_params["datasets"][0].count("format"), 0u);
+  EXPECT_EQ(a.sample.to_json()["datasets"][0]["format"], "auto");
   EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - {name: gsm8k, format: xlsx}\nsampling: {total_samples: 5}\n"),
             "pipline/3-eval/e.yaml:3:27: error: invalid value 'xlsx' for 'format' (allowed: auto, jsonl, csv, "
             "parquet)\n"
@@ -159,13 +172,28 @@ TEST_F(EvalTest, UnknownSubset) {
             "      |                              ^~~~~~~~\n");
 }
 
-TEST_F(EvalTest, SubsetsAreASet) {
+// evalscope draws subsets in the order subset_list gives them: the order is part of the key.
+TEST_F(EvalTest, SubsetOrderIsKept) {
   EvalSpec a = spec("dataset_name: e\ndatasets:\n  - name: mmlu\n"
                     "    subset_list: [virology, anatomy]\nsampling: {total_samples: 5}\n");
   EvalSpec b = spec("dataset_name: e\ndatasets:\n  - name: mmlu\n"
-                    "    subset_list: [anatomy, virology, anatomy]\nsampling: {total_samples: 5}\n");
-  EXPECT_EQ(a.sample_params, b.sample_params);
-  EXPECT_EQ(a.datasets[0].subset_list, (std::vector<std::string>{"anatomy", "virology"}));
+                    "    subset_list: [anatomy, virology]\nsampling: {total_samples: 5}\n");
+  EXPECT_NE(a.sample, b.sample);
+  EXPECT_EQ(a.sample.datasets[0].subset_list, (std::vector<std::string>{"virology", "anatomy"}));
+  EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - name: mmlu\n"
+                  "    subset_list: [anatomy, virology, anatomy]\nsampling: {total_samples: 5}\n"),
+            "pipline/3-eval/e.yaml:4:38: error: subset 'anatomy' is listed twice\n"
+            "    4 |     subset_list: [anatomy, virology, anatomy]\n"
+            "      |                                      ^~~~~~~\n");
+}
+
+TEST_F(EvalTest, EverySubsetInTheReferenceOrderIsTheDefault) {
+  std::string all;
+  for (const auto& s : spec::mmlu_subjects()) all += (all.empty() ? "" : ", ") + s;
+  EvalSpec a = spec("dataset_name: e\ndatasets:\n  - name: mmlu\n    subset_list: [" + all +
+                    "]\nsampling: {total_samples: 5}\n");
+  EXPECT_TRUE(a.sample.datasets[0].subset_list.empty());
+  EXPECT_EQ(a.sample, spec("dataset_name: e\ndatasets:\n  - name: mmlu\nsampling: {total_samples: 5}\n").sample);
 }
 
 TEST_F(EvalTest, TooManyMmluShots) {
@@ -196,8 +224,8 @@ TEST_F(EvalTest, WeightsMustBePositiveAndFloats) {
             "      |                          ^\n");
   EvalSpec e = spec("dataset_name: e\ndatasets:\n  - {name: mmlu, weight: 2}\n"
                     "sampling: {total_samples: 5}\n");
-  EXPECT_TRUE(e.sample_params["datasets"][0]["weight"].is_number_float());
-  EXPECT_EQ(e.sample_params["datasets"][0]["weight"], 2.0);
+  EXPECT_TRUE(e.sample.to_json()["datasets"][0]["weight"].is_number_float());
+  EXPECT_EQ(e.sample.datasets[0].weight, 2.0);
 }
 
 TEST_F(EvalTest, EmptyDatasetsAndMissingSampling) {
@@ -237,14 +265,15 @@ TEST_F(EvalTest, NothingButSamplingInputsInSampleParams) {
   EvalSpec a = spec(kEval);
   EvalSpec b = spec(std::string("# comment\n") + kEval +
                     "output: {work_dir: elsewhere}\ngpu_resources: {tensor_parallel_size: 1}\n");
-  EXPECT_EQ(a.sample_params, b.sample_params);
-  EXPECT_EQ(a.eval_params, b.eval_params);
+  EXPECT_EQ(a.sample, b.sample);
+  EXPECT_EQ(a.generate, b.generate);
+  EXPECT_EQ(a.score, b.score);
   EXPECT_EQ(b.work_dir, "elsewhere");
   write("pipline/3-eval/e.yaml", std::string(kEval));
   std::string renamed = kEval;
   renamed.replace(renamed.find("mix"), 3, "other");
   EvalSpec c = spec(renamed);
-  EXPECT_EQ(a.sample_params, c.sample_params);
+  EXPECT_EQ(a.sample, c.sample);
 }
 
 }  // namespace

@@ -16,20 +16,21 @@ class ParamsTest : public ProjectTest {
     write("pipline/1-trans/t.yaml", yaml);
     auto p = load();
     EXPECT_TRUE(p.is_ok()) << yaml << diags_.render();
-    return p.is_ok() ? p->trans.at(0).params : json("load failed");
+    return p.is_ok() ? p->trans.at(0).params.to_json() : json("load failed");
   }
   json quant(const std::string& yaml) {
     write("pipline/2-quant/q.yaml", yaml);
     auto p = load();
     EXPECT_TRUE(p.is_ok()) << yaml << diags_.render();
-    return p.is_ok() ? p->quant.at(0).params : json("load failed");
+    return p.is_ok() ? p->quant.at(0).recipe.to_json() : json("load failed");
   }
   std::pair<json, json> eval(const std::string& yaml) {
     write("pipline/3-eval/e.yaml", yaml);
     auto p = load();
     EXPECT_TRUE(p.is_ok()) << yaml << diags_.render();
     if (!p.is_ok()) return {json("load failed"), json("load failed")};
-    return {p->evals.at(0).sample_params, p->evals.at(0).eval_params};
+    const EvalSpec& e = p->evals.at(0);
+    return {e.sample.to_json(), json::array({e.generate.to_json(), e.score.to_json()})};
   }
 };
 
@@ -68,7 +69,7 @@ TEST_F(ParamsTest, TransValuesMatter) {
 
 TEST_F(ParamsTest, QuantWritingStyleAndDefaultsDoNotMatter) {
   json base = quant(kQuantRtnStatic);
-  write("data/other-calib.txt", "hello world\n");  // same content: the graph keys sources by content
+  write("data/other-calib.txt", std::string(4096, 'x'));  // the graph keys sources by content, not path
   EXPECT_EQ(base,
             quant("calibration: {seed: 0, seq_len: 2048, num_samples: 512, "
                   "source: ./data/other-calib.txt}\n"
@@ -139,10 +140,11 @@ TEST_F(ParamsTest, EvalWritingStyleDoesNotMatter) {
                        "mode: generative\n"
                        "gpu_resources: {tensor_parallel_size: 1}\n"
                        "output: {work_dir: somewhere/else}\n"
+                       "scoring: {strip_thinking: true}\n"
                        "generation: {max_new_tokens: {mmlu: 512, gsm8k: 1024}, batch_size: 32,\n"
                        "             enable_thinking: false, do_sample: false}\n"
                        "datasets:\n"
-                       "  - {name: mmlu, weight: 1, few_shot_num: 0, task_type: knowledge,\n"
+                       "  - {name: mmlu, weight: 1, few_shot_num: 5, task_type: knowledge,\n"
                        "     tags: [], subset_list: []}\n"
                        "  - {name: gsm8k, weight: 1.0, few_shot_num: 4, subset_list: [main]}\n"
                        "dataset_name: another-name\n"));
@@ -165,8 +167,8 @@ TEST_F(ParamsTest, EvalSamplingValuesMatter) {
        }) {
     EXPECT_NE(eval(changed).first, sample) << changed;
   }
-  for (const auto& changed : {e + "generation: {max_new_tokens: 16}\n",
-                              e + "generation: {batch_size: 1}\n", e + "fidelity: {enabled: false}\n"}) {
+  for (const auto& changed : {e + "generation: {max_new_tokens: 16}\n", e + "generation: {batch_size: 1}\n",
+                              e + "fidelity: {enabled: false}\n", e + "scoring: {strip_thinking: false}\n"}) {
     auto [s2, r2] = eval(changed);
     EXPECT_EQ(s2, sample) << changed;
     EXPECT_NE(r2, run) << changed;

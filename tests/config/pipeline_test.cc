@@ -267,7 +267,7 @@ TEST_F(PipelineTest, AllErrorsOfAllFilesAreReportedInOrder) {
             "W8A8, W8A16, W4A16)\n"
             "    4 |   QuantizationModifier: {scheme: int4}\n"
             "      |                                  ^~~~\n"
-            "pipline/3-eval/e.yaml:3:27: error: 'total_samples' must be positive, got 0\n"
+            "pipline/3-eval/e.yaml:3:27: error: 'total_samples' must be in [1, 10000000], got 0\n"
             "    3 | sampling: {total_samples: 0}\n"
             "      |                           ^\n"
             "pipline/project.yaml:1:21: error: invalid value 'metal' for 'device' (allowed: auto, "

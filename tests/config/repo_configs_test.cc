@@ -16,7 +16,7 @@ class RepoConfigsTest : public ProjectTest {
   void SetUp() override {
     ProjectTest::SetUp();
     write("data/models/Qwen/Qwen3-8B/config.json", "{}\n");
-    write("data/calibration/wikitext2-train.txt", "text\n");
+    write("data/calibration/wikitext2-train.txt", std::string(4096, 't'));  // ≥ seq_len bytes
   }
   // Copies <source>/pipline/<from>/*.yaml (files only) to pipline/<to>/ in the test project.
   void copy_configs(const std::string& from, const std::string& to) {
@@ -45,12 +45,12 @@ TEST_F(RepoConfigsTest, Qwen3PipelineLoadsCleanly) {
   EXPECT_EQ(p->trans[1].kind, "spinquant");
   ASSERT_EQ(p->quant.size(), 7u);
   int calibrated = 0;
-  for (const QuantSpec& q : p->quant) calibrated += q.needs_calibration;
+  for (const QuantSpec& q : p->quant) calibrated += q.recipe.needs_calibration();
   EXPECT_EQ(calibrated, 5);  // all but the two RTN recipes without static activations
   EXPECT_EQ(p->quant[0].name, "gptq-W8-weightonly");  // sorted by file name
   ASSERT_EQ(p->evals.size(), 1u);
   EXPECT_EQ(p->evals[0].dataset_name, "mmlu_gsm8k_20");
-  EXPECT_EQ(p->evals[0].total_samples, 20);
+  EXPECT_EQ(p->evals[0].sample.total_samples, 20);
   EXPECT_EQ(p->evals[0].devices, std::vector<int>{0});
 }
 
@@ -60,7 +60,7 @@ TEST_F(RepoConfigsTest, StaticAndDynamicRecipesDifferOnlyWhereTheyShould) {
   ASSERT_TRUE(p.is_ok()) << diags_.render();
   auto find = [&](const std::string& name) {
     for (const QuantSpec& q : p->quant)
-      if (q.name == name) return q.params;
+      if (q.name == name) return q.recipe.to_json();
     return nlohmann::json();
   };
   nlohmann::json a = find("gptq-W8A8-static"), b = find("gptq-ignore-down-W8A8-static");

@@ -25,8 +25,14 @@ class ProjectTest : public ::testing::Test {
     mkdir("data/models/no-config");
     mkdir("data/datasets/mmlu");
     mkdir("data/datasets/gsm8k");
-    write("data/calib.txt", "hello world\n");
-    write("data/calib.jsonl", "{\"text\": \"hello\"}\n");
+    // Large enough for the default calibration (512 documents; 2048 tokens ≤ 2048 bytes).
+    std::string text, docs;
+    for (int i = 0; i < 512; ++i) {
+      text += "hello world ";
+      docs += "{\"text\": \"hello\"}\n";
+    }
+    write("data/calib.txt", text + "\n");
+    write("data/calib.jsonl", docs);
     for (const char* stage : {"pipline/1-trans", "pipline/2-quant", "pipline/3-eval"})
       mkdir(stage);
   }

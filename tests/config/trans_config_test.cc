@@ -26,7 +26,6 @@ TEST_F(TransTest, OriginalHasEmptyParams) {
   EXPECT_EQ(t.kind, "original");
   EXPECT_EQ(t.input_model, "data/models/m");
   EXPECT_FALSE(t.output_suffix.has_value());
-  EXPECT_EQ(t.params, json::object());
   EXPECT_EQ(t.loc.file, "pipline/1-trans/original.yaml");
   EXPECT_EQ(t.loc.line, 1);
   EXPECT_EQ(t.loc.col, 7);
@@ -47,8 +46,8 @@ TEST_F(TransTest, SpinQuantParamsSpellOutDefaults) {
   const TransSpec& t = p->trans[0];
   EXPECT_EQ(t.kind, "spinquant");
   EXPECT_EQ(t.output_suffix, "-r1r2");
-  EXPECT_EQ(t.params.dump(),
-            R"({"center_embeddings":false,"rotations":["R1","R2"],"seed":0,)"
+  EXPECT_EQ(t.params.to_json().dump(),
+            R"({"center_embeddings":false,"device":"cpu","rotations":["R1","R2"],"seed":0,)"
             R"("transform_block_size":null,"transform_type":"random-hadamard"})");
   EXPECT_EQ(t.equivalence.max_rel_error, 1e-3);
   EXPECT_EQ(t.equivalence.prompts.size(), 4u);
@@ -61,8 +60,8 @@ TEST_F(TransTest, LlmCompressorDefaultsWhenModifierIsEmpty) {
   auto p = load();
   ASSERT_TRUE(p.is_ok()) << diags_.render();
   // hadamard is deterministic: no seed in params.
-  EXPECT_EQ(p->trans[0].params.dump(),
-            R"({"center_embeddings":false,"rotations":["R1","R2"],"transform_block_size":null,)"
+  EXPECT_EQ(p->trans[0].params.to_json().dump(),
+            R"({"center_embeddings":false,"device":"cpu","rotations":["R1","R2"],"transform_block_size":null,)"
             R"("transform_type":"hadamard"})");
 }
 
@@ -72,8 +71,8 @@ TEST_F(TransTest, RotationsAreCaseInsensitiveAndCanonicallyOrdered) {
         "  SpinQuantModifier: {rotations: [r4, R1], transform_block_size: 128}\n");
   auto p = load();
   ASSERT_TRUE(p.is_ok()) << diags_.render();
-  EXPECT_EQ(p->trans[0].params["rotations"], json({"R1", "R4"}));
-  EXPECT_EQ(p->trans[0].params["transform_block_size"], 128);
+  EXPECT_EQ(p->trans[0].params.to_json()["rotations"], json({"R1", "R4"}));
+  EXPECT_EQ(p->trans[0].params.to_json()["transform_block_size"], 128);
 }
 
 TEST_F(TransTest, MissingModelDirectory) {
@@ -94,8 +93,8 @@ TEST_F(TransTest, ModelDirectoryWithoutConfigJson) {
 
 TEST_F(TransTest, ModelPathThatIsAFile) {
   EXPECT_EQ(check("name: o\ninput_model: data/calib.txt\n"),
-            "pipline/1-trans/t.yaml:2:14: error: input model 'data/calib.txt' is not a "
-            "directory; see data/HELP.md\n"
+            "pipline/1-trans/t.yaml:2:14: error: input model directory 'data/calib.txt' is not "
+            "a directory; see data/HELP.md\n"
             "    2 | input_model: data/calib.txt\n"
             "      |              ^~~~~~~~~~~~~~\n");
 }
@@ -208,7 +207,7 @@ TEST_F(TransTest, CenterEmbeddingsWarns) {
             "to fail\n"
             "    6 |     center_embeddings: true\n"
             "      |                        ^~~~\n");
-  EXPECT_EQ(p->trans[0].params["center_embeddings"], true);
+  EXPECT_EQ(p->trans[0].params.to_json()["center_embeddings"], true);
 }
 
 TEST_F(TransTest, EquivalenceSettingsAreReadButNotInParams) {
@@ -218,11 +217,11 @@ TEST_F(TransTest, EquivalenceSettingsAreReadButNotInParams) {
   ASSERT_TRUE(p.is_ok()) << diags_.render();
   EXPECT_EQ(p->trans[0].equivalence.max_rel_error, 1e-4);
   EXPECT_EQ(p->trans[0].equivalence.prompts, std::vector<std::string>{"hi"});
-  json with = p->trans[0].params;
+  json with = p->trans[0].params.to_json();
   write("pipline/1-trans/t.yaml", base);
   auto q = load();
   ASSERT_TRUE(q.is_ok());
-  EXPECT_EQ(q->trans[0].params, with);
+  EXPECT_EQ(q->trans[0].params.to_json(), with);
 }
 
 TEST_F(TransTest, EquivalenceRules) {

@@ -90,8 +90,8 @@ class E2E : public ::testing::Test {
   fs::path root_;
 };
 
-// 1 trans (spinquant) + 4 quant (2 trans × 2 quant) + 1 sample + 4 eval.
-constexpr int kAllSteps = 10;
+// 1 trans (spinquant) + 4 quant (2 trans × 2 quant) + 1 sample + 4 generate + 4 score.
+constexpr int kAllSteps = 14;
 
 TEST_F(E2E, FreshBuildRunsEverything) {
   auto o = qbuild("");
@@ -99,7 +99,8 @@ TEST_F(E2E, FreshBuildRunsEverything) {
   auto runs = all_runs();
   EXPECT_EQ(count(runs, "ok"), kAllSteps);
   EXPECT_EQ(count(runs, "ok", "quant"), 4);
-  EXPECT_EQ(count(runs, "ok", "eval"), 4);
+  EXPECT_EQ(count(runs, "ok", "generate"), 4);
+  EXPECT_EQ(count(runs, "ok", "score"), 4);
   EXPECT_TRUE(fs::exists(root_ / "results/mini.csv"));
   EXPECT_TRUE(fs::exists(root_ / "data/mini.jsonl"));
   EXPECT_TRUE(fs::is_symlink(root_ / "data/models/tiny-r1r2-rtn-dyn"));
@@ -122,7 +123,8 @@ TEST_F(E2E, EditingOneQuantRerunsOnlyItsDescendants) {
   ASSERT_EQ(o.code, 0) << o.text;
   auto runs = all_runs();
   EXPECT_EQ(count(runs, "ok", "quant"), 4 + 2);  // the edited quant, under both transforms
-  EXPECT_EQ(count(runs, "ok", "eval"), 4 + 2);   // and their evals
+  EXPECT_EQ(count(runs, "ok", "generate"), 4 + 2);  // and their evals
+  EXPECT_EQ(count(runs, "ok", "score"), 4 + 2);
   EXPECT_EQ(count(runs, "ok", "trans"), 1);
   EXPECT_EQ(count(runs, "ok", "sample"), 1);
 }
@@ -140,9 +142,32 @@ TEST_F(E2E, AddingADatasetRerunsOnlySamplingAndEvals) {
   ASSERT_EQ(o.code, 0) << o.text;
   auto runs = all_runs();
   EXPECT_EQ(count(runs, "ok", "sample"), 2);
-  EXPECT_EQ(count(runs, "ok", "eval"), 4 + 4);  // every variant is evaluated on the new set
+  EXPECT_EQ(count(runs, "ok", "generate"), 4 + 4);  // every variant is evaluated on the new set
+  EXPECT_EQ(count(runs, "ok", "score"), 4 + 4);
   EXPECT_EQ(count(runs, "ok", "quant"), 4);     // no model is rebuilt
   EXPECT_EQ(count(runs, "ok", "trans"), 1);
+}
+
+// Scoring is its own node: a scorer setting re-scores every variant without regenerating.
+TEST_F(E2E, EditingAScorerSettingRerunsOnlyScoreNodes) {
+  ASSERT_EQ(qbuild("").code, 0);
+  write("pipline/3-eval/mini.yaml",
+        "dataset_name: mini\ndatasets:\n  - {name: mmlu, weight: 1.0, task_type: knowledge, tags: [en], few_shot_num: 0}\n"
+        "sampling: {total_samples: 4, seed: 1}\ngpu_resources: {devices: [0], tensor_parallel_size: 1}\n"
+        "output: {work_dir: outputs}\nfidelity: {enabled: false}\nscoring: {strip_thinking: false}\n");
+  auto dry = qbuild("--dry-run");
+  ASSERT_EQ(dry.code, 0) << dry.text;
+  EXPECT_NE(dry.text.find("4 to run, 10 cached"), std::string::npos) << dry.text;
+  EXPECT_NE(dry.text.find("run     score tiny-rtn-w8"), std::string::npos) << dry.text;
+  EXPECT_NE(dry.text.find("scoring changed: strip_thinking: true → false"), std::string::npos) << dry.text;
+  EXPECT_EQ(dry.text.find("run     generate"), std::string::npos) << dry.text;
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  auto runs = all_runs();
+  EXPECT_EQ(count(runs, "ok", "score"), 4 + 4);
+  EXPECT_EQ(count(runs, "ok", "generate"), 4);
+  EXPECT_EQ(count(runs, "ok", "quant"), 4);
+  EXPECT_EQ(count(runs, "ok", "sample"), 1);
 }
 
 TEST_F(E2E, RevertingAnEditRerunsNothing) {
@@ -176,7 +201,7 @@ TEST_F(E2E, DryRunNamesTheChangedField) {
   EXPECT_NE(o.text.find("run     quant tiny-rtn-dyn"), std::string::npos) << o.text;
   EXPECT_NE(o.text.find("recipe changed: ignore: [\"lm_head\"] → [\"lm_head\",\"model.norm\"]"), std::string::npos) << o.text;
   EXPECT_NE(o.text.find("input changed: model 'tiny-rtn-dyn' (rebuilt in this run)"), std::string::npos) << o.text;
-  EXPECT_NE(o.text.find("4 to run, 6 cached"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("6 to run, 8 cached"), std::string::npos) << o.text;
   EXPECT_EQ(all_runs().size(), static_cast<size_t>(kAllSteps));  // a dry run runs nothing
 }
 
@@ -184,7 +209,7 @@ TEST_F(E2E, DryRunOnAFreshProjectSaysNeverBuilt) {
   auto o = qbuild("-n");
   ASSERT_EQ(o.code, 0) << o.text;
   EXPECT_NE(o.text.find("new: never built"), std::string::npos) << o.text;
-  EXPECT_NE(o.text.find("10 to run, 0 cached"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("14 to run, 0 cached"), std::string::npos) << o.text;
   EXPECT_FALSE(fs::exists(root_ / "cache/build.ninja"));
 }
 
@@ -251,7 +276,8 @@ TEST_F(E2E, SelectionFlagsRestrictTheVariants) {
   auto runs = all_runs();
   EXPECT_EQ(count(runs, "ok", "trans"), 0);
   EXPECT_EQ(count(runs, "ok", "quant"), 1);
-  EXPECT_EQ(count(runs, "ok", "eval"), 1);
+  EXPECT_EQ(count(runs, "ok", "generate"), 1);
+  EXPECT_EQ(count(runs, "ok", "score"), 1);
   EXPECT_TRUE(fs::exists(root_ / "data/models/tiny-rtn-w8"));
   EXPECT_FALSE(fs::exists(root_ / "data/models/tiny-rtn-dyn"));
 }
@@ -291,14 +317,15 @@ TEST_F(E2E, NamesWithSpacesDollarsAndColonsAreEscaped) {
 }
 
 TEST_F(E2E, AStepKindNotBuiltInSaysSoAndBuildsTheRest) {
-  auto o = qbuild("", "QBUILD_TESTKIT_WITHOUT=eval");
+  auto o = qbuild("", "QBUILD_TESTKIT_WITHOUT=generate");
   EXPECT_EQ(o.code, 1) << o.text;
-  EXPECT_NE(o.text.find("4 step(s) cannot run: step kind(s) eval not available in this build"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("8 step(s) cannot run: step kind(s) generate not available in this build"), std::string::npos)
+      << o.text;
   auto runs = all_runs();
   EXPECT_EQ(count(runs, "ok", "quant"), 4);
-  EXPECT_EQ(count(runs, "ok", "eval"), 0);
-  auto n = qbuild("-n", "QBUILD_TESTKIT_WITHOUT=eval");
-  EXPECT_NE(n.text.find("step kind 'eval' is not available in this build of qbuild"), std::string::npos) << n.text;
+  EXPECT_EQ(count(runs, "ok", "score"), 0);
+  auto n = qbuild("-n", "QBUILD_TESTKIT_WITHOUT=generate");
+  EXPECT_NE(n.text.find("step kind 'generate' is not available in this build of qbuild"), std::string::npos) << n.text;
 }
 
 TEST_F(E2E, AFailedStepFailsTheBuildAndRerunsAlone) {
@@ -307,7 +334,7 @@ TEST_F(E2E, AFailedStepFailsTheBuildAndRerunsAlone) {
   EXPECT_NE(o.text.find("testkit: failing 'tiny-rtn-w8' on request"), std::string::npos) << o.text;
   auto runs = all_runs();
   EXPECT_EQ(count(runs, "failed"), 1);
-  EXPECT_EQ(count(runs, "ok"), kAllSteps - 2);  // the failed quant and its eval are missing
+  EXPECT_EQ(count(runs, "ok"), kAllSteps - 3);  // the failed quant and its generate + score are missing
   auto o2 = qbuild("");
   ASSERT_EQ(o2.code, 0) << o2.text;
   EXPECT_EQ(count(all_runs(), "ok"), kAllSteps);
@@ -346,9 +373,9 @@ TEST_F(E2E, GpuStepsGetOneDeviceEach) {
     for (const auto& b : by["5"]) overlap |= a.first < b.second && b.first < a.second;
   EXPECT_TRUE(overlap) << runs.dump();
   for (const auto& r : runs) {
-    if (r["kind"] == "sample") {
-      EXPECT_EQ(r["gpu"], "");
-    } else if (r["kind"] == "eval") {
+    if (r["kind"] == "sample" || r["kind"] == "score") {
+      EXPECT_EQ(r["gpu"], "");  // CPU kinds
+    } else if (r["kind"] == "generate") {
       EXPECT_EQ(r["gpu"], "0") << r.dump();  // the eval config allows only GPU 0
     } else {
       EXPECT_TRUE(r["gpu"] == "0" || r["gpu"] == "5") << r.dump();
@@ -512,9 +539,10 @@ TEST_F(E2E, GcDeletesObjectsNoConfigNeeds) {
   fs::remove(root_ / "pipline/2-quant/rtn-wo.yaml");
   auto dry = qbuild("gc --dry-run");
   ASSERT_EQ(dry.code, 0) << dry.text;
-  EXPECT_NE(dry.text.find("would free 4 object(s)"), std::string::npos) << dry.text;  // 2 quant + 2 eval
+  // 2 quant + 2 generate + 2 score
+  EXPECT_NE(dry.text.find("would free 6 object(s)"), std::string::npos) << dry.text;
   auto o = qbuild("gc");
-  EXPECT_NE(o.text.find("freed 4 object(s)"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("freed 6 object(s)"), std::string::npos) << o.text;
   EXPECT_NE(qbuild("").text.find("nothing to do"), std::string::npos);
 }
 

@@ -38,7 +38,7 @@ qb::Status fake_step(qb::runner::StepContext& ctx) {
     for (int i = 0; i < 3; ++i) lines += nlohmann::json{{"index", i}, {"prompt", "q" + std::to_string(i)}}.dump() + "\n";
     QB_TRY(qb::fs::write_file_atomic(ctx.out_dir / "eval_set.jsonl", lines));
   }
-  if (ctx.kind == "eval") {
+  if (ctx.kind == "score") {
     auto d = qb::hash_bytes(ctx.key.data(), ctx.key.size());
     double acc = static_cast<double>(d.lo % 1000) / 1000.0;
     ctx.meta["scores"] = {{"datasets", {{"mmlu", {{"acc", acc}, {"stderr", 0.01}, {"n", 20}}}}}};
@@ -52,10 +52,10 @@ qb::Status fake_step(qb::runner::StepContext& ctx) {
 
 int main(int argc, char** argv) {
   qb::runner::StepRegistry reg;
-  for (const char* kind : {"trans", "quant", "sample", "base_eval", "eval"}) {
+  for (const char* kind : {"trans", "quant", "sample", "generate", "score"}) {
     std::string k = kind;
     if (const char* only = std::getenv("QBUILD_TESTKIT_WITHOUT"); only && k == only) continue;
-    reg.add({k, 1, k != "sample", "test-only " + k, fake_step});
+    reg.add({k, 1, k != "sample" && k != "score", "test-only " + k, fake_step});
   }
   return qb::cli::run_main(argc, argv, reg);
 }

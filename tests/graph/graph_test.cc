@@ -39,9 +39,9 @@ TEST_F(GraphTest, NodeCountsForTwoTransTwoQuantOneEval) {
   EXPECT_EQ(count(g, "trans"), 1);
   EXPECT_EQ(count(g, "quant"), 4);
   EXPECT_EQ(count(g, "sample"), 1);
-  EXPECT_EQ(count(g, "eval"), 4);
-  EXPECT_EQ(count(g, "base_eval"), 0);
-  EXPECT_EQ(g.nodes.size(), 12u);
+  EXPECT_EQ(count(g, "generate"), 4);
+  EXPECT_EQ(count(g, "score"), 4);
+  EXPECT_EQ(g.nodes.size(), 16u);
   EXPECT_EQ(g.variants.size(), 4u);
   EXPECT_EQ(g.evals.size(), 4u);
 }
@@ -55,23 +55,37 @@ TEST_F(GraphTest, OneSamplePerEvalAndEvalsPerVariant) {
   in.evals.push_back(gsm);
   Graph g = build(in);
   EXPECT_EQ(count(g, "sample"), 2);
-  EXPECT_EQ(count(g, "eval"), 8);
+  EXPECT_EQ(count(g, "generate"), 8);
+  EXPECT_EQ(count(g, "score"), 8);
   EXPECT_EQ(count(g, "source_dataset"), 2);
   EXPECT_GE(find(g, "sample", "gsm8k"), 0);
 }
 
-TEST_F(GraphTest, FidelityAddsOneBaseLogitsPerSourceModel) {
+TEST_F(GraphTest, FidelityAddsOneBaseGenerateAndScorePerSourceModel) {
   Graph g = build(two_by_two(true));
-  EXPECT_EQ(count(g, "base_eval"), 1);
-  EXPECT_EQ(g.nodes.size(), 13u);
-  int bl = find(g, "base_eval", "tiny_mmlu");
-  ASSERT_GE(bl, 0);
-  EXPECT_EQ(g.node(bl).identity, "base_eval:mmlu/models/tiny");
+  EXPECT_EQ(count(g, "generate"), 5);
+  EXPECT_EQ(count(g, "score"), 5);
+  EXPECT_EQ(g.nodes.size(), 18u);
+  int bg = find(g, "generate", "tiny"), bs = find(g, "score", "tiny");
+  ASSERT_GE(bg, 0);
+  ASSERT_GE(bs, 0);
+  EXPECT_EQ(g.node(bg).identity, "generate:mmlu/base/models/tiny");
+  EXPECT_EQ(g.node(bg).params["logits"], "keep");
+  EXPECT_EQ(g.node(bs).params["fidelity"], false);
+  EXPECT_EQ(g.node(bs).settings["base"], true);
   for (const auto& e : g.evals) {
-    const Node& n = g.node(e.node);
-    ASSERT_EQ(n.inputs.size(), 3u);
-    EXPECT_EQ(n.inputs[2].role, "base");
-    EXPECT_EQ(n.inputs[2].node, bl);
+    const Node& gen = g.node(e.generate);
+    ASSERT_EQ(gen.inputs.size(), 3u);
+    EXPECT_EQ(gen.inputs[2].role, "base");
+    EXPECT_EQ(gen.inputs[2].node, bg);
+    EXPECT_EQ(gen.params["logits"], "compare");
+    const Node& sc = g.node(e.node);
+    ASSERT_EQ(sc.inputs.size(), 3u);
+    EXPECT_EQ(sc.inputs[0].role, "generation");
+    EXPECT_EQ(sc.inputs[0].node, e.generate);
+    EXPECT_EQ(sc.inputs[2].role, "base");
+    EXPECT_EQ(sc.inputs[2].node, bs);
+    EXPECT_EQ(sc.params["fidelity"], true);
   }
 }
 
@@ -90,28 +104,33 @@ GraphInput with_second_source(const std::string& model_dir, const std::string& s
 TEST_F(GraphTest, FidelityWithTwoSourceModelsAddsTwoBaseLogits) {
   write_text(root() / "models/other/config.json", R"({"hidden_size": 16})");
   Graph g = build(with_second_source("models/other"));
-  EXPECT_EQ(count(g, "base_eval"), 2);
+  EXPECT_EQ(count(g, "generate"), 4 + 2 + 2);  // two more variants, two base models
   EXPECT_EQ(count(g, "source_model"), 2);
-  EXPECT_GE(find(g, "base_eval", "other_mmlu"), 0);  // distinct basenames: the basename
+  EXPECT_GE(find(g, "generate", "other"), 0);  // distinct basenames: the basename
 }
 
 TEST_F(GraphTest, BaseRowsOfSourceModelsWithOneBasenameAreNamedByPath) {
   write_text(root() / "zoo/tiny/config.json", R"({"hidden_size": 16})");
   Graph g = build(with_second_source("zoo/tiny", "-zoo"));
-  int a = find(g, "base_eval", "models_tiny_mmlu"), b = find(g, "base_eval", "zoo_tiny_mmlu");
+  int a = find(g, "score", "models_tiny"), b = find(g, "score", "zoo_tiny");
   ASSERT_GE(a, 0);
   ASSERT_GE(b, 0);
   EXPECT_EQ(g.node(a).settings["variant"], "models_tiny");
   EXPECT_EQ(g.node(b).settings["variant"], "zoo_tiny");
 }
 
-TEST_F(GraphTest, WithoutFidelityEvalHasModelAndEvalSetInputs) {
+TEST_F(GraphTest, WithoutFidelityGenerateAndScoreHaveNoBase) {
   Graph g = build(two_by_two());
-  const Node& e = g.node(g.evals[0].node);
-  ASSERT_EQ(e.inputs.size(), 2u);
-  EXPECT_EQ(e.inputs[0].role, "model");
-  EXPECT_EQ(e.inputs[1].role, "eval_set");
-  EXPECT_EQ(g.node(e.inputs[1].node).kind, "sample");
+  const Node& gen = g.node(g.evals[0].generate);
+  ASSERT_EQ(gen.inputs.size(), 2u);
+  EXPECT_EQ(gen.inputs[0].role, "model");
+  EXPECT_EQ(gen.inputs[1].role, "eval_set");
+  EXPECT_EQ(g.node(gen.inputs[1].node).kind, "sample");
+  EXPECT_EQ(gen.params["logits"], "none");
+  const Node& sc = g.node(g.evals[0].node);
+  ASSERT_EQ(sc.inputs.size(), 2u);
+  EXPECT_EQ(sc.inputs[0].role, "generation");
+  EXPECT_EQ(sc.params["fidelity"], false);
 }
 
 TEST_F(GraphTest, VariantNamesAreModelTransSuffixQuantSuffix) {
@@ -151,11 +170,14 @@ TEST_F(GraphTest, NodeNamesIdentitiesLinksAndLogNames) {
   EXPECT_EQ(s.links, std::vector<std::string>{"data/mmlu.jsonl"});
   EXPECT_EQ(s.inputs[0].role, "dataset:mmlu");
   const Node& e = g.node(g.evals[3].node);
-  EXPECT_EQ(e.identity, "eval:mmlu/spin/gptq");
-  EXPECT_EQ(e.log_name, "tiny-spin-gptq_mmlu_eval");
+  EXPECT_EQ(e.identity, "score:mmlu/spin/gptq");
+  EXPECT_EQ(e.log_name, "tiny-spin-gptq_mmlu_score");
   EXPECT_EQ(e.settings["variant"], "tiny-spin-gptq");
   EXPECT_EQ(e.settings["trans"], "spin");
   EXPECT_EQ(e.settings["quant"], "gptq");
+  const Node& gen = g.node(g.evals[3].generate);
+  EXPECT_EQ(gen.identity, "generate:mmlu/spin/gptq");
+  EXPECT_EQ(gen.log_name, "tiny-spin-gptq_mmlu_generate");
 }
 
 TEST_F(GraphTest, StepNodesCarryCatalogCodeVersionAndGpu) {
@@ -224,9 +246,10 @@ TEST_F(GraphTest, MissingKindMakesNodeAndDependentsUnavailable) {
   EXPECT_FALSE(g.node(find(g, "trans", "tiny-spin")).available);
   EXPECT_EQ(g.node(find(g, "trans", "tiny-spin")).code_version, 0);
   EXPECT_FALSE(g.node(find(g, "quant", "tiny-spin-rtn")).available);
-  EXPECT_FALSE(g.node(find(g, "eval", "tiny-spin-rtn")).available);
+  EXPECT_FALSE(g.node(find(g, "generate", "tiny-spin-rtn")).available);
+  EXPECT_FALSE(g.node(find(g, "score", "tiny-spin-rtn")).available);
   EXPECT_TRUE(g.node(find(g, "quant", "tiny-rtn")).available);
-  EXPECT_TRUE(g.node(find(g, "eval", "tiny-rtn")).available);
+  EXPECT_TRUE(g.node(find(g, "score", "tiny-rtn")).available);
   EXPECT_TRUE(g.node(find(g, "sample", "mmlu")).available);
 }
 
@@ -240,13 +263,13 @@ TEST_F(GraphTest, KeysAreDeterministic) {
 TEST_F(GraphTest, QuantParamsChangeQuantAndEvalKeysOnly) {
   Graph a = build(two_by_two());
   GraphInput in = two_by_two();
-  in.quant[0].params["bits"] = 6;
+  in.quant[0].recipe.groups[0].weights.group_size = 64;
   Graph b = build(in);
   EXPECT_NE(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
   EXPECT_NE(key(a, "quant", "tiny-spin-rtn"), key(b, "quant", "tiny-spin-rtn"));
-  EXPECT_NE(key(a, "eval", "tiny-rtn"), key(b, "eval", "tiny-rtn"));
+  EXPECT_NE(key(a, "score", "tiny-rtn"), key(b, "score", "tiny-rtn"));
   EXPECT_EQ(key(a, "quant", "tiny-gptq"), key(b, "quant", "tiny-gptq"));
-  EXPECT_EQ(key(a, "eval", "tiny-gptq"), key(b, "eval", "tiny-gptq"));
+  EXPECT_EQ(key(a, "score", "tiny-gptq"), key(b, "score", "tiny-gptq"));
   EXPECT_EQ(key(a, "trans", "tiny-spin"), key(b, "trans", "tiny-spin"));
   EXPECT_EQ(key(a, "sample", "mmlu"), key(b, "sample", "mmlu"));
 }
@@ -254,31 +277,66 @@ TEST_F(GraphTest, QuantParamsChangeQuantAndEvalKeysOnly) {
 TEST_F(GraphTest, TransParamsChangeDownstreamOfTransOnly) {
   Graph a = build(two_by_two());
   GraphInput in = two_by_two();
-  in.trans[1].params["seed"] = 1;
+  in.trans[1].params.seed = 1;
   Graph b = build(in);
   EXPECT_NE(key(a, "trans", "tiny-spin"), key(b, "trans", "tiny-spin"));
   EXPECT_NE(key(a, "quant", "tiny-spin-rtn"), key(b, "quant", "tiny-spin-rtn"));
-  EXPECT_NE(key(a, "eval", "tiny-spin-rtn"), key(b, "eval", "tiny-spin-rtn"));
+  EXPECT_NE(key(a, "score", "tiny-spin-rtn"), key(b, "score", "tiny-spin-rtn"));
   EXPECT_EQ(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
 }
 
 TEST_F(GraphTest, SampleParamsChangeSampleAndAllEvals) {
   Graph a = build(two_by_two());
   GraphInput in = two_by_two();
-  in.evals[0].sample_params["n"] = 11;
+  in.evals[0].sample.total_samples = 11;
   Graph b = build(in);
   EXPECT_NE(key(a, "sample", "mmlu"), key(b, "sample", "mmlu"));
   for (const char* v : {"tiny-rtn", "tiny-gptq", "tiny-spin-rtn", "tiny-spin-gptq"})
-    EXPECT_NE(key(a, "eval", v), key(b, "eval", v)) << v;
+    EXPECT_NE(key(a, "score", v), key(b, "score", v)) << v;
   EXPECT_EQ(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
+}
+
+TEST_F(GraphTest, ScoreSpecChangesScoreKeysOnly) {
+  Graph a = build(two_by_two(true));
+  GraphInput in = two_by_two(true);
+  in.evals[0].score.strip_thinking = false;
+  Graph b = build(in);
+  for (std::size_t i = 0; i < a.nodes.size(); ++i) {
+    if (a.nodes[i].kind == "score") EXPECT_NE(a.nodes[i].key, b.nodes[i].key) << a.nodes[i].name;
+    else EXPECT_EQ(a.nodes[i].key, b.nodes[i].key) << a.nodes[i].kind << " " << a.nodes[i].name;
+  }
+}
+
+TEST_F(GraphTest, GenerateSpecChangesGenerateAndScoreKeysOnly) {
+  Graph a = build(two_by_two());
+  GraphInput in = two_by_two();
+  in.evals[0].generate.batch_size = 4;
+  Graph b = build(in);
+  for (const char* v : {"tiny-rtn", "tiny-spin-gptq"}) {
+    EXPECT_NE(key(a, "generate", v), key(b, "generate", v));
+    EXPECT_NE(key(a, "score", v), key(b, "score", v));
+  }
+  EXPECT_EQ(key(a, "sample", "mmlu"), key(b, "sample", "mmlu"));
+  EXPECT_EQ(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
+}
+
+TEST_F(GraphTest, NamesTooLongForAFileNameFailAtGraphTime) {
+  GraphInput in;
+  in.trans = {trans_original()};
+  in.quant = {quant("rtn", "-" + std::string(260, 'q'), 8)};
+  auto g = build_graph(in, root(), kinds_, *index_);
+  ASSERT_FALSE(g.is_ok());
+  EXPECT_NE(g.status().message().find("pipline/quant/rtn.yaml: the quant step of 'tiny-qqq"), std::string::npos)
+      << g.status().message();
+  EXPECT_NE(g.status().message().find("at most 255"), std::string::npos);
 }
 
 TEST_F(GraphTest, SettingsDoNotChangeKeys) {
   Graph a = build(two_by_two());
   GraphInput in = two_by_two();
-  in.quant[0].settings = {{"device", "cuda:1"}};
-  in.trans[1].settings = {{"check_tol", 1e-3}};
-  in.evals[0].settings = {{"work_dir", "/tmp/x"}};
+  in.trans[1].check.max_rel_error = 1e-2;
+  in.evals[0].work_dir = "elsewhere";
+  in.evals[0].devices = {1};
   Graph b = build(in);
   for (std::size_t i = 0; i < a.nodes.size(); ++i) EXPECT_EQ(a.nodes[i].key, b.nodes[i].key) << a.nodes[i].name;
 }
@@ -297,7 +355,7 @@ TEST_F(GraphTest, CodeVersionChangesKeysOfThatKindAndDependents) {
   kinds_["quant"].code_version = 2;
   Graph b = build(two_by_two());
   EXPECT_NE(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
-  EXPECT_NE(key(a, "eval", "tiny-rtn"), key(b, "eval", "tiny-rtn"));
+  EXPECT_NE(key(a, "score", "tiny-rtn"), key(b, "score", "tiny-rtn"));
   EXPECT_EQ(key(a, "trans", "tiny-spin"), key(b, "trans", "tiny-spin"));
   EXPECT_EQ(key(a, "sample", "mmlu"), key(b, "sample", "mmlu"));
 }
@@ -332,7 +390,7 @@ TEST_F(GraphTest, DatasetContentChangeChangesSampleAndEvals) {
   write_text(root() / "datasets/mmlu/test.jsonl", "{\"q\": 3}\n");
   Graph b = build(two_by_two());
   EXPECT_NE(key(a, "sample", "mmlu"), key(b, "sample", "mmlu"));
-  EXPECT_NE(key(a, "eval", "tiny-rtn"), key(b, "eval", "tiny-rtn"));
+  EXPECT_NE(key(a, "score", "tiny-rtn"), key(b, "score", "tiny-rtn"));
   EXPECT_EQ(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
 }
 
@@ -369,7 +427,7 @@ TEST_F(GraphTest, ExplainListsHashedFields) {
   Graph g = build(in);
   const Node& q = g.node(find(g, "quant", "tiny-rtn"));
   EXPECT_EQ(q.explain, (std::vector<std::string>{"salt = qbuild-node-v1", "kind = quant", "code_version = 1",
-                                                 R"(params = {"bits":8,"scheme":"sym"})",
+                                                 "params = " + in.quant[0].recipe.to_json().dump(),
                                                  "input:model = " + key(g, "source_model", "models/tiny")}));
 }
 
@@ -405,8 +463,9 @@ TEST_F(GraphTest, ResultsCsvTargetSelectsAllEvalsOfDataset) {
   Graph g = build(in);
   auto sel = select_targets(g, {"results/mmlu.csv"});
   ASSERT_TRUE(sel.is_ok()) << sel.status().to_string();
-  EXPECT_EQ(kinds_names(g, *sel), (std::set<std::string>{"eval tiny-rtn", "quant tiny-rtn", "sample mmlu",
-                                                         "source_model models/tiny", "source_dataset datasets/mmlu"}));
+  EXPECT_EQ(kinds_names(g, *sel),
+            (std::set<std::string>{"score tiny-rtn", "generate tiny-rtn", "quant tiny-rtn", "sample mmlu",
+                                   "source_model models/tiny", "source_dataset datasets/mmlu"}));
 }
 
 TEST_F(GraphTest, ModelTargetSelectsModelAndItsInputs) {
@@ -437,8 +496,9 @@ TEST_F(GraphTest, VariantNameTargetSelectsModelAndItsEvals) {
   Graph g = build(two_by_two());
   auto sel = select_targets(g, {"tiny-gptq"});
   ASSERT_TRUE(sel.is_ok());
-  EXPECT_EQ(kinds_names(g, *sel), (std::set<std::string>{"quant tiny-gptq", "eval tiny-gptq", "sample mmlu",
-                                                         "source_model models/tiny", "source_dataset datasets/mmlu"}));
+  EXPECT_EQ(kinds_names(g, *sel),
+            (std::set<std::string>{"quant tiny-gptq", "generate tiny-gptq", "score tiny-gptq", "sample mmlu",
+                                   "source_model models/tiny", "source_dataset datasets/mmlu"}));
 }
 
 TEST_F(GraphTest, KeyTargetSelectsThatNode) {

@@ -37,16 +37,18 @@ inline TransIn trans_spin() {
   t.file = "pipline/trans/spin.yaml";
   t.input_model = "models/tiny";
   t.suffix = "-spin";
-  t.params = {{"seed", 0}, {"online_had", true}};
+  t.params.transform_type = spec::RotationType::kRandomHadamard;  // seeded
   return t;
 }
 
+// A weight-only recipe with `bits`-bit weights, groups of 128.
 inline QuantIn quant(const std::string& name, const std::string& suffix, int bits) {
   QuantIn q;
   q.name = name;
   q.file = "pipline/quant/" + name + ".yaml";
   q.suffix = suffix;
-  q.params = {{"bits", bits}, {"scheme", "sym"}};
+  q.recipe.groups = {spec::preset_group(*spec::find_scheme("W8A16"), {"Linear"})};
+  q.recipe.groups[0].weights.num_bits = bits;
   return q;
 }
 
@@ -55,15 +57,17 @@ inline EvalIn eval_mmlu(bool fidelity = false) {
   e.dataset_name = "mmlu";
   e.file = "pipline/eval/mmlu.yaml";
   e.datasets = {{"mmlu", "datasets/mmlu"}};
-  e.sample_params = {{"n", 10}, {"seed", 1}};
-  e.eval_params = {{"shots", 5}};
-  e.fidelity = fidelity;
+  e.sample.datasets = {spec::SampleSpec::dataset_defaults("mmlu")};
+  e.sample.total_samples = 10;
+  e.sample.seed = 1;
+  e.generate.max_new_tokens = {{"mmlu", 16}};
+  e.score.fidelity = fidelity;
   return e;
 }
 
 inline KindCatalog all_kinds() {
   return {{"trans", {1, true}}, {"quant", {1, true}}, {"sample", {1, false}},
-          {"base_eval", {1, true}}, {"eval", {1, true}}};
+          {"generate", {1, true}}, {"score", {1, false}}};
 }
 
 class GraphTest : public ::testing::Test {

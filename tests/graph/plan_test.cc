@@ -1,10 +1,10 @@
-// Unit tests for src/graph/plan.h and build_file.h: json_diff lines, plan reasons against a
+// Unit tests for src/graph/plan.h and src/ninja/build_file.h: json_diff lines, plan reasons against a
 // real ObjectStore + Index, build.ninja text and node specs.
 #include "graph/plan.h"
 
 #include <gtest/gtest.h>
 
-#include "graph/build_file.h"
+#include "ninja/build_file.h"
 #include "graph_test_util.h"
 #include "store/object_store.h"
 
@@ -12,6 +12,9 @@ namespace qb::graph {
 namespace {
 
 using namespace testing_util;
+using ninja::generate_build_file;
+using ninja::node_spec;
+using ninja::stamp_path;
 using nlohmann::json;
 
 TEST(JsonDiffTest, EqualValuesHaveNoLines) {
@@ -99,8 +102,9 @@ TEST_F(PlanTest, FreshProjectRunsEverythingAsNew) {
   Graph g = build(tiny());
   Plan p = plan(g);
   EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: new: never built;", "sample mmlu: new: never built;",
-                                                   "eval tiny-rtn: new: never built;"}));
-  EXPECT_EQ(p.to_run, 3);
+                                                   "generate tiny-rtn: new: never built;",
+                                                   "score tiny-rtn: new: never built;"}));
+  EXPECT_EQ(p.to_run, 4);
   EXPECT_EQ(p.cached, 0);
   EXPECT_EQ(p.unavailable, 0);
   for (const auto& it : p.items) EXPECT_EQ(it.action, Action::kRun);
@@ -111,21 +115,37 @@ TEST_F(PlanTest, PublishedArtifactsAreCached) {
   publish_all(g);
   Plan p = plan(g);
   EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: cached;", "sample mmlu: cached;",
-                                                   "eval tiny-rtn: cached;"}));
-  EXPECT_EQ(p.cached, 3);
+                                                   "generate tiny-rtn: cached;", "score tiny-rtn: cached;"}));
+  EXPECT_EQ(p.cached, 4);
   EXPECT_EQ(p.to_run, 0);
 }
 
 TEST_F(PlanTest, RecipeChangeNamesTheFieldAndRebuiltInput) {
   publish_all(build(tiny()));
   GraphInput in = tiny();
-  in.quant[0].params["bits"] = 4;
+  in.quant[0].recipe.groups[0].weights.num_bits = 4;
   Graph g = build(in);
   Plan p = plan(g);
-  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: recipe changed: bits: 8 → 4;", "sample mmlu: cached;",
-                                                   "eval tiny-rtn: input changed: model 'tiny-rtn' (rebuilt in this run);"}));
-  EXPECT_EQ(p.to_run, 2);
+  EXPECT_EQ(lines(g, p),
+            (std::vector<std::string>{"quant tiny-rtn: recipe changed: config_groups.group_0.weights.num_bits: 8 → 4;",
+                                      "sample mmlu: cached;",
+                                      "generate tiny-rtn: input changed: model 'tiny-rtn' (rebuilt in this run);",
+                                      "score tiny-rtn: input changed: generation 'tiny-rtn' (rebuilt in this run);"}));
+  EXPECT_EQ(p.to_run, 3);
   EXPECT_EQ(p.cached, 1);
+}
+
+// A scorer setting re-runs only the score node: --dry-run says so.
+TEST_F(PlanTest, ScorerChangeReScoresWithoutRegenerating) {
+  publish_all(build(tiny()));
+  GraphInput in = tiny();
+  in.evals[0].score.strip_thinking = false;
+  Graph g = build(in);
+  Plan p = plan(g);
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: cached;", "sample mmlu: cached;",
+                                                   "generate tiny-rtn: cached;",
+                                                   "score tiny-rtn: scoring changed: strip_thinking: true → false;"}));
+  EXPECT_EQ(p.to_run, 1);
 }
 
 TEST_F(PlanTest, SourceChangeIsInputChanged) {
@@ -135,7 +155,8 @@ TEST_F(PlanTest, SourceChangeIsInputChanged) {
   Plan p = plan(g);
   EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: input changed: model 'models/tiny';",
                                                    "sample mmlu: cached;",
-                                                   "eval tiny-rtn: input changed: model 'tiny-rtn' (rebuilt in this run);"}));
+                                                   "generate tiny-rtn: input changed: model 'tiny-rtn' (rebuilt in this run);",
+                                                   "score tiny-rtn: input changed: generation 'tiny-rtn' (rebuilt in this run);"}));
 }
 
 TEST_F(PlanTest, DeletedArtifactIsMissingFromCache) {
@@ -144,7 +165,8 @@ TEST_F(PlanTest, DeletedArtifactIsMissingFromCache) {
   ASSERT_TRUE(store_->remove(key(g, "quant", "tiny-rtn")).is_ok());
   Plan p = plan(g);
   EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: artifact missing from cache/ (deleted?);",
-                                                   "sample mmlu: cached;", "eval tiny-rtn: cached;"}));
+                                                   "sample mmlu: cached;", "generate tiny-rtn: cached;",
+                                                   "score tiny-rtn: cached;"}));
 }
 
 TEST_F(PlanTest, CodeVersionBumpIsStepCodeChanged) {
@@ -154,7 +176,9 @@ TEST_F(PlanTest, CodeVersionBumpIsStepCodeChanged) {
   Plan p = plan(g);
   EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: cached;",
                                                    "sample mmlu: step code changed: version 1 → 2;",
-                                                   "eval tiny-rtn: input changed: eval_set 'mmlu' (rebuilt in this run);"}));
+                                                   "generate tiny-rtn: input changed: eval_set 'mmlu' (rebuilt in this run);",
+                                                   "score tiny-rtn: input changed: generation 'tiny-rtn' (rebuilt in this run); "
+                                                   "input changed: eval_set 'mmlu' (rebuilt in this run);"}));
 }
 
 TEST_F(PlanTest, MissingKindCannotRunAndDependentsSaySo) {
@@ -164,8 +188,9 @@ TEST_F(PlanTest, MissingKindCannotRunAndDependentsSaySo) {
   EXPECT_EQ(lines(g, p),
             (std::vector<std::string>{"quant tiny-rtn: step kind 'quant' is not available in this build of qbuild;",
                                       "sample mmlu: new: never built;",
-                                      "eval tiny-rtn: needs quant 'tiny-rtn', which cannot run;"}));
-  EXPECT_EQ(p.unavailable, 2);
+                                      "generate tiny-rtn: needs quant 'tiny-rtn', which cannot run;",
+                                      "score tiny-rtn: needs generate 'tiny-rtn', which cannot run;"}));
+  EXPECT_EQ(p.unavailable, 3);
   EXPECT_EQ(p.to_run, 1);
   EXPECT_EQ(p.items[0].action, Action::kUnavailable);
 }
@@ -173,17 +198,19 @@ TEST_F(PlanTest, MissingKindCannotRunAndDependentsSaySo) {
 TEST_F(PlanTest, RenderPlanHidesCachedUnlessVerbose) {
   publish_all(build(tiny()));
   GraphInput in = tiny();
-  in.quant[0].params["bits"] = 4;
+  in.quant[0].recipe.groups[0].weights.num_bits = 4;
   Graph g = build(in);
   Plan p = plan(g);
   std::string q = key(g, "quant", "tiny-rtn").substr(0, 12), s = key(g, "sample", "mmlu").substr(0, 12),
-              e = key(g, "eval", "tiny-rtn").substr(0, 12);
+              gen = key(g, "generate", "tiny-rtn").substr(0, 12), e = key(g, "score", "tiny-rtn").substr(0, 12);
   EXPECT_EQ(render_plan(g, p, false),
             "run     quant tiny-rtn  [" + q + "]\n"
-            "          recipe changed: bits: 8 → 4\n"
-            "run     eval tiny-rtn  [" + e + "]\n"
+            "          recipe changed: config_groups.group_0.weights.num_bits: 8 → 4\n"
+            "run     generate tiny-rtn  [" + gen + "]\n"
             "          input changed: model 'tiny-rtn' (rebuilt in this run)\n"
-            "2 to run, 1 cached\n");
+            "run     score tiny-rtn  [" + e + "]\n"
+            "          input changed: generation 'tiny-rtn' (rebuilt in this run)\n"
+            "3 to run, 1 cached\n");
   EXPECT_NE(render_plan(g, p, true).find("cached  sample mmlu  [" + s + "]\n"), std::string::npos);
 }
 
@@ -192,7 +219,7 @@ TEST_F(PlanTest, RenderPlanHidesCachedUnlessVerbose) {
 class BuildFileTest : public GraphTest {
  protected:
   void write_rules() {
-    for (const char* k : {"quant", "sample", "eval"}) write_text(layout().rules() / (std::string(k) + ".ninja"), "# rule\n");
+    for (const char* k : {"quant", "sample", "generate", "score"}) write_text(layout().rules() / (std::string(k) + ".ninja"), "# rule\n");
   }
   static GraphInput tiny() {
     GraphInput in;
@@ -215,7 +242,8 @@ TEST_F(BuildFileTest, TinyGraphExactText) {
   ASSERT_TRUE(sel.is_ok());
   auto text = generate_build_file(g, *sel, layout(), {"/bin/qbuild --project /p", 2});
   ASSERT_TRUE(text.is_ok()) << text.status().to_string();
-  std::string q = key(g, "quant", "tiny-rtn"), s = key(g, "sample", "mmlu"), e = key(g, "eval", "tiny-rtn");
+  std::string q = key(g, "quant", "tiny-rtn"), s = key(g, "sample", "mmlu"), gen = key(g, "generate", "tiny-rtn"),
+              e = key(g, "score", "tiny-rtn");
   std::string rules = layout().rules().string();
   EXPECT_EQ(*text,
             "# Generated by qbuild from pipline/ — do not edit; it is rewritten on every run.\n"
@@ -224,13 +252,15 @@ TEST_F(BuildFileTest, TinyGraphExactText) {
             "builddir = cache\n"
             "qbuild = /bin/qbuild --project /p\n"
             "\n"
-            "# GPU steps share this pool: one step per configured GPU device at a time.\n"
+            "# GPU-kind steps share this pool: one per configured GPU device (on a CPU-only project, as many as\n"
+            "# the build runs in parallel).\n"
             "pool gpu\n"
             "  depth = 2\n"
             "\n"
-            "include " + rules + "/eval.ninja\n"
+            "include " + rules + "/generate.ninja\n"
             "include " + rules + "/quant.ninja\n"
             "include " + rules + "/sample.ninja\n"
+            "include " + rules + "/score.ninja\n"
             "\n"
             "build " + stamp_path(q) + ": quant\n"
             "  key = " + q + "\n"
@@ -238,11 +268,14 @@ TEST_F(BuildFileTest, TinyGraphExactText) {
             "build " + stamp_path(s) + ": sample\n"
             "  key = " + s + "\n"
             "  desc = mmlu\n"
-            "build " + stamp_path(e) + ": eval || " + stamp_path(q) + " " + stamp_path(s) + "\n"
+            "build " + stamp_path(gen) + ": generate || " + stamp_path(q) + " " + stamp_path(s) + "\n"
+            "  key = " + gen + "\n"
+            "  desc = tiny-rtn\n"
+            "build " + stamp_path(e) + ": score || " + stamp_path(gen) + " " + stamp_path(s) + "\n"
             "  key = " + e + "\n"
             "  desc = tiny-rtn\n"
             "\n"
-            "default " + stamp_path(q) + " " + stamp_path(s) + " " + stamp_path(e) + "\n");
+            "default " + stamp_path(q) + " " + stamp_path(s) + " " + stamp_path(gen) + " " + stamp_path(e) + "\n");
 }
 
 TEST_F(BuildFileTest, PoolDepthIsAtLeastOne) {
@@ -268,18 +301,18 @@ TEST_F(BuildFileTest, OnlySelectedNodesGetEdges) {
 TEST_F(BuildFileTest, UnavailableNodesGetNoEdgesAndNeedNoRule) {
   write_text(layout().rules() / "sample.ninja", "# rule\n");
   kinds_.erase("quant");
-  kinds_.erase("eval");
+  kinds_.erase("generate");
   Graph g = build(tiny());
   auto text = generate_build_file(g, *select_targets(g, {}), layout(), {"q", 1});
   ASSERT_TRUE(text.is_ok()) << text.status().to_string();
   EXPECT_EQ(text->find(": quant"), std::string::npos);
-  EXPECT_EQ(text->find(": eval"), std::string::npos);
+  EXPECT_EQ(text->find(": generate"), std::string::npos);
+  EXPECT_EQ(text->find(": score"), std::string::npos);
   EXPECT_NE(text->find("build " + stamp_path(key(g, "sample", "mmlu")) + ": sample\n"), std::string::npos);
 }
 
 TEST_F(BuildFileTest, MissingRuleFileIsNotFound) {
-  write_text(layout().rules() / "eval.ninja", "# rule\n");
-  write_text(layout().rules() / "sample.ninja", "# rule\n");
+  for (const char* k : {"generate", "score", "sample"}) write_text(layout().rules() / (std::string(k) + ".ninja"), "# rule\n");
   Graph g = build(tiny());
   auto text = generate_build_file(g, *select_targets(g, {}), layout(), {"q", 1});
   ASSERT_FALSE(text.is_ok());
@@ -296,22 +329,24 @@ TEST_F(BuildFileTest, QbuildCommandWithNewlineIsRejected) {
   EXPECT_EQ(text.status().code(), Code::kInvalidArgument);
 }
 
-TEST_F(BuildFileTest, NodeSpecOfEvalNamesInputsAndPaths) {
-  Graph g = build(tiny());
-  int e = find(g, "eval", "tiny-rtn");
+TEST_F(BuildFileTest, NodeSpecOfGenerateNamesInputsAndPaths) {
+  GraphInput in = tiny();
+  Graph g = build(in);
+  int e = find(g, "generate", "tiny-rtn");
   json spec = node_spec(g, e, layout());
   std::string q = key(g, "quant", "tiny-rtn"), s = key(g, "sample", "mmlu");
   EXPECT_EQ(spec["format"], 1);
   EXPECT_EQ(spec["key"], g.node(e).key);
-  EXPECT_EQ(spec["kind"], "eval");
+  EXPECT_EQ(spec["kind"], "generate");
   EXPECT_EQ(spec["name"], "tiny-rtn");
-  EXPECT_EQ(spec["identity"], "eval:mmlu/original/rtn");
+  EXPECT_EQ(spec["identity"], "generate:mmlu/original/rtn");
   EXPECT_EQ(spec["config_file"], "pipline/eval/mmlu.yaml");
-  EXPECT_EQ(spec["params"], json({{"shots", 5}}));
-  EXPECT_EQ(spec["settings"], json({{"variant", "tiny-rtn"}, {"trans", "original"}, {"quant", "rtn"}}));
+  EXPECT_EQ(spec["params"], in.evals[0].generate.to_json());  // exactly the spec's canonical JSON
+  EXPECT_EQ(spec["settings"], json({{"work_dir", ""}, {"dataset_name", "mmlu"}, {"variant", "tiny-rtn"},
+                                    {"trans", "original"}, {"quant", "rtn"}}));
   EXPECT_EQ(spec["code_version"], 1);
   EXPECT_EQ(spec["gpu"], true);
-  EXPECT_EQ(spec["log_name"], "tiny-rtn_mmlu_eval");
+  EXPECT_EQ(spec["log_name"], "tiny-rtn_mmlu_generate");
   EXPECT_EQ(spec["links"], json::array());
   EXPECT_EQ(spec["inputs"], json::array({
       {{"role", "model"}, {"key", q}, {"kind", "quant"}, {"name", "tiny-rtn"},

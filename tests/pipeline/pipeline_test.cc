@@ -234,8 +234,8 @@ TEST_F(Pipeline, AKilledEvalResumesFromItsCompletedItems) {
 
   auto o = run("");
   ASSERT_EQ(o.code, 0) << o.text;
-  auto meta = artifact_meta("eval");
-  EXPECT_EQ(meta["eval_stats"]["resumed_items"].get<size_t>(), done_before.size());
+  auto meta = artifact_meta("generate");
+  EXPECT_EQ(meta["generation"]["resumed_items"].get<size_t>(), done_before.size());
   EXPECT_FALSE(fs::exists(partial)) << "the partial results outlived the published artifact";
   // The resumed items are the earlier run's outputs, and the whole result equals a run that was
   // never interrupted (greedy decoding, one item per batch: deterministic).
@@ -280,6 +280,40 @@ TEST_F(Pipeline, AModelWithoutATokenizerIsAClearError) {
   EXPECT_NE(o.text.find("has no tokenizer.json"), std::string::npos) << o.text;
 }
 
+// compute_dtype has one route: project.yaml → the spec of every node it affects (hashed) → the
+// value the step computes with → the manifest.
+TEST_F(Pipeline, ComputeDtypeIsInTheKeyAndIsWhatTheStepRecords) {
+  copy_datasets("jsonl");
+  eval_config("generation: {max_new_tokens: 4, batch_size: 8}\nfidelity: {enabled: false}\n", 4);
+  ASSERT_EQ(run("").code, 0);
+  auto quant_meta = [&](const std::string& dtype) {
+    for (const auto& r : runs())
+      if (r["kind"] == "quant" && r["status"] == "ok") {
+        std::string key = r["key"];
+        auto m = json::parse(read(root_ / "cache/objects" / key.substr(0, 2) / key / "qbuild-artifact.json"));
+        if (m["params"]["compute_dtype"] == dtype) return m;
+      }
+    return json();
+  };
+  json f32 = quant_meta("float32");
+  ASSERT_FALSE(f32.is_null());
+  EXPECT_EQ(f32["meta"]["compute_dtype"], "float32");
+  write("pipline/project.yaml", "resources:\n  compute_dtype: bfloat16\n");
+  auto dry = run("--dry-run");
+  ASSERT_EQ(dry.code, 0) << dry.text;
+  EXPECT_NE(dry.text.find("run     quant demo-rtn"), std::string::npos) << dry.text;
+  EXPECT_NE(dry.text.find("recipe changed: compute_dtype: \"float32\" → \"bfloat16\""), std::string::npos) << dry.text;
+  EXPECT_NE(dry.text.find("generation changed: compute_dtype: \"float32\" → \"bfloat16\""), std::string::npos)
+      << dry.text;
+  EXPECT_EQ(dry.text.find("run     sample"), std::string::npos) << dry.text;  // the eval set does not depend on it
+  ASSERT_EQ(run("").code, 0);
+  json bf16 = quant_meta("bfloat16");
+  ASSERT_FALSE(bf16.is_null());
+  EXPECT_NE(bf16["key"], f32["key"]);
+  EXPECT_EQ(bf16["meta"]["compute_dtype"], "bfloat16");
+  EXPECT_EQ(artifact_meta("generate")["compute_dtype"].is_string(), true);
+}
+
 TEST_F(Pipeline, RandomModelRefusesToOverwriteAModel) {
   auto o = run("random-model --shape demo --out data/models/demo");
   EXPECT_NE(o.code, 0);
@@ -296,7 +330,7 @@ namespace {
 TEST_F(Pipeline, HelpListsEveryStepKindWithItsDevice) {
   auto o = run("--help");
   EXPECT_EQ(o.code, 0);
-  for (const char* line : {"  base_eval    evaluate the source model", "  eval         evaluate a variant",
+  for (const char* line : {"  generate     run a model over an eval set", "  score        score raw outputs",
                            "  quant        RTN / GPTQ", "  sample       draw the frozen eval set",
                            "  trans        SpinQuant rotations"})
     EXPECT_NE(o.text.find(line), std::string::npos) << line << "\n" << o.text;

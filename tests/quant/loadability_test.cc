@@ -10,6 +10,8 @@
 // absmax/127.5, qbuild's runtime (like vLLM) with absmax/127 — so a looser bound applies.
 #include <gtest/gtest.h>
 
+#include "quant/recipe_json.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

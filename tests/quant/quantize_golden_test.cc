@@ -11,6 +11,8 @@
 //   (taken from the original weights).
 #include <gtest/gtest.h>
 
+#include "quant/recipe_json.h"
+
 #include <fstream>
 
 #include <nlohmann/json.hpp>

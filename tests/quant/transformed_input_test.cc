@@ -3,6 +3,8 @@
 // accepts it, keeps the transform_config, and calibrates down_proj on the TRANSFORMED input.
 #include <gtest/gtest.h>
 
+#include "quant/recipe_json.h"
+
 #include <nlohmann/json.hpp>
 
 #include "steps/model/linear.h"

@@ -58,7 +58,7 @@ TEST_P(SpinQuantStep, PassesTheCheckAndSavesWhatWasChecked) {
   EXPECT_EQ(eq["top1_agreement"].get<double>(), 1.0) << eq.dump();
   EXPECT_EQ(eq["num_prompts"], 4);
   EXPECT_TRUE(eq["passed"].get<bool>());
-  EXPECT_EQ((*meta)["params"], params_to_json(req.params));
+  EXPECT_EQ((*meta)["params"], req.params.to_json());
   char rel[32];
   std::snprintf(rel, sizeof rel, "%.2e", eq["max_rel_error"].get<double>());
   RecordProperty("max_rel_error", rel);

@@ -5,6 +5,7 @@
 
 #include "steps/eval/csv.h"
 #include "util/fs.h"
+#include "util/json_parse.h"
 
 namespace qb::eval {
 
@@ -29,18 +30,7 @@ Result<std::vector<Row>> read_jsonl_rows(const std::filesystem::path& file, cons
     if (line == 1 && s.substr(0, 3) == "\xEF\xBB\xBF") s.remove_prefix(3);
     if (s.find_first_not_of(" \t") == std::string_view::npos) return Status::ok();  // blank line
     std::string where = fmt::format("{}:{}", display, line);
-    nlohmann::json j = nlohmann::json::parse(s, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) {
-      // Re-parse with exceptions only to get nlohmann's description of what is wrong.
-      std::string why = "invalid JSON";
-      try {
-        nlohmann::json ignored = nlohmann::json::parse(s);
-        (void)ignored;
-      } catch (const nlohmann::json::parse_error& e) {
-        why = e.what();
-      }
-      return invalid_argument(where + ": " + why);
-    }
+    QB_ASSIGN_OR_RETURN(nlohmann::json j, parse_json_bounded(s, where));
     if (!j.is_object()) return invalid_argument(where + ": expected a JSON object, got " + std::string(j.type_name()));
     rows.push_back(Row{std::move(where), std::move(j)});
     return Status::ok();

@@ -35,7 +35,7 @@ void log_softmax(const float* x, int64_t v, std::vector<double>& out, int64_t& a
 }
 }  // namespace
 
-Result<KlStats> kl_divergence(std::span<const float> base, std::span<const float> test, int64_t vocab) {
+Result<PositionKl> kl_per_position(std::span<const float> base, std::span<const float> test, int64_t vocab) {
   if (vocab <= 0) return invalid_argument(fmt::format("kl_divergence: vocab must be > 0, got {}", vocab));
   if (base.size() != test.size()) {
     return invalid_argument(fmt::format("kl_divergence: logits differ in size ({} vs {})", base.size(), test.size()));
@@ -49,23 +49,32 @@ Result<KlStats> kl_divergence(std::span<const float> base, std::span<const float
                                           i / static_cast<size_t>(vocab), i % static_cast<size_t>(vocab)));
     }
   }
-  KlStats s;
-  s.positions = static_cast<int64_t>(base.size()) / vocab;
-  if (s.positions == 0) return s;
+  PositionKl out;
+  const int64_t positions = static_cast<int64_t>(base.size()) / vocab;
   std::vector<double> lp, lq;
-  double sum = 0, sum_sq = 0;
-  int64_t agree = 0;
-  for (int64_t r = 0; r < s.positions; ++r) {
+  for (int64_t r = 0; r < positions; ++r) {
     int64_t am_p = 0, am_q = 0;
     log_softmax(base.data() + r * vocab, vocab, lp, am_p);
     log_softmax(test.data() + r * vocab, vocab, lq, am_q);
     double kl = 0;
     for (int64_t i = 0; i < vocab; ++i) kl += std::exp(lp[i]) * (lp[i] - lq[i]);
-    kl = std::max(kl, 0.0);  // rounding can leave −1e-17 for identical rows
-    sum += kl;
-    sum_sq += kl * kl;
-    s.max_kl = std::max(s.max_kl, kl);
-    agree += am_p == am_q;
+    out.kl.push_back(std::max(kl, 0.0));  // rounding can leave −1e-17 for identical rows
+    out.top1.push_back(am_p == am_q);
+  }
+  return out;
+}
+
+KlStats summarize_kl(std::span<const double> kl, const std::vector<bool>& top1) {
+  KlStats s;
+  s.positions = static_cast<int64_t>(kl.size());
+  if (s.positions == 0) return s;
+  double sum = 0, sum_sq = 0;
+  int64_t agree = 0;
+  for (size_t i = 0; i < kl.size(); ++i) {
+    sum += kl[i];
+    sum_sq += kl[i] * kl[i];
+    s.max_kl = std::max(s.max_kl, kl[i]);
+    agree += i < top1.size() && top1[i];
   }
   const double n = static_cast<double>(s.positions);
   s.mean_kl = sum / n;
@@ -76,6 +85,11 @@ Result<KlStats> kl_divergence(std::span<const float> base, std::span<const float
   s.top1_agreement = static_cast<double>(agree) / n;
   s.stderr_top1 = std::sqrt(s.top1_agreement * (1 - s.top1_agreement) / n);
   return s;
+}
+
+Result<KlStats> kl_divergence(std::span<const float> base, std::span<const float> test, int64_t vocab) {
+  QB_ASSIGN_OR_RETURN(PositionKl p, kl_per_position(base, test, vocab));
+  return summarize_kl(p.kl, p.top1);
 }
 
 double mcnemar_exact_p(int64_t b, int64_t c) {

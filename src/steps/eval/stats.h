@@ -32,6 +32,17 @@ struct KlStats {
 Result<KlStats> kl_divergence(std::span<const float> base_logits, std::span<const float> test_logits,
                               int64_t vocab);
 
+// The same per position: KL(P_base || P_test) of each row and whether the argmaxes agree (the
+// generate step records these per eval item; the score step summarizes them).
+struct PositionKl {
+  std::vector<double> kl;
+  std::vector<bool> top1;
+};
+Result<PositionKl> kl_per_position(std::span<const float> base_logits, std::span<const float> test_logits,
+                                   int64_t vocab);
+// KlStats of per-position values (kl and top1 of equal length).
+KlStats summarize_kl(std::span<const double> kl, const std::vector<bool>& top1);
+
 // McNemar's exact test on paired outcomes (same questions, two models): b = questions only A got
 // right, c = only B got right; two-sided p = min(1, 2 · P[X ≤ min(b, c)]) for X ~ Binomial(b + c, 1/2);
 // p = 1 when b + c = 0.

@@ -34,22 +34,6 @@ std::string shape_string(const at::Tensor& t) {
 
 }  // namespace
 
-const char* rotation_type_name(RotationType t) {
-  switch (t) {
-    case RotationType::kHadamard: return "hadamard";
-    case RotationType::kRandomHadamard: return "random-hadamard";
-    case RotationType::kRandomMatrix: return "random-matrix";
-  }
-  return "?";
-}
-
-Result<RotationType> parse_rotation_type(std::string_view name) {
-  for (auto t : {RotationType::kHadamard, RotationType::kRandomHadamard, RotationType::kRandomMatrix})
-    if (name == rotation_type_name(t)) return t;
-  return invalid_argument("unknown transform_type '" + std::string(name) +
-                          "' (expected hadamard, random-hadamard or random-matrix)");
-}
-
 at::Tensor random_orthogonal(uint64_t seed, int64_t b) {
   std::vector<double> g = random_gaussians(seed, b, b);
   auto a = at::from_blob(g.data(), {b, b}, at::kDouble).clone();

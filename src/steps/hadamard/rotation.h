@@ -21,15 +21,15 @@
 #include <string_view>
 
 #include "steps/hadamard/hadamard_transform.h"
+#include "spec/spinquant.h"
 #include "util/status.h"
 
 namespace qb::hadamard {
 
-enum class RotationType { kHadamard, kRandomHadamard, kRandomMatrix };
-const char* rotation_type_name(RotationType t);  // "hadamard", "random-hadamard", "random-matrix"
-// Errors: invalid_argument "unknown transform_type 'x' (expected hadamard, random-hadamard or
-// random-matrix)".
-Result<RotationType> parse_rotation_type(std::string_view name);
+// The rotation types are the spec layer's (src/spec/spinquant.h).
+using spec::parse_rotation_type;
+using spec::RotationType;
+using spec::rotation_type_name;
 
 struct RotationOptions {
   RotationType type = RotationType::kHadamard;

@@ -1,4 +1,5 @@
-// Registers every step kind built into this qbuild (what `qbuild --help` lists). A kind that is
+// Registers every step kind built into this qbuild (what `qbuild --help` lists) and, in a
+// libtorch build, the model tools. A kind that is
 // not registered here shows up at graph time as "not available in this build".
 #pragma once
 

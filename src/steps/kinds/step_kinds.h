@@ -7,11 +7,15 @@
 namespace qb::steps {
 
 Status run_sample(runner::StepContext& ctx);
+Status run_score(runner::StepContext& ctx);
 #ifdef QBUILD_WITH_TORCH
 Status run_quant(runner::StepContext& ctx);
 Status run_trans(runner::StepContext& ctx);
-Status run_eval(runner::StepContext& ctx);
-Status run_base_eval(runner::StepContext& ctx);
+Status run_generate(runner::StepContext& ctx);
+// The model tools (torch/model_tools.cc).
+Result<std::string> tool_generate(const runner::GenerateToolArgs& a);
+Status tool_logits(const runner::LogitsToolArgs& a);
+Status tool_random_model(const runner::RandomModelToolArgs& a);
 #endif
 
 }  // namespace qb::steps

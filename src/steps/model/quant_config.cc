@@ -1,7 +1,5 @@
 #include "steps/model/quant_config.h"
 
-#include <regex>
-
 #include "steps/model/json_fields.h"
 
 namespace qb::model {
@@ -101,21 +99,6 @@ Result<std::optional<QuantizationConfig>> QuantizationConfig::from_model_config(
     c.groups.push_back(std::move(group));
   }
   return std::optional<QuantizationConfig>(std::move(c));
-}
-
-Result<bool> matches_target(std::string_view module, std::string_view target) {
-  // Every module this runtime asks about is an nn.Linear: its class names are Linear, Module.
-  if (target == "Linear" || target == "Module") return true;
-  if (target.substr(0, 3) != "re:") return target == module;
-  try {
-    const std::regex re(std::string(target.substr(3)), std::regex::ECMAScript);
-    const std::string name(module);
-    // Python re.match: anchored at the start, not at the end.
-    return std::regex_search(name, re, std::regex_constants::match_continuous);
-  } catch (const std::regex_error& e) {
-    return invalid_argument("invalid regular expression '" + std::string(target) +
-                            "': " + e.what());
-  }
 }
 
 Result<const QuantGroup*> QuantizationConfig::group_for(std::string_view module) const {

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "spec/targets.h"
 #include "steps/qmath/quant_args.h"
 #include "util/status.h"
 
@@ -53,9 +54,9 @@ struct QuantizationConfig {
   Result<const QuantGroup*> group_for(std::string_view module) const;
 };
 
-// One target/ignore entry against a Linear module's name (see the file comment). Errors: an
-// invalid "re:" pattern.
-Result<bool> matches_target(std::string_view module, std::string_view target);
+// One target/ignore entry against a Linear module's name (src/spec/targets.h: the same rule the
+// config layer checks recipes with).
+using spec::matches_target;
 
 // compressed-tensors QuantizationArgs JSON -> QuantArgs. Errors name `source`.
 Result<qmath::QuantArgs> parse_quant_args(const nlohmann::json& j, const std::string& source);

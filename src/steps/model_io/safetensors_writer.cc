@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "steps/model_io/atomic_file.h"
+#include "util/atomic_file.h"
 #include "steps/model_io/messages.h"
 #include "steps/model_io/safetensors.h"
 
@@ -81,7 +81,7 @@ Status write_safetensors(const std::filesystem::path& path, const TensorList& te
                          const std::map<std::string, std::string>& metadata) {
   const std::string where = "writing " + quote(path.string());
   QB_TRY_CTX(build_header(tensors, metadata), where);  // validate before creating anything
-  QB_ASSIGN_OR_RETURN_CTX(AtomicFileWriter w, AtomicFileWriter::create(path), where);
+  QB_ASSIGN_OR_RETURN_CTX(fs::AtomicFileWriter w, fs::AtomicFileWriter::create(path), where);
   QB_TRY_CTX(emit(tensors, metadata, [&](const void* p, std::size_t n) { return w.append(p, n); }), where);
   QB_TRY_CTX(w.commit(), where);
   return Status::ok();

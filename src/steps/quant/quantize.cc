@@ -480,8 +480,9 @@ Status run_quantize(const QuantizeRequest& req) {
                           model::ModelConfig::from_json(ckpt.config(),
                                                         (req.model_dir / "config.json").string()),
                           "quantize");
-  for (const auto& g : recipe.groups)
-    QB_TRY(validate_group(g, recipe.modifier, "config_groups." + g.name));
+  spec::Issues recipe_issues;  // the config layer ran the same rules at --dry-run
+  recipe.validate(recipe_issues);
+  QB_TRY(recipe_issues.to_status("quantize: recipe"));
   QB_ASSIGN_OR_RETURN_CTX(auto plan, plan_modules(config, ckpt, recipe), "quantize");
   std::int64_t n_quant = 0;
   for (const auto& p : plan) n_quant += p.group != nullptr;

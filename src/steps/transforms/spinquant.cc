@@ -237,7 +237,7 @@ Result<nlohmann::json> run_spinquant(const SpinQuantRequest& req) {
   nlohmann::json eq = metrics.to_json();
   eq["tolerance"] = tol;
   eq["passed"] = true;
-  return nlohmann::json{{"params", params_to_json(req.params)},
+  return nlohmann::json{{"params", req.params.to_json()},
                         {"rotations", plan.describe()},
                         {"equivalence", eq},
                         {"timings_s", timings},

@@ -46,7 +46,7 @@ struct SpinQuantRequest {
 };
 
 // Runs the step. Returns the artifact metadata:
-//   {"params": params_to_json, "rotations": {"R1": {"type", "size", "block_size"[, "seed"]}, …},
+//   {"params": SpinQuantParams::to_json(), "rotations": {"R1": {"type", "size", "block_size"[, "seed"]}, …},
 //    "equivalence": {max_rel_error, max_abs_logit_diff, mean_kl, top1_agreement, num_prompts,
 //                    num_tokens, "tolerance", "passed": true},
 //    "timings_s": {"load", "fuse_rotate", ["to_host",] "equivalence", "save"}, "device": "cpu"}

@@ -1,5 +1,7 @@
+// The model tools of a libtorch build (`qbuild generate`, `logits`, `random-model`), registered
+// with the step kinds in register_steps.cc.
 #ifdef QBUILD_WITH_TORCH
-#include "steps/kinds/model_tools.h"
+#include "steps/kinds/step_kinds.h"
 
 #include "steps/model/random_model.h"
 #include "steps/model/tools.h"
@@ -7,9 +9,7 @@
 
 namespace qb::steps {
 
-bool model_tools_available() { return true; }
-
-Result<std::string> tool_generate(const GenerateToolArgs& a) {
+Result<std::string> tool_generate(const runner::GenerateToolArgs& a) {
   model::ToolModelOptions mo{a.model_dir, a.device, a.dtype};
   model::TextOptions to;
   to.chat = a.chat;
@@ -19,13 +19,13 @@ Result<std::string> tool_generate(const GenerateToolArgs& a) {
   return g.text;
 }
 
-Status tool_logits(const LogitsToolArgs& a) {
+Status tool_logits(const runner::LogitsToolArgs& a) {
   model::ToolModelOptions mo{a.model_dir, a.device, a.dtype};
   QB_ASSIGN_OR_RETURN(nlohmann::json j, model::run_logits(mo, a.ids));
   return fs::write_file_atomic(a.out, j.dump() + "\n");
 }
 
-Status tool_random_model(const RandomModelToolArgs& a) {
+Status tool_random_model(const runner::RandomModelToolArgs& a) {
   model::RandomCheckpointRequest req;
   req.shape = a.shape;
   req.seed = a.seed;

@@ -1,0 +1,191 @@
+// Rules and canonical JSON of the evaluation specs (see eval_spec.h).
+#include "spec/eval_spec.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "spec/canonical_json.h"
+#include "spec/project.h"
+#include "spec/tasks.h"
+#include "util/suggest.h"
+
+namespace qb::spec {
+
+using nlohmann::json;
+
+DatasetSpec SampleSpec::dataset_defaults(const std::string& name) {
+  DatasetSpec d;
+  d.name = name;
+  if (const TaskInfo* t = find_task(name)) {
+    d.task_type = std::string(t->task_type);
+    d.few_shot_num = t->few_shot_num;
+  }
+  return d;
+}
+
+void SampleSpec::validate(Issues& out) const {
+  if (datasets.empty()) out.error("datasets", "'datasets' is empty");
+  std::map<std::string, std::size_t> seen;  // name → first index
+  bool has_mmlu = false;
+  for (std::size_t i = 0; i < datasets.size(); ++i) {
+    const DatasetSpec& d = datasets[i];
+    const std::string at = item("datasets", i);
+    const TaskInfo* t = find_task(d.name);
+    if (!t) {
+      out.error(field(at, "name"), "unknown dataset '" + d.name + "'");
+      continue;
+    }
+    has_mmlu |= d.name == "mmlu";
+    if (auto [it, fresh] = seen.emplace(d.name, i); !fresh)
+      out.error_with_note(field(at, "name"), fmt::format("dataset '{}' is listed twice", d.name),
+                          field(item("datasets", it->second), "name"), "first listed here");
+    if (!(d.weight > 0)) out.error(field(at, "weight"), fmt::format("'weight' must be positive, got {}", d.weight));
+    if (d.few_shot_num < 0 || d.few_shot_num > t->max_few_shot)
+      out.error(field(at, "few_shot_num"),
+                d.name == "mmlu"
+                    ? fmt::format("few_shot_num {} is too large for mmlu: its dev split has {} questions per subject",
+                                  d.few_shot_num, t->max_few_shot)
+                    : fmt::format("few_shot_num must be in [0, {}] for {}, got {}", t->max_few_shot, d.name,
+                                  d.few_shot_num));
+    std::set<std::string> subsets;
+    for (std::size_t k = 0; k < d.subset_list.size(); ++k) {
+      const std::string& s = d.subset_list[k];
+      if (std::find(t->subsets->begin(), t->subsets->end(), s) == t->subsets->end())
+        out.error(item(field(at, "subset_list"), k),
+                  fmt::format("unknown {} subset '{}'{}", d.name, s,
+                              did_you_mean_suffix(s, std::vector<std::string_view>(t->subsets->begin(), t->subsets->end()))));
+      else if (!subsets.insert(s).second)
+        out.error(item(field(at, "subset_list"), k), fmt::format("subset '{}' is listed twice", s));
+    }
+    if (d.format != "auto" && d.format != "jsonl" && d.format != "csv" && d.format != "parquet")
+      out.error(field(at, "format"), "format must be auto, jsonl, csv or parquet");
+    if (!std::is_sorted(d.tags.begin(), d.tags.end()) ||
+        std::adjacent_find(d.tags.begin(), d.tags.end()) != d.tags.end())
+      out.error(field(at, "tags"), "tags must be sorted and unique");
+  }
+  if (total_samples < 1 || total_samples > kMaxTotalSamples)
+    out.error("total_samples", fmt::format("'total_samples' must be in [1, {}], got {}", kMaxTotalSamples, total_samples));
+  if (mode != "generative" && mode != "loglikelihood") out.error("mode", "mode must be generative or loglikelihood");
+  if (mode == "loglikelihood" && !has_mmlu && !datasets.empty())
+    out.error("mode", "mode 'loglikelihood' applies only to MMLU, and this eval has no mmlu dataset");
+  if (prompt_format != kPromptFormatVersion)
+    out.error("prompt_format", fmt::format("prompt format '{}' is not this qbuild's ('{}')", prompt_format,
+                                           kPromptFormatVersion));
+}
+
+json SampleSpec::to_json() const {
+  json ds = json::array();
+  for (const auto& d : datasets)
+    ds.push_back({{"name", d.name},
+                  {"weight", d.weight},
+                  {"task_type", d.task_type},
+                  {"tags", d.tags},
+                  {"few_shot_num", d.few_shot_num},
+                  {"subset_list", d.subset_list},
+                  {"format", d.format}});
+  return {{"datasets", ds},
+          {"total_samples", total_samples},
+          {"seed", seed},
+          {"mode", mode},
+          {"enable_thinking", enable_thinking},
+          {"prompt_format", prompt_format}};
+}
+
+Result<SampleSpec> SampleSpec::from_json(const json& j) {
+  Issues issues;
+  CanonicalReader r(j, "", issues, {"datasets", "total_samples", "seed", "mode", "enable_thinking", "prompt_format"});
+  SampleSpec s;
+  const json& ds = r.raw("datasets");
+  if (!ds.is_array()) issues.error("datasets", "expected a list");
+  for (std::size_t i = 0; ds.is_array() && i < ds.size(); ++i) {
+    CanonicalReader d(ds[i], item("datasets", i), issues,
+                      {"name", "weight", "task_type", "tags", "few_shot_num", "subset_list", "format"});
+    DatasetSpec x;
+    x.name = d.str("name");
+    x.weight = d.f64("weight");
+    x.task_type = d.str("task_type");
+    x.tags = d.strings("tags");
+    x.few_shot_num = d.i64("few_shot_num");
+    x.subset_list = d.strings("subset_list");
+    x.format = d.str("format");
+    s.datasets.push_back(std::move(x));
+  }
+  s.total_samples = r.i64("total_samples");
+  s.seed = r.u64("seed");
+  s.mode = r.str("mode");
+  s.enable_thinking = r.boolean("enable_thinking");
+  s.prompt_format = r.str("prompt_format");
+  QB_TRY(issues.to_status("sample spec"));
+  return s;
+}
+
+void GenerateSpec::validate(Issues& out) const {
+  for (const auto& [task, n] : max_new_tokens) {
+    if (!find_task(task)) out.error(field("max_new_tokens", task), "unknown task '" + task + "'");
+    if (n < 1 || n > kMaxNewTokens)
+      out.error(field("max_new_tokens", task),
+                fmt::format("'max_new_tokens' must be in [1, {}], got {}", kMaxNewTokens, n));
+  }
+  if (batch_size < 1 || batch_size > kMaxBatchSize)
+    out.error("batch_size", fmt::format("'batch_size' must be in [1, {}], got {}", kMaxBatchSize, batch_size));
+  if (decoding != "greedy") out.error("decoding", "only greedy decoding is supported");
+  validate_compute(device, compute_dtype, out);
+  if (logits != "none" && logits != "keep" && logits != "compare")
+    out.error("logits", "logits must be none, keep or compare");
+}
+
+json GenerateSpec::to_json() const {
+  json m = json::object();
+  for (const auto& [task, n] : max_new_tokens) m[task] = n;
+  return {{"max_new_tokens", m},
+          {"batch_size", batch_size},
+          {"decoding", decoding},
+          {"device", device},
+          {"compute_dtype", compute_dtype},
+          {"logits", logits}};
+}
+
+Result<GenerateSpec> GenerateSpec::from_json(const json& j) {
+  Issues issues;
+  CanonicalReader r(j, "", issues, {"max_new_tokens", "batch_size", "decoding", "device", "compute_dtype", "logits"});
+  GenerateSpec g;
+  const json& m = r.raw("max_new_tokens");
+  if (!m.is_object()) issues.error("max_new_tokens", "expected an object");
+  else
+    for (const auto& [task, n] : m.items()) {
+      if (!n.is_number_integer()) issues.error(field("max_new_tokens", task), "expected an integer");
+      else g.max_new_tokens[task] = n.get<std::int64_t>();
+    }
+  g.batch_size = r.i64("batch_size");
+  g.decoding = r.str("decoding");
+  g.device = r.str("device");
+  g.compute_dtype = r.str("compute_dtype");
+  g.logits = r.str("logits");
+  QB_TRY(issues.to_status("generate spec"));
+  return g;
+}
+
+void ScoreSpec::validate(Issues& out) const {
+  if (scorer != kScorerVersion)
+    out.error("scorer", fmt::format("scorer '{}' is not this qbuild's ('{}')", scorer, kScorerVersion));
+}
+
+json ScoreSpec::to_json() const {
+  return {{"scorer", scorer}, {"strip_thinking", strip_thinking}, {"fidelity", fidelity}};
+}
+
+Result<ScoreSpec> ScoreSpec::from_json(const json& j) {
+  Issues issues;
+  CanonicalReader r(j, "", issues, {"scorer", "strip_thinking", "fidelity"});
+  ScoreSpec s;
+  s.scorer = r.str("scorer");
+  s.strip_thinking = r.boolean("strip_thinking");
+  s.fidelity = r.boolean("fidelity");
+  QB_TRY(issues.to_status("score spec"));
+  return s;
+}
+
+}  // namespace qb::spec

@@ -1,0 +1,101 @@
+// The typed specs of the evaluation nodes. An eval config (pipline/3-eval/*.yaml) becomes three
+// kinds of node, each keyed by exactly its own spec, so that a change reruns only what it
+// affects:
+//
+//   sample    SampleSpec    datasets × sampling → the frozen eval set (data/<dataset_name>.jsonl)
+//   generate  GenerateSpec  model × eval set → raw outputs (GPU, expensive, resumable)
+//   score     ScoreSpec     raw outputs × scorer → extracted answers, correctness, reports,
+//                           fidelity statistics (CPU, seconds)
+//
+// Canonical JSON:
+//   SampleSpec   {"datasets": [{"name", "weight", "task_type", "tags" (sorted), "few_shot_num",
+//                  "subset_list" (in the given order: evalscope draws subsets in that order;
+//                  [] = every subset in the reference order), "format"}] (in file order: the
+//                  sampler gives the remainder to the last), "total_samples", "seed", "mode",
+//                  "enable_thinking", "prompt_format"}
+//   GenerateSpec {"max_new_tokens": {"<task>": int} (generative tasks only), "batch_size",
+//                 "decoding": "greedy", "device", "compute_dtype", "logits": "none"|"keep"|"compare"}
+//   ScoreSpec    {"scorer": <scorer version>, "strip_thinking": bool, "fidelity": bool}
+// Defaults: the member initializers below and the task table (spec/tasks.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "spec/issues.h"
+#include "util/status.h"
+
+namespace qb::spec {
+
+// Bumped when the eval prompt templates change, so frozen eval sets are re-made.
+inline constexpr const char* kPromptFormatVersion = "evalscope-compatible/1";
+// Names the scoring rules (extraction, normalization, correctness): bumped whenever they change,
+// so every score node re-scores (from the raw outputs, without regenerating).
+inline constexpr const char* kScorerVersion = "evalscope-1.12.0/1";
+
+inline constexpr std::int64_t kMaxTotalSamples = 10'000'000;
+inline constexpr std::int64_t kMaxNewTokens = 131'072;
+inline constexpr std::int64_t kMaxBatchSize = 65'536;
+
+struct DatasetSpec {
+  std::string name;                      // a task of spec/tasks.h: "mmlu" | "gsm8k"
+  double weight = 1.0;
+  std::string task_type;                 // default: the task's
+  std::vector<std::string> tags;         // sorted, unique
+  std::int64_t few_shot_num = 0;         // default: the task's
+  std::vector<std::string> subset_list;  // given order; empty = every subset
+  std::string format = "auto";           // auto | jsonl | csv | parquet: which files of a folder
+  bool operator==(const DatasetSpec&) const = default;
+};
+
+struct SampleSpec {
+  std::vector<DatasetSpec> datasets;
+  std::int64_t total_samples = 0;  // required
+  std::uint64_t seed = 42;         // evalscope's
+  std::string mode = "generative";  // generative (evalscope) | loglikelihood (lm-eval, MMLU only)
+  bool enable_thinking = false;     // Qwen3's chat template with or without the thinking block
+  std::string prompt_format = kPromptFormatVersion;
+
+  // A DatasetSpec for task `name` with that task's defaults.
+  static DatasetSpec dataset_defaults(const std::string& name);
+  void validate(Issues& issues) const;
+  nlohmann::json to_json() const;
+  static Result<SampleSpec> from_json(const nlohmann::json& j);
+  bool operator==(const SampleSpec&) const = default;
+};
+
+struct GenerateSpec {
+  std::map<std::string, std::int64_t> max_new_tokens;  // per generative task (defaults: tasks.h)
+  std::int64_t batch_size = 32;  // part of the key: padding changes low-precision numerics
+  std::string decoding = "greedy";
+  std::string device = "cpu";             // the project's resolved device and dtype: both
+  std::string compute_dtype = "float32";  // change the outputs
+  // Next-token logits at each prompt's last position (fidelity): the base model keeps them
+  // (logits.safetensors), a variant compares its own with the base's (per-item KL, top-1).
+  std::string logits = "none";  // none | keep | compare
+
+  void validate(Issues& issues) const;
+  nlohmann::json to_json() const;
+  static Result<GenerateSpec> from_json(const nlohmann::json& j);
+  bool operator==(const GenerateSpec&) const = default;
+};
+
+struct ScoreSpec {
+  std::string scorer = kScorerVersion;
+  // evalscope removes the first <think>…</think> block of every output before extraction,
+  // whatever enable_thinking is; false scores the raw text.
+  bool strip_thinking = true;
+  // Aggregate the generation's per-item KL / top-1 and McNemar's test against the base model.
+  bool fidelity = true;
+
+  void validate(Issues& issues) const;
+  nlohmann::json to_json() const;
+  static Result<ScoreSpec> from_json(const nlohmann::json& j);
+  bool operator==(const ScoreSpec&) const = default;
+};
+
+}  // namespace qb::spec

@@ -1,0 +1,44 @@
+#include "spec/tasks.h"
+
+namespace qb::spec {
+
+const std::vector<std::string>& mmlu_subjects() {
+  // evalscope 1.12.0 benchmarks/mmlu/mmlu_adapter.py SUBJECT_MAPPING, in order.
+  static const std::vector<std::string> k = {
+      "abstract_algebra", "anatomy", "astronomy", "business_ethics", "clinical_knowledge", "college_biology",
+      "college_chemistry", "college_computer_science", "college_mathematics", "college_medicine", "college_physics",
+      "computer_security", "conceptual_physics", "econometrics", "electrical_engineering", "elementary_mathematics",
+      "formal_logic", "global_facts", "high_school_biology", "high_school_chemistry", "high_school_computer_science",
+      "high_school_european_history", "high_school_geography", "high_school_government_and_politics",
+      "high_school_macroeconomics", "high_school_mathematics", "high_school_microeconomics", "high_school_physics",
+      "high_school_psychology", "high_school_statistics", "high_school_us_history", "high_school_world_history",
+      "human_aging", "human_sexuality", "international_law", "jurisprudence", "logical_fallacies", "machine_learning",
+      "management", "marketing", "medical_genetics", "miscellaneous", "moral_disputes", "moral_scenarios", "nutrition",
+      "philosophy", "prehistory", "professional_accounting", "professional_law", "professional_medicine",
+      "professional_psychology", "public_relations", "security_studies", "sociology", "us_foreign_policy", "virology",
+      "world_religions"};
+  return k;
+}
+
+const std::vector<TaskInfo>& tasks() {
+  static const std::vector<std::string> kGsm8kSubsets = {"main"};
+  static const std::vector<TaskInfo> k = {
+      {"mmlu", "knowledge", 5, 5, 512, &mmlu_subjects()},
+      {"gsm8k", "math", 4, 100, 1024, &kGsm8kSubsets},
+  };
+  return k;
+}
+
+const TaskInfo* find_task(std::string_view name) {
+  for (const auto& t : tasks())
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+std::vector<std::string_view> task_names() {
+  std::vector<std::string_view> out;
+  for (const auto& t : tasks()) out.push_back(t.name);
+  return out;
+}
+
+}  // namespace qb::spec

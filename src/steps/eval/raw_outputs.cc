@@ -1,0 +1,77 @@
+// outputs.jsonl: write and read (see raw_outputs.h).
+#include "steps/eval/raw_outputs.h"
+
+#include <nlohmann/json.hpp>
+
+#include "util/fs.h"
+#include "util/json_parse.h"
+
+namespace qb::eval {
+
+using nlohmann::json;
+
+std::string raw_output_line(int64_t index, const RawOutput& r) {
+  json j = {{"index", index}};
+  if (!r.loglikelihoods.empty()) {
+    j["loglikelihoods"] = r.loglikelihoods;
+  } else {
+    j["output"] = r.output;
+    j["output_tokens"] = r.output_tokens;
+    j["finish"] = r.finish;
+  }
+  if (r.kl) j["kl"] = *r.kl;
+  if (r.top1) j["top1"] = *r.top1;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string raw_outputs_to_jsonl(const std::vector<RawOutput>& outputs) {
+  std::string s;
+  for (size_t i = 0; i < outputs.size(); ++i) s += raw_output_line(static_cast<int64_t>(i), outputs[i]);
+  return s;
+}
+
+Result<std::pair<int64_t, RawOutput>> parse_raw_output(std::string_view line, const std::string& where) {
+  auto parsed = parse_json_bounded(line, where);
+  if (!parsed.is_ok()) return corrupt(parsed.status().message());
+  const json& j = *parsed;
+  if (!j.is_object()) return corrupt(where + ": not a JSON object");
+  if (!j.contains("index") || !j["index"].is_number_integer()) return corrupt(where + ": no integer 'index'");
+  RawOutput r;
+  try {
+    if (j.contains("loglikelihoods")) {
+      r.loglikelihoods = j["loglikelihoods"].get<std::vector<double>>();
+    } else {
+      r.output = j.at("output").get<std::string>();
+      r.output_tokens = j.at("output_tokens").get<int64_t>();
+      r.finish = j.at("finish").get<std::string>();
+    }
+    if (j.contains("kl")) r.kl = j["kl"].get<double>();
+    if (j.contains("top1")) r.top1 = j["top1"].get<bool>();
+  } catch (const json::exception& e) {
+    return corrupt(where + ": " + e.what());
+  }
+  return std::make_pair(j["index"].get<int64_t>(), std::move(r));
+}
+
+Result<std::vector<RawOutput>> load_raw_outputs(const std::filesystem::path& file, size_t expected) {
+  QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(file));
+  std::vector<RawOutput> out;
+  size_t pos = 0, line = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    ++line;
+    const std::string where = file.string() + ":" + std::to_string(line);
+    QB_ASSIGN_OR_RETURN(auto item, parse_raw_output(std::string_view(text).substr(pos, nl - pos), where));
+    if (item.first != static_cast<int64_t>(out.size()))
+      return corrupt(where + ": index " + std::to_string(item.first) + ", expected " + std::to_string(out.size()));
+    out.push_back(std::move(item.second));
+    pos = nl + 1;
+  }
+  if (out.size() != expected)
+    return corrupt(file.string() + ": " + std::to_string(out.size()) + " outputs, the eval set has " +
+                   std::to_string(expected));
+  return out;
+}
+
+}  // namespace qb::eval

@@ -1,0 +1,38 @@
+// Scoring a generation (the `score` node's work, torch-free): every raw output of a generate
+// node scored against its eval-set entry with evalscope's rules (score_generation /
+// score_loglikelihoods), the report (accuracy ± stderr per dataset and subset), and the files a
+// score artifact holds:
+//   predictions/<dataset>.jsonl  one line per item: index, subset, prompt, output, extracted, gold,
+//                                correct, finish, output_tokens (loglikelihoods in that mode)
+//   items.jsonl                  index, dataset, correct, extracted (paired comparisons read it)
+//   report.json                  the report, with whatever the caller adds (fidelity, keys)
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "steps/eval/eval_set.h"
+#include "steps/eval/raw_outputs.h"
+#include "util/status.h"
+
+namespace qb::eval {
+
+struct ScoreRun {
+  std::vector<Score> scores;      // parallel to the entries
+  nlohmann::ordered_json report;  // make_report()
+};
+
+// `outputs` parallel to `entries`. Errors name the item.
+Result<ScoreRun> score_outputs(const std::vector<EvalEntry>& entries, const std::vector<RawOutput>& outputs,
+                               const ScoreOptions& opts);
+
+Status write_score_outputs(const std::filesystem::path& out_dir, const std::vector<EvalEntry>& entries,
+                           const std::vector<RawOutput>& outputs, const std::vector<Score>& scores,
+                           const nlohmann::ordered_json& report);
+
+// items.jsonl of a score artifact: per-item correctness in entry order. Errors name the file.
+Result<std::vector<bool>> read_item_correctness(const std::filesystem::path& artifact_dir, size_t expected);
+
+}  // namespace qb::eval

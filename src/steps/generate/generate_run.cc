@@ -1,0 +1,316 @@
+// The generate engine (see generate_run.h).
+#include "steps/generate/generate_run.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "steps/model/generate.h"
+#include "steps/model/model.h"
+#include "steps/tokenizer/chat_format.h"
+#include "steps/tokenizer/tokenizer.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/progress.h"
+#include "util/strings.h"
+
+namespace qb::generate {
+
+namespace stdfs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string device_error(const c10::Error& e, int64_t batch) {
+  return "the model runtime failed on a batch of " + std::to_string(batch) + " items (" +
+         std::string(e.what_without_backtrace()) + "); if the device ran out of memory, lower the eval "
+         "config's generation.batch_size";
+}
+
+constexpr const char* kPartialFile = "predictions.jsonl";
+
+// Raw results of earlier, interrupted runs of this node, by item index. Stops at the first line
+// that is torn (no newline: the run died mid-write) or unreadable, and cuts the file there, so
+// that this run's appends start on a line of their own.
+std::map<int64_t, eval::RawOutput> read_partial(const stdfs::path& file, size_t n_entries) {
+  std::map<int64_t, eval::RawOutput> out;
+  auto text = fs::read_file(file);
+  if (!text.is_ok()) return out;
+  size_t pos = 0, good_end = 0;
+  while (pos < text->size()) {
+    size_t nl = text->find('\n', pos);
+    if (nl == std::string::npos) break;
+    auto item = eval::parse_raw_output(std::string_view(*text).substr(pos, nl - pos), file.string());
+    pos = nl + 1;
+    if (!item.is_ok()) {
+      log::warn(file.string() + ": an unreadable line; the items after it are recomputed");
+      break;
+    }
+    int64_t idx = item->first;
+    if (idx < 0 || static_cast<size_t>(idx) >= n_entries) break;
+    good_end = pos;
+    out[idx] = std::move(item->second);
+  }
+  if (good_end < text->size() && ::truncate(file.c_str(), static_cast<off_t>(good_end)) != 0)
+    log::warn(file.string() + ": cannot cut the torn tail; later items are recomputed");
+  return out;
+}
+
+// Appends one JSON line per finished item; each batch is flushed and fsynced before the next.
+class PartialWriter {
+ public:
+  explicit PartialWriter(const stdfs::path& dir) {
+    if (dir.empty()) return;
+    std::error_code ec;
+    stdfs::create_directories(dir, ec);
+    path_ = dir / kPartialFile;
+    f_ = std::fopen(path_.c_str(), "ab");
+    if (!f_) log::warn("cannot open " + path_.string() + " for appending; this run cannot be resumed");
+  }
+  ~PartialWriter() {
+    if (f_) std::fclose(f_);
+  }
+  PartialWriter(const PartialWriter&) = delete;
+  PartialWriter& operator=(const PartialWriter&) = delete;
+  void add(int64_t index, const eval::RawOutput& r) {
+    if (!f_) return;
+    std::string line = eval::raw_output_line(index, r);
+    std::fwrite(line.data(), 1, line.size(), f_);
+  }
+  void sync() {
+    if (!f_) return;
+    std::fflush(f_);
+    ::fdatasync(::fileno(f_));
+  }
+
+ private:
+  stdfs::path path_;
+  std::FILE* f_ = nullptr;
+};
+
+// Batches of at most `batch` item positions, each batch's items of similar length (sorted
+// longest first, so an out-of-memory shows up at once rather than at the end).
+std::vector<std::vector<size_t>> length_batches(std::vector<size_t> items, const std::vector<size_t>& length,
+                                                int64_t batch) {
+  std::stable_sort(items.begin(), items.end(), [&](size_t a, size_t b) { return length[a] > length[b]; });
+  std::vector<std::vector<size_t>> out;
+  for (size_t i = 0; i < items.size(); i += static_cast<size_t>(batch))
+    out.emplace_back(items.begin() + static_cast<std::ptrdiff_t>(i),
+                     items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), i + static_cast<size_t>(batch))));
+  return out;
+}
+
+}  // namespace
+
+Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
+  GenerateRunResult res;
+  QB_ASSIGN_OR_RETURN(res.entries, eval::load_eval_set(o.eval_set_dir / "eval_set.jsonl"));
+  const auto& entries = res.entries;
+  const size_t n = entries.size();
+  json sample_params = json::object();
+  if (auto sp = fs::read_file(o.eval_set_dir / "sample_params.json"); sp.is_ok()) {
+    sample_params = json::parse(*sp, nullptr, false);
+    if (sample_params.is_discarded()) return corrupt((o.eval_set_dir / "sample_params.json").string() + ": not JSON");
+  }
+  const bool enable_thinking = sample_params.value("enable_thinking", false);
+  const int64_t batch_size = o.spec.batch_size;
+
+  std::error_code ec;
+  if (!stdfs::exists(o.model_dir / "tokenizer.json", ec))
+    return not_found("model folder '" + o.model_dir.string() +
+                     "' has no tokenizer.json: an eval needs the model's tokenizer (put tokenizer.json, "
+                     "tokenizer_config.json next to config.json)");
+  QB_ASSIGN_OR_RETURN(tok::Tokenizer tokenizer, tok::Tokenizer::load(o.model_dir));
+  model::LoadOptions lo;
+  lo.device = o.device;
+  lo.dtype = o.dtype;
+  auto t_load = Clock::now();
+  QB_ASSIGN_OR_RETURN(model::Model model, model::Model::load(o.model_dir, lo));
+  res.stats["load_seconds"] = seconds_since(t_load);
+
+  // ---- tokenize ----
+  std::vector<std::vector<int64_t>> prompt_ids(n);
+  std::vector<std::vector<std::vector<int64_t>>> cont_ids(n);
+  std::vector<size_t> length(n);
+  tok::ChatOptions chat;
+  chat.enable_thinking = enable_thinking;
+  auto encode = [&](const std::string& text) {
+    std::vector<int64_t> ids;
+    for (int32_t id : tokenizer.encode(text)) ids.push_back(id);
+    return ids;
+  };
+  int64_t prompt_tokens = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& e = entries[i];
+    prompt_ids[i] = encode(e.chat_template ? tok::format_chat_prompt(e.prompt, chat) : e.prompt);
+    if (prompt_ids[i].empty()) return invalid_argument("eval item " + std::to_string(i) + " (" + e.source + "): an empty prompt");
+    for (const auto& c : e.continuations) cont_ids[i].push_back(encode(c));
+    length[i] = prompt_ids[i].size();
+    prompt_tokens += static_cast<int64_t>(length[i]);
+    for (int64_t id : prompt_ids[i])
+      if (id >= model.config().vocab_size)
+        return invalid_argument("eval item " + std::to_string(i) + ": token id " + std::to_string(id) +
+                                " is outside the model's vocabulary of " + std::to_string(model.config().vocab_size) +
+                                " (the tokenizer in '" + o.model_dir.string() + "' does not belong to this model)");
+  }
+  res.stats["items"] = n;
+  res.stats["prompt_tokens"] = prompt_tokens;
+
+  // ---- resume ----
+  res.items.resize(n);
+  std::map<int64_t, eval::RawOutput> done;
+  std::vector<bool> resumed(n, false);
+  if (!o.partial_dir.empty()) done = read_partial(o.partial_dir / kPartialFile, n);
+  for (auto& [idx, r] : done) {
+    const auto& e = entries[static_cast<size_t>(idx)];
+    bool fits = e.prompt_style == "loglikelihood" ? r.loglikelihoods.size() == e.continuations.size() : true;
+    if (!fits) continue;
+    res.items[static_cast<size_t>(idx)] = std::move(r);
+    resumed[static_cast<size_t>(idx)] = true;
+    ++res.resumed;
+  }
+  if (res.resumed > 0)
+    log::info("resuming: " + std::to_string(res.resumed) + " of " + std::to_string(n) +
+              " items were completed by an earlier, interrupted run of this eval");
+
+  std::vector<int64_t> stop_ids;
+  for (std::string_view s : tok::kChatStopTokens)
+    if (auto id = tokenizer.token_to_id(s)) stop_ids.push_back(*id);
+
+  // Pending items by kind: generative ones grouped by their token budget (per dataset).
+  std::map<int64_t, std::vector<size_t>> gen_by_budget;
+  std::vector<size_t> ll_items;
+  for (size_t i = 0; i < n; ++i) {
+    if (resumed[i]) continue;
+    const auto& e = entries[i];
+    if (e.prompt_style == "loglikelihood") {
+      if (e.continuations.size() != 4)
+        return invalid_argument("eval item " + std::to_string(i) + ": a loglikelihood item needs 4 continuations");
+      ll_items.push_back(i);
+    } else {
+      auto budget_it = o.spec.max_new_tokens.find(e.dataset_name);
+      if (budget_it == o.spec.max_new_tokens.end())
+        return invalid_argument("eval item " + std::to_string(i) + ": no max_new_tokens for dataset '" + e.dataset_name +
+                                "' in the generate spec");
+      const int64_t budget = budget_it->second;
+      gen_by_budget[budget].push_back(i);
+    }
+  }
+  size_t pending = ll_items.size();
+  for (const auto& [b, v] : gen_by_budget) pending += v.size();
+
+  // Fidelity logits: generative items take them from their generation's prefill; the rest
+  // (log-likelihood items, items resumed from an earlier run) get a prefill pass at the end.
+  std::vector<bool> have_logits(n, false);
+  if (o.want_logits) res.last_logits = at::empty({static_cast<int64_t>(n), model.config().vocab_size}, at::kFloat);
+
+  PartialWriter partial(o.partial_dir);
+  Progress progress("eval items", static_cast<int64_t>(pending));
+  int64_t generated_tokens = 0;
+  double gen_seconds = 0, ll_seconds = 0, prefill_seconds = 0, decode_seconds = 0;
+  int64_t padded_prompt_tokens = 0;
+
+  for (const auto& [budget, items] : gen_by_budget) {
+    for (const auto& batch : length_batches(items, length, batch_size)) {
+      std::vector<std::vector<int64_t>> prompts;
+      for (size_t i : batch) prompts.push_back(prompt_ids[i]);
+      model::GenerateOptions g;
+      g.max_new_tokens = budget;
+      g.stop_token_ids = stop_ids;
+      g.cuda_graph = o.device.is_cuda();
+      at::Tensor prefill_logits;
+      if (o.want_logits) g.prefill_logits = &prefill_logits;
+      auto t0 = Clock::now();
+      std::vector<model::Generation> outs;
+      try {
+        model::GenerateStats gs;
+        QB_ASSIGN_OR_RETURN(outs, model::generate_greedy(model, prompts, g, &gs));
+        prefill_seconds += gs.prefill_seconds;
+        decode_seconds += gs.decode_seconds;
+        padded_prompt_tokens += gs.batch * gs.prompt_columns;
+      } catch (const c10::Error& e) {
+        return unavailable(device_error(e, static_cast<int64_t>(batch.size())));
+      }
+      gen_seconds += seconds_since(t0);
+      if (o.want_logits) {
+        std::vector<int64_t> idx(batch.begin(), batch.end());
+        res.last_logits.index_copy_(0, at::tensor(idx, at::kLong), prefill_logits);
+        for (size_t i : batch) have_logits[i] = true;
+      }
+      for (size_t k = 0; k < batch.size(); ++k) {
+        eval::RawOutput& r = res.items[batch[k]];
+        const std::vector<int32_t> ids(outs[k].tokens.begin(), outs[k].tokens.end());
+        r.output = tokenizer.decode(ids);
+        r.output_tokens = static_cast<int64_t>(ids.size());
+        r.finish = outs[k].finish == model::FinishReason::kStop ? "stop" : "length";
+        generated_tokens += r.output_tokens;
+        partial.add(static_cast<int64_t>(batch[k]), r);
+      }
+      partial.sync();
+      progress.advance(static_cast<int64_t>(batch.size()));
+    }
+  }
+  for (const auto& batch : length_batches(ll_items, length, batch_size)) {
+    std::vector<model::ScoreRequest> reqs;
+    for (size_t i : batch)
+      for (const auto& c : cont_ids[i]) reqs.push_back({prompt_ids[i], c});
+    auto t0 = Clock::now();
+    std::vector<model::ContinuationScore> scores;
+    try {
+      QB_ASSIGN_OR_RETURN(scores, model::score_continuations(model, reqs));
+    } catch (const c10::Error& e) {
+      return unavailable(device_error(e, static_cast<int64_t>(batch.size())));
+    }
+    ll_seconds += seconds_since(t0);
+    for (size_t k = 0; k < batch.size(); ++k) {
+      eval::RawOutput& r = res.items[batch[k]];
+      for (size_t c = 0; c < 4; ++c) r.loglikelihoods.push_back(scores[k * 4 + c].logprob);
+      partial.add(static_cast<int64_t>(batch[k]), r);
+    }
+    partial.sync();
+    progress.advance(static_cast<int64_t>(batch.size()));
+  }
+  res.stats["generated_tokens"] = generated_tokens;
+  res.stats["generate_seconds"] = gen_seconds;
+  res.stats["decode_tokens_per_s"] = decode_seconds > 0 ? static_cast<double>(generated_tokens) / decode_seconds : 0.0;
+  res.stats["prefill_seconds"] = prefill_seconds;  // generation's prompt forwards (+ first token)
+  res.stats["prefill_tokens_per_s"] = prefill_seconds > 0 ? static_cast<double>(padded_prompt_tokens) / prefill_seconds : 0.0;
+  res.stats["decode_seconds"] = decode_seconds;
+  res.stats["loglikelihood_seconds"] = ll_seconds;
+  res.stats["resumed_items"] = res.resumed;
+
+  // ---- next-token logits at every prompt's last position (fidelity) ----
+  if (o.want_logits) {
+    auto t0 = Clock::now();
+    std::vector<size_t> rest;
+    for (size_t i = 0; i < n; ++i)
+      if (!have_logits[i]) rest.push_back(i);
+    for (const auto& batch : length_batches(rest, length, batch_size)) {
+      std::vector<std::vector<int64_t>> seqs;
+      for (size_t i : batch) seqs.push_back(prompt_ids[i]);
+      at::Tensor rows;
+      try {
+        QB_ASSIGN_OR_RETURN(rows, model::last_logits(model, seqs));
+      } catch (const c10::Error& e) {
+        return unavailable(device_error(e, static_cast<int64_t>(batch.size())));
+      }
+      std::vector<int64_t> idx(batch.begin(), batch.end());
+      res.last_logits.index_copy_(0, at::tensor(idx, at::kLong), rows.to(at::kFloat));
+    }
+    res.stats["logits_seconds"] = seconds_since(t0);
+    res.stats["logits_pass_items"] = rest.size();
+  }
+  return res;
+}
+
+}  // namespace qb::generate

@@ -1,0 +1,51 @@
+// Running one model over a frozen eval set (the `generate` node's engine): prompts tokenized
+// (chat template as the eval set says), generative items decoded greedily in batches sorted by
+// length, log-likelihood items scored in one forward per batch, and — for fidelity — the
+// next-token logits at each prompt's last position. No scoring here: the raw outputs go to
+// outputs.jsonl (steps/eval/raw_outputs.h) and the `score` node scores them.
+//
+// Resume: every finished batch appends its raw results to <partial_dir>/predictions.jsonl
+// (flushed and fsynced) before the next starts. A rerun of the same node (same key, so the same
+// partial_dir) reads them back and computes only what is missing; a torn last line is cut.
+// Fidelity logits of generative items come from their generation's prefill; items resumed from
+// disk and log-likelihood items get one extra prefill each at the end (not resumed: cheap).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "spec/eval_spec.h"
+#include "steps/eval/eval_set.h"
+#include "steps/eval/raw_outputs.h"
+#include "util/status.h"
+
+namespace qb::generate {
+
+struct GenerateRunOptions {
+  std::filesystem::path model_dir;     // Hugging Face folder with tokenizer.json
+  std::filesystem::path eval_set_dir;  // a sample artifact: eval_set.jsonl, sample_params.json
+  at::Device device = at::kCPU;
+  std::optional<at::ScalarType> dtype;  // compute dtype (default: the checkpoint's)
+  spec::GenerateSpec spec;              // token budgets, batch size
+  std::filesystem::path partial_dir;    // resume file lives here (empty: no resume)
+  bool want_logits = false;
+};
+
+struct GenerateRunResult {
+  std::vector<eval::EvalEntry> entries;  // the eval set, in order
+  std::vector<eval::RawOutput> items;    // parallel to entries
+  at::Tensor last_logits;                // [N, V] fp32 on the CPU (want_logits), row i = entry i
+  int64_t resumed = 0;
+  nlohmann::ordered_json stats;          // tokens, seconds, rates
+};
+
+Result<GenerateRunResult> run_generation(const GenerateRunOptions& opts);
+
+}  // namespace qb::generate

@@ -1,0 +1,121 @@
+// The `score` step (CPU, seconds): the raw outputs of a generate node scored against the frozen
+// eval set with evalscope's rules (src/steps/eval/score_run.h), from the node's ScoreSpec. With
+// fidelity, it summarizes the generation's per-item KL / top-1 against the base model and runs
+// McNemar's exact test on per-item correctness against the base model's score node.
+//
+// Artifact: predictions/<dataset>.jsonl, items.jsonl, report.json, config.json.
+// meta["scores"] = {"datasets": {ds: {acc, stderr, n}}, "overall": {...}, "fidelity": {...}},
+// which `qbuild` flattens into results/<dataset_name>.csv; meta["model_key"] and
+// meta["generation"] (speed) come from the generation it scored.
+#include <spdlog/spdlog.h>
+
+#include "spec/eval_spec.h"
+#include "steps/eval/score_run.h"
+#include "steps/eval/stats.h"
+#include "steps/kinds/step_kinds.h"
+#include "util/fs.h"
+
+namespace qb::steps {
+
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+Result<json> read_json_file(const std::filesystem::path& p) {
+  QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(p));
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return corrupt(p.string() + ": not JSON");
+  return j;
+}
+
+// {"datasets": {ds: {acc, stderr, n}}, "overall": {acc, stderr, n}} from eval::make_report().
+json scores_of(const ordered_json& report) {
+  json s = {{"datasets", json::object()}};
+  for (const auto& d : report.at("datasets"))
+    s["datasets"][d.at("dataset_name").get<std::string>()] = {{"acc", d.at("acc")}, {"stderr", d.at("stderr")}, {"n", d.at("n")}};
+  const auto& o = report.at("overall");
+  s["overall"] = {{"acc", o.at("acc")}, {"stderr", o.at("stderr")}, {"n", o.at("n")}};
+  return s;
+}
+
+}  // namespace
+
+Status run_score(runner::StepContext& ctx) {
+  QB_ASSIGN_OR_RETURN(spec::ScoreSpec ss, spec::ScoreSpec::from_json(ctx.params));
+  spec::Issues issues;
+  ss.validate(issues);
+  QB_TRY(issues.to_status("score spec"));
+  const auto& gen_dir = ctx.inputs.at("generation");
+  QB_ASSIGN_OR_RETURN(auto entries, eval::load_eval_set(ctx.inputs.at("eval_set") / "eval_set.jsonl"));
+  QB_ASSIGN_OR_RETURN(auto outputs, eval::load_raw_outputs(gen_dir / "outputs.jsonl", entries.size()));
+  QB_ASSIGN_OR_RETURN(json generation, read_json_file(gen_dir / "generation.json"));
+
+  eval::ScoreOptions so;
+  if (ss.strip_thinking) so.remove_until = "</think>";
+  QB_ASSIGN_OR_RETURN(eval::ScoreRun run, eval::score_outputs(entries, outputs, so));
+  json scores = scores_of(run.report);
+
+  ordered_json report = {{"model", generation.value("model", "")},
+                         {"model_key", generation.value("model_key", "")},
+                         {"eval_set_key", ctx.input_keys.at("eval_set")},
+                         {"generate_key", ctx.input_keys.at("generation")},
+                         {"eval_key", ctx.key},
+                         {"scorer", ss.scorer}};
+  report.update(run.report);
+  if (ss.fidelity) {
+    if (!ctx.inputs.count("base")) return internal_error("score: fidelity without a base input");
+    std::vector<double> kl;
+    std::vector<bool> top1;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (!outputs[i].kl || !outputs[i].top1)
+        return corrupt((gen_dir / "outputs.jsonl").string() + ": item " + std::to_string(i) +
+                       " has no fidelity values (kl, top1): the generation did not compare with the base model");
+      kl.push_back(*outputs[i].kl);
+      top1.push_back(*outputs[i].top1);
+    }
+    const eval::KlStats k = eval::summarize_kl(kl, top1);
+    QB_ASSIGN_OR_RETURN(std::vector<bool> base_correct, eval::read_item_correctness(ctx.inputs.at("base"), entries.size()));
+    std::vector<bool> mine;
+    for (const auto& s : run.scores) mine.push_back(s.correct);
+    QB_ASSIGN_OR_RETURN(eval::McNemar mc, eval::mcnemar_exact(base_correct, mine));
+    scores["fidelity"] = {{"kl", k.mean_kl},       {"kl_stderr", k.stderr_kl}, {"top1", k.top1_agreement},
+                          {"mcnemar_p", mc.p_value}, {"only_base", mc.only_a},  {"only_variant", mc.only_b}};
+    report["fidelity"] = {{"base_model", ctx.input_names.count("base") ? ctx.input_names.at("base") : ""},
+                          {"base_key", ctx.input_keys.at("base")},
+                          {"positions", k.positions},
+                          {"what", "next-token distributions at each prompt's last position"},
+                          {"kl_mean", k.mean_kl},
+                          {"kl_stderr", k.stderr_kl},
+                          {"kl_max", k.max_kl},
+                          {"top1_agreement", k.top1_agreement},
+                          {"top1_stderr", k.stderr_top1},
+                          {"mcnemar", {{"n", mc.n}, {"only_base_correct", mc.only_a}, {"only_variant_correct", mc.only_b},
+                                       {"p_value", mc.p_value}}}};
+  }
+  report["generation"] = generation.value("stats", json::object());
+  QB_TRY(eval::write_score_outputs(ctx.out_dir, entries, outputs, run.scores, report));
+  ordered_json config = {{"kind", "score"},
+                         {"score_spec", ss.to_json()},
+                         {"generate_spec", generation.value("spec", json::object())},
+                         {"inputs", ctx.input_names},
+                         {"input_keys", ctx.input_keys},
+                         {"device", generation.value("device", "")},
+                         {"compute_dtype", generation.value("compute_dtype", "")}};
+  if (auto sp = read_json_file(ctx.inputs.at("eval_set") / "sample_params.json"); sp.is_ok()) config["sample_spec"] = *sp;
+  QB_TRY(fs::write_file_atomic(ctx.out_dir / "config.json", config.dump(2) + "\n"));
+  ctx.meta["scores"] = scores;
+  ctx.meta["model_key"] = generation.value("model_key", "");
+  ctx.meta["generation"] = generation.value("stats", json::object());
+
+  std::string line;
+  for (const auto& [ds, v] : scores["datasets"].items())
+    line += fmt::format("{} {:.4f} (n={}) ", ds, v["acc"].get<double>(), v["n"].get<int64_t>());
+  if (ss.fidelity)
+    line += fmt::format("| KL {:.6f}, top-1 {:.4f}, McNemar p {:.4f}", scores["fidelity"]["kl"].get<double>(),
+                        scores["fidelity"]["top1"].get<double>(), scores["fidelity"]["mcnemar_p"].get<double>());
+  spdlog::info("{}", line);
+  return Status::ok();
+}
+
+}  // namespace qb::steps

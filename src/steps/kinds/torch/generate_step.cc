@@ -1,0 +1,100 @@
+// The `generate` step: one model over the frozen eval set (src/steps/generate), from the node's
+// GenerateSpec. The base model's node keeps its next-token logits (logits.safetensors, "logits"
+// [N, V] fp32: the reference distributions of fidelity); a variant's node compares its own with
+// the base's, per item: KL(P_base || P_variant) and top-1 agreement, written into outputs.jsonl.
+//
+// Artifact: outputs.jsonl (steps/eval/raw_outputs.h), generation.json (model and eval-set keys,
+// device, dtype, spec, speed: prefill / decode tokens/s), logits.safetensors (base only).
+// meta: "model_key", "device", "compute_dtype", "generation" (the speed stats).
+#ifdef QBUILD_WITH_TORCH
+#include <ATen/ATen.h>
+
+#include "spec/eval_spec.h"
+#include "steps/eval/stats.h"
+#include "steps/generate/generate_run.h"
+#include "steps/kinds/step_kinds.h"
+#include "steps/kinds/torch/torch_step.h"
+#include "steps/model/model_config.h"
+#include "steps/model_io/safetensors.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+namespace qb::steps {
+
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+constexpr const char* kLogitsFile = "logits.safetensors";
+
+// Per-item fidelity against the base generation's logits.
+Status compare_with_base(const runner::StepContext& ctx, generate::GenerateRunResult& r) {
+  const auto file = ctx.inputs.at("base") / kLogitsFile;
+  QB_ASSIGN_OR_RETURN(auto reader, model_io::SafetensorsReader::open(file));
+  QB_ASSIGN_OR_RETURN_CTX(at::Tensor base, reader.load("logits"), file.string());
+  if (base.dim() != 2 || base.scalar_type() != at::kFloat || base.size(0) != r.last_logits.size(0))
+    return corrupt(file.string() + ": 'logits' is not a float32 [" + std::to_string(r.last_logits.size(0)) +
+                   ", V] tensor for this eval set");
+  if (base.size(1) != r.last_logits.size(1))
+    return invalid_argument("fidelity: the base model's vocabulary (" + std::to_string(base.size(1)) +
+                            ") differs from this variant's (" + std::to_string(r.last_logits.size(1)) + ")");
+  const auto numel = static_cast<size_t>(base.numel());
+  at::Tensor b = base.contiguous(), v = r.last_logits.contiguous();
+  QB_ASSIGN_OR_RETURN(eval::PositionKl kl, eval::kl_per_position({b.data_ptr<float>(), numel},
+                                                                  {v.data_ptr<float>(), numel}, b.size(1)));
+  for (size_t i = 0; i < r.items.size(); ++i) {
+    r.items[i].kl = kl.kl[i];
+    r.items[i].top1 = static_cast<bool>(kl.top1[i]);
+  }
+  return Status::ok();
+}
+
+Status generate_impl(runner::StepContext& ctx, const spec::GenerateSpec& gs) {
+  generate::GenerateRunOptions o;
+  o.model_dir = ctx.inputs.at("model");
+  o.eval_set_dir = ctx.inputs.at("eval_set");
+  o.device = step_device(ctx);
+  QB_ASSIGN_OR_RETURN(at::ScalarType dt, model::parse_dtype(gs.compute_dtype));
+  o.dtype = dt;
+  o.spec = gs;
+  o.partial_dir = ctx.partial_dir;
+  o.want_logits = gs.logits != "none";
+  QB_ASSIGN_OR_RETURN(generate::GenerateRunResult r, generate::run_generation(o));
+  if (gs.logits == "keep") {
+    QB_TRY(model_io::write_safetensors(ctx.out_dir / kLogitsFile, {{"logits", r.last_logits}},
+                                       {{"positions", "last prompt token of each eval item, in eval-set order"},
+                                        {"eval_set_key", ctx.input_keys.at("eval_set")}}));
+  } else if (gs.logits == "compare") {
+    if (!ctx.inputs.count("base")) return internal_error("generate: logits 'compare' without a base input");
+    QB_TRY(compare_with_base(ctx, r));
+  }
+  QB_TRY(fs::write_file_atomic(ctx.out_dir / "outputs.jsonl", eval::raw_outputs_to_jsonl(r.items)));
+  const std::string model_key = ctx.input_keys.count("model") ? ctx.input_keys.at("model") : "";
+  ordered_json info = {{"model", ctx.input_names.count("model") ? ctx.input_names.at("model") : ""},
+                       {"model_key", model_key},
+                       {"eval_set_key", ctx.input_keys.at("eval_set")},
+                       {"generate_key", ctx.key},
+                       {"device", gs.device},
+                       {"compute_dtype", gs.compute_dtype},
+                       {"spec", gs.to_json()},
+                       {"stats", r.stats}};
+  QB_TRY(fs::write_file_atomic(ctx.out_dir / "generation.json", info.dump(2) + "\n"));
+  ctx.meta["model_key"] = model_key;
+  ctx.meta["device"] = gs.device;
+  ctx.meta["compute_dtype"] = gs.compute_dtype;
+  ctx.meta["generation"] = r.stats;
+  log::info("generated " + std::to_string(r.items.size()) + " items (" + std::to_string(r.resumed) +
+            " resumed from an interrupted run)");
+  return Status::ok();
+}
+
+}  // namespace
+
+Status run_generate(runner::StepContext& ctx) {
+  QB_ASSIGN_OR_RETURN(spec::GenerateSpec gs, spec::GenerateSpec::from_json(ctx.params));
+  return run_torch_step(ctx, gs.device, [&](runner::StepContext& c) { return generate_impl(c, gs); });
+}
+
+}  // namespace qb::steps
+#endif

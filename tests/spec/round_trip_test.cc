@@ -1,0 +1,152 @@
+// Each spec's canonical JSON is a faithful, strict serialization: from_json(to_json(x)) == x,
+// to_json(from_json(j)) == j, and anything else than exactly the canonical fields is an error
+// naming the field (a step never defaults what the key did not hash).
+#include <gtest/gtest.h>
+
+#include "spec/eval_spec.h"
+#include "spec/project.h"
+#include "spec/quant_recipe.h"
+#include "spec/spinquant.h"
+
+namespace qb::spec {
+namespace {
+
+using nlohmann::json;
+
+template <typename T>
+void expect_round_trip(const T& x) {
+  const json j = x.to_json();
+  auto back = T::from_json(j);
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string() << "\n" << j.dump(2);
+  EXPECT_EQ(*back, x) << j.dump(2);
+  EXPECT_EQ(back->to_json(), j);
+}
+
+QuantRecipe gptq_static() {
+  QuantRecipe r;
+  r.modifier = Modifier::kGptq;
+  ConfigGroup g = preset_group(*find_scheme("W8A8"), {"Linear", "re:.*proj$"});
+  g.weights.actorder = ActOrder::kWeight;
+  QuantArgs acts;
+  acts.observer = ObserverKind::kMse;
+  acts.observer_options.grid = 50;
+  g.input_activations = acts;
+  r.groups = {g};
+  r.ignore = {"lm_head", "re:.*down_proj$"};
+  r.block_size = 64;
+  r.dampening_frac = 0.05;
+  r.calibration = CalibrationSpec{"jsonl", 16, 256, 7};
+  r.device = "cuda";
+  r.compute_dtype = "bfloat16";
+  return r;
+}
+
+TEST(RoundTrip, QuantRecipeOfEveryPreset) {
+  for (const auto& p : scheme_presets()) {
+    SCOPED_TRACE(std::string(p.name));
+    QuantRecipe r;
+    r.groups = {preset_group(p, {"Linear"})};
+    r.ignore = {"lm_head"};
+    expect_round_trip(r);
+  }
+}
+
+TEST(RoundTrip, GptqRecipeWithCalibrationObserverKwargsAndActorder) { expect_round_trip(gptq_static()); }
+
+TEST(RoundTrip, SpinQuantParams) {
+  SpinQuantParams p;
+  expect_round_trip(p);
+  p.rotations = {RotationId::kR1, RotationId::kR4};
+  p.transform_type = RotationType::kRandomMatrix;
+  p.seed = 12;
+  p.transform_block_size = 128;
+  p.center_embeddings = true;
+  p.device = "cuda";
+  expect_round_trip(p);
+}
+
+TEST(RoundTrip, EquivalenceCheck) {
+  EquivalenceCheck e;
+  expect_round_trip(e);
+  e.max_rel_error = 0.5;
+  e.prompts = {"a", "b"};
+  expect_round_trip(e);
+}
+
+TEST(RoundTrip, EvalSpecs) {
+  SampleSpec s;
+  s.datasets = {SampleSpec::dataset_defaults("mmlu"), SampleSpec::dataset_defaults("gsm8k")};
+  s.datasets[0].subset_list = {"virology", "anatomy"};
+  s.datasets[0].tags = {"a", "b"};
+  s.datasets[1].weight = 2.5;
+  s.datasets[1].format = "parquet";
+  s.total_samples = 30;
+  s.mode = "loglikelihood";
+  s.enable_thinking = true;
+  expect_round_trip(s);
+  GenerateSpec g;
+  g.max_new_tokens = {{"gsm8k", 7}, {"mmlu", 9}};
+  g.batch_size = 3;
+  g.logits = "compare";
+  g.device = "cuda";
+  g.compute_dtype = "bfloat16";
+  expect_round_trip(g);
+  ScoreSpec sc;
+  sc.strip_thinking = false;
+  sc.fidelity = false;
+  expect_round_trip(sc);
+}
+
+TEST(RoundTrip, ProjectSpec) {
+  ProjectSpec p;
+  p.devices = {0, 3};
+  p.device = "cuda";
+  p.compute_dtype = "bfloat16";
+  p.jobs = 4;
+  p.cpu_threads = 2;
+  expect_round_trip(p);
+}
+
+TEST(Canonical, AMissingFieldIsAnErrorNotADefault) {
+  json j = gptq_static().to_json();
+  j["config_groups"]["group_0"]["weights"].erase("observer");
+  EXPECT_EQ(QuantRecipe::from_json(j).status().message(),
+            "quant recipe: config_groups.group_0.weights.observer: missing");
+  json g = GenerateSpec().to_json();
+  g.erase("compute_dtype");
+  EXPECT_EQ(GenerateSpec::from_json(g).status().message(), "generate spec: compute_dtype: missing");
+}
+
+TEST(Canonical, UnknownFieldsAndWrongTypesNameTheField) {
+  json j = gptq_static().to_json();
+  j["calibration"]["sede"] = 1;
+  EXPECT_EQ(QuantRecipe::from_json(j).status().message(), "quant recipe: calibration.sede: unknown field");
+  j = gptq_static().to_json();
+  j["block_size"] = "64";
+  EXPECT_EQ(QuantRecipe::from_json(j).status().message(),
+            "quant recipe: block_size: expected an integer, got \"64\"");
+  json s = SampleSpec().to_json();
+  s["datasets"] = json::array({{{"name", "mmlu"}}});
+  EXPECT_EQ(SampleSpec::from_json(s).status().message(), "sample spec: datasets[0].weight: missing");
+}
+
+TEST(Canonical, RtnRecipesCarryNoGptqFields) {
+  QuantRecipe r;
+  r.groups = {preset_group(*find_scheme("W4A16"), {"Linear"})};
+  json j = r.to_json();
+  EXPECT_FALSE(j.contains("block_size"));
+  EXPECT_FALSE(j["config_groups"]["group_0"]["weights"].contains("actorder"));
+  j["block_size"] = 128;
+  EXPECT_EQ(QuantRecipe::from_json(j).status().message(), "quant recipe: block_size: unknown field");
+}
+
+TEST(Canonical, ScaleRuleMustBeTheArgsRule) {
+  json j = gptq_static().to_json();
+  j["config_groups"]["group_0"]["weights"]["scale_rule"] = "absmax/127";
+  EXPECT_EQ(QuantRecipe::from_json(j).status().message(),
+            "quant recipe: config_groups.group_0.weights.scale_rule: 'absmax/127' is not the rule of these "
+            "args ('absmax/((2^bits-1)/2)')");
+}
+
+}  // namespace
+}  // namespace qb::spec

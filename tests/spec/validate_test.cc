@@ -1,0 +1,168 @@
+// validate(): each rule of each spec, reported at its canonical field path (the config layer
+// maps the path to file:line:col; tests/config asserts the rendered diagnostics).
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "spec/eval_spec.h"
+#include "spec/quant_recipe.h"
+#include "spec/spinquant.h"
+#include "spec/tasks.h"
+
+namespace qb::spec {
+namespace {
+
+template <typename T>
+std::string first_error(const T& x) {
+  Issues issues;
+  x.validate(issues);
+  for (const auto& i : issues.all())
+    if (i.error) return i.path + ": " + i.message;
+  return "ok";
+}
+
+QuantRecipe w8a8_static() {
+  QuantRecipe r;
+  ConfigGroup g = preset_group(*find_scheme("W8A8"), {"Linear"});
+  QuantArgs acts;
+  acts.observer = ObserverKind::kStaticMinMax;
+  g.input_activations = acts;
+  r.groups = {g};
+  r.calibration = CalibrationSpec{};
+  return r;
+}
+
+struct Case {
+  const char* name;
+  std::function<void(QuantRecipe&)> edit;
+  const char* error;
+};
+
+TEST(ValidateQuantRecipe, EachRuleAtItsField) {
+  const std::vector<Case> cases = {
+      {"ok", [](QuantRecipe&) {}, "ok"},
+      {"class target", [](QuantRecipe& r) { r.groups[0].targets = {"Linear", "Embedding"}; },
+       "config_groups.group_0.targets[1]: target 'Embedding': qbuild quantizes Linear modules only"},
+      {"bad regex target", [](QuantRecipe& r) { r.groups[0].targets = {"re:(("}; },
+       "config_groups.group_0.targets[0]: invalid regular expression 're:((': "},
+      {"bad regex ignore", [](QuantRecipe& r) { r.ignore = {"lm_head", "re:[z-a]"}; },
+       "ignore[1]: invalid regular expression 're:[z-a]': "},
+      {"fp8", [](QuantRecipe& r) { r.groups[0].weights.type = QuantType::kFloat; },
+       "config_groups.group_0.weights.type: type 'float' (fp8) is not implemented; use 'int'"},
+      {"3 bits", [](QuantRecipe& r) { r.groups[0].weights.num_bits = 3; },
+       "config_groups.group_0.weights.num_bits: num_bits 3 is not supported for int weights (allowed: 4, 8)"},
+      {"dynamic weights", [](QuantRecipe& r) { r.groups[0].weights.dynamic = true; },
+       "config_groups.group_0.weights.dynamic: dynamic weight quantization is not supported: weights are "
+       "quantized once, offline"},
+      {"token weights", [](QuantRecipe& r) { r.groups[0].weights.strategy = Strategy::kToken; },
+       "config_groups.group_0.weights.strategy: strategy 'token' cannot be applied to weights"},
+      {"actorder on RTN", [](QuantRecipe& r) { r.groups[0].weights.actorder = ActOrder::kWeight; },
+       "config_groups.group_0.weights.actorder: 'actorder' applies to GPTQModifier only"},
+      {"static token acts", [](QuantRecipe& r) { r.groups[0].input_activations->strategy = Strategy::kToken; },
+       "config_groups.group_0.input_activations.strategy: strategy 'token' requires 'dynamic: true'"},
+      {"asym acts", [](QuantRecipe& r) { r.groups[0].input_activations->symmetric = false; },
+       "config_groups.group_0.input_activations.symmetric: asymmetric input activations are not supported; "
+       "use 'symmetric: true'"},
+      {"W4A8", [](QuantRecipe& r) { r.groups[0].weights.num_bits = 4; },
+       "config_groups.group_0.weights.num_bits: vLLM cannot load int8 activations with 4-bit weights; W8A8 "
+       "needs 'num_bits: 8' for weights"},
+      {"asym weight-only",
+       [](QuantRecipe& r) {
+         r.groups[0].input_activations.reset();
+         r.groups[0].weights.symmetric = false;
+         r.calibration.reset();
+       },
+       "config_groups.group_0.weights.symmetric: asymmetric weight-only quantization is not supported yet (the "
+       "runtime reads no zero points); use 'symmetric: true'"},
+      {"no calibration", [](QuantRecipe& r) { r.calibration.reset(); },
+       "calibration: static input activations need calibration data: add a 'calibration' section with a "
+       "'source'"},
+      {"calibration too big", [](QuantRecipe& r) { r.calibration->num_samples = 100'000'000; },
+       "calibration.num_samples: 'num_samples' must be in [1, 1000000], got 100000000"},
+      {"too many tokens",
+       [](QuantRecipe& r) {
+         r.calibration->num_samples = 1'000'000;
+         r.calibration->seq_len = 1'000'000;
+       },
+       "calibration.num_samples: num_samples × seq_len = 1000000000000 tokens is more than qbuild calibrates on "
+       "(134217728); llm-compressor's examples use 512 × 2048"},
+      {"dampening", [](QuantRecipe& r) {
+         r.modifier = Modifier::kGptq;
+         r.dampening_frac = 1.5;
+       },
+       "dampening_frac: 'dampening_frac' must be in [0, 1), got 1.5"},
+      {"dtype", [](QuantRecipe& r) { r.compute_dtype = "float16"; },
+       "compute_dtype: compute_dtype must be float32 or bfloat16, got 'float16'"},
+  };
+  for (const auto& c : cases) {
+    QuantRecipe r = w8a8_static();
+    c.edit(r);
+    const std::string got = first_error(r);
+    // Regex messages end with the library's own wording: compare their stable prefix.
+    EXPECT_EQ(got.substr(0, std::string(c.error).size()), c.error) << c.name;
+  }
+}
+
+TEST(ValidateSpinQuant, RulesAtTheirFields) {
+  SpinQuantParams p;
+  EXPECT_EQ(first_error(p), "ok");
+  p.rotations = {};
+  EXPECT_EQ(first_error(p), "rotations: 'rotations' must not be empty");
+  p = SpinQuantParams();
+  p.transform_block_size = 0;
+  EXPECT_EQ(first_error(p), "transform_block_size: 'transform_block_size' must be positive, got 0");
+  EquivalenceCheck e;
+  e.prompts = {"x", ""};
+  EXPECT_EQ(first_error(e), "prompts[1]: a prompt must not be empty");
+}
+
+TEST(ValidateEvalSpecs, RulesAtTheirFields) {
+  SampleSpec s;
+  s.datasets = {SampleSpec::dataset_defaults("mmlu"), SampleSpec::dataset_defaults("gsm8k")};
+  s.total_samples = 10;
+  EXPECT_EQ(first_error(s), "ok");
+  s.datasets[0].subset_list = {"anatomy", "astronmy"};
+  EXPECT_EQ(first_error(s), "datasets[0].subset_list[1]: unknown mmlu subset 'astronmy'; did you mean 'astronomy'?");
+  s.datasets[0].subset_list = {};
+  s.datasets[1].few_shot_num = 101;
+  EXPECT_EQ(first_error(s), "datasets[1].few_shot_num: few_shot_num must be in [0, 100] for gsm8k, got 101");
+  s.datasets[1].few_shot_num = 4;
+  s.total_samples = 0;
+  EXPECT_EQ(first_error(s), "total_samples: 'total_samples' must be in [1, 10000000], got 0");
+  GenerateSpec g;
+  g.max_new_tokens = {{"gsm8k", 1'000'000'000}};
+  EXPECT_EQ(first_error(g), "max_new_tokens.gsm8k: 'max_new_tokens' must be in [1, 131072], got 1000000000");
+  ScoreSpec sc;
+  sc.scorer = "evalscope-0.1";
+  EXPECT_NE(first_error(sc).find("scorer: scorer 'evalscope-0.1' is not this qbuild's"), std::string::npos);
+}
+
+TEST(Tasks, OneRowPerBenchmarkWithEvalscopeDefaults) {
+  const TaskInfo* mmlu = find_task("mmlu");
+  ASSERT_NE(mmlu, nullptr);
+  EXPECT_EQ(mmlu->few_shot_num, 5);  // evalscope 1.12.0 MMLUAdapter few_shot_num=5
+  EXPECT_EQ(mmlu->subsets->size(), 57u);
+  EXPECT_EQ(mmlu->subsets->front(), "abstract_algebra");
+  EXPECT_EQ(find_task("gsm8k")->few_shot_num, 4);  // evalscope 1.12.0 GSM8KAdapter few_shot_num=4
+  EXPECT_EQ(find_task("hellaswag"), nullptr);
+}
+
+}  // namespace
+}  // namespace qb::spec
+
+namespace qb::spec {
+namespace {
+
+TEST(SpinQuantDefaults, FollowLlmCompressor) {
+  SpinQuantParams p;  // llm-compressor 0.14 SpinQuantModifier: rotations [R1, R2], hadamard
+  EXPECT_EQ(p.rotations, (std::vector<RotationId>{RotationId::kR1, RotationId::kR2}));
+  EXPECT_EQ(p.transform_type, RotationType::kHadamard);
+  EXPECT_FALSE(p.transform_block_size.has_value());
+  EXPECT_FALSE(p.center_embeddings);  // centering is not function-preserving for RMSNorm models
+  EXPECT_FALSE(p.to_json().contains("seed"));  // a plain Hadamard has no randomness
+  EXPECT_EQ(parse_rotation_id("r4"), RotationId::kR4);
+  EXPECT_EQ(parse_rotation_id("R3"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace qb::spec
