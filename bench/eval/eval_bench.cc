@@ -13,12 +13,14 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "bench/common/bench_cli.h"
+#include "bench/common/bench_device.h"
 #include "steps/eval/eval_set.h"
 #include "steps/eval/score_run.h"
 #include "steps/generate/generate_run.h"
@@ -39,10 +41,24 @@ struct Args {
   bool logits = true;
 };
 
-void usage() {
-  std::fprintf(stderr,
-               "usage: bench_eval --model DIR [--device cpu|cuda] [--dtype bfloat16|float32] [--items N per dataset]\n"
-               "                  [--max-new N] [--batch N] [--no-logits] [--work DIR]\n");
+// Reads the command line into `a`; nullopt to go on, else the exit status (0 after --help).
+std::optional<int> parse(int argc, char** argv, Args& a) {
+  qb::bench::App app{"Wall time of the evaluate stage on a synthetic MMLU-like + GSM8K-like eval set against a\n"
+               "model folder; prints one JSON line.",
+               "bench_eval"};
+  app.add_option("--model", a.model, "model folder (e.g. from `qbuild random-model`)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  qb::bench::add_device_option(app, a.device);
+  app.add_option("--dtype", a.dtype, "weights and activations (auto: the checkpoint's)")
+      ->check(qb::bench::dtype_validator());
+  app.add_option("--items", a.items, "items per dataset (MMLU-like and GSM8K-like)")->check(qb::bench::at_least(1));
+  app.add_option("--max-new", a.max_new, "generated tokens per item (all of them: no stop token)")
+      ->check(qb::bench::at_least(1));
+  app.add_option("--batch", a.batch, "generation batch size")->check(qb::bench::at_least(1));
+  app.add_flag_callback("--no-logits", [&a] { a.logits = false; }, "skip the fidelity logits pass");
+  app.add_option("--work", a.work, "scratch folder for the eval set (emptied first)");
+  return qb::bench::parse(app, argc, argv);
 }
 
 // Deterministic filler text of about `words` words (varied so prompts differ in length).
@@ -89,38 +105,9 @@ std::vector<qb::eval::EvalEntry> synthetic_set(int per_dataset) {
 
 int main(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (k == "--model") a.model = next();
-    else if (k == "--device") a.device = next();
-    else if (k == "--dtype") a.dtype = next();
-    else if (k == "--items") a.items = std::atoi(next().c_str());
-    else if (k == "--max-new") a.max_new = std::atoi(next().c_str());
-    else if (k == "--batch") a.batch = std::atoi(next().c_str());
-    else if (k == "--work") a.work = next();
-    else if (k == "--no-logits") a.logits = false;
-    else {
-      usage();
-      return 2;
-    }
-  }
-  if (a.model.empty()) {
-    usage();
-    return 2;
-  }
-  auto dev = qb::model::parse_device(a.device);
+  if (auto rc = parse(argc, argv, a)) return *rc;
+  auto dev = qb::model::parse_device(a.device);  // both checked by parse()
   auto dt = qb::model::parse_dtype_option(a.dtype);
-  if (!dev.is_ok() || !dt.is_ok()) {
-    std::fprintf(stderr, "bad --device or --dtype\n");
-    return 2;
-  }
   stdfs::remove_all(a.work);
   stdfs::create_directories(a.work + "/eval_set");
   auto entries = synthetic_set(a.items);

@@ -18,8 +18,8 @@
 // --compare-cpu (needs --model): the same prompts on the CPU in float32 and on --device in
 // --dtype: last-position logits (max |diff|) and 16 greedy tokens, eager and (with
 // --cuda-graph) graph-replayed decoding — the check that the GPU paths compute the same thing.
-#include <sys/resource.h>
-
+// --w8a8 and --r4 change the random weights of a --shape model, so they exclude --model.
+// `bench_model --help` lists every option with its default; a bad value is a usage error (exit 2).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -33,10 +33,8 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/profiler_kineto.h>
 
-#ifdef QB_BENCH_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#endif
-
+#include "bench/common/bench_cli.h"
+#include "bench/common/bench_device.h"
 #include "steps/model/generate.h"
 #include "steps/model/int8_linear.h"
 #include "steps/model/model.h"
@@ -57,53 +55,41 @@ struct Args {
   bool profile = false, unfused = false;
 };
 
-[[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr,
-               "bench_model: %s\n"
-               "usage: bench_model [--shape qwen3-8b|tiny | --model DIR] [--device cpu|cuda[:N]]\n"
-               "  [--dtype bf16|fp16|fp32|auto] [--batch B] [--ctx T] [--new N] [--repeat R]\n"
-               "  [--check-every K] [--static] [--cuda-graph] [--attention sdpa|reference]\n"
-               "  [--compare-cpu] [--w8a8] [--r4] [--profile] [--unfused]\n",
-               why);
-  std::exit(2);
-}
-
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(("missing value after " + k).c_str());
-      return argv[++i];
-    };
-    auto number = [&]() -> int64_t {
-      const std::string v = value();
-      char* end = nullptr;
-      const long long n = std::strtoll(v.c_str(), &end, 10);
-      if (!end || *end || n < 0) usage(("not a count: " + v).c_str());
-      return n;
-    };
-    if (k == "--shape") a.shape = value();
-    else if (k == "--model") a.model = value();
-    else if (k == "--device") a.device = value();
-    else if (k == "--dtype") a.dtype = value();
-    else if (k == "--attention") a.attention = value();
-    else if (k == "--batch") a.batch = number();
-    else if (k == "--ctx") a.ctx = number();
-    else if (k == "--new") a.new_tokens = number();
-    else if (k == "--repeat") a.repeat = number();
-    else if (k == "--check-every") a.check_every = number();
-    else if (k == "--static") a.static_shapes = true;
-    else if (k == "--cuda-graph") a.cuda_graph = true;
-    else if (k == "--r4") a.r4 = true;
-    else if (k == "--compare-cpu") a.compare_cpu = true;
-    else if (k == "--w8a8") a.w8a8 = true;
-    else if (k == "--profile") a.profile = true;
-    else if (k == "--unfused") a.unfused = true;
-    else usage(("unknown argument " + k).c_str());
-  }
-  if (a.batch < 1 || a.ctx < 1 || a.repeat < 1) usage("--batch, --ctx and --repeat must be >= 1");
-  if (a.compare_cpu && a.model.empty()) usage("--compare-cpu needs --model");
+  qb::bench::App app{"Prefill and decode throughput, and peak memory, of qb::model's batched greedy generation\n"
+               "on a random-weight model of a named shape or on a checkpoint. The last output line is JSON.",
+               "bench_model"};
+  auto* shape = app.add_option("--shape", a.shape, "random-weight model of this shape")
+                    ->check(qb::bench::checked_by(qb::model::shape_config, "qwen3-8b|tiny|demo"));
+  auto* model = app.add_option("--model", a.model, "a checkpoint folder instead of a --shape")
+                    ->check(CLI::ExistingDirectory)
+                    ->excludes(shape);
+  qb::bench::add_device_option(app, a.device);
+  app.add_option("--dtype", a.dtype, "weights and activations (auto: the checkpoint's)")
+      ->check(qb::bench::dtype_validator());
+  app.add_option("--batch", a.batch, "prompts per generation")->check(qb::bench::at_least(1));
+  app.add_option("--ctx", a.ctx, "prompt length in tokens (random ids)")->check(qb::bench::at_least(1));
+  app.add_option("--new", a.new_tokens, "tokens generated per prompt (decode is timed when > 1)")
+      ->check(qb::bench::at_least(0));
+  app.add_option("--repeat", a.repeat, "timed runs after one warm-up; the best is reported")
+      ->check(qb::bench::at_least(1));
+  app.add_option("--check-every", a.check_every,
+                 "decode steps between host syncs for the all-rows-stopped test (0: automatic)")
+      ->check(qb::bench::at_least(0));
+  app.add_flag("--static", a.static_shapes, "static cache shapes, without CUDA graphs");
+  app.add_flag("--cuda-graph", a.cuda_graph, "replay the decode steps as CUDA graphs");
+  app.add_option("--attention", a.attention, "attention implementation")
+      ->check(CLI::IsMember({"sdpa", "reference"}));
+  app.add_flag("--compare-cpu", a.compare_cpu,
+               "CPU fp32 vs --device in --dtype: last logits and 16 greedy tokens, eager and graph")
+      ->needs(model);
+  app.add_flag("--w8a8", a.w8a8, "random int8 W8A8 projections (per-channel weights, per-token inputs)")
+      ->excludes(model);
+  app.add_flag("--r4", a.r4, "SpinQuant's online R4: a fast Hadamard before every down_proj")->excludes(model);
+  app.add_flag("--profile", a.profile, "GPU time per decode step by kernel (Kineto)");
+  app.add_flag("--unfused", a.unfused, "one-token steps op by op instead of the fused CUDA kernels");
+  if (auto rc = qb::bench::parse(app, argc, argv)) std::exit(*rc);
   return a;
 }
 
@@ -160,17 +146,9 @@ std::vector<std::vector<int64_t>> random_prompts(int64_t batch, int64_t ctx, int
   return out;
 }
 
+// The CUDA caching allocator's peak on a GPU, the process's max RSS on the CPU.
 double peak_memory_gib(at::Device device) {
-#ifdef QB_BENCH_CUDA
-  if (device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
-    return static_cast<double>(stats.allocated_bytes[0].peak) / (1ull << 30);
-  }
-#endif
-  (void)device;
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / (1 << 20);  // KiB -> GiB
+  return device.is_cuda() ? qb::bench::peak_gpu_gib(device) : qb::bench::rss_gib();
 }
 
 // Best of `repeat` timed runs after one warm-up.

@@ -4,6 +4,7 @@
 //   bench_model_io [--gb 1.5] [--shard-mb 512] [--device cpu|cuda|cuda:N] [--repeat 3]
 //                  [--threads N] [--dir DIR] [--keep]
 //   --threads sets libtorch's inter-op pool size, which runs the threaded copies of big tensors.
+//   --help lists every option with its default; a bad value is a usage error (exit 2).
 //
 // "warm" runs read from the page cache (the file was just written or read); "cold" runs first
 // drop the shards from the page cache with posix_fadvise(DONTNEED) (works without root on clean,
@@ -23,8 +24,9 @@
 #include <vector>
 
 #include <ATen/Parallel.h>
-#include <ATen/detail/CUDAHooksInterface.h>
 
+#include "bench/common/bench_cli.h"
+#include "bench/common/bench_device.h"
 #include "steps/model_io/checkpoint.h"
 #include "util/fs.h"
 
@@ -43,30 +45,21 @@ struct Args {
   bool keep = false;
 };
 
-[[noreturn]] void usage() {
-  std::fprintf(stderr,
-               "usage: bench_model_io [--gb G] [--shard-mb M] [--device cpu|cuda|cuda:N] [--repeat R] "
-               "[--threads T] [--dir DIR] [--keep]\n");
-  std::exit(2);
-}
-
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage();
-      return argv[++i];
-    };
-    if (k == "--gb") a.gb = std::stod(next());
-    else if (k == "--shard-mb") a.shard_mb = std::stoull(next());
-    else if (k == "--device") a.device = next();
-    else if (k == "--repeat") a.repeat = std::stoi(next());
-    else if (k == "--threads") a.threads = std::stoi(next());
-    else if (k == "--dir") a.dir = next();
-    else if (k == "--keep") a.keep = true;
-    else usage();
-  }
+  qb::bench::App app{"Checkpoint load throughput: writes a synthetic Llama-shaped bf16 checkpoint, then times\n"
+               "Checkpoint::open + load of every tensor to a device, cold (page cache dropped) and warm.",
+               "bench_model_io"};
+  app.add_option("--gb", a.gb, "checkpoint size in GB (10^9 bytes)")->check(CLI::Range(0.001, 1e4));
+  app.add_option("--shard-mb", a.shard_mb, "largest shard in MiB")->check(qb::bench::at_least(1));
+  qb::bench::add_device_option(app, a.device);
+  app.add_option("--repeat", a.repeat, "timed loads per mode (cold, warm); the median is printed")
+      ->check(qb::bench::at_least(1));
+  app.add_option("--threads", a.threads, "libtorch's inter-op pool size (0: its default)")
+      ->check(qb::bench::at_least(0));
+  auto* dir = app.add_option("--dir", a.dir, "write the checkpoint here and keep it (default: a temp folder)");
+  app.add_flag("--keep", a.keep, "keep the temp folder (its path is printed)")->excludes(dir);
+  if (auto rc = qb::bench::parse(app, argc, argv)) std::exit(*rc);
   return a;
 }
 
@@ -159,7 +152,7 @@ int main(int argc, char** argv) {
         if (!t.is_ok()) die(t.status());
         loaded.push_back(std::move(t).value());
       }
-      if (device.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(device.has_index() ? device.index() : 0);
+      qb::bench::sync(device);
       double s = seconds_since(l0);
       rates.push_back(bytes / 1e9 / s);
       std::printf("load %s run %d:        %.2f GB/s  (%.3f s)\n", mode, r + 1, rates.back(), s);

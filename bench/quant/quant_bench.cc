@@ -29,8 +29,6 @@
 //   column loop replayed CUDA graphs; whole-model numbers of `model` mode: bench/RESULTS.md.)
 //   CPU (this 2-core shared box, OMP_NUM_THREADS=1, dims /8): per layer RTN 0.05 s, Hessians
 //   (1k tokens) 0.22 s, GPTQ 1.26 s.
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -39,17 +37,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/common/bench_cli.h"
+#include "bench/common/bench_device.h"
 #include "steps/qmath/gptq.h"
 #include "steps/qmath/qparams.h"
 #ifndef QB_BENCH_LAYER_ONLY  // a build with qmath alone (e.g. a GPU check) has only `layer`
 #include "steps/model_io/checkpoint.h"
 #include "steps/quant/quantize.h"
 #include "util/fs.h"
-#endif
-
-#ifdef QB_BENCH_CUDA_STATS
-#include <c10/cuda/CUDACachingAllocator.h>
-#include <c10/cuda/CUDAFunctions.h>
 #endif
 
 namespace {
@@ -67,86 +62,39 @@ struct Args {
   std::string model;
 };
 
-[[noreturn]] void usage() {
-  std::fprintf(stderr,
-               "usage: bench_quant layer|model [--device cpu|cuda] [--dtype bf16|fp32] "
-               "[--scale S] [--tokens T] [--block B] [--repeat R] [--layers L] [--samples N] "
-               "[--seq T] [--method rtn,static,gptq] [--model DIR]\n");
-  std::exit(2);
-}
-
 Args parse(int argc, char** argv) {
   Args a;
-  if (argc < 2) usage();
-  a.mode = argv[1];
-  if (a.mode != "layer" && a.mode != "model") usage();
-  for (int i = 2; i < argc; ++i) {
-    std::string k = argv[i];
-    if (i + 1 >= argc) usage();
-    std::string v = argv[++i];
-    if (k == "--device") a.device = v;
-    else if (k == "--dtype") a.dtype = v;
-    else if (k == "--scale") a.scale = std::stoll(v);
-    else if (k == "--tokens") a.tokens = std::stoll(v);
-    else if (k == "--block") a.block = std::stoll(v);
-    else if (k == "--repeat") a.repeat = std::stoll(v);
-    else if (k == "--layers") a.layers = std::stoll(v);
-    else if (k == "--samples") a.samples = std::stoll(v);
-    else if (k == "--seq") a.seq = std::stoll(v);
-    else if (k == "--method") a.method = v;
-    else if (k == "--model") a.model = v;
-    else usage();
-  }
-  if (a.scale < 1 || a.tokens < 1 || a.repeat < 1) usage();
+  qb::bench::App app{"Quantization benchmarks: wall time and peak memory per phase. The options before the mode's\n"
+               "name (--device, --dtype, --scale) may also follow it; `bench_quant MODE --help` lists the mode's.",
+               "bench_quant"};
+  app.require_subcommand(1);
+  qb::bench::add_device_option(app, a.device);
+  app.add_option("--dtype", a.dtype, "weights and compute")->check(CLI::IsMember({"bf16", "fp32"}));
+  app.add_option("--scale", a.scale, "divide every Qwen3-8B dimension by S (8 on a CPU)")
+      ->check(qb::bench::at_least(1));
+  auto* layer = app.add_subcommand("layer", "one Qwen3-8B-shaped layer's seven Linears: RTN, Hessians, GPTQ");
+  layer->add_option("--tokens", a.tokens, "random calibration tokens per Hessian")->check(qb::bench::at_least(1));
+  layer->add_option("--block", a.block, "GPTQ block size (columns)")->check(qb::bench::at_least(1));
+  layer->add_option("--repeat", a.repeat, "passes over the layer (the last is printed)")->check(qb::bench::at_least(1));
+  auto* model = app.add_subcommand("model", "the quantize step per method on a random Qwen3-shaped checkpoint");
+  auto* dir = model->add_option("--model", a.model, "an existing checkpoint instead of the random one")
+                  ->check(CLI::ExistingDirectory);
+  model->add_option("--layers", a.layers, "decoder layers of the random checkpoint")
+      ->check(qb::bench::at_least(1))
+      ->excludes(dir);
+  model->add_option("--samples", a.samples, "random calibration samples")->check(qb::bench::at_least(1));
+  model->add_option("--seq", a.seq, "tokens per calibration sample")->check(qb::bench::at_least(1));
+  model->add_option("--method", a.method, "comma-separated, run in this order")
+      ->check(qb::bench::list_of({"rtn", "static", "gptq"}));
+  if (auto rc = qb::bench::parse(app, argc, argv)) std::exit(*rc);
+  a.mode = layer->parsed() ? "layer" : "model";
   return a;
 }
 
-double rss_gib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / (1024.0 * 1024.0);
-}
-
-void sync(const at::Device& d) {
-#ifdef QB_BENCH_CUDA_STATS
-  if (d.is_cuda()) c10::cuda::device_synchronize();
-#else
-  (void)d;
-#endif
-}
-
-void reset_peak(const at::Device& d) {
-#ifdef QB_BENCH_CUDA_STATS
-  if (d.is_cuda()) {
-    (void)at::empty({1}, d);  // the allocator knows no device before its first use
-    c10::cuda::CUDACachingAllocator::resetPeakStats(d.index() < 0 ? 0 : d.index());
-  }
-#else
-  (void)d;
-#endif
-}
-
-double peak_gib(const at::Device& d) {
-#ifdef QB_BENCH_CUDA_STATS
-  if (d.is_cuda()) {
-    auto s = c10::cuda::CUDACachingAllocator::getDeviceStats(d.index() < 0 ? 0 : d.index());
-    return static_cast<double>(
-               s.allocated_bytes[static_cast<int>(c10::CachingAllocator::StatType::AGGREGATE)].peak) /
-           (1024.0 * 1024.0 * 1024.0);
-  }
-#endif
-  (void)d;
-  return -1;
-}
-
-template <typename F>
-double timed(const at::Device& d, F&& f) {
-  sync(d);
-  auto t0 = Clock::now();
-  f();
-  sync(d);
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+// Timing and memory: bench/common/bench_device.h.
+using qb::bench::reset_peak;
+using qb::bench::rss_gib;
+using qb::bench::timed;
 
 int bench_layer(const Args& a) {
   const at::Device dev(a.device);
@@ -193,7 +141,7 @@ int bench_layer(const Args& a) {
       const double err =
           ((w.to(at::kFloat) - g.dequantized.to(at::kFloat)).norm() / w.to(at::kFloat).norm())
               .item<double>();
-      const double pk = peak_gib(dev);
+      const double pk = qb::bench::peak_gpu_gib(dev);
       peak = std::max(peak, pk);
       tot_rtn += t_rtn;
       tot_h += t_h;
@@ -331,7 +279,7 @@ int bench_model(const Args& a) {
       }
     });
     std::printf("%s: wall %.2f s, peak GPU alloc %.2f GiB, timings %s\n", m.c_str(), wall,
-                peak_gib(dev), report["timings"].dump().c_str());
+                qb::bench::peak_gpu_gib(dev), report["timings"].dump().c_str());
     std::fflush(stdout);
     std::error_code ec;
     std::filesystem::remove_all(req.output_dir, ec);  // a 36-layer output is ~9 GB of disk

@@ -3,15 +3,17 @@
 // in thread CPU time. Not a test: it prints numbers.
 //
 //   bench_tokenizer [--tokenizer DIR_OR_JSON] [--corpus corpus.jsonl] [--passes N]
+//   (defaults: the repository's data/tokenizers/qwen3 and tests/golden/tokenizer/corpus.jsonl,
+//   20 passes; --help lists them)
 #include <time.h>
 
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "bench/common/bench_cli.h"
 #include "steps/tokenizer/tokenizer.h"
 
 namespace {
@@ -35,11 +37,12 @@ int main(int argc, char** argv) {
   std::string tokenizer = QB_SOURCE_DIR "/data/tokenizers/qwen3";
   std::string corpus = QB_SOURCE_DIR "/tests/golden/tokenizer/corpus.jsonl";
   int passes = 20;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--tokenizer")) tokenizer = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--corpus")) corpus = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--passes")) passes = std::atoi(argv[i + 1]);
-  }
+  qb::bench::App app{"Tokenizer load time and encode/decode throughput (MB/s, thread CPU time) over a corpus.",
+               "bench_tokenizer"};
+  app.add_option("--tokenizer", tokenizer, "tokenizer folder or tokenizer.json")->check(CLI::ExistingPath);
+  app.add_option("--corpus", corpus, "JSON lines with a \"text\" field")->check(CLI::ExistingFile);
+  app.add_option("--passes", passes, "warm encode / decode passes over the corpus")->check(qb::bench::at_least(1));
+  if (auto rc = qb::bench::parse(app, argc, argv)) return *rc;
 
   auto t0 = Clock::now();
   auto tok = qb::tok::Tokenizer::load(tokenizer);

@@ -14,8 +14,6 @@
 //       overhead per decode step (T = batch) can be read off. Defaults: C 4096, F 12288, T 1.
 //   bench_transforms fwht [--device ...] [--dtype ...] [--rows R] [--repeat N]
 //       The transform alone at the sizes of the Qwen/Llama families, both backends, GB/s.
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,17 +23,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/common/bench_cli.h"
+#include "bench/common/bench_device.h"
 #include "steps/hadamard/hadamard_transform.h"
 #include "steps/hadamard/random.h"
 #include "steps/hadamard/rotation.h"
 #include "steps/model_io/checkpoint.h"
 #include "steps/transforms/spinquant.h"
 #include "util/fs.h"
-
-#ifdef QB_BENCH_CUDA_STATS
-#include <c10/cuda/CUDACachingAllocator.h>
-#include <c10/cuda/CUDAFunctions.h>
-#endif
 
 namespace {
 
@@ -48,79 +43,48 @@ struct Args {
   int64_t scale = 1, layers = 36, block = 0, hidden = 4096, size = 12288, tokens = 1, rows = 64, repeat = 20;
 };
 
-[[noreturn]] void usage() {
-  std::fprintf(stderr,
-               "usage: bench_transforms spinquant|r4|fwht [--device cpu|cuda] [--dtype bf16|fp32] [--scale S] "
-               "[--layers L] [--rotations R1,R2,R4] [--type T] [--block B] [--hidden C] [--size F] "
-               "[--tokens T] [--rows R] [--repeat N] [--model DIR]\n");
-  std::exit(2);
-}
-
 Args parse(int argc, char** argv) {
-  if (argc < 2) usage();
   Args a;
-  a.mode = argv[1];
-  for (int i = 2; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--device") a.device = v;
-    else if (k == "--dtype") a.dtype = v;
-    else if (k == "--rotations") a.rotations = v;
-    else if (k == "--type") a.type = v;
-    else if (k == "--scale") a.scale = std::stoll(v);
-    else if (k == "--layers") a.layers = std::stoll(v);
-    else if (k == "--block") a.block = std::stoll(v);
-    else if (k == "--hidden") a.hidden = std::stoll(v);
-    else if (k == "--size") a.size = std::stoll(v);
-    else if (k == "--tokens") a.tokens = std::stoll(v);
-    else if (k == "--rows") a.rows = std::stoll(v);
-    else if (k == "--model") a.model = v;
-    else if (k == "--repeat") a.repeat = std::stoll(v);
-    else usage();
-  }
+  qb::bench::App app{"SpinQuant benchmarks: the spinquant step's phases, the online R4's cost per call, the fast\n"
+               "Hadamard transform alone. --device may also follow the mode's name; `bench_transforms MODE\n"
+               "--help` lists the mode's options.",
+               "bench_transforms"};
+  app.require_subcommand(1);
+  qb::bench::add_device_option(app, a.device);
+  auto* sq = app.add_subcommand("spinquant", "run_spinquant on a random bf16 Qwen3-shaped checkpoint (or --model)");
+  auto* model = sq->add_option("--model", a.model, "an existing checkpoint instead of the random one")
+                    ->check(CLI::ExistingDirectory);
+  sq->add_option("--scale", a.scale, "divide every Qwen3-8B dimension by S")
+      ->check(qb::bench::at_least(1))
+      ->excludes(model);
+  sq->add_option("--layers", a.layers, "decoder layers of the random checkpoint")
+      ->check(qb::bench::at_least(1))
+      ->excludes(model);
+  sq->add_option("--rotations", a.rotations, "comma-separated")->check(qb::bench::list_of({"R1", "R2", "R4"}));
+  sq->add_option("--type", a.type, "transform_type")
+      ->check(CLI::IsMember({"hadamard", "random-hadamard", "random-matrix"}));
+  sq->add_option("--block", a.block, "transform_block_size (0: the whole dimension)")->check(qb::bench::at_least(0));
+  auto* r4 = app.add_subcommand("r4", "down_proj alone vs the online R4 before it (butterfly, gemm, dense)");
+  r4->add_option("--dtype", a.dtype, "activations and weights")->check(CLI::IsMember({"bf16", "fp32"}));
+  r4->add_option("--hidden", a.hidden, "down_proj's outputs C")->check(qb::bench::at_least(1));
+  r4->add_option("--size", a.size, "down_proj's inputs F (the R4 size)")->check(qb::bench::at_least(1));
+  r4->add_option("--tokens", a.tokens, "rows of x (the decode batch)")->check(qb::bench::at_least(1));
+  r4->add_option("--block", a.block, "Hadamard block size (0: F)")->check(qb::bench::at_least(0));
+  r4->add_option("--repeat", a.repeat, "timed calls after one warm-up; the median is printed")
+      ->check(qb::bench::at_least(1));
+  auto* fwht = app.add_subcommand("fwht", "the transform alone at the Qwen/Llama sizes, both backends, GB/s");
+  fwht->add_option("--dtype", a.dtype, "the transformed rows")->check(CLI::IsMember({"bf16", "fp32"}));
+  fwht->add_option("--rows", a.rows, "rows per call")->check(qb::bench::at_least(1));
+  fwht->add_option("--repeat", a.repeat, "timed calls after one warm-up; the median is printed")
+      ->check(qb::bench::at_least(1));
+  if (auto rc = qb::bench::parse(app, argc, argv)) std::exit(*rc);
+  a.mode = sq->parsed() ? "spinquant" : r4->parsed() ? "r4" : "fwht";
   return a;
 }
 
-double rss_gib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / (1024.0 * 1024.0);
-}
-
-void sync(const at::Device& d) {
-#ifdef QB_BENCH_CUDA_STATS
-  if (d.is_cuda()) c10::cuda::device_synchronize();
-#else
-  (void)d;
-#endif
-}
-
-double cuda_peak_gib(const at::Device& d) {
-#ifdef QB_BENCH_CUDA_STATS
-  if (d.is_cuda()) {
-    auto s = c10::cuda::CUDACachingAllocator::getDeviceStats(d.index() < 0 ? 0 : d.index());
-    return static_cast<double>(s.allocated_bytes[0].peak) / (1024.0 * 1024.0 * 1024.0);
-  }
-#else
-  (void)d;
-#endif
-  return 0;
-}
-
-// Median seconds of `repeat` calls of f (after one warm-up).
-template <typename F>
-double time_it(const at::Device& d, int64_t repeat, F&& f) {
-  f();
-  sync(d);
-  std::vector<double> t;
-  for (int64_t i = 0; i < repeat; ++i) {
-    auto t0 = Clock::now();
-    f();
-    sync(d);
-    t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
+// Timing and memory: bench/common/bench_device.h.
+using qb::bench::rss_gib;
+using qb::bench::time_it;
 
 int spinquant(const Args& a) {
   const at::Device dev(a.device);
@@ -188,7 +152,7 @@ int spinquant(const Args& a) {
               t["fuse_rotate"].get<double>(), t.value("to_host", 0.0), t["equivalence"].get<double>(),
               t["save"].get<double>());
   std::printf("equivalence: %s\n", (*meta)["equivalence"].dump().c_str());
-  std::printf("max RSS %.2f GiB, device peak %.2f GiB\n", rss_gib(), cuda_peak_gib(dev));
+  std::printf("max RSS %.2f GiB, device peak %.2f GiB\n", rss_gib(), qb::bench::peak_gpu_gib(dev));
   return 0;
 }
 
@@ -245,5 +209,5 @@ int main(int argc, char** argv) {
   if (a.mode == "spinquant") return spinquant(a);
   if (a.mode == "r4") return r4(a);
   if (a.mode == "fwht") return fwht(a);
-  usage();
+  return qb::bench::kExitUsage;  // parse() requires one of the modes
 }
