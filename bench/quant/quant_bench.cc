@@ -9,6 +9,7 @@
 //       setting), GPTQ int8 per-channel with actorder; per-phase totals for the layer.
 //   bench_quant model [--device ...] [--dtype ...] [--scale S] [--layers L] [--samples N]
 //                     [--seq T] [--method rtn,static,gptq] [--model DIR]
+//                     [--calibration-path eager|fast]
 //       A random Qwen3-shaped checkpoint (hidden 4096/S, intermediate 12288/S, 32/S heads of
 //       128, vocab 151936/S, L layers) written to a temp dir (or an existing checkpoint: --model,
 //       e.g. `qbuild random-model --shape qwen3-8b --device cuda`), then the quantize step for
@@ -65,13 +66,14 @@ struct Args {
   std::int64_t layers = 2, samples = 16, seq = 512;
   std::string method = "rtn,gptq";
   std::string model;
+  std::string calibration_path = "eager";  // eager (the step's) | fast (SDPA, fused GEMMs)
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: bench_quant layer|model [--device cpu|cuda] [--dtype bf16|fp32] "
                "[--scale S] [--tokens T] [--block B] [--repeat R] [--layers L] [--samples N] "
-               "[--seq T] [--method rtn,static,gptq] [--model DIR]\n");
+               "[--seq T] [--method rtn,static,gptq] [--model DIR] [--calibration-path eager|fast]\n");
   std::exit(2);
 }
 
@@ -95,6 +97,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--seq") a.seq = std::stoll(v);
     else if (k == "--method") a.method = v;
     else if (k == "--model") a.model = v;
+    else if (k == "--calibration-path") a.calibration_path = v;
     else usage();
   }
   if (a.scale < 1 || a.tokens < 1 || a.repeat < 1) usage();
@@ -321,6 +324,8 @@ int bench_model(const Args& a) {
     }
     if (m == "rtn") req.calibration_samples.clear();
     req.compute_dtype = dtype;
+    req.calibration_path = a.calibration_path == "fast" ? qb::model::LayerPath::kFast
+                                                        : qb::model::LayerPath::kEager;
     json report;
     req.report = &report;
     reset_peak(dev);
