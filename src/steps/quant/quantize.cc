@@ -56,10 +56,11 @@ double relative_error(const at::Tensor& w, const at::Tensor& wq) {
 }
 
 // On the CPU the whole step runs with one intra-op thread: MKL's GEMMs split their inner
-// dimension across threads when it is long against the output (the Hessian's xᵀx over a
-// sample's tokens; the attention's probs·v), and ATen's full reductions (the report's norms and
-// sums, the MSE observer's error) split theirs, so with more threads the bits of Hessians, GPTQ
-// codes, static input scales and report values depended on the machine's core count. One
+// dimension across threads when it is long against the output (seen: the Hessian's xᵀx over a
+// 2048-token sample; down_proj's 1024 inputs on a 64-token sample), and ATen's full reductions
+// over more than 32768 elements (the report's norms and sums, the MSE observer's error) split
+// theirs, so the bits of Hessians, GPTQ codes, static input scales and report values depended on
+// the machine's core count (tests/quant/determinism_test.cc failed before this). One
 // thread is also how llm-compressor's fixtures are made (torch.set_num_threads(1)), so the
 // CPU results are bit-identical to them. Restores the previous count on exit.
 class OneIntraOpThread {
