@@ -9,6 +9,7 @@
 //       setting), GPTQ int8 per-channel with actorder; per-phase totals for the layer.
 //   bench_quant model [--device ...] [--dtype ...] [--scale S] [--layers L] [--samples N]
 //                     [--seq T] [--method rtn,static,gptq] [--model DIR]
+//                     [--calibration-path eager|fast]
 //       A random Qwen3-shaped checkpoint (hidden 4096/S, intermediate 12288/S, 32/S heads of
 //       128, vocab 151936/S, L layers) written to a temp dir (or an existing checkpoint: --model,
 //       e.g. `qbuild random-model --shape qwen3-8b --device cuda`), then the quantize step for
@@ -60,6 +61,7 @@ struct Args {
   std::int64_t layers = 2, samples = 16, seq = 512;
   std::string method = "rtn,gptq";
   std::string model;
+  std::string calibration_path = "eager";  // eager (the step's) | fast (SDPA, fused GEMMs)
 };
 
 Args parse(int argc, char** argv) {
@@ -86,6 +88,9 @@ Args parse(int argc, char** argv) {
   model->add_option("--seq", a.seq, "tokens per calibration sample")->check(qb::bench::at_least(1));
   model->add_option("--method", a.method, "comma-separated, run in this order")
       ->check(qb::bench::list_of({"rtn", "static", "gptq"}));
+  model->add_option("--calibration-path", a.calibration_path,
+                    "eager (transformers' eager layer, what the quantize step runs) | fast (SDPA, fused GEMMs)")
+      ->check(CLI::IsMember({"eager", "fast"}));
   if (auto rc = qb::bench::parse(app, argc, argv)) std::exit(*rc);
   a.mode = layer->parsed() ? "layer" : "model";
   return a;
@@ -268,6 +273,8 @@ int bench_model(const Args& a) {
     }
     if (m == "rtn") req.calibration_samples.clear();
     req.compute_dtype = dtype;
+    req.calibration_path = a.calibration_path == "fast" ? qb::model::LayerPath::kFast
+                                                        : qb::model::LayerPath::kEager;
     json report;
     req.report = &report;
     reset_peak(dev);

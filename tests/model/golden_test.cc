@@ -153,6 +153,37 @@ TEST_P(Golden, SdpaAgreesWithReferenceAttention) {
   for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ((*a)[i].tokens, (*b)[i].tokens);
 }
 
+// The eager layer path (transformers' modules op for op; what calibration uses) on every fixture
+// family (Qwen3 q/k norms, Qwen2 biases, Llama 3 rope): transformers' logits, the fast path's
+// logits on a left-padded batch, and the same greedy tokens through the KV cache. Bit-identity
+// with transformers is shown where it matters, on calibration (tests/quant, EagerGolden).
+TEST_P(Golden, EagerLayerPathMatchesTransformersAndTheFastPath) {
+  Model m = load_or_die(GetParam());
+  const auto ref = reference(GetParam());
+  const auto prompts = json_ids(ref["prompts"]);
+  auto batch = left_pad(prompts, m.config().vocab_size, m.device());
+  ASSERT_TRUE(batch.is_ok());
+  const at::Tensor fast = m.forward(batch->ids, batch->valid);
+  GenerateOptions opts;
+  opts.max_new_tokens = 8;
+  opts.stop_at_eos = false;
+  auto fast_tokens = generate_greedy(m, prompts, opts);
+  m.set_layer_path(LayerPath::kEager);
+  EXPECT_FALSE(m.fused_decode());
+  auto [ids, valid] = one_row(prompts[0]);
+  EXPECT_LE(max_abs_diff(m.forward(ids, valid)[0], json_tensor(ref["logits_all"])), kGoldenTol);
+  const at::Tensor eager = m.forward(batch->ids, batch->valid);
+  const at::Tensor mask = batch->valid.unsqueeze(-1);
+  EXPECT_LE(max_abs_diff(fast * mask, eager * mask), self_tol(eager * mask));
+  auto eager_tokens = generate_greedy(m, prompts, opts);
+  ASSERT_TRUE(fast_tokens.is_ok() && eager_tokens.is_ok());
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ((*fast_tokens)[i].tokens, (*eager_tokens)[i].tokens);
+  // Back to the fast path: the same logits as before.
+  m.set_layer_path(LayerPath::kFast);
+  EXPECT_TRUE(at::equal(m.forward(batch->ids, batch->valid), fast));
+}
+
 TEST_P(Golden, StaticCacheShapesGiveTheSameTokens) {
   const Model m = load_or_die(GetParam());
   const auto ref = reference(GetParam());

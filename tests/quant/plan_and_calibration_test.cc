@@ -2,6 +2,9 @@
 // calibration sampling (txt windows, jsonl documents, seeds, errors).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+
 #include "quant/recipe_json.h"
 
 #include "steps/model/model_config.h"
@@ -136,7 +139,64 @@ TEST(Calibration, TxtShorterThanSeqLen) {
   CalibrationSettings s;
   s.seq_len = 1000;
   EXPECT_EQ(calibration_from_text(s, "a few words", "tiny.txt", qwen_tokenizer()).status().message(),
-            "calibration: 'tiny.txt' has 3 tokens, fewer than seq_len 1000");
+            "calibration: 'tiny.txt' has 3 tokens; windows of seq_len 1000 need at least 1001");
+  s.seq_len = 3;  // randint(0, n - seq_len - 1) needs n > seq_len, as in GPTQ's sampler
+  EXPECT_EQ(calibration_from_text(s, "a few words", "tiny.txt", qwen_tokenizer()).status().message(),
+            "calibration: 'tiny.txt' has 3 tokens; windows of seq_len 3 need at least 4");
+}
+
+// The draws are CPython's, pinned by values printed by CPython 3.11:
+//   random.seed(5); [random.randint(0, 1000 - 32 - 1) for _ in range(8)]
+//   random.seed(2**40 + 7); [random.randint(0, 70000 - 2048 - 1) for _ in range(4)]
+//   random.seed(0); x = list(range(11)); random.shuffle(x)
+//   random.seed(3); x = list(range(100)); random.shuffle(x); x[:10]
+TEST(Calibration, WindowStartsAreCPythonsRandint) {
+  EXPECT_EQ(window_starts(5, 1000, 32, 8),
+            (std::vector<std::int64_t>{637, 261, 759, 367, 814, 707, 965, 861}));
+  EXPECT_EQ(window_starts((std::uint64_t{1} << 40) + 7, 70000, 2048, 4),
+            (std::vector<std::int64_t>{62380, 32878, 16613, 67739}));
+}
+
+TEST(Calibration, DocumentOrderIsCPythonsShuffle) {
+  EXPECT_EQ(shuffled_order(0, 11), (std::vector<std::int64_t>{8, 9, 1, 2, 5, 3, 7, 4, 0, 10, 6}));
+  const auto big = shuffled_order(3, 100);
+  EXPECT_EQ(std::vector<std::int64_t>(big.begin(), big.begin() + 10),
+            (std::vector<std::int64_t>{35, 41, 45, 4, 76, 12, 0, 64, 42, 11}));
+}
+
+// tests/golden/quant/eager/argsort.json: length vectors (all equal, few distinct values, an
+// ascending run, ...) and torch.argsort(lengths, descending=True) of each from torch 2.13.0,
+// the order llm-compressor's LengthAwareSampler feeds samples in.
+TEST(Calibration, LengthAwareOrderIsTorchsUnstableArgsort) {
+  std::ifstream f(std::string(QB_SOURCE_DIR) + "/tests/golden/quant/eager/argsort.json");
+  const json golden = json::parse(f);
+  ASSERT_GE(golden["cases"].size(), 8u);
+  bool scrambled = false;  // the fixture must exercise the unstable part
+  for (const auto& c : golden["cases"]) {
+    const auto lengths = c["lengths"].get<std::vector<std::int64_t>>();
+    const auto expect = c["order"].get<std::vector<std::int64_t>>();
+    EXPECT_EQ(length_aware_order(lengths), expect) << c["lengths"].dump();
+    std::vector<std::int64_t> stable(lengths.size());
+    for (std::size_t i = 0; i < stable.size(); ++i) stable[i] = static_cast<std::int64_t>(i);
+    std::stable_sort(stable.begin(), stable.end(),
+                     [&](auto a, auto b) { return lengths[a] > lengths[b]; });
+    scrambled = scrambled || stable != expect;
+  }
+  EXPECT_TRUE(scrambled);
+  EXPECT_TRUE(length_aware_order({}).empty());
+}
+
+TEST(Calibration, TxtWindowsAreTheDrawnSlicesOfTheStream) {
+  CalibrationSettings s;
+  s.num_samples = 3;
+  s.seq_len = 16;
+  s.seed = 11;
+  const auto stream = qwen_tokenizer().encode(corpus(), false);
+  auto got = calibration_from_text(s, corpus(), "corpus.txt", qwen_tokenizer());
+  ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+  const auto starts = window_starts(11, static_cast<std::int64_t>(stream.size()), 16, 3);
+  for (std::size_t i = 0; i < 3; ++i)
+    EXPECT_EQ((*got)[i], Sample(stream.begin() + starts[i], stream.begin() + starts[i] + 16));
 }
 
 TEST(Calibration, JsonlDocumentsTruncatedAndShuffled) {
@@ -152,6 +212,10 @@ TEST(Calibration, JsonlDocumentsTruncatedAndShuffled) {
   ASSERT_TRUE(a.is_ok()) << a.status().to_string();
   ASSERT_EQ(a->size(), 11u);
   for (const auto& x : *a) EXPECT_LE(x.size(), 4u);
+  // random.seed(0); random.shuffle(documents): document 8 first (see DocumentOrderIsCPythonsShuffle).
+  auto doc8 = qwen_tokenizer().encode("document 8 " + std::string(40, 'x'), false);
+  doc8.resize(4);
+  EXPECT_EQ((*a)[0], doc8);
   s.num_samples = 12;
   EXPECT_EQ(calibration_from_text(s, jsonl, "d.jsonl", qwen_tokenizer()).status().message(),
             "calibration: 'd.jsonl' has 11 usable documents, num_samples is 12");

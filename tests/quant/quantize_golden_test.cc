@@ -1,19 +1,23 @@
 // The quantize step on tests/golden/models/qwen3-tiny against llm-compressor 0.14.0.1's oneshot
 // with the same recipe and calibration tokens (fixtures: tests/golden/scripts/quant_golden.py).
 //
-// Expected agreement:
-//   RTN weights (int8 codes, packed words, scales), weight_shape, the quantization_config JSON
-//   and every copied tensor: bit for bit.
-//   Static input scales: absmax/127.5 of activations computed by qbuild's runtime instead of
-//   transformers; both fp32, so they agree to ~1e-6 relative (bound 1e-5).
-//   GPTQ: the Hessians come from those activations too, so a handful of codes on a rounding
-//   boundary may flip by one step (bound: 2% of codes, max 1 step); scales are bit-identical
-//   (taken from the original weights).
+// The quantize step calibrates as llm-compressor does (transformers' eager layers op for op, the
+// LengthAwareSampler's order, one intra-op thread on the CPU, as the fixtures were made), so the
+// activations, Hessians and GPTQ solves are the same floating-point operations. Expected
+// agreement:
+//   RTN (codes, packed words, scales, static input scales), the quantization_config JSON and
+//   every copied tensor: bit for bit.
+//   GPTQ: bit for bit on the machine the fixtures were made on (an AVX-512 Xeon of this
+//   workplace: 0 codes differ). The oracle's own GPTQ bits depend on the CPU (MKL's kernels):
+//   the gptq_w8a8 fixture first committed, made on another machine with the same script and
+//   versions, differed from this machine's oneshot in 3 tensors, one code by 2 steps. So GPTQ
+//   codes are held to <= 2 steps on <= 2% of codes, and the count is printed.
 #include <gtest/gtest.h>
 
 #include "quant/recipe_json.h"
 
 #include <fstream>
+#include <iostream>
 
 #include <nlohmann/json.hpp>
 
@@ -114,6 +118,55 @@ double rel_diff(const at::Tensor& a, const at::Tensor& b) {
       .item<double>();
 }
 
+// How a checkpoint's quantized tensors compare with a golden's.
+struct Agreement {
+  std::vector<std::string> differing;  // any bit
+  int max_code_step = 0;               // over GPTQ's codes (int8 weights, unpacked words)
+  int64_t codes_differing = 0, codes = 0;
+  double worst_input_scale = 0;        // relative
+};
+
+Agreement compare(const model_io::Checkpoint& ckpt, const model_io::SafetensorsReader& golden,
+                  int bits) {
+  Agreement a;
+  for (const auto& e : golden.entries()) {
+    EXPECT_TRUE(ckpt.has(e.name)) << e.name;
+    if (!ckpt.has(e.name)) continue;
+    EXPECT_EQ(ckpt.info(e.name)->dtype, e.dtype) << e.name;
+    EXPECT_EQ(ckpt.info(e.name)->shape, e.shape) << e.name;
+    at::Tensor mine = *ckpt.load(e.name), ref = *golden.load(e);
+    if (at::equal(mine, ref)) continue;
+    a.differing.push_back(e.name);
+    if (e.name.ends_with(".input_scale"))
+      a.worst_input_scale = std::max(a.worst_input_scale, rel_diff(mine, ref));
+    if (e.name.ends_with(".weight_packed")) {
+      const auto stem = e.name.substr(0, e.name.size() - std::string("_packed").size());
+      const auto cols = ckpt.load(stem + "_shape")->select(0, 1).item<int64_t>();
+      mine = *qmath::unpack_int32(mine, bits, cols);
+      ref = *qmath::unpack_int32(ref, bits, cols);
+    } else if (!e.name.ends_with(".weight")) {
+      continue;
+    }
+    const auto d = (mine.to(at::kInt) - ref.to(at::kInt)).abs();
+    a.max_code_step = std::max(a.max_code_step, d.max().item<int>());
+    a.codes_differing += d.gt(0).sum().item<int64_t>();
+    a.codes += d.numel();
+  }
+  return a;
+}
+
+// GPTQ's bound (see the file comment); prints and records the agreement.
+void expect_gptq_agreement(const Agreement& a, const std::string& what) {
+  std::cout << what << ": " << a.differing.size() << " tensors differ in any bit; "
+            << a.codes_differing << " codes differ (max step " << a.max_code_step
+            << "); worst input scale rel diff " << a.worst_input_scale << "\n";
+  ::testing::Test::RecordProperty("tensors_differing", static_cast<int>(a.differing.size()));
+  ::testing::Test::RecordProperty("gptq_code_mismatches", static_cast<int>(a.codes_differing));
+  EXPECT_LE(a.max_code_step, 2) << what;
+  EXPECT_LE(static_cast<double>(a.codes_differing), 0.02 * std::max<int64_t>(a.codes, 1)) << what;
+  EXPECT_LT(a.worst_input_scale, 1e-5) << what;
+}
+
 class OneshotGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(OneshotGolden, MatchesLlmCompressor) {
@@ -130,41 +183,15 @@ TEST_P(OneshotGolden, MatchesLlmCompressor) {
   EXPECT_EQ(ckpt->config()["quantization_config"], expect_cfg)
       << ckpt->config()["quantization_config"].dump(2);
 
-  // Exactly the golden's quantized tensors (names, dtypes, shapes), and no stray "weight" of a
+  // The golden's quantized tensors (names, dtypes, shapes, values), and no stray "weight" of a
   // quantized module.
-  const bool gptq = variant.rfind("gptq", 0) == 0;
-  int64_t mismatched = 0, total = 0;
-  double worst_input_scale = 0;
-  for (const auto& e : golden->entries()) {
-    ASSERT_TRUE(ckpt->has(e.name)) << e.name;
-    EXPECT_EQ(ckpt->info(e.name)->dtype, e.dtype) << e.name;
-    EXPECT_EQ(ckpt->info(e.name)->shape, e.shape) << e.name;
-    auto mine = *ckpt->load(e.name);
-    auto ref = *golden->load(e);
-    const bool is_codes = e.name.ends_with(".weight") || e.name.ends_with(".weight_packed");
-    if (e.name.ends_with(".input_scale")) {
-      EXPECT_LT(rel_diff(mine, ref), 1e-5) << e.name;
-      worst_input_scale = std::max(worst_input_scale, rel_diff(mine, ref));
-    } else if (gptq && is_codes) {
-      at::Tensor a = mine, b = ref;
-      if (e.name.ends_with(".weight_packed")) {
-        const auto cols = ckpt->load(e.name.substr(0, e.name.size() - 7) + "_shape")->select(0, 1).item<int64_t>();
-        a = *qmath::unpack_int32(mine, 4, cols);
-        b = *qmath::unpack_int32(ref, 4, cols);
-      }
-      auto d = (a.to(at::kInt) - b.to(at::kInt)).abs();
-      EXPECT_LE(d.max().item<int>(), 1) << e.name;
-      mismatched += d.gt(0).sum().item<int64_t>();
-      total += d.numel();
-    } else {
-      EXPECT_TRUE(at::equal(mine, ref)) << e.name << " differs";
-    }
-  }
-  RecordProperty("worst_input_scale_rel_diff", std::to_string(worst_input_scale));
-  if (gptq) {
-    EXPECT_LE(static_cast<double>(mismatched) / total, 0.02) << mismatched << " of " << total;
-    RecordProperty("gptq_code_mismatches", static_cast<int>(mismatched));
-    RecordProperty("gptq_codes", static_cast<int>(total));
+  const Agreement a = compare(*ckpt, *golden, variant == "gptq_w4a16_g32" ? 4 : 8);
+  if (variant.rfind("gptq", 0) == 0) {
+    expect_gptq_agreement(a, variant);
+    for (const auto& name : a.differing)
+      EXPECT_TRUE(name.ends_with(".weight") || name.ends_with(".weight_packed")) << name;
+  } else {
+    EXPECT_TRUE(a.differing.empty()) << a.differing.size() << " differ, first " << a.differing.front();
   }
   // Every other tensor is copied unchanged from the source model.
   auto src = model_io::Checkpoint::open(kTiny);
@@ -220,6 +247,86 @@ TEST(QuantizeStep, OnCudaAgreesWithTheCpu) {
     }
   }
 }
+
+// ---- eager-attention calibration (tests/golden/quant/eager, quant_golden.py) ----
+// A GQA model (8 query / 2 KV heads of 32) and 24 samples of 64-128 tokens, where transformers'
+// SDPA and eager forwards differ in the last bits on every sample (sdpa_vs_eager.json).
+// llm-compressor calibrates with eager attention, in its LengthAwareSampler's order; so does
+// the quantize step (the eager layer path, length_aware_order, one intra-op thread on the CPU).
+
+const std::string kEager = kRoot + "/tests/golden/quant/eager/";
+
+json eager_recipe(const std::string& variant) {
+  json calib = {{"source_kind", "txt"}, {"num_samples", 24}, {"seq_len", 128}, {"seed", 0}};
+  return {{"modifier", variant == "gptq_w8a8_static" ? "GPTQModifier" : "QuantizationModifier"},
+          {"config_groups", {{"group_0", group_json("static")}}},
+          {"ignore", {"lm_head"}},
+          {"calibration", calib}};
+}
+
+QuantRun quantize_eager(const std::string& variant, model::LayerPath path) {
+  auto r = recipe_from_json(eager_recipe(variant));
+  EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+  QuantRun run;
+  run.dir = fs::TempDir::create(::testing::TempDir(), "quant_eager_").value();
+  QuantizeRequest req;
+  req.recipe = *r;
+  req.model_dir = kEager + "model";
+  req.output_dir = run.dir.path() / "out";
+  const json calib = read_json(kEager + "calibration.json");
+  for (const auto& s : calib["input_ids"]) req.calibration_samples.push_back(s.get<Sample>());
+  req.calibration_path = path;
+  req.report = &run.report;
+  auto s = run_quantize(req);
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+  return run;
+}
+
+Agreement eager_agreement(const QuantRun& run, const std::string& variant) {
+  auto ckpt = model_io::Checkpoint::open(run.dir.path() / "out");
+  auto golden = model_io::SafetensorsReader::open(kEager + variant + "/quantized.safetensors");
+  EXPECT_TRUE(ckpt.is_ok() && golden.is_ok());
+  EXPECT_EQ(ckpt->config()["quantization_config"],
+            read_json(kEager + variant + "/quantization_config.json"));
+  EXPECT_EQ(golden->entries().size(), 14u * 3);  // weight, weight_scale, input_scale
+  return compare(*ckpt, *golden, 8);
+}
+
+// Static input scales and codes, bit for bit.
+TEST(EagerGolden, RtnStaticIsBitIdenticalToLlmCompressor) {
+  const Agreement a =
+      eager_agreement(quantize_eager("rtn_w8a8_static", model::LayerPath::kEager), "rtn_w8a8_static");
+  EXPECT_TRUE(a.differing.empty()) << a.differing.size() << " differ, first " << a.differing.front();
+}
+
+// GPTQ with static input scales: bit for bit where the fixtures were made (0 codes differ),
+// within GPTQ's bound elsewhere (file comment); the weight scales (from the original weights)
+// and layer 0's input scales (before any GPTQ) are exact everywhere.
+TEST(EagerGolden, GptqStaticAgreesWithLlmCompressor) {
+  const Agreement a = eager_agreement(quantize_eager("gptq_w8a8_static", model::LayerPath::kEager),
+                                      "gptq_w8a8_static");
+  expect_gptq_agreement(a, "gptq_w8a8_static");
+  for (const auto& name : a.differing) {
+    EXPECT_FALSE(name.ends_with(".weight_scale")) << name;
+    EXPECT_FALSE(name.rfind("model.layers.0.", 0) == 0 && name.ends_with(".input_scale")) << name;
+  }
+}
+
+class EagerFastPath : public ::testing::TestWithParam<std::string> {};
+
+// The fixture discriminates: calibrated through the fast path (SDPA, fused GEMMs, at::rms_norm),
+// static input scales are no longer the reference's bits.
+TEST_P(EagerFastPath, CalibrationIsNotBitIdentical) {
+  const std::string variant = GetParam();
+  const QuantRun run = quantize_eager(variant, model::LayerPath::kFast);
+  int input_scales = 0;
+  for (const auto& name : eager_agreement(run, variant).differing)
+    input_scales += name.ends_with(".input_scale");
+  EXPECT_GT(input_scales, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, EagerFastPath,
+                         ::testing::Values("rtn_w8a8_static", "gptq_w8a8_static"));
 
 TEST(QuantizeStep, OutputLoadsInTheRuntimeAndTracksTheDenseModel) {
   for (const std::string variant : {"rtn_w8a8_dynamic", "rtn_w8a8_static", "gptq_w4a16_g32"}) {

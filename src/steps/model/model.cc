@@ -14,6 +14,8 @@
 // (with fused q|k|v or gate|up projections each part still reports its own input).
 #include "steps/model/model.h"
 
+#include <cmath>
+
 #include "steps/model/fused_decode.h"
 #include "steps/model/int8_linear.h"
 #include "steps/model/rms_norm.h"
@@ -46,6 +48,7 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   const int64_t b = x.size(0), t = x.size(1);
   const int64_t h = c.num_heads, kvh = c.num_kv_heads, d = c.head_dim;
   const int64_t f = c.intermediate_size;
+  if (path_ == LayerPath::kEager) return forward_eager(x, in, cache, hooks);
   if (fused_decode_ && cache && t == 1 && !hooks && x.is_cuda()) return forward_decode_fused(x, in, *cache);
 
   // ---- attention ----
@@ -100,6 +103,73 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   at::Tensor mlp_out = linear(*w_.down_proj, "mlp.down_proj", act, hooks);         // [B, T, C]
   trace(hooks, "mlp.down_proj", mlp_out);
   at::Tensor out = r + mlp_out;                                                    // [B, T, C]
+  trace(hooks, "output", out);
+  return out;
+}
+
+// transformers 5.17's Qwen3DecoderLayer / Qwen3Attention / eager_attention_forward / Qwen3MLP,
+// one line per line of theirs (model.h, LayerPath::kEager). Qwen2 and Llama are the same
+// without the q/k norms (Qwen2's q/k/v biases are in the projections).
+at::Tensor DecoderLayer::forward_eager(const at::Tensor& x, const LayerInputs& in, KvCache* cache,
+                                       const ForwardHooks* hooks) const {
+  const ModelConfig& c = *config_;
+  const int64_t b = x.size(0), t = x.size(1), d = c.head_dim;
+  const int64_t groups = c.num_heads / c.num_kv_heads;
+  const double eps = c.rms_norm_eps;
+
+  // ---- attention ----
+  const at::Tensor xn = rms_norm_reference(x, w_.input_layernorm, eps);            // [B, T, C]
+  trace(hooks, "input_layernorm", xn);
+  at::Tensor q = linear(*w_.q_proj, "self_attn.q_proj", xn, hooks).view({b, t, -1, d});  // [B, T, H, D]
+  if (c.qk_norm) q = rms_norm_reference(q, w_.q_norm, eps);
+  q = q.transpose(1, 2);                                                           // [B, H, T, D]
+  at::Tensor k = linear(*w_.k_proj, "self_attn.k_proj", xn, hooks).view({b, t, -1, d});  // [B, T, KVH, D]
+  if (c.qk_norm) k = rms_norm_reference(k, w_.k_norm, eps);
+  k = k.transpose(1, 2);                                                           // [B, KVH, T, D]
+  at::Tensor v = linear(*w_.v_proj, "self_attn.v_proj", xn, hooks).view({b, t, -1, d}).transpose(1, 2);
+  // apply_rotary_pos_emb with cos/sin [B, T, D] unsqueezed at dim 1. The tables carry
+  // sin_signed = [-sin, sin] by halves; negating its first half back is exact.
+  const int64_t half = d / 2;
+  const at::Tensor cos = in.rope.cos.squeeze(2).unsqueeze(1);                      // [B, 1, T, D]
+  const at::Tensor ss = in.rope.sin_signed.squeeze(2).unsqueeze(1);                // [B, 1, T, D]
+  const at::Tensor sin = at::cat({-ss.narrow(-1, 0, half), ss.narrow(-1, half, half)}, -1);
+  auto rotate_half = [&](const at::Tensor& y) {
+    return at::cat({-y.narrow(-1, half, half), y.narrow(-1, 0, half)}, -1);
+  };
+  q = q * cos + rotate_half(q) * sin;                                              // [B, H, T, D]
+  k = k * cos + rotate_half(k) * sin;                                              // [B, KVH, T, D]
+  trace(hooks, "self_attn.q", q);
+  trace(hooks, "self_attn.k", k);
+  trace(hooks, "self_attn.v", v);
+  if (cache) std::tie(k, v) = cache->append(index_, k, v);                         // [B, KVH, S, D]
+  // eager_attention_forward: repeat_kv is expand + reshape.
+  auto repeat_kv = [&](const at::Tensor& y) {
+    if (groups == 1) return y;
+    const int64_t s = y.size(2);
+    return y.unsqueeze(2).expand({b, c.num_kv_heads, groups, s, d}).reshape({b, c.num_heads, s, d});
+  };
+  const at::Tensor kr = repeat_kv(k), vr = repeat_kv(v);                           // [B, H, S, D]
+  const double scaling = std::pow(static_cast<double>(d), -0.5);                   // head_dim**-0.5
+  at::Tensor w = at::matmul(q, kr.transpose(2, 3)) * scaling;                      // [B, H, T, S]
+  w = w + in.mask;
+  w = at::softmax(w, -1, at::kFloat).to(q.scalar_type());
+  at::Tensor y = at::matmul(w, vr).transpose(1, 2).contiguous();                   // [B, T, H, D]
+  y = y.reshape({b, t, -1}).contiguous();                                          // [B, T, H*D]
+  trace(hooks, "self_attn.attn", y);
+  const at::Tensor attn_out = linear(*w_.o_proj, "self_attn.o_proj", y, hooks);    // [B, T, C]
+  trace(hooks, "self_attn.o_proj", attn_out);
+  const at::Tensor r = x + attn_out;                                               // [B, T, C]
+  trace(hooks, "residual_attn", r);
+
+  // ---- MLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)) ----
+  const at::Tensor rn = rms_norm_reference(r, w_.post_attention_layernorm, eps);   // [B, T, C]
+  trace(hooks, "post_attention_layernorm", rn);
+  const at::Tensor gate = linear(*w_.gate_proj, "mlp.gate_proj", rn, hooks);      // [B, T, F]
+  const at::Tensor act = at::silu(gate) * linear(*w_.up_proj, "mlp.up_proj", rn, hooks);
+  trace(hooks, "mlp.act", act);
+  const at::Tensor mlp_out = linear(*w_.down_proj, "mlp.down_proj", act, hooks);   // [B, T, C]
+  trace(hooks, "mlp.down_proj", mlp_out);
+  const at::Tensor out = r + mlp_out;                                              // [B, T, C]
   trace(hooks, "output", out);
   return out;
 }
@@ -243,6 +313,7 @@ std::shared_ptr<const Linear> fuse_parts(Parts parts, at::ScalarType dtype) {
 }  // namespace
 
 void DecoderLayer::fuse() {
+  if (path_ == LayerPath::kEager) return unfuse();
   const at::ScalarType dtype = w_.input_layernorm.scalar_type();
   qkv_ = fuse_parts({&w_.q_proj, &w_.k_proj, &w_.v_proj}, dtype);
   gate_up_ = fuse_parts({&w_.gate_proj, &w_.up_proj}, dtype);
@@ -251,6 +322,24 @@ void DecoderLayer::fuse() {
                         w_.k_norm.expand({config_->num_kv_heads, config_->head_dim}),
                         at::ones({config_->num_kv_heads, config_->head_dim},
                                  w_.q_norm.options())});
+}
+
+// A part rebound to a view of a fused weight gets a copy of its rows: transformers' modules each
+// own their weight, and a GEMM on a view inside a larger allocation is not promised the same
+// bits (alignment). Other kinds of Linear are left as they are.
+void DecoderLayer::unfuse() {
+  auto own = [](std::shared_ptr<const Linear>* p) {
+    if (auto d = std::dynamic_pointer_cast<const DenseLinear>(*p)) {
+      std::optional<at::Tensor> bias;
+      if (d->bias()) bias = d->bias()->clone();
+      *p = std::make_shared<DenseLinear>(d->weight().clone(), bias, d->label());
+    }
+  };
+  if (qkv_)
+    for (auto* p : {&w_.q_proj, &w_.k_proj, &w_.v_proj}) own(p);
+  if (gate_up_)
+    for (auto* p : {&w_.gate_proj, &w_.up_proj}) own(p);
+  qkv_ = gate_up_ = nullptr;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,6 +458,15 @@ Status Model::move_layer(int64_t i, at::Device device) {
   return Status::ok();
 }
 
+void Model::set_layer_path(LayerPath path) {
+  path_ = path;
+  for (DecoderLayer& l : layers_) {
+    l.path_ = path;
+    l.fuse();  // kEager: unfuse()
+  }
+  if (path != LayerPath::kFast) set_fused_decode(false);
+}
+
 void Model::set_attention_impl(AttentionImpl impl) {
   attention_ = impl;
   for (DecoderLayer& l : layers_) l.attention_ = impl;
@@ -376,7 +474,8 @@ void Model::set_attention_impl(AttentionImpl impl) {
 }
 
 bool Model::set_fused_decode(bool on) {
-  fused_decode_ = on && attention_ == AttentionImpl::kSdpa && fused::supports(*config_, dtype_, device_);
+  fused_decode_ = on && attention_ == AttentionImpl::kSdpa && path_ == LayerPath::kFast &&
+                  fused::supports(*config_, dtype_, device_);
   for (DecoderLayer& l : layers_) l.fused_decode_ = fused_decode_;
   return fused_decode_;
 }

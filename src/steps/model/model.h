@@ -70,6 +70,21 @@ struct LayerInputs {
   at::Tensor mask;  // [B, 1, T, S] additive, compute dtype
 };
 
+// How DecoderLayer::forward computes (Model::set_layer_path):
+//   kFast   q|k|v and gate|up as one GEMM each, at::rms_norm, one q/k norm over all heads, the
+//           model's AttentionImpl, the fused CUDA decode kernels where enabled.
+//   kEager  transformers' modules op for op, as Qwen3DecoderLayer (Qwen2, Llama) runs with
+//           attn_implementation="eager" — what llm-compressor calibrates with
+//           (calibration_forward_context): each projection its own GEMM on its own weight,
+//           RMSNorm as Qwen3RMSNorm (fp32 pow, mean, rsqrt, cast back, times the weight), q/k
+//           norms on the [B, T, h, D] view, apply_rotary_pos_emb on [B, h, T, D], and
+//           eager_attention_forward (repeat_kv, q·kᵀ · D^-0.5 + mask, softmax in fp32 cast back,
+//           ·v). The same ATen ops on the same shapes and strides, so on the CPU with one
+//           intra-op thread every intermediate is bit-identical to transformers' (the quantize
+//           step's golden test shows it on static input scales). The additive mask here is -inf
+//           where transformers' is finfo.min: both give exactly 0 after the softmax.
+enum class LayerPath { kFast, kEager };
+
 struct LoadOptions {
   at::Device device = at::kCPU;
   std::optional<at::ScalarType> dtype;  // compute dtype; default: the checkpoint's dtype
@@ -92,13 +107,19 @@ class DecoderLayer {
                     const ForwardHooks* hooks) const;
   void observe(const ForwardHooks* hooks, std::string_view role, const at::Tensor& x) const;
   void trace(const ForwardHooks* hooks, std::string_view what, const at::Tensor& t) const;
+  // LayerPath::kEager (see there).
+  at::Tensor forward_eager(const at::Tensor& x, const LayerInputs& in, KvCache* cache,
+                           const ForwardHooks* hooks) const;
   // The one-token step over a cache through the fused CUDA kernels (fused_decode.h).
   at::Tensor forward_decode_fused(const at::Tensor& x, const LayerInputs& in, KvCache& cache) const;
-  // Builds qkv_ / gate_up_ / qk_norm_ from w_ (model.cc); call after w_ changes.
+  // Builds qkv_ / gate_up_ / qk_norm_ from w_ (model.cc); call after w_ changes. On the eager
+  // path it only gives each part of a fused projection its own weight again (unfuse()).
   void fuse();
+  void unfuse();
 
   std::shared_ptr<const ModelConfig> config_;
   AttentionImpl attention_ = AttentionImpl::kSdpa;
+  LayerPath path_ = LayerPath::kFast;
   bool fused_decode_ = false;
   int64_t index_ = 0;
   std::string prefix_;  // "model.layers.3."
@@ -129,9 +150,13 @@ class Model {
   void set_eos_token_ids(std::vector<int64_t> ids) { eos_token_ids_ = std::move(ids); }
   AttentionImpl attention_impl() const { return attention_; }
   void set_attention_impl(AttentionImpl impl);
+  LayerPath layer_path() const { return path_; }
+  // kEager turns the fused decode kernels off and gives every projection its own weight;
+  // kFast fuses them again (the fused decode kernels stay off until set_fused_decode(true)).
+  void set_layer_path(LayerPath path);
   // One-token steps over a cache through the fused CUDA kernels (fused_decode.h): on by default
-  // where fused::supports() the model (CUDA, bf16/fp16, a supported head shape) and the
-  // attention is kSdpa; off, they run op by op. Returns whether it is on.
+  // where fused::supports() the model (CUDA, bf16/fp16, a supported head shape), the attention
+  // is kSdpa and the layer path kFast; off, they run op by op. Returns whether it is on.
   bool set_fused_decode(bool on);
   bool fused_decode() const { return fused_decode_; }
 
@@ -177,6 +202,7 @@ class Model {
   at::Device device_ = at::kCPU;
   at::ScalarType dtype_ = at::kFloat;
   AttentionImpl attention_ = AttentionImpl::kSdpa;
+  LayerPath path_ = LayerPath::kFast;
   bool fused_decode_ = false;
   std::vector<int64_t> eos_token_ids_;
   at::Tensor embed_tokens_;  // [V, C]

@@ -1,6 +1,7 @@
 // The quantize step (see quantize.h): plan, RTN or sequential calibration, write.
 #include "steps/quant/quantize.h"
 
+#include <ATen/Parallel.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -53,6 +54,30 @@ double relative_error(const at::Tensor& w, const at::Tensor& wq) {
   const double n = wd.norm().item<double>();
   return n == 0 ? 0.0 : (wd - wq.to(at::kDouble)).norm().item<double>() / n;
 }
+
+// On the CPU the whole step runs with one intra-op thread: MKL's GEMMs split their inner
+// dimension across threads when it is long against the output (seen: the Hessian's xᵀx over a
+// 2048-token sample; down_proj's 1024 inputs on a 64-token sample), and ATen's full reductions
+// over more than 32768 elements (the report's norms and sums, the MSE observer's error) split
+// theirs, so the bits of Hessians, GPTQ codes, static input scales and report values depended on
+// the machine's core count (tests/quant/determinism_test.cc failed before this). One
+// thread is also how llm-compressor's fixtures are made (torch.set_num_threads(1)), so the
+// CPU results are bit-identical to them. Restores the previous count on exit.
+class OneIntraOpThread {
+ public:
+  explicit OneIntraOpThread(bool on) : on_(on), saved_(at::get_num_threads()) {
+    if (on_) at::set_num_threads(1);
+  }
+  ~OneIntraOpThread() {
+    if (on_) at::set_num_threads(saved_);
+  }
+  OneIntraOpThread(const OneIntraOpThread&) = delete;
+  OneIntraOpThread& operator=(const OneIntraOpThread&) = delete;
+
+ private:
+  bool on_;
+  int saved_;
+};
 
 // Per-Linear results and report entries, filled as modules are quantized.
 struct Outcome {
@@ -358,6 +383,9 @@ Status Quantizer::run_calibrated(const std::vector<Sample>& samples) {
   lo.device = onload ? at::Device(at::kCPU) : dev;
   lo.dtype = req_.compute_dtype;
   QB_ASSIGN_OR_RETURN_CTX(auto model, model::Model::load(req_.model_dir, lo), "quantize");
+  // llm-compressor calibrates under transformers' eager attention (calibration_forward_context):
+  // the layers run transformers' modules op for op (model.h, LayerPath::kEager).
+  model.set_layer_path(req_.calibration_path);
   timings_["load_model_s"] = seconds_since(t0);
   const bool gptq = recipe_.modifier == Modifier::kGptq;
 
@@ -460,6 +488,7 @@ Status copy_tokenizer_files(const stdfs::path& from, const stdfs::path& to) {
 
 Status run_quantize(const QuantizeRequest& req) {
   const auto t_start = Clock::now();
+  const OneIntraOpThread one_thread(req.device.is_cpu());
   const QuantRecipe& recipe = req.recipe;
   QB_ASSIGN_OR_RETURN_CTX(auto ckpt, model_io::Checkpoint::open(req.model_dir), "quantize");
   // A transformed (e.g. SpinQuant) model carries a quantization_config holding only its
@@ -514,6 +543,13 @@ Status run_quantize(const QuantizeRequest& req) {
       tokens += static_cast<std::int64_t>(s.size());
     }
     if (samples.empty()) return invalid_argument("quantize: no calibration samples");
+    // The order llm-compressor's oneshot feeds them in (calibration.h, length_aware_order).
+    std::vector<std::int64_t> lengths;
+    for (const auto& s : samples) lengths.push_back(static_cast<std::int64_t>(s.size()));
+    std::vector<Sample> ordered;
+    ordered.reserve(samples.size());
+    for (const auto i : length_aware_order(lengths)) ordered.push_back(std::move(samples[i]));
+    samples = std::move(ordered);
     calib_report = {{"samples", samples.size()}, {"tokens", tokens}};
     qmath::log::info("quantize: " + std::string(modifier_name(recipe.modifier)) + ", " +
               std::to_string(n_quant) + " Linears, calibration " + std::to_string(samples.size()) +
@@ -576,7 +612,15 @@ Status run_quantize(const QuantizeRequest& req) {
                  {"ignored", ignored},
                  {"timings", q.timings()},
                  {"max_rss_gib", max_rss_gib()}};
-  QB_TRY_CTX(fs::write_file_atomic(req.output_dir / kReportFile, report.dump(2) + "\n"),
+  // The file holds only what the key determines (the artifact is the same bytes on every run);
+  // timings and memory go to the log and the in-memory report.
+  json on_disk = report;
+  on_disk.erase("timings");
+  on_disk.erase("max_rss_gib");
+  for (auto& l : on_disk["linears"]) l.erase("seconds");
+  qmath::log::info("quantize: timings " + report["timings"].dump() + ", max RSS " +
+                   std::to_string(report["max_rss_gib"].get<double>()) + " GiB");
+  QB_TRY_CTX(fs::write_file_atomic(req.output_dir / kReportFile, on_disk.dump(2) + "\n"),
              "quantize: writing the report");
   if (req.report) *req.report = std::move(report);
   return Status::ok();

@@ -6,7 +6,9 @@
 //   rtn        without calibration (weight-only, or dynamic activations): each weight is loaded
 //              from the checkpoint to the device in its stored dtype, quantized, moved back;
 //              the model is never run
-//   calibrate  otherwise, llm-compressor's sequential pipeline, one decoder layer at a time:
+//   calibrate  otherwise, llm-compressor's sequential pipeline, one decoder layer at a time, the
+//              samples in oneshot's order (calibration.h, length_aware_order) and the layers
+//              computed as transformers' eager modules (model.h, LayerPath::kEager):
 //                1. every calibration sample goes through the layer with its ORIGINAL weights
 //                   and no activation quantization (llm-compressor disables quantization while
 //                   calibrating); a hook sees each Linear's input: GPTQ Hessians (one per
@@ -25,7 +27,17 @@
 //   write      model_io::save_checkpoint: quantized Linears in compressed-tensors form
 //              (compressed_tensors.h), every other tensor copied, config.json with
 //              quantization_config (the input's transform_config kept), generation_config and
-//              tokenizer files copied; quant_report.json beside them.
+//              tokenizer files copied; quant_report.json beside them (without timings: see
+//              Determinism).
+//
+// Determinism: the written files are a function of the inputs, the recipe, the device kind and
+// the build. On the CPU the step runs with one intra-op thread (quantize.cc, OneIntraOpThread),
+// so the core count does not matter, and fp32 results are bit-identical to llm-compressor
+// 0.14.0.1 run with one thread (tests/quant/quantize_golden_test.cc). What still changes bits:
+// the CPU's vector ISA (ATen's and MKL's kernels dispatch on it: AVX2 and AVX-512 sum in
+// different orders), and on a GPU its model (cuBLAS picks kernels by architecture and SM count)
+// and the CUDA/cuBLAS versions; two runs on the same GPU give the same bytes
+// (OnCudaTwoRunsWriteTheSameBytes).
 //
 // Memory: on a GPU, calibration keeps the model on the host in the compute dtype and moves one
 // decoder layer at a time to the device (released to the meta device when done); the device holds that
@@ -43,6 +55,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "steps/model/model.h"
 #include "steps/quant/calibration.h"
 #include "steps/quant/recipe.h"
 #include "util/status.h"
@@ -61,6 +74,9 @@ struct QuantizeRequest {
   std::int64_t calibration_batch_size = 1;  // equal-length samples per forward
   at::Device device = at::kCPU;
   std::optional<at::ScalarType> compute_dtype;  // default: the checkpoint's dtype
+  // How the decoder layers run during calibration: kEager is llm-compressor's (model.h); kFast
+  // only for tests and benchmarks that measure the difference.
+  model::LayerPath calibration_path = model::LayerPath::kEager;
   nlohmann::json* report = nullptr;             // when set, receives quant_report.json's content
 };
 

@@ -38,6 +38,24 @@ Writes tests/golden/quant/:
         rtn_w8a16_g32      QuantizationModifier, int8 weight-only, group 32 (pack-quantized)
         gptq_w4a16_g32     GPTQModifier, int4 weight-only, group 32 (pack-quantized)
       all with ignore: [lm_head].
+  eager/   the eager-attention calibration case (finding 22): a Qwen3 the other fixtures do not
+      cover — GQA 8 query / 2 KV heads of 32, hidden 128, intermediate 256, 2 layers, untied —
+      and 24 calibration samples of 64 to 128 tokens with many equal lengths:
+        model/                 config.json, generation_config.json, model.safetensors (fp32)
+        calibration.json       the samples' token ids, in dataset order
+        argsort.json           length vectors and torch.argsort(lengths, descending=True) of
+                               each (llm-compressor's LengthAwareSampler order; unstable sort)
+        sdpa_vs_eager.json     how far transformers' SDPA forward is from its eager forward on
+                               this model (why the case exists: they differ in the last bits)
+        <variant>/quantized.safetensors, <variant>/quantization_config.json
+                               oneshot (eager attention, as llm-compressor forces it) with
+                               shuffle_calibration_samples=False, batch_size=1,
+                               max_seq_length=128:
+          rtn_w8a8_static      the recipe of oneshot/rtn_w8a8_static
+          gptq_w8a8_static     GPTQModifier with the same config group (channel int8 weights,
+                               static per-tensor static_minmax input activations)
+
+Usage: quant_golden.py [qmath|oneshot|eager ...]   (default: all three)
 Regeneration is deterministic: same versions, same bytes.
 """
 import json
@@ -304,12 +322,16 @@ def run_oneshot(name, make_recipe, ids, workdir):
             max_seq_length=CALIB_TOKENS, shuffle_calibration_samples=False, batch_size=1)
     out_dir = os.path.join(workdir, name)
     model.save_pretrained(out_dir, save_compressed=True)
+    save_quantized(out_dir, os.path.join(OUT, "oneshot", name))
+
+
+def save_quantized(out_dir, dst):
+    """Keeps the quantized Linear tensors of a saved checkpoint and its quantization_config."""
     state = load_file(os.path.join(out_dir, "model.safetensors"))
     with open(os.path.join(out_dir, "config.json")) as f:
         qconfig = json.load(f)["quantization_config"]
     keep = {k: v.contiguous() for k, v in state.items()
             if "_proj." in k and k.rsplit(".", 1)[1] in QUANT_SUFFIXES}
-    dst = os.path.join(OUT, "oneshot", name)
     os.makedirs(dst, exist_ok=True)
     save_file(keep, os.path.join(dst, "quantized.safetensors"), metadata={"format": "pt"})
     os.chmod(os.path.join(dst, "quantized.safetensors"), 0o644)
@@ -318,8 +340,128 @@ def run_oneshot(name, make_recipe, ids, workdir):
         f.write("\n")
 
 
+# ---------------------------------------------------------------------------------------------
+# eager-attention calibration on a GQA model with longer samples
+
+EAGER = os.path.join(OUT, "eager")
+EAGER_SAMPLES, EAGER_MAX_LEN = 24, 128
+
+
+def make_eager_model(dst):
+    cfg = transformers.Qwen3Config(
+        hidden_size=128, num_hidden_layers=2, num_attention_heads=8, num_key_value_heads=2,
+        head_dim=32, intermediate_size=256, vocab_size=256, rms_norm_eps=1e-6,
+        max_position_embeddings=256, rope_theta=1e6, tie_word_embeddings=False,
+        bos_token_id=1, eos_token_id=[254, 255], hidden_act="silu")
+    torch.manual_seed(2022)
+    model = transformers.Qwen3ForCausalLM(cfg).eval().to(torch.float32)
+    g = gen(2022)
+    with torch.no_grad():  # unit-ish scales (make_tiny_models.py's init_weights)
+        for name, p in sorted(model.named_parameters()):
+            if name.endswith("norm.weight"):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
+            elif "embed_tokens" in name:
+                p.copy_(torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) / (p.shape[1] ** 0.5))
+    model.save_pretrained(dst)
+    for f in os.listdir(dst):
+        os.chmod(os.path.join(dst, f), 0o644)
+
+
+def eager_ids():
+    g = gen(23)
+    lengths = [[64, 96, 128][int(i)] for i in torch.randint(0, 3, (EAGER_SAMPLES,), generator=g)]
+    return [torch.randint(0, 254, (n,), generator=g).tolist() for n in lengths]
+
+
+def sdpa_vs_eager(model_dir, ids):
+    """Max |SDPA - eager| of each decoder layer's output on the samples (fp32)."""
+    from transformers import AutoModelForCausalLM
+    out = {}
+    for impl in ("sdpa", "eager"):
+        m = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,
+                                                 attn_implementation=impl).eval()
+        with torch.no_grad():
+            out[impl] = [m(torch.tensor([x]), output_hidden_states=True).hidden_states
+                         for x in ids]
+    diffs = [max(float((a - b).abs().max()) for a, b in zip(s, e))
+             for s, e in zip(out["sdpa"], out["eager"])]
+    return {"max_abs_hidden_diff": max(diffs),
+            "samples_with_different_bits": sum(d > 0 for d in diffs), "samples": len(ids)}
+
+
+def argsort_cases():
+    g = gen(31)
+    cases = [[128] * 40, [5, 3, 5, 5, 1, 3, 3, 5, 1, 1, 5, 3, 3, 5, 1, 5, 3, 1, 5]]
+    for n, k in ((17, 2), (64, 3), (100, 4), (512, 2048), (1000, 7)):
+        cases.append(torch.randint(1, k + 1, (n,), generator=g).tolist())
+    cases.append(list(range(1, 301)))  # ascending: median-of-three on a sorted run
+    return [{"lengths": c, "order": torch.argsort(torch.tensor(c), descending=True).tolist()}
+            for c in cases]
+
+
+def eager_variants():
+    from llmcompressor.modifiers.gptq import GPTQModifier
+    from llmcompressor.modifiers.quantization import QuantizationModifier
+    return {
+        "rtn_w8a8_static": lambda: QuantizationModifier(config_groups=w8a8_channel_static(),
+                                                        ignore=["lm_head"]),
+        "gptq_w8a8_static": lambda: GPTQModifier(config_groups=w8a8_channel_static(),
+                                                 ignore=["lm_head"]),
+    }
+
+
+def eager_main():
+    from datasets import Dataset
+    from llmcompressor import oneshot
+    from transformers import AutoModelForCausalLM
+
+    model_dir = os.path.join(EAGER, "model")
+    os.makedirs(model_dir, exist_ok=True)
+    make_eager_model(model_dir)
+    ids = eager_ids()
+    with open(os.path.join(EAGER, "calibration.json"), "w") as f:
+        json.dump({"model": "tests/golden/quant/eager/model", "input_ids": ids}, f)
+        f.write("\n")
+    with open(os.path.join(EAGER, "argsort.json"), "w") as f:
+        json.dump({"torch": PINNED["torch"], "cases": argsort_cases()}, f)
+        f.write("\n")
+    with open(os.path.join(EAGER, "sdpa_vs_eager.json"), "w") as f:
+        json.dump(sdpa_vs_eager(model_dir, ids), f, indent=2, sort_keys=True)
+        f.write("\n")
+    workdir = tempfile.mkdtemp(prefix="quant_golden_eager_")
+    try:
+        for name, make_recipe in eager_variants().items():
+            model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+            ds = Dataset.from_dict({"input_ids": ids,
+                                    "attention_mask": [[1] * len(i) for i in ids]})
+            oneshot(model=model, dataset=ds, recipe=make_recipe(),
+                    num_calibration_samples=len(ids), max_seq_length=EAGER_MAX_LEN,
+                    shuffle_calibration_samples=False, batch_size=1)
+            out_dir = os.path.join(workdir, name)
+            model.save_pretrained(out_dir, save_compressed=True)
+            save_quantized(out_dir, os.path.join(EAGER, name))
+    finally:
+        shutil.rmtree(workdir)
+
+
 def main():
+    which = set(sys.argv[1:]) or {"qmath", "oneshot", "eager"}
+    unknown = which - {"qmath", "oneshot", "eager"}
+    if unknown:
+        sys.exit(f"quant_golden.py: unknown part(s) {sorted(unknown)}")
     os.makedirs(OUT, exist_ok=True)
+    if "eager" in which:
+        eager_main()
+    if "qmath" in which:
+        qmath_main()
+    if "oneshot" in which:
+        oneshot_main()
+    print(f"wrote {OUT}")
+
+
+def qmath_main():
     tensors, cases = qmath_cases()
     tensors = {k: v.contiguous() for k, v in tensors.items()}
     save_file(tensors, os.path.join(OUT, "qmath.safetensors"), metadata={"format": "pt"})
@@ -328,6 +470,8 @@ def main():
         json.dump({"versions": PINNED, "cases": cases}, f, indent=2, sort_keys=True)
         f.write("\n")
 
+
+def oneshot_main():
     ids = calibration_ids()
     os.makedirs(os.path.join(OUT, "oneshot"), exist_ok=True)
     with open(os.path.join(OUT, "oneshot", "calibration.json"), "w") as f:
@@ -339,7 +483,6 @@ def main():
             run_oneshot(name, make, ids, workdir)
     finally:
         shutil.rmtree(workdir)
-    print(f"wrote {OUT}")
 
 
 if __name__ == "__main__":
