@@ -6,10 +6,9 @@
 #include <cstdio>
 #include <set>
 
-
-#include "steps/model_io/log/log.h"
 #include "steps/model_io/messages.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 namespace qb::model_io {
 namespace {
