@@ -90,7 +90,7 @@ int run_random_model(const ToolArgs& a) {
   if (!g_model_tools.random_model)
     return tool_error("random-model", unavailable("this qbuild was built without the model runtime"));
   if (Status s = g_model_tools.random_model(a); !s.is_ok()) return tool_error("random-model", s);
-  std::printf("wrote %s\n", a.out.c_str());
+  std::fprintf(stderr, "qbuild random-model: wrote %s\n", a.out.c_str());  // a log line: no result on stdout
   return kExitOk;
 }
 
