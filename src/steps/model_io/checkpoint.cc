@@ -154,6 +154,11 @@ const TensorEntry* Checkpoint::info(std::string_view name) const {
   return l ? &shards_[l->shard].entries()[l->entry] : nullptr;
 }
 
+const SafetensorsReader* Checkpoint::reader(std::string_view name) const {
+  const Location* l = locate(name);
+  return l ? &shards_[l->shard] : nullptr;
+}
+
 Result<at::Tensor> Checkpoint::load(std::string_view name, at::Device device) const {
   const Location* l = locate(name);
   if (!l) return not_found("checkpoint " + quote(dir_) + ": no tensor " + quote(std::string(name)));
