@@ -17,6 +17,7 @@
 #include "steps/eval/stats.h"
 #include "steps/kinds/step_kinds.h"
 #include "steps/kinds/torch/gpu_memory.h"
+#include "steps/kinds/torch/source_input.h"
 #include "steps/kinds/torch/eval_run.h"
 #include "steps/model/model_config.h"
 #include "steps/model_io/safetensors.h"
@@ -84,6 +85,7 @@ Status write_common(runner::StepContext& ctx, const EvalRunResult& r, ordered_js
 }
 
 Status base_eval_impl(runner::StepContext& ctx) {
+  QB_TRY(validate_source_input(ctx));  // a bad source model fails here, naming file and tensor
   QB_ASSIGN_OR_RETURN(EvalRunOptions o, run_options(ctx, true));
   QB_ASSIGN_OR_RETURN(EvalRunResult r, run_eval_set(o));
   QB_TRY(model_io::write_safetensors(ctx.out_dir / kLogitsFile, {{"logits", r.last_logits}},

@@ -4,6 +4,7 @@
 
 #include "steps/kinds/step_kinds.h"
 #include "steps/kinds/torch/gpu_memory.h"
+#include "steps/kinds/torch/source_input.h"
 #include "steps/model/model_config.h"
 #include "steps/quant/quantize.h"
 #include "steps/quant/recipe.h"
@@ -12,6 +13,7 @@ namespace qb::steps {
 
 namespace {
 Status run_quant_impl(runner::StepContext& ctx) {
+  QB_TRY(validate_source_input(ctx));  // a bad source model fails here, naming file and tensor
   nlohmann::json recipe_json = ctx.params;
   recipe_json.erase("compute_dtype");  // the project's, added to the key by the front end
   QB_ASSIGN_OR_RETURN_CTX(quant::QuantRecipe recipe, quant::recipe_from_json(recipe_json), "quant recipe");

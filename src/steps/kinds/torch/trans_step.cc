@@ -5,12 +5,14 @@
 
 #include "steps/kinds/step_kinds.h"
 #include "steps/kinds/torch/gpu_memory.h"
+#include "steps/kinds/torch/source_input.h"
 #include "steps/transforms/spinquant.h"
 
 namespace qb::steps {
 
 namespace {
 Status run_trans_impl(runner::StepContext& ctx) {
+  QB_TRY(validate_source_input(ctx));  // a bad source model fails here, naming file and tensor
   transforms::SpinQuantRequest req;
   QB_ASSIGN_OR_RETURN_CTX(req.params, transforms::params_from_json(ctx.params), "SpinQuant parameters");
   req.input_dir = ctx.inputs.at("model");
