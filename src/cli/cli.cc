@@ -7,6 +7,8 @@
 #include <cstdlib>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "cli/tool_commands.h"
@@ -53,6 +55,11 @@ int fail(const Status& s) {
 }
 
 int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
+  // Log lines (spdlog's default logger, and util/log.h through it) go to standard error:
+  // standard output carries a command's result alone, so `qbuild generate … > out.txt` holds
+  // the text and `qbuild tokenize … | …` the ids. `qbuild step` logs to its own file instead.
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
   CLI::App app{"qbuild — make for LLM quantization experiments.\n"
                "Compiles the YAML configs under pipline/ (transform × quantize × evaluate) into a\n"
                "content-hashed artifact graph, generates cache/build.ninja and runs Ninja; a step\n"

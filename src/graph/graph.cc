@@ -68,6 +68,22 @@ class Builder {
     return idx;
   }
 
+  // The `check` node of source model `src` (one per source: every step that reads the source
+  // depends on it, so the source is validated once, before its first consumer).
+  int check(int src) {
+    auto it = checks_.find(src);
+    if (it != checks_.end()) return it->second;
+    Node n;
+    n.kind = "check";
+    n.name = g.node(src).name;
+    n.identity = "check:" + g.node(src).name;
+    n.inputs = {{"model", src}};
+    n.log_name = stdfs::path(g.node(src).name).filename().string() + "_check";
+    int idx = step(std::move(n));
+    checks_[src] = idx;
+    return idx;
+  }
+
   // A step node; returns the index of an existing node with the same key if there is one.
   int step(Node n) {
     auto k = kinds_.find(n.kind);
@@ -104,6 +120,7 @@ class Builder {
   const KindCatalog& kinds_;
   store::Index& index_;
   std::map<std::string, int> sources_;
+  std::map<int, int> checks_;  // source node -> its check node
 };
 
 std::string model_basename(const std::string& rel) {
@@ -134,7 +151,7 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     n.config_file = t.file;
     n.params = t.params.to_json();
     n.settings = {{"equivalence", t.check.to_json()}};
-    n.inputs = {{"model", src}};
+    n.inputs = {{"model", src}, {"check", b.check(src)}};
     n.links = {"data/models/" + n.name};
     n.log_name = n.name + "_trans";
     trans_nodes.push_back(b.step(std::move(n)));
@@ -161,6 +178,7 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
       n.config_file = q.file;
       n.params = q.recipe.to_json();
       n.inputs = {{"model", trans_nodes[ti]}};
+      if (!t.suffix) n.inputs.push_back({"check", b.check(trans_nodes[ti])});  // the source model itself
       if (q.calib_path) {
         QB_ASSIGN_OR_RETURN_CTX(int c, b.source("source_file", *q.calib_path), q.file);
         n.inputs.push_back({"calibration", c});
@@ -207,6 +225,7 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
       gn.settings = settings;
       gn.settings.update(extra);
       gn.inputs = {{"model", model}, {"eval_set", sample}};
+      if (g.node(model).is_source()) gn.inputs.push_back({"check", b.check(model)});
       if (base) gn.inputs.push_back({"base", base->first});
       gn.log_name = display + "_" + e.dataset_name + "_generate";
       int gen = b.step(std::move(gn));

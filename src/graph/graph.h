@@ -4,8 +4,9 @@
 //   source_dataset ──sample──▶ frozen eval set ───────────────────────────┴─generate─▶ raw outputs ─score─▶ scores
 //   (source model, eval set) ──generate (base)──▶ base outputs + next-token logits ─score─▶ base scores
 //
-// A variant's generate node compares its next-token logits with the base model's (per-item KL,
-// top-1) when fidelity is on; its score node reads the base score's per-item correctness
+// Every source model gets one `check` node (validated once: shapes, dtypes, NaN/Inf, tokenizer)
+// that the steps reading the source depend on. A variant's generate node compares its
+// next-token logits with the base model's (per-item KL, top-1) when fidelity is on; its score node reads the base score's per-item correctness
 // (McNemar). Scoring is a node of its own so that a scorer change re-scores in seconds.
 //
 // A node's key is XXH3-128 over a typed, versioned serialization of (kind, the kind's code
@@ -76,13 +77,13 @@ struct GraphInput {
 
 // ---- The graph ----
 struct NodeInput {
-  std::string role;  // "model", "eval_set", "base", "generation", "dataset:<name>", "calibration"
+  std::string role;  // "model", "eval_set", "base", "generation", "check", "dataset:<name>", "calibration"
   int node;          // index into Graph::nodes
 };
 
 struct Node {
   std::string key;       // 32 hex chars
-  std::string kind;      // source_model | source_dataset | source_file | trans | quant | sample | generate | score
+  std::string kind;      // source_model | source_dataset | source_file | check | trans | quant | sample | generate | score
   std::string name;      // readable: variant name, dataset_name, …
   std::string identity;  // stable across recipe edits, e.g. "quant:original/rtn-w8a8-dynamic"
   std::string config_file;

@@ -4,9 +4,9 @@
 
 namespace qb::log {
 
-void debug(const std::string& msg) { spdlog::debug("{}", msg); }
-void info(const std::string& msg) { spdlog::info("{}", msg); }
-void warn(const std::string& msg) { spdlog::warn("{}", msg); }
-void error(const std::string& msg) { spdlog::error("{}", msg); }
+void debug(std::string_view msg) { spdlog::debug("{}", msg); }
+void info(std::string_view msg) { spdlog::info("{}", msg); }
+void warn(std::string_view msg) { spdlog::warn("{}", msg); }
+void error(std::string_view msg) { spdlog::error("{}", msg); }
 
 }  // namespace qb::log

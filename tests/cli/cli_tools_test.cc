@@ -1,4 +1,8 @@
-// `qbuild tokenize | detokenize | logits` as a user runs them, one behaviour each.
+// `qbuild tokenize | detokenize | logits | generate | random-model` as a user runs them, one
+// behaviour each. Standard output carries a command's result alone; log lines go to standard
+// error (`qbuild generate … > out.txt` holds the text).
+
+#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -14,6 +18,15 @@ namespace {
 using Out = qb::testing::CommandOutput;
 
 Out qbuild(const std::string& args) { return qb::testing::run_command("'" QB_QBUILD "' " + args); }
+qb::testing::SplitOutput qbuild_split(const std::string& args) {
+  return qb::testing::run_command_split("'" QB_QBUILD "' " + args);
+}
+
+// A fresh folder for one test (ctest runs tests in parallel processes).
+std::filesystem::path temp_dir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "qb_cli_tools_XXXXXX").string();
+  return ::mkdtemp(tmpl.data());
+}
 
 const std::string kTok = std::string(QB_SOURCE_DIR) + "/data/tokenizers/qwen3";
 
@@ -24,6 +37,12 @@ TEST(CliTools, TokenizePrintsQwen3Ids) {
   EXPECT_EQ(o.text, "9707 11 1879\n");
   auto j = qbuild("tokenize --json --tokenizer " + kTok + " 'Hello, world'");
   EXPECT_EQ(j.text, "[9707,11,1879]\n");
+}
+
+TEST(CliTools, TokenizeWritesOnlyTheIdsToStdout) {
+  auto o = qbuild_split("tokenize --tokenizer " + kTok + " 'Hello, world'");
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out, "9707 11 1879\n");
 }
 
 TEST(CliTools, DetokenizeRoundTrips) {
@@ -66,6 +85,39 @@ TEST(CliTools, LogitsMatchTransformersOnTheTinyQwen3) {
     for (size_t v = 0; v < ref["logits_last"][b].size(); ++v)
       max_diff = std::max(max_diff, std::abs(j["logits_last"][b][v].get<double>() - ref["logits_last"][b][v].get<double>()));
   EXPECT_LE(max_diff, 1e-4);
+}
+
+TEST(CliTools, LogitsWritesItsFileAndLogsOnlyToStderr) {
+  const auto out = temp_dir() / "logits.json";
+  auto o = qbuild_split("logits --model " + std::string(QB_SOURCE_DIR) + "/tests/golden/models/qwen3-tiny --ids '1 2 3' --out " +
+                        out.string());
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out, "");
+  EXPECT_NE(o.err.find("[info] loaded "), std::string::npos) << o.err;  // the model load's log line
+  EXPECT_TRUE(std::filesystem::exists(out));
+}
+
+TEST(CliTools, RandomModelWritesNothingToStdout) {
+  const auto dir = temp_dir() / "m";
+  auto o = qbuild_split("random-model --shape tiny --out " + dir.string());
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out, "");
+  EXPECT_NE(o.err.find("wrote " + dir.string()), std::string::npos) << o.err;
+  EXPECT_TRUE(std::filesystem::exists(dir / "config.json"));
+}
+
+TEST(CliTools, GenerateWritesOnlyTheTextToStdout) {
+  const auto dir = temp_dir() / "demo";
+  auto m = qbuild("random-model --shape demo --layers 1 --tokenizer " + kTok + " --out " + dir.string());
+  ASSERT_EQ(m.code, 0) << m.text;
+  auto o = qbuild_split("generate --model " + dir.string() + " --max-new-tokens 4 Hi");
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.err.find("[info] loaded "), std::string::npos) << o.err;
+  // The greedy text and one newline: no log line ahead of it.
+  EXPECT_EQ(o.out.find("[info]"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("loaded "), std::string::npos) << o.out;
+  ASSERT_FALSE(o.out.empty());
+  EXPECT_EQ(o.out.back(), '\n');
 }
 
 TEST(CliTools, LogitsRejectsABadId) {

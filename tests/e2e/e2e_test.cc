@@ -90,8 +90,9 @@ class E2E : public ::testing::Test {
   fs::path root_;
 };
 
-// 1 trans (spinquant) + 4 quant (2 trans × 2 quant) + 1 sample + 4 generate + 4 score.
-constexpr int kAllSteps = 14;
+// 1 check (the source model) + 1 trans (spinquant) + 4 quant (2 trans × 2 quant) + 1 sample +
+// 4 generate + 4 score.
+constexpr int kAllSteps = 15;
 
 TEST_F(E2E, FreshBuildRunsEverything) {
   auto o = qbuild("");
@@ -157,7 +158,7 @@ TEST_F(E2E, EditingAScorerSettingRerunsOnlyScoreNodes) {
         "output: {work_dir: outputs}\nfidelity: {enabled: false}\nscoring: {strip_thinking: false}\n");
   auto dry = qbuild("--dry-run");
   ASSERT_EQ(dry.code, 0) << dry.text;
-  EXPECT_NE(dry.text.find("4 to run, 10 cached"), std::string::npos) << dry.text;
+  EXPECT_NE(dry.text.find("4 to run, 11 cached"), std::string::npos) << dry.text;
   EXPECT_NE(dry.text.find("run     score tiny-rtn-w8"), std::string::npos) << dry.text;
   EXPECT_NE(dry.text.find("scoring changed: strip_thinking: true → false"), std::string::npos) << dry.text;
   EXPECT_EQ(dry.text.find("run     generate"), std::string::npos) << dry.text;
@@ -201,7 +202,7 @@ TEST_F(E2E, DryRunNamesTheChangedField) {
   EXPECT_NE(o.text.find("run     quant tiny-rtn-dyn"), std::string::npos) << o.text;
   EXPECT_NE(o.text.find("recipe changed: ignore: [\"lm_head\"] → [\"lm_head\",\"model.norm\"]"), std::string::npos) << o.text;
   EXPECT_NE(o.text.find("input changed: model 'tiny-rtn-dyn' (rebuilt in this run)"), std::string::npos) << o.text;
-  EXPECT_NE(o.text.find("6 to run, 8 cached"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("6 to run, 9 cached"), std::string::npos) << o.text;
   EXPECT_EQ(all_runs().size(), static_cast<size_t>(kAllSteps));  // a dry run runs nothing
 }
 
@@ -209,7 +210,7 @@ TEST_F(E2E, DryRunOnAFreshProjectSaysNeverBuilt) {
   auto o = qbuild("-n");
   ASSERT_EQ(o.code, 0) << o.text;
   EXPECT_NE(o.text.find("new: never built"), std::string::npos) << o.text;
-  EXPECT_NE(o.text.find("14 to run, 0 cached"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("15 to run, 0 cached"), std::string::npos) << o.text;
   EXPECT_FALSE(fs::exists(root_ / "cache/build.ninja"));
 }
 
@@ -292,7 +293,7 @@ TEST_F(E2E, TargetBuildsOnlyWhatItNeeds) {
   auto o = qbuild("data/models/tiny-r1r2-rtn-w8");
   ASSERT_EQ(o.code, 0) << o.text;
   auto runs = all_runs();
-  EXPECT_EQ(count(runs, "ok"), 2);  // the transform and that quant
+  EXPECT_EQ(count(runs, "ok"), 3);  // the source's check, the transform and that quant
   EXPECT_EQ(count(runs, "ok", "trans"), 1);
 }
 
@@ -373,7 +374,7 @@ TEST_F(E2E, GpuStepsGetOneDeviceEach) {
     for (const auto& b : by["5"]) overlap |= a.first < b.second && b.first < a.second;
   EXPECT_TRUE(overlap) << runs.dump();
   for (const auto& r : runs) {
-    if (r["kind"] == "sample" || r["kind"] == "score") {
+    if (r["kind"] == "sample" || r["kind"] == "score" || r["kind"] == "check") {
       EXPECT_EQ(r["gpu"], "");  // CPU kinds
     } else if (r["kind"] == "generate") {
       EXPECT_EQ(r["gpu"], "0") << r.dump();  // the eval config allows only GPU 0

@@ -28,8 +28,29 @@ TEST_F(GraphTest, OriginalTransIsNoNode) {
   EXPECT_EQ(count(g, "source_model"), 1);
   int q = find(g, "quant", "tiny-rtn");
   ASSERT_GE(q, 0);
-  ASSERT_EQ(g.node(q).inputs.size(), 1u);
+  ASSERT_EQ(g.node(q).inputs.size(), 2u);
   EXPECT_EQ(g.node(g.node(q).inputs[0].node).kind, "source_model");
+  EXPECT_EQ(g.node(q).inputs[1].role, "check");  // a source model is validated before it is read
+  EXPECT_EQ(g.node(g.node(q).inputs[1].node).kind, "check");
+}
+
+TEST_F(GraphTest, EachSourceModelHasOneCheckThatEveryReaderDependsOn) {
+  Graph g = build(two_by_two(true));
+  EXPECT_EQ(count(g, "check"), 1);
+  const int chk = find(g, "check", "models/tiny");
+  ASSERT_GE(chk, 0);
+  EXPECT_EQ(g.node(chk).inputs.size(), 1u);
+  EXPECT_EQ(g.node(g.node(chk).inputs[0].node).kind, "source_model");
+  auto reads_check = [&](int i) {
+    for (const auto& in : g.node(i).inputs)
+      if (in.role == "check") return in.node == chk;
+    return false;
+  };
+  EXPECT_TRUE(reads_check(find(g, "trans", "tiny-spin")));
+  EXPECT_TRUE(reads_check(find(g, "quant", "tiny-rtn")));
+  EXPECT_TRUE(reads_check(find(g, "generate", "tiny")));        // the base model's generation
+  EXPECT_FALSE(reads_check(find(g, "quant", "tiny-spin-rtn")));  // reads the transformed model
+  EXPECT_FALSE(reads_check(find(g, "generate", "tiny-rtn")));
 }
 
 TEST_F(GraphTest, NodeCountsForTwoTransTwoQuantOneEval) {
@@ -41,7 +62,8 @@ TEST_F(GraphTest, NodeCountsForTwoTransTwoQuantOneEval) {
   EXPECT_EQ(count(g, "sample"), 1);
   EXPECT_EQ(count(g, "generate"), 4);
   EXPECT_EQ(count(g, "score"), 4);
-  EXPECT_EQ(g.nodes.size(), 16u);
+  EXPECT_EQ(count(g, "check"), 1);
+  EXPECT_EQ(g.nodes.size(), 17u);
   EXPECT_EQ(g.variants.size(), 4u);
   EXPECT_EQ(g.evals.size(), 4u);
 }
@@ -65,7 +87,7 @@ TEST_F(GraphTest, FidelityAddsOneBaseGenerateAndScorePerSourceModel) {
   Graph g = build(two_by_two(true));
   EXPECT_EQ(count(g, "generate"), 5);
   EXPECT_EQ(count(g, "score"), 5);
-  EXPECT_EQ(g.nodes.size(), 18u);
+  EXPECT_EQ(g.nodes.size(), 19u);
   int bg = find(g, "generate", "tiny"), bs = find(g, "score", "tiny");
   ASSERT_GE(bg, 0);
   ASSERT_GE(bs, 0);
@@ -412,9 +434,9 @@ TEST_F(GraphTest, CalibrationFileIsAHashedInput) {
   in.quant[0].calib_path = "calib/c.jsonl";
   Graph a = build(in);
   int q = find(a, "quant", "tiny-gptq");
-  ASSERT_EQ(a.node(q).inputs.size(), 2u);
-  EXPECT_EQ(a.node(q).inputs[1].role, "calibration");
-  EXPECT_EQ(a.node(a.node(q).inputs[1].node).kind, "source_file");
+  ASSERT_EQ(a.node(q).inputs.size(), 3u);
+  EXPECT_EQ(a.node(q).inputs[2].role, "calibration");
+  EXPECT_EQ(a.node(a.node(q).inputs[2].node).kind, "source_file");
   write_text(root() / "calib/c.jsonl", "b\n");
   Graph b = build(in);
   EXPECT_NE(key(a, "quant", "tiny-gptq"), key(b, "quant", "tiny-gptq"));
@@ -428,7 +450,8 @@ TEST_F(GraphTest, ExplainListsHashedFields) {
   const Node& q = g.node(find(g, "quant", "tiny-rtn"));
   EXPECT_EQ(q.explain, (std::vector<std::string>{"salt = qbuild-node-v1", "kind = quant", "code_version = 1",
                                                  "params = " + in.quant[0].recipe.to_json().dump(),
-                                                 "input:model = " + key(g, "source_model", "models/tiny")}));
+                                                 "input:model = " + key(g, "source_model", "models/tiny"),
+                                                 "input:check = " + key(g, "check", "models/tiny")}));
 }
 
 TEST_F(GraphTest, SourceHashingUsesTheIndexMemo) {
@@ -465,7 +488,7 @@ TEST_F(GraphTest, ResultsCsvTargetSelectsAllEvalsOfDataset) {
   ASSERT_TRUE(sel.is_ok()) << sel.status().to_string();
   EXPECT_EQ(kinds_names(g, *sel),
             (std::set<std::string>{"score tiny-rtn", "generate tiny-rtn", "quant tiny-rtn", "sample mmlu",
-                                   "source_model models/tiny", "source_dataset datasets/mmlu"}));
+                                   "check models/tiny", "source_model models/tiny", "source_dataset datasets/mmlu"}));
 }
 
 TEST_F(GraphTest, ModelTargetSelectsModelAndItsInputs) {
@@ -473,7 +496,8 @@ TEST_F(GraphTest, ModelTargetSelectsModelAndItsInputs) {
   auto sel = select_targets(g, {"data/models/tiny-spin-rtn"});
   ASSERT_TRUE(sel.is_ok());
   EXPECT_EQ(kinds_names(g, *sel),
-            (std::set<std::string>{"quant tiny-spin-rtn", "trans tiny-spin", "source_model models/tiny"}));
+            (std::set<std::string>{"quant tiny-spin-rtn", "trans tiny-spin", "check models/tiny",
+                                   "source_model models/tiny"}));
 }
 
 TEST_F(GraphTest, ModelTargetWithTrailingSlashOrDotSegments) {
@@ -481,7 +505,7 @@ TEST_F(GraphTest, ModelTargetWithTrailingSlashOrDotSegments) {
   auto a = select_targets(g, {"data/models/tiny-rtn/"});
   auto b = select_targets(g, {"./data/models/tiny-rtn"});
   ASSERT_TRUE(a.is_ok() && b.is_ok());
-  EXPECT_EQ(kinds_names(g, *a), (std::set<std::string>{"quant tiny-rtn", "source_model models/tiny"}));
+  EXPECT_EQ(kinds_names(g, *a), (std::set<std::string>{"quant tiny-rtn", "check models/tiny", "source_model models/tiny"}));
   EXPECT_EQ(*a, *b);
 }
 
@@ -498,7 +522,7 @@ TEST_F(GraphTest, VariantNameTargetSelectsModelAndItsEvals) {
   ASSERT_TRUE(sel.is_ok());
   EXPECT_EQ(kinds_names(g, *sel),
             (std::set<std::string>{"quant tiny-gptq", "generate tiny-gptq", "score tiny-gptq", "sample mmlu",
-                                   "source_model models/tiny", "source_dataset datasets/mmlu"}));
+                                   "check models/tiny", "source_model models/tiny", "source_dataset datasets/mmlu"}));
 }
 
 TEST_F(GraphTest, KeyTargetSelectsThatNode) {

@@ -66,8 +66,8 @@ inline EvalIn eval_mmlu(bool fidelity = false) {
 }
 
 inline KindCatalog all_kinds() {
-  return {{"trans", {1, true}}, {"quant", {1, true}}, {"sample", {1, false}},
-          {"generate", {1, true}}, {"score", {1, false}}};
+  return {{"check", {1, false}}, {"trans", {1, true}}, {"quant", {1, true}},
+          {"sample", {1, false}}, {"generate", {1, true}}, {"score", {1, false}}};
 }
 
 class GraphTest : public ::testing::Test {

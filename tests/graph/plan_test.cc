@@ -101,10 +101,11 @@ class PlanTest : public GraphTest {
 TEST_F(PlanTest, FreshProjectRunsEverythingAsNew) {
   Graph g = build(tiny());
   Plan p = plan(g);
-  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: new: never built;", "sample mmlu: new: never built;",
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"check models/tiny: new: never built;",
+                                                   "quant tiny-rtn: new: never built;", "sample mmlu: new: never built;",
                                                    "generate tiny-rtn: new: never built;",
                                                    "score tiny-rtn: new: never built;"}));
-  EXPECT_EQ(p.to_run, 4);
+  EXPECT_EQ(p.to_run, 5);
   EXPECT_EQ(p.cached, 0);
   EXPECT_EQ(p.unavailable, 0);
   for (const auto& it : p.items) EXPECT_EQ(it.action, Action::kRun);
@@ -114,9 +115,10 @@ TEST_F(PlanTest, PublishedArtifactsAreCached) {
   Graph g = build(tiny());
   publish_all(g);
   Plan p = plan(g);
-  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: cached;", "sample mmlu: cached;",
-                                                   "generate tiny-rtn: cached;", "score tiny-rtn: cached;"}));
-  EXPECT_EQ(p.cached, 4);
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"check models/tiny: cached;", "quant tiny-rtn: cached;",
+                                                   "sample mmlu: cached;", "generate tiny-rtn: cached;",
+                                                   "score tiny-rtn: cached;"}));
+  EXPECT_EQ(p.cached, 5);
   EXPECT_EQ(p.to_run, 0);
 }
 
@@ -127,12 +129,13 @@ TEST_F(PlanTest, RecipeChangeNamesTheFieldAndRebuiltInput) {
   Graph g = build(in);
   Plan p = plan(g);
   EXPECT_EQ(lines(g, p),
-            (std::vector<std::string>{"quant tiny-rtn: recipe changed: config_groups.group_0.weights.num_bits: 8 → 4;",
+            (std::vector<std::string>{"check models/tiny: cached;",
+                                      "quant tiny-rtn: recipe changed: config_groups.group_0.weights.num_bits: 8 → 4;",
                                       "sample mmlu: cached;",
                                       "generate tiny-rtn: input changed: model 'tiny-rtn' (rebuilt in this run);",
                                       "score tiny-rtn: input changed: generation 'tiny-rtn' (rebuilt in this run);"}));
   EXPECT_EQ(p.to_run, 3);
-  EXPECT_EQ(p.cached, 1);
+  EXPECT_EQ(p.cached, 2);
 }
 
 // A scorer setting re-runs only the score node: --dry-run says so.
@@ -142,8 +145,8 @@ TEST_F(PlanTest, ScorerChangeReScoresWithoutRegenerating) {
   in.evals[0].score.strip_thinking = false;
   Graph g = build(in);
   Plan p = plan(g);
-  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: cached;", "sample mmlu: cached;",
-                                                   "generate tiny-rtn: cached;",
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"check models/tiny: cached;", "quant tiny-rtn: cached;",
+                                                   "sample mmlu: cached;", "generate tiny-rtn: cached;",
                                                    "score tiny-rtn: scoring changed: strip_thinking: true → false;"}));
   EXPECT_EQ(p.to_run, 1);
 }
@@ -153,7 +156,8 @@ TEST_F(PlanTest, SourceChangeIsInputChanged) {
   write_text(root() / "models/tiny/config.json", R"({"hidden_size": 9})");
   Graph g = build(tiny());
   Plan p = plan(g);
-  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: input changed: model 'models/tiny';",
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"check models/tiny: input changed: model 'models/tiny';",
+                                                   "quant tiny-rtn: input changed: model 'models/tiny'; input changed: check 'models/tiny' (rebuilt in this run);",
                                                    "sample mmlu: cached;",
                                                    "generate tiny-rtn: input changed: model 'tiny-rtn' (rebuilt in this run);",
                                                    "score tiny-rtn: input changed: generation 'tiny-rtn' (rebuilt in this run);"}));
@@ -164,7 +168,8 @@ TEST_F(PlanTest, DeletedArtifactIsMissingFromCache) {
   publish_all(g);
   ASSERT_TRUE(store_->remove(key(g, "quant", "tiny-rtn")).is_ok());
   Plan p = plan(g);
-  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: artifact missing from cache/ (deleted?);",
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"check models/tiny: cached;",
+                                                   "quant tiny-rtn: artifact missing from cache/ (deleted?);",
                                                    "sample mmlu: cached;", "generate tiny-rtn: cached;",
                                                    "score tiny-rtn: cached;"}));
 }
@@ -174,7 +179,7 @@ TEST_F(PlanTest, CodeVersionBumpIsStepCodeChanged) {
   kinds_["sample"].code_version = 2;
   Graph g = build(tiny());
   Plan p = plan(g);
-  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"quant tiny-rtn: cached;",
+  EXPECT_EQ(lines(g, p), (std::vector<std::string>{"check models/tiny: cached;", "quant tiny-rtn: cached;",
                                                    "sample mmlu: step code changed: version 1 → 2;",
                                                    "generate tiny-rtn: input changed: eval_set 'mmlu' (rebuilt in this run);",
                                                    "score tiny-rtn: input changed: generation 'tiny-rtn' (rebuilt in this run); "
@@ -186,13 +191,14 @@ TEST_F(PlanTest, MissingKindCannotRunAndDependentsSaySo) {
   Graph g = build(tiny());
   Plan p = plan(g);
   EXPECT_EQ(lines(g, p),
-            (std::vector<std::string>{"quant tiny-rtn: step kind 'quant' is not available in this build of qbuild;",
+            (std::vector<std::string>{"check models/tiny: new: never built;",
+                                      "quant tiny-rtn: step kind 'quant' is not available in this build of qbuild;",
                                       "sample mmlu: new: never built;",
                                       "generate tiny-rtn: needs quant 'tiny-rtn', which cannot run;",
                                       "score tiny-rtn: needs generate 'tiny-rtn', which cannot run;"}));
   EXPECT_EQ(p.unavailable, 3);
-  EXPECT_EQ(p.to_run, 1);
-  EXPECT_EQ(p.items[0].action, Action::kUnavailable);
+  EXPECT_EQ(p.to_run, 2);
+  EXPECT_EQ(p.items[1].action, Action::kUnavailable);
 }
 
 TEST_F(PlanTest, RenderPlanHidesCachedUnlessVerbose) {
@@ -210,7 +216,7 @@ TEST_F(PlanTest, RenderPlanHidesCachedUnlessVerbose) {
             "          input changed: model 'tiny-rtn' (rebuilt in this run)\n"
             "run     score tiny-rtn  [" + e + "]\n"
             "          input changed: generation 'tiny-rtn' (rebuilt in this run)\n"
-            "3 to run, 1 cached\n");
+            "3 to run, 2 cached\n");
   EXPECT_NE(render_plan(g, p, true).find("cached  sample mmlu  [" + s + "]\n"), std::string::npos);
 }
 
@@ -219,7 +225,7 @@ TEST_F(PlanTest, RenderPlanHidesCachedUnlessVerbose) {
 class BuildFileTest : public GraphTest {
  protected:
   void write_rules() {
-    for (const char* k : {"quant", "sample", "generate", "score"}) write_text(layout().rules() / (std::string(k) + ".ninja"), "# rule\n");
+    for (const char* k : {"check", "quant", "sample", "generate", "score"}) write_text(layout().rules() / (std::string(k) + ".ninja"), "# rule\n");
   }
   static GraphInput tiny() {
     GraphInput in;
@@ -242,8 +248,8 @@ TEST_F(BuildFileTest, TinyGraphExactText) {
   ASSERT_TRUE(sel.is_ok());
   auto text = generate_build_file(g, *sel, layout(), {"/bin/qbuild --project /p", 2});
   ASSERT_TRUE(text.is_ok()) << text.status().to_string();
-  std::string q = key(g, "quant", "tiny-rtn"), s = key(g, "sample", "mmlu"), gen = key(g, "generate", "tiny-rtn"),
-              e = key(g, "score", "tiny-rtn");
+  std::string c = key(g, "check", "models/tiny"), q = key(g, "quant", "tiny-rtn"), s = key(g, "sample", "mmlu"),
+              gen = key(g, "generate", "tiny-rtn"), e = key(g, "score", "tiny-rtn");
   std::string rules = layout().rules().string();
   EXPECT_EQ(*text,
             "# Generated by qbuild from pipline/ — do not edit; it is rewritten on every run.\n"
@@ -257,12 +263,16 @@ TEST_F(BuildFileTest, TinyGraphExactText) {
             "pool gpu\n"
             "  depth = 2\n"
             "\n"
+            "include " + rules + "/check.ninja\n"
             "include " + rules + "/generate.ninja\n"
             "include " + rules + "/quant.ninja\n"
             "include " + rules + "/sample.ninja\n"
             "include " + rules + "/score.ninja\n"
             "\n"
-            "build " + stamp_path(q) + ": quant\n"
+            "build " + stamp_path(c) + ": check\n"
+            "  key = " + c + "\n"
+            "  desc = models/tiny\n"
+            "build " + stamp_path(q) + ": quant || " + stamp_path(c) + "\n"
             "  key = " + q + "\n"
             "  desc = tiny-rtn\n"
             "build " + stamp_path(s) + ": sample\n"
@@ -275,7 +285,8 @@ TEST_F(BuildFileTest, TinyGraphExactText) {
             "  key = " + e + "\n"
             "  desc = tiny-rtn\n"
             "\n"
-            "default " + stamp_path(q) + " " + stamp_path(s) + " " + stamp_path(gen) + " " + stamp_path(e) + "\n");
+            "default " + stamp_path(c) + " " + stamp_path(q) + " " + stamp_path(s) + " " + stamp_path(gen) + " " +
+                stamp_path(e) + "\n");
 }
 
 TEST_F(BuildFileTest, PoolDepthIsAtLeastOne) {
@@ -300,6 +311,7 @@ TEST_F(BuildFileTest, OnlySelectedNodesGetEdges) {
 
 TEST_F(BuildFileTest, UnavailableNodesGetNoEdgesAndNeedNoRule) {
   write_text(layout().rules() / "sample.ninja", "# rule\n");
+  write_text(layout().rules() / "check.ninja", "# rule\n");
   kinds_.erase("quant");
   kinds_.erase("generate");
   Graph g = build(tiny());
@@ -312,7 +324,8 @@ TEST_F(BuildFileTest, UnavailableNodesGetNoEdgesAndNeedNoRule) {
 }
 
 TEST_F(BuildFileTest, MissingRuleFileIsNotFound) {
-  for (const char* k : {"generate", "score", "sample"}) write_text(layout().rules() / (std::string(k) + ".ninja"), "# rule\n");
+  for (const char* k : {"check", "generate", "score", "sample"})
+    write_text(layout().rules() / (std::string(k) + ".ninja"), "# rule\n");
   Graph g = build(tiny());
   auto text = generate_build_file(g, *select_targets(g, {}), layout(), {"q", 1});
   ASSERT_FALSE(text.is_ok());
@@ -359,7 +372,7 @@ TEST_F(BuildFileTest, NodeSpecOfGenerateNamesInputsAndPaths) {
 TEST_F(BuildFileTest, NodeSpecOfSourceInputUsesItsProjectPath) {
   Graph g = build(tiny());
   json spec = node_spec(g, find(g, "quant", "tiny-rtn"), layout());
-  ASSERT_EQ(spec["inputs"].size(), 1u);
+  ASSERT_EQ(spec["inputs"].size(), 2u);
   EXPECT_EQ(spec["inputs"][0]["path"], "models/tiny");
   EXPECT_EQ(spec["inputs"][0]["source"], true);
   EXPECT_EQ(spec["inputs"][0]["kind"], "source_model");

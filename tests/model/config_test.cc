@@ -134,7 +134,7 @@ TEST(ModelConfig, RejectsBadValues) {
   EXPECT_EQ(error_of(j), "x/config.json: field 'num_hidden_layers' must be positive, got 0");
   j = tiny_config("qwen3-tiny");
   j["head_dim"] = 15;
-  EXPECT_EQ(error_of(j), "x/config.json: head_dim must be positive and even, got 15");
+  EXPECT_EQ(error_of(j), "x/config.json: head_dim must be positive, even and at most 1024, got 15");
   j = tiny_config("qwen3-tiny");
   j["dtype"] = "int8";
   EXPECT_EQ(error_of(j),
@@ -272,6 +272,43 @@ TEST(QuantizationConfig, StrategyDefaultsFollowCompressedTensors) {
   ASSERT_TRUE(b.is_ok());
   EXPECT_EQ(b->strategy, qmath::Strategy::kTensor);
   EXPECT_TRUE(b->symmetric);
+}
+
+TEST(ModelConfig, SizesAboveTheBoundsAreRejectedBeforeAnythingIsSizedFromThem) {
+  // A vocab_size of 1e12 (written as a float, as a corrupt file might) would size a 1e12-row
+  // embedding; every bounded field is refused with its value and the limit.
+  json j = tiny_config("qwen3-tiny");
+  j["vocab_size"] = 1e12;
+  EXPECT_EQ(error_of(j), "x/config.json: field 'vocab_size' is 1000000000000, above qbuild's limit "
+                         "of 4194304 (no released model comes near it; a corrupt config.json?)");
+  for (auto [field, limit] : {std::pair{"hidden_size", kMaxHiddenSize},
+                              {"intermediate_size", kMaxIntermediateSize},
+                              {"num_hidden_layers", kMaxLayers},
+                              {"num_attention_heads", kMaxHeads},
+                              {"max_position_embeddings", kMaxPositionEmbeddings}}) {
+    j = tiny_config("qwen3-tiny");
+    j[field] = limit + 1;
+    EXPECT_NE(error_of(j).find(std::string("field '") + field + "' is " + std::to_string(limit + 1) +
+                               ", above qbuild's limit of " + std::to_string(limit)),
+              std::string::npos)
+        << field;
+    j[field] = limit;  // the bound itself is allowed (other checks may still object)
+    auto c = ModelConfig::from_json(j, "x/config.json");
+    EXPECT_TRUE(c.is_ok() || c.status().message().find("above qbuild's limit") == std::string::npos)
+        << field << ": " << c.status().message();
+  }
+  j = tiny_config("qwen3-tiny");
+  j["head_dim"] = 2048;
+  EXPECT_EQ(error_of(j), "x/config.json: head_dim must be positive, even and at most 1024, got 2048");
+}
+
+TEST(ModelConfig, NormEpsilonAndRopeThetaMustBeSane) {
+  json j = tiny_config("qwen3-tiny");
+  j["rms_norm_eps"] = 2.0;
+  EXPECT_EQ(error_of(j), "x/config.json: rms_norm_eps must be in (0, 1), got 2.000000");
+  j = tiny_config("qwen3-tiny");
+  j["rope_parameters"]["rope_theta"] = -1.0;
+  EXPECT_EQ(error_of(j), "x/config.json: rope_theta must be a positive number, got -1.000000");
 }
 
 }  // namespace

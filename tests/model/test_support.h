@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "steps/model/model.h"
+#include "steps/tokenizer/byte_level.h"
 
 namespace qb::model::testing {
 
@@ -73,6 +74,33 @@ inline Model load_or_die(const std::string& name, LoadOptions opts = {}) {
 inline std::pair<at::Tensor, at::Tensor> one_row(const std::vector<int64_t>& ids) {
   at::Tensor t = at::tensor(ids, at::kLong).unsqueeze(0);
   return {t, at::ones_like(t, at::kBool)};
+}
+
+// A byte-level tokenizer.json for tests: ids 0..255 are the bytes, 256.. the special tokens
+// <|endoftext|>, <|im_start|>, <|im_end|>, then `extra` more (<|extra_0|>, ...).
+inline nlohmann::json byte_tokenizer_json(int extra = 0) {
+  using nlohmann::json;
+  json vocab = json::object();
+  for (int b = 0; b < 256; ++b)
+    vocab[tok::bytes_to_symbols(std::string(1, static_cast<char>(b)))] = b;
+  std::vector<std::string> specials = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+  for (int k = 0; k < extra; ++k) specials.push_back("<|extra_" + std::to_string(k) + "|>");
+  json added = json::array();
+  int id = 256;
+  for (const auto& t : specials)
+    added.push_back({{"id", id++}, {"content", t}, {"single_word", false}, {"lstrip", false},
+                     {"rstrip", false}, {"normalized", false}, {"special", true}});
+  const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false},
+                           {"trim_offsets", true}, {"use_regex", true}};
+  return {{"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr},
+          {"added_tokens", added}, {"normalizer", nullptr},
+          {"pre_tokenizer", byte_level}, {"post_processor", nullptr},
+          {"decoder", byte_level},
+          {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
+                     {"continuing_subword_prefix", nullptr},
+                     {"end_of_word_suffix", nullptr}, {"fuse_unk", false},
+                     {"byte_fallback", false}, {"ignore_merges", false},
+                     {"vocab", vocab}, {"merges", json::array()}}}};
 }
 
 }  // namespace qb::model::testing

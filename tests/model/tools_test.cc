@@ -16,25 +16,7 @@ using testing::max_abs_diff;
 using testing::model_dir;
 
 tok::Tokenizer byte_tokenizer() {
-  json vocab = json::object();
-  for (int b = 0; b < 256; ++b)
-    vocab[tok::bytes_to_symbols(std::string(1, static_cast<char>(b)))] = b;
-  json added = json::array();
-  int id = 256;
-  for (const char* t : {"<|endoftext|>", "<|im_start|>", "<|im_end|>"})
-    added.push_back({{"id", id++}, {"content", t}, {"single_word", false}, {"lstrip", false},
-                     {"rstrip", false}, {"normalized", false}, {"special", true}});
-  const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false},
-                           {"trim_offsets", true}, {"use_regex", true}};
-  const json j = {{"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr},
-                  {"added_tokens", added}, {"normalizer", nullptr},
-                  {"pre_tokenizer", byte_level}, {"post_processor", nullptr},
-                  {"decoder", byte_level},
-                  {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
-                             {"continuing_subword_prefix", nullptr},
-                             {"end_of_word_suffix", nullptr}, {"fuse_unk", false},
-                             {"byte_fallback", false}, {"ignore_merges", false},
-                             {"vocab", vocab}, {"merges", json::array()}}}};
+  const json j = testing::byte_tokenizer_json();
   auto t = tok::Tokenizer::from_json(j.dump(), "byte-tokenizer");
   EXPECT_TRUE(t.is_ok()) << t.status().to_string();
   return std::move(t).value();

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -312,6 +313,36 @@ TEST_F(Pipeline, ComputeDtypeIsInTheKeyAndIsWhatTheStepRecords) {
   EXPECT_NE(bf16["key"], f32["key"]);
   EXPECT_EQ(bf16["meta"]["compute_dtype"], "bfloat16");
   EXPECT_EQ(artifact_meta("generate")["compute_dtype"].is_string(), true);
+}
+
+TEST_F(Pipeline, ASourceModelWithANaNFailsAtItsFirstStepAndPublishesNothing) {
+  // Put a NaN into one weight of the float32 source, in place (safetensors: u64 header length,
+  // JSON header, data section).
+  const std::string tensor = "model.layers.1.mlp.down_proj.weight";
+  const fs::path file = root_ / "data/models/demo/model.safetensors";
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  std::uint64_t header_len = 0;
+  f.read(reinterpret_cast<char*>(&header_len), 8);
+  std::string header(header_len, '\0');
+  f.read(header.data(), static_cast<std::streamsize>(header_len));
+  const auto h = json::parse(header);
+  ASSERT_EQ(h[tensor]["dtype"], "F32");
+  const std::uint64_t at = 8 + header_len + h[tensor]["data_offsets"][0].get<std::uint64_t>() + 4 * 130;  // element [1, 2]
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  f.seekp(static_cast<std::streamoff>(at));
+  f.write(reinterpret_cast<const char*>(&nan), 4);
+  f.close();
+
+  auto o = run("data/models/demo-rtn");
+  EXPECT_EQ(o.code, 1) << o.text;
+  EXPECT_NE(o.text.find("data/models/demo/model.safetensors: tensor '" + tensor + "': element [1, 2] is NaN"),
+            std::string::npos)
+      << o.text;
+  EXPECT_FALSE(fs::exists(root_ / "data/models/demo-rtn"));
+  // Ninja creates the folder of the edge's output (the manifest) before the step runs; nothing
+  // may be in it.
+  for (const auto& e : fs::recursive_directory_iterator(root_ / "cache/objects"))
+    EXPECT_FALSE(e.is_regular_file()) << "published: " << e.path();
 }
 
 TEST_F(Pipeline, RandomModelRefusesToOverwriteAModel) {

@@ -61,7 +61,7 @@ const char* kQuant = "pipline/2-quant/rtn-w8a8-dynamic.yaml";
 // The demo, then every inspection command and tool of the README on the built project.
 TEST_F(Readme, TheDemoThenEveryCommand) {
   ASSERT_EQ(first_.code, 0) << first_.text;
-  EXPECT_NE(first_.text.find("done (28 built"), std::string::npos) << first_.text;
+  EXPECT_NE(first_.text.find("done (29 built"), std::string::npos) << first_.text;
   std::string csv = read(root_ / "results/demo_mmlu_gsm8k.csv");
   std::stringstream s(csv);
   std::vector<std::string> rows;
@@ -79,7 +79,7 @@ TEST_F(Readme, TheDemoThenEveryCommand) {
 TEST_F(Readme, TheIncrementalSession) {
   ASSERT_EQ(first_.code, 0) << first_.text;
   auto again = run("");
-  EXPECT_NE(again.text.find("nothing to do (28 cached)"), std::string::npos) << again.text;
+  EXPECT_NE(again.text.find("nothing to do (29 cached)"), std::string::npos) << again.text;
   const std::string original = read(root_ / kQuant);
   std::string edited = original;
   auto at = edited.find("ignore: [lm_head]");
@@ -94,7 +94,7 @@ TEST_F(Readme, TheIncrementalSession) {
                            "input changed: model 'qwen3-demo-rtn-W8A8-dynamic' (rebuilt in this run)",
                            "run     generate qwen3-demo-r1r2-rtn-W8A8-dynamic",
                            "input changed: generation 'qwen3-demo-r1r2-rtn-W8A8-dynamic' (rebuilt in this run)",
-                           "run     score qwen3-demo-r1r2-rtn-W8A8-dynamic", "6 to run, 22 cached"})
+                           "run     score qwen3-demo-r1r2-rtn-W8A8-dynamic", "6 to run, 23 cached"})
     EXPECT_NE(dry.text.find(line), std::string::npos) << line << "\n" << dry.text;
   const int before = ok_runs();
   auto o = run("");

@@ -12,6 +12,7 @@ Status run_score(runner::StepContext& ctx);
 Status run_quant(runner::StepContext& ctx);
 Status run_trans(runner::StepContext& ctx);
 Status run_generate(runner::StepContext& ctx);
+Status run_check(runner::StepContext& ctx);
 // The model tools (torch/model_tools.cc).
 Result<std::string> tool_generate(const runner::GenerateToolArgs& a);
 Status tool_logits(const runner::LogitsToolArgs& a);

@@ -1,5 +1,8 @@
 #include "steps/model/model_config.h"
 
+#include <cmath>
+#include <tuple>
+
 #include "steps/model/json_fields.h"
 
 namespace qb::model {
@@ -101,6 +104,9 @@ Status parse_rope(const nlohmann::json& j, const std::string& source, ModelConfi
     QB_ASSIGN_OR_RETURN(theta, opt_number(j, "rope_theta", source));
   }
   if (!theta) return invalid_argument(source + ": missing field 'rope_theta'");
+  if (!(*theta > 0 && std::isfinite(*theta)))
+    return invalid_argument(source + ": rope_theta must be a positive number, got " +
+                            std::to_string(*theta));
   c.rope.theta = *theta;
   if (c.rope.type == "default") return Status::ok();
   if (c.rope.type != "llama3")
@@ -158,6 +164,21 @@ Result<ModelConfig> ModelConfig::from_json(const nlohmann::json& j, const std::s
       return invalid_argument(source + ": field '" + name + "' must be positive, got " +
                               std::to_string(v));
   }
+  // Upper bounds: far above any released model (Llama-3.1-405B: hidden 16384, 126 layers,
+  // intermediate 53248; the largest vocabularies ~262k; contexts up to 10M), low enough that a
+  // corrupt value (a vocab_size of 1e12) is rejected before anything is sized from it.
+  for (auto [name, v, max] : {std::tuple{"hidden_size", c.hidden_size, kMaxHiddenSize},
+                              {"intermediate_size", c.intermediate_size, kMaxIntermediateSize},
+                              {"num_hidden_layers", c.num_layers, kMaxLayers},
+                              {"num_attention_heads", c.num_heads, kMaxHeads},
+                              {"vocab_size", c.vocab_size, kMaxVocabSize},
+                              {"max_position_embeddings", c.max_position_embeddings,
+                               kMaxPositionEmbeddings}}) {
+    if (v > max)
+      return invalid_argument(source + ": field '" + name + "' is " + std::to_string(v) +
+                              ", above qbuild's limit of " + std::to_string(max) +
+                              " (no released model comes near it; a corrupt config.json?)");
+  }
   if (c.num_heads % c.num_kv_heads != 0)
     return invalid_argument(source + ": num_attention_heads (" + std::to_string(c.num_heads) +
                             ") is not a multiple of num_key_value_heads (" +
@@ -170,10 +191,12 @@ Result<ModelConfig> ModelConfig::from_json(const nlohmann::json& j, const std::s
     head_dim = c.hidden_size / c.num_heads;
   }
   c.head_dim = *head_dim;
-  if (c.head_dim <= 0 || c.head_dim % 2 != 0)
-    return invalid_argument(source + ": head_dim must be positive and even, got " +
-                            std::to_string(c.head_dim));
-  if (c.rms_norm_eps <= 0) return invalid_argument(source + ": rms_norm_eps must be positive");
+  if (c.head_dim <= 0 || c.head_dim % 2 != 0 || c.head_dim > kMaxHeadDim)
+    return invalid_argument(source + ": head_dim must be positive, even and at most " +
+                            std::to_string(kMaxHeadDim) + ", got " + std::to_string(c.head_dim));
+  if (!(c.rms_norm_eps > 0 && c.rms_norm_eps < 1))
+    return invalid_argument(source + ": rms_norm_eps must be in (0, 1), got " +
+                            std::to_string(c.rms_norm_eps));
 
   QB_ASSIGN_OR_RETURN(auto act, opt_string(j, "hidden_act", source));
   if (act && *act != "silu")

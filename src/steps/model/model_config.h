@@ -11,7 +11,8 @@
 //   - biases: Qwen2 always has q/k/v biases (not o_proj); Qwen3/Llama have q/k/v/o biases iff
 //     attention_bias; Llama has gate/up/down biases iff mlp_bias.
 //   - Qwen3 adds q_norm/k_norm (RMSNorm over each head, weight [head_dim]).
-// Sliding-window attention (use_sliding_window, mistral's sliding_window) is rejected.
+// Sliding-window attention (use_sliding_window, mistral's sliding_window) is rejected. Sizes must
+// be positive and at most the kMax* bounds below; rms_norm_eps in (0, 1), rope_theta > 0.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -28,6 +29,15 @@
 namespace qb::model {
 
 enum class Arch { kLlama, kQwen2, kQwen3 };
+
+// from_json() rejects sizes above these (see model_config.cc for why these values).
+inline constexpr int64_t kMaxVocabSize = int64_t{1} << 22;          // 4,194,304
+inline constexpr int64_t kMaxHiddenSize = int64_t{1} << 17;         // 131,072
+inline constexpr int64_t kMaxIntermediateSize = int64_t{1} << 19;   // 524,288
+inline constexpr int64_t kMaxLayers = 1024;
+inline constexpr int64_t kMaxHeads = 1024;                          // query heads (KV heads divide them)
+inline constexpr int64_t kMaxHeadDim = 1024;
+inline constexpr int64_t kMaxPositionEmbeddings = int64_t{1} << 24; // 16,777,216
 
 struct RopeConfig {
   std::string type = "default";  // "default" | "llama3"

@@ -1,11 +1,10 @@
 // Model::load: a Hugging Face checkpoint directory -> Model, through qb::model_io::Checkpoint and
 // the role -> name table of tensor_names.h. Every tensor is checked (present, shape, dtype kind)
 // before the model is assembled; Model::create() checks the assembly once more.
-#include "steps/model_io/log/log.h"
-
 #include "steps/model/linear_loader.h"
 #include "steps/model/model.h"
 #include "steps/model/tensor_names.h"
+#include "util/log.h"
 #include "util/progress.h"
 
 namespace qb::model {
@@ -41,7 +40,7 @@ Result<Model> Model::load(const std::filesystem::path& dir, const LoadOptions& o
                           where);
   if (c.tie_word_embeddings) {
     if (ckpt.has(weight(Role::kOutput)))
-      model_io::log::warn(where + ": tie_word_embeddings is true; ignoring the stored lm_head.weight");
+      log::warn(where + ": tie_word_embeddings is true; ignoring the stored lm_head.weight");
     w.lm_head = std::make_shared<DenseLinear>(w.embed_tokens, std::nullopt, "dense (tied)");
   } else {
     QB_ASSIGN_OR_RETURN_CTX(w.lm_head, linear(Role::kOutput, -1, c.hidden_size, c.vocab_size,
@@ -92,7 +91,7 @@ Result<Model> Model::load(const std::filesystem::path& dir, const LoadOptions& o
   QB_ASSIGN_OR_RETURN_CTX(Model m, Model::create(std::move(config), std::move(w), create_opts),
                           where);
   if (!gen_eos.empty()) m.set_eos_token_ids(std::move(gen_eos));
-  model_io::log::info("loaded " + dir.string() + " (" + std::to_string(m.config().num_layers) +
+  log::info("loaded " + dir.string() + " (" + std::to_string(m.config().num_layers) +
                       " layers, " + m.config().model_type + (quant ? ", quantized" : "") +
                       ") on " + m.device().str() + " as " + dtype_label(m.dtype()));
   return m;

@@ -94,8 +94,16 @@ nlohmann::json hf_config_json(const ModelConfig& c, at::ScalarType dtype) {
   const char* arch = c.arch == Arch::kQwen3   ? "Qwen3ForCausalLM"
                      : c.arch == Arch::kQwen2 ? "Qwen2ForCausalLM"
                                               : "LlamaForCausalLM";
-  nlohmann::json eos = c.eos_token_ids.size() == 1 ? nlohmann::json(c.eos_token_ids[0])
-                                                   : nlohmann::json(c.eos_token_ids);
+  nlohmann::json eos = c.eos_token_ids.empty()       ? nlohmann::json()
+                       : c.eos_token_ids.size() == 1 ? nlohmann::json(c.eos_token_ids[0])
+                                                     : nlohmann::json(c.eos_token_ids);
+  nlohmann::json rope = {{"rope_type", c.rope.type}, {"rope_theta", c.rope.theta}};
+  if (c.rope.type == "llama3") {
+    rope["factor"] = c.rope.factor;
+    rope["low_freq_factor"] = c.rope.low_freq_factor;
+    rope["high_freq_factor"] = c.rope.high_freq_factor;
+    rope["original_max_position_embeddings"] = c.rope.original_max_position_embeddings;
+  }
   nlohmann::json j = {{"architectures", {arch}},
                       {"model_type", c.model_type},
                       {"hidden_size", c.hidden_size},
@@ -107,15 +115,36 @@ nlohmann::json hf_config_json(const ModelConfig& c, at::ScalarType dtype) {
                       {"vocab_size", c.vocab_size},
                       {"max_position_embeddings", c.max_position_embeddings},
                       {"rms_norm_eps", c.rms_norm_eps},
-                      {"rope_theta", c.rope.theta},
+                      {"rope_parameters", rope},
                       {"hidden_act", "silu"},
                       {"tie_word_embeddings", c.tie_word_embeddings},
                       {"attention_bias", c.qkv_bias},
+                      {"attention_dropout", 0.0},
+                      {"initializer_range", 0.02},
                       {"dtype", dtype_label(dtype)},
                       {"bos_token_id", c.bos_token_id ? nlohmann::json(*c.bos_token_id) : nlohmann::json()},
                       {"eos_token_id", eos},
-                      {"use_cache", true}};
-  if (c.arch != Arch::kQwen2) j["mlp_bias"] = c.mlp_bias;
+                      {"pad_token_id", nullptr},
+                      {"use_cache", true},
+                      // Which save_pretrained this file mirrors. transformers (5.17) treats a
+                      // local tokenizer whose config.json lacks it as a possibly broken Mistral
+                      // one and warns about its regex on every load.
+                      {"transformers_version", kHfTransformersVersion}};
+  switch (c.arch) {
+    case Arch::kQwen2:  // always has q/k/v biases: Qwen2Config has no attention_bias
+      j.erase("attention_bias");
+      [[fallthrough]];
+    case Arch::kQwen3:  // Qwen2Config / Qwen3Config's sliding-window fields (all unused)
+      j["layer_types"] = std::vector<std::string>(c.num_layers, "full_attention");
+      j["max_window_layers"] = 28;
+      j["sliding_window"] = nullptr;
+      j["use_sliding_window"] = false;
+      break;
+    case Arch::kLlama:
+      j["mlp_bias"] = c.mlp_bias;
+      j["pretraining_tp"] = 1;
+      break;
+  }
   return j;
 }
 

@@ -33,8 +33,13 @@ Result<ModelConfig> shape_config(std::string_view name);
 ModelWeights random_weights(const ModelConfig& config, at::ScalarType dtype, at::Device device,
                             uint64_t seed);
 
-// The config.json transformers writes for `config` (Qwen3ForCausalLM / Qwen2ForCausalLM /
-// LlamaForCausalLM), with `dtype` as the stored dtype.
+// The transformers release whose save_pretrained() hf_config_json() mirrors (the golden
+// scripts' pin, tests/golden/scripts), written as config.json's "transformers_version".
+inline constexpr const char* kHfTransformersVersion = "5.17.0";
+
+// The config.json transformers 5.17 writes for `config` (Qwen3ForCausalLM / Qwen2ForCausalLM /
+// LlamaForCausalLM), field for field (Qwen3Config(...).save_pretrained(); RandomModel tests
+// compare the key sets), with `dtype` as the stored dtype.
 nlohmann::json hf_config_json(const ModelConfig& config, at::ScalarType dtype);
 
 struct RandomCheckpointRequest {

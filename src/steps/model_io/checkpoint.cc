@@ -6,10 +6,9 @@
 #include <cstdio>
 #include <set>
 
-
-#include "steps/model_io/log/log.h"
 #include "steps/model_io/messages.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 namespace qb::model_io {
 namespace {
@@ -153,6 +152,11 @@ bool Checkpoint::has(std::string_view name) const { return locate(name) != nullp
 const TensorEntry* Checkpoint::info(std::string_view name) const {
   const Location* l = locate(name);
   return l ? &shards_[l->shard].entries()[l->entry] : nullptr;
+}
+
+const SafetensorsReader* Checkpoint::reader(std::string_view name) const {
+  const Location* l = locate(name);
+  return l ? &shards_[l->shard] : nullptr;
 }
 
 Result<at::Tensor> Checkpoint::load(std::string_view name, at::Device device) const {

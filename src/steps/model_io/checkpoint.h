@@ -44,6 +44,8 @@ class Checkpoint {
   std::vector<std::string> tensor_names() const;                                   // sorted
   bool has(std::string_view name) const;
   const TensorEntry* info(std::string_view name) const;  // nullptr if absent
+  // The shard file holding `name` (its bytes(), its path for messages); nullptr if absent.
+  const SafetensorsReader* reader(std::string_view name) const;
   // As SafetensorsReader::load; errors name the checkpoint and the tensor.
   Result<at::Tensor> load(std::string_view name, at::Device device = at::kCPU) const;
   std::vector<std::filesystem::path> weight_files() const;  // the shard files, in shard order

@@ -16,8 +16,8 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <nlohmann/json.hpp>
 
-#include "steps/model_io/log/log.h"
 #include "steps/model_io/messages.h"
+#include "util/log.h"
 
 namespace qb::model_io {
 

@@ -9,13 +9,13 @@
 #include "steps/model/model.h"
 #include "steps/model/online_transforms.h"
 #include "steps/model/tensor_names.h"
-#include "steps/model_io/log/log.h"
 #include "steps/tokenizer/tokenizer.h"
 #include "steps/transforms/equivalence.h"
 #include "steps/transforms/fusion.h"
 #include "steps/transforms/spinquant_plan.h"
 #include "steps/transforms/transform_config.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 namespace qb::transforms {
 namespace {
@@ -219,7 +219,7 @@ Result<nlohmann::json> run_spinquant(const SpinQuantRequest& req) {
   }
   QB_ASSIGN_OR_RETURN(EquivalenceMetrics metrics, compare_logits(ref_logits, new_logits));
   timings["equivalence"] = seconds_since(t0);
-  model_io::log::info(where + ": equivalence: " + metrics.summary());
+  log::info(where + ": equivalence: " + metrics.summary());
   const double tol = req.equivalence.max_rel_error;
   if (!(metrics.max_rel_error <= tol))
     return Status(Code::kFailedCheck, where + ": equivalence check failed: " + metrics.summary() +
