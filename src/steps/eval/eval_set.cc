@@ -37,6 +37,11 @@ const std::vector<std::string>& mmlu_subjects() {
   return k;
 }
 
+int default_few_shot_num(std::string_view dataset, std::string_view prompt_style) {
+  if (dataset == "mmlu") return prompt_style == "loglikelihood" ? 0 : 5;
+  return 4;
+}
+
 namespace {
 
 struct Args {
@@ -53,7 +58,7 @@ Result<Args> parse_args(const FlatDataset& d, const stdfs::path& root) {
                                                "prompt_style", "apply_chat_template"};
   const std::string ctx = "dataset '" + d.name + "' args";
   Args a;
-  a.few_shot_num = d.name == "mmlu" ? 5 : 4;
+  bool few_shot_given = false;
   a.dir = root / d.name;
   for (const auto& [key, v] : d.args.items()) {
     if (!kKnown.count(key)) {
@@ -82,6 +87,7 @@ Result<Args> parse_args(const FlatDataset& d, const stdfs::path& root) {
       return invalid_argument(ctx + ": few_shot_num: expected an integer 0..100, got " + it->dump());
     }
     a.few_shot_num = it->get<int>();
+    few_shot_given = true;
   }
   if (auto it = d.args.find("prompt_style"); it != d.args.end()) {
     if (!it->is_string() || (*it != "generative" && *it != "loglikelihood")) {
@@ -92,6 +98,7 @@ Result<Args> parse_args(const FlatDataset& d, const stdfs::path& root) {
       return invalid_argument(ctx + ": prompt_style: loglikelihood scoring is defined for mmlu only");
     }
   }
+  if (!few_shot_given) a.few_shot_num = default_few_shot_num(d.name, a.prompt_style);
   a.chat_template = a.prompt_style == "generative";
   if (auto it = d.args.find("apply_chat_template"); it != d.args.end()) {
     if (!it->is_boolean()) return invalid_argument(ctx + ": apply_chat_template: expected true or false");
@@ -120,7 +127,12 @@ Status sample_mmlu(const FlatDataset& d, const Args& a, int64_t count, PyRandom&
   std::map<std::string, std::vector<const MmluItem*>> by_subject, dev_by_subject;
   for (const auto& it : test) by_subject[it.subject].push_back(&it);
   for (const auto& it : dev) dev_by_subject[it.subject].push_back(&it);
-  std::vector<std::string> subsets = a.subset_list;
+  // evalscope keys subsets by name in subset_list order (DatasetDict.from_dataset): a name listed
+  // twice is one subset, where it first appears. The order is never sorted: it decides the draw.
+  std::vector<std::string> subsets;
+  for (const auto& s : a.subset_list) {
+    if (std::find(subsets.begin(), subsets.end(), s) == subsets.end()) subsets.push_back(s);
+  }
   if (subsets.empty()) {
     for (const auto& s : mmlu_subjects()) {
       if (by_subject.count(s)) subsets.push_back(s);
@@ -368,16 +380,13 @@ Result<Score> score_generation(const EvalEntry& e, std::string_view output, cons
     return invalid_argument(fmt::format("entry {}: a {} entry is scored from log-likelihoods, not a generation",
                                         e.index, e.prompt_style));
   }
-  std::string text = opts.remove_until.empty() ? std::string(output) : remove_until(output, opts.remove_until);
+  QB_ASSIGN_OR_RETURN(Benchmark b, parse_benchmark(e.dataset_name));
+  QB_ASSIGN_OR_RETURN_CTX(ScoreTrace t, score_output(b, output, e.gold, static_cast<int>(e.choices.size()), opts),
+                      fmt::format("entry {}", e.index));
   Score s;
   s.index = e.index;
-  if (e.dataset_name == "mmlu") {
-    s.extracted = extract_choice_answer(text, static_cast<int>(e.choices.size()));
-    s.correct = exact_match(s.extracted, e.gold);
-  } else {
-    s.extracted = extract_math_answer(text);
-    s.correct = math_equal(s.extracted, strip_answer_string(e.gold));
-  }
+  s.extracted = t.extracted;
+  s.correct = t.correct;
   return s;
 }
 
