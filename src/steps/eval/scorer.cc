@@ -2,6 +2,7 @@
 #include "steps/eval/scorer.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "steps/eval/choice_answer.h"
 #include "steps/eval/math_answer.h"
@@ -26,6 +27,37 @@ std::string strip_think_block(std::string_view output, bool* removed) {
   if (removed) *removed = m.has_value();
   if (!m) return text;
   return py::strip(text.substr(0, m->start()) + text.substr(m->end()));
+}
+
+Result<ScoreInput> parse_score_input(std::string_view json_line, Benchmark benchmark) {
+  nlohmann::json j = nlohmann::json::parse(json_line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return invalid_argument("not valid JSON");
+  if (!j.is_object()) return invalid_argument("expected a JSON object {\"output\": ..., \"gold\": ...}");
+  ScoreInput in;
+  auto output = j.find("output");
+  if (output == j.end()) return invalid_argument("field 'output' is missing");
+  if (!output->is_string()) return invalid_argument("field 'output': expected a string, got " + output->dump());
+  in.output = output->get<std::string>();
+  auto gold = j.find("gold");
+  if (gold == j.end()) return invalid_argument("field 'gold' is missing");
+  if (gold->is_string()) {
+    in.gold = gold->get<std::string>();
+  } else if (gold->is_number() && benchmark == Benchmark::kGsm8k) {
+    in.gold = gold->dump();
+  } else {
+    return invalid_argument(fmt::format("field 'gold': expected a {}, got {}",
+                                        benchmark == Benchmark::kGsm8k ? "string or a number" : "letter string",
+                                        gold->dump()));
+  }
+  if (benchmark == Benchmark::kMmlu) {
+    auto choices = j.find("choices");
+    if (choices == j.end()) return invalid_argument("field 'choices' is missing (mmlu needs the options)");
+    if (!choices->is_array() || choices->empty() || choices->size() > 26) {
+      return invalid_argument("field 'choices': expected a list of 1 to 26 options, got " + choices->dump());
+    }
+    in.num_choices = static_cast<int>(choices->size());
+  }
+  return in;
 }
 
 Result<ScoreTrace> score_output(Benchmark benchmark, std::string_view output, std::string_view gold,

@@ -52,6 +52,17 @@ struct ScoreTrace {
 // the text unchanged (not stripped) when it has none.
 std::string strip_think_block(std::string_view output, bool* removed = nullptr);
 
+// One record of the file `qbuild score` reads, a JSON object per line:
+//   {"output": "<raw model output>", "gold": "<gold answer>" (GSM8K also a number),
+//    "choices": ["...", ...] (MMLU, required: only their number matters)}
+// Other fields are ignored. Errors say which field is wrong.
+struct ScoreInput {
+  std::string output;
+  std::string gold;
+  int num_choices = 0;  // MMLU
+};
+Result<ScoreInput> parse_score_input(std::string_view json_line, Benchmark benchmark);
+
 // One output against its gold. MMLU: `num_choices` options labelled A, B, …; the gold must be
 // one of them. Errors only for a gold that cannot be scored.
 Result<ScoreTrace> score_output(Benchmark benchmark, std::string_view output, std::string_view gold,
