@@ -420,13 +420,13 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
   }
   struct Tally {
     int64_t n = 0, correct = 0;
+    double wsum = 0, wcorrect = 0;
   };
   std::vector<std::string> dataset_order;
   std::map<std::string, std::vector<std::string>> subset_order;
   std::map<std::string, Tally> per_dataset;
   std::map<std::pair<std::string, std::string>, Tally> per_subset;
   Tally all;
-  double wsum = 0, wcorrect = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     const EvalEntry& e = entries[i];
     const bool ok = by_index[i]->correct;
@@ -436,9 +436,9 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
     for (Tally* t : {&per_dataset[e.dataset_name], &per_subset[key], &all}) {
       t->n += 1;
       t->correct += ok;
+      t->wsum += e.weight;
+      t->wcorrect += ok ? e.weight : 0;
     }
-    wsum += e.weight;
-    wcorrect += ok ? e.weight : 0;
   }
   auto acc_json = [](const Tally& t) {
     Accuracy a = accuracy(t.correct, t.n);
@@ -446,9 +446,19 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
   };
   nlohmann::ordered_json report;
   report["datasets"] = nlohmann::ordered_json::array();
+  // evalscope's collection report (DataCollectionAdapter._group_and_compute), dataset level:
+  // micro = acc, macro = the mean of the subsets' accuracies, weighted = Σ weight·score / Σ weight
+  // (the micro mean when the weights sum to 0).
+  auto weighted = [](const Tally& t) {
+    return t.wsum > 0 ? t.wcorrect / t.wsum : accuracy(t.correct, t.n).acc;
+  };
   for (const auto& d : dataset_order) {
     nlohmann::ordered_json dj = {{"dataset_name", d}};
     dj.update(acc_json(per_dataset[d]));
+    double macro = 0;
+    for (const auto& s : subset_order[d]) macro += accuracy(per_subset[{d, s}].correct, per_subset[{d, s}].n).acc;
+    dj["macro_acc"] = macro / static_cast<double>(subset_order[d].size());
+    dj["weighted_acc"] = weighted(per_dataset[d]);
     dj["subsets"] = nlohmann::ordered_json::array();
     for (const auto& s : subset_order[d]) {
       nlohmann::ordered_json sj = {{"subset_name", s}};
@@ -458,7 +468,7 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
     report["datasets"].push_back(std::move(dj));
   }
   report["overall"] = acc_json(all);
-  report["weighted_acc"] = wsum > 0 ? wcorrect / wsum : 0.0;
+  report["weighted_acc"] = all.wsum > 0 ? all.wcorrect / all.wsum : 0.0;
   return report;
 }
 

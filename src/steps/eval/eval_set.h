@@ -98,9 +98,12 @@ Result<Score> score_generation(const EvalEntry& e, std::string_view output, cons
 // is the answer, as lm-evaluation-harness's acc.
 Result<Score> score_loglikelihoods(const EvalEntry& e, const std::array<double, 4>& loglikelihoods);
 
-// {"datasets": [{"dataset_name", "n", "correct", "acc", "stderr", "subsets": [{"subset_name", …}]}],
+// {"datasets": [{"dataset_name", "n", "correct", "acc", "stderr", "macro_acc", "weighted_acc",
+//                "subsets": [{"subset_name", …}]}],
 //  "overall": {"n", "correct", "acc", "stderr"}, "weighted_acc": Σ weight·correct / Σ weight}
 // Datasets and subsets in order of first appearance. Every entry needs exactly one score.
+// macro_acc and weighted_acc are evalscope's dataset-level macro_avg. (mean of the subsets'
+// accuracies) and weighted_avg. (Σ weight·correct / Σ weight).
 Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries, const std::vector<Score>& scores);
 
 // evalscope's MMLU SUBJECT_MAPPING keys, in its order (the default subset_list).
