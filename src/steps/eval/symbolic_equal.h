@@ -14,6 +14,13 @@
 // What it does not: expressions with free symbols are never equal unless their texts are
 // identical (SymPy's simplify would prove "x+1" equal to "1+x"); GSM8K references are numbers,
 // so this never decides a GSM8K answer. Parses outside the modelled subset report kUnsupported.
+//
+// Why no computer-algebra library (SymEngine, GiNaC): what decides evalscope's verdicts is not
+// algebra but how its two parsers read the text — "2^10" is a Python XOR, "2(3)" a mixed number,
+// "{18}" a set, "3\%" an error — and a CAS would read all of them "correctly", i.e. differently.
+// Once parsed, the comparison needs only the value of a constant expression, which doubles give
+// to far better than the 1e-4 relative tolerance. So the two parsers are ported and no library
+// is needed.
 #pragma once
 
 #include <string>
