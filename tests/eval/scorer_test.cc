@@ -187,6 +187,19 @@ TEST(PythonExpr, RaisesWhereParseExprRaises) {
   EXPECT_EQ(sym::parse_python_expr("[1]*2").outcome, O::kOk);      // list repetition is fine
 }
 
+TEST(PythonExpr, ComparisonsGiveBooleans) {
+  using O = sym::Parsed::Outcome;
+  EXPECT_EQ(sym::parse_python_expr("2<3").str, "True");                 // sympy's BooleanTrue
+  EXPECT_EQ(sym::parse_python_expr("-(2)!=2.5").py_bool, 1);            // a Python bool
+  EXPECT_EQ(sym::parse_python_expr("2<[1]").outcome, O::kError);       // TypeError
+  EXPECT_EQ(sym::parse_python_expr("I<2").outcome, O::kError);         // no order on complex numbers
+  EXPECT_EQ(sym::parse_python_expr("(2<3)+1").outcome, O::kError);     // arithmetic on a Boolean
+  EXPECT_EQ(*sym::parse_python_expr("0.5//100^1-3!").value.to_float(), -5);  // Float // Integer is an Integer
+  // True == Integer(1) in evalscope's a == b check.
+  EXPECT_TRUE(symbolic_equal("-(2)!=2.5", "1").equal());
+  EXPECT_FALSE(symbolic_equal("2<3", "1").equal());
+}
+
 TEST(LatexExpr, NormalizationRemovesBoxAndDollars) {
   EXPECT_EQ(sym::normalize_latex("2\\boxed{3}"), "3");
   EXPECT_EQ(sym::normalize_latex("\\$5 \\dfrac{1}{2}"), "5 \\frac{1}{2}");

@@ -192,6 +192,7 @@ class Parser {
       auto c = make(NodeType::kCompare);
       c->kids.push_back(std::move(n));
       while (peek().type == Tok::kOp && kCmp.count(peek().text)) {
+        c->text += (c->text.empty() ? "" : " ") + peek().text;
         ++pos_;
         c->kids.push_back(binary_level(0));
       }
@@ -361,16 +362,23 @@ struct TypeError {
 
 // A Python object as far as the answers need: a SymPy value, a container, or a callable.
 struct Obj {
-  enum class Type { kValue, kList, kTuple, kSet, kDict, kCallable };
+  // kBool: a Python bool (what == and != give); arithmetic treats it as the int 0 or 1.
+  // kRelational: what <, <=, >, >= give (a SymPy Boolean or relational); arithmetic raises.
+  enum class Type { kValue, kList, kTuple, kSet, kDict, kCallable, kBool, kRelational };
   Type type = Type::kValue;
-  Value value;
+  Value value;       // kBool: Integer 0 or 1; kRelational on numbers: Integer 0 or 1, else symbolic
   std::string name;  // kCallable
 };
 
 Obj of(Value v) { return Obj{Obj::Type::kValue, v, ""}; }
 Obj container(Obj::Type t) { return Obj{t, Value::symbolic(), ""}; }
 
-bool is_container(const Obj& o) { return o.type != Obj::Type::kValue && o.type != Obj::Type::kCallable; }
+bool is_container(const Obj& o) {
+  return o.type == Obj::Type::kList || o.type == Obj::Type::kTuple || o.type == Obj::Type::kSet || o.type == Obj::Type::kDict;
+}
+
+// A Python bool is an int in arithmetic.
+Obj as_number(const Obj& o) { return o.type == Obj::Type::kBool ? of(o.value) : o; }
 
 // A decimal literal as t_rationalize makes it: Rational of its digits.
 Value rational_literal(const std::string& text) {
@@ -440,18 +448,21 @@ class Evaluator {
       case NodeType::kList: return elements(n, Obj::Type::kList);
       case NodeType::kSet: return elements(n, Obj::Type::kSet);
       case NodeType::kDict: return elements(n, Obj::Type::kDict);
-      case NodeType::kUnary: return unary(n.text, eval(*n.kids[0]));
+      case NodeType::kUnary: return unary(n.text, as_number(eval(*n.kids[0])));
       case NodeType::kBinary: {
-        Obj a = eval(*n.kids[0]);
-        Obj b = eval(*n.kids[1]);
+        Obj a = as_number(eval(*n.kids[0]));
+        Obj b = as_number(eval(*n.kids[1]));
         return binary(n.text, a, b);
       }
-      case NodeType::kCompare:
-        for (const auto& k : n.kids) eval(*k);
-        return of(Value::symbolic());  // a bool or a relational: no number
+      case NodeType::kCompare: {
+        if (n.kids.size() > 2) throw Unsupported{"chained comparison"};
+        Obj a = eval(*n.kids[0]);
+        Obj b = eval(*n.kids[1]);
+        return compare(n.text, as_number(a), as_number(b));
+      }
       case NodeType::kCall: return call(n);
       case NodeType::kFactorial: {
-        Obj a = eval(*n.kids[0]);
+        Obj a = as_number(eval(*n.kids[0]));
         if (a.type != Obj::Type::kValue) throw TypeError{"factorial of a non-number"};
         return of(n.bangs == 1 ? evaluated::factorial(a.value) : evaluated::factorial2(a.value));
       }
@@ -487,6 +498,37 @@ class Evaluator {
     return of(Value::symbolic());  // a Symbol, or another SymPy object without a value
   }
 
+  // == and != give Python bools (SymPy's structural equality; numbers compare by value);
+  // <, <=, >, >= give SymPy Booleans for numbers and relationals for symbols, and raise for
+  // containers and for complex, zoo or nan operands.
+  Obj compare(const std::string& op, const Obj& a, const Obj& b) {
+    const bool ordering = op != "==" && op != "!=";
+    if (a.type == Obj::Type::kRelational || b.type == Obj::Type::kRelational) {
+      if (ordering) throw TypeError{"comparison of a relational"};
+      throw Unsupported{"equality of relationals"};
+    }
+    if (a.type != Obj::Type::kValue || b.type != Obj::Type::kValue) {
+      if (ordering) throw TypeError{"'" + op + "' not supported between these types"};
+      throw Unsupported{"equality of containers"};
+    }
+    const Value& x = a.value;
+    const Value& y = b.value;
+    if (ordering) {
+      for (const Value* v : {&x, &y}) {
+        if (v->kind() == Value::Kind::kNonReal || v->kind() == Value::Kind::kComplexInfinity || v->kind() == Value::Kind::kNaN) {
+          throw TypeError{"Invalid comparison of non-real or NaN"};
+        }
+      }
+      if (!x.is_real() || !y.is_real()) return Obj{Obj::Type::kRelational, Value::symbolic(), ""};
+      double u = x.value(), w = y.value();
+      bool r = op == "<" ? u < w : op == "<=" ? u <= w : op == ">" ? u > w : u >= w;
+      return Obj{Obj::Type::kRelational, Value::integer(r ? 1 : 0), ""};
+    }
+    if (!x.is_real() || !y.is_real()) throw Unsupported{"equality of non-real values"};
+    bool eq = x.value() == y.value();
+    return Obj{Obj::Type::kBool, Value::integer(eq == (op == "==") ? 1 : 0), ""};
+  }
+
   Obj unary(const std::string& op, const Obj& a) {
     if (a.type != Obj::Type::kValue) throw TypeError{"bad operand type for unary " + op};
     if (op == "+") return a;
@@ -512,6 +554,7 @@ class Evaluator {
   }
 
   Obj binary(const std::string& op, const Obj& a, const Obj& b) {
+    if (a.type == Obj::Type::kRelational || b.type == Obj::Type::kRelational) throw TypeError{"arithmetic on a relational"};
     if (is_container(a) || is_container(b)) return containers(op, a, b);
     if (a.type == Obj::Type::kCallable || b.type == Obj::Type::kCallable) throw TypeError{"function in arithmetic"};
     const Value& x = a.value;
@@ -569,7 +612,7 @@ class Evaluator {
   Obj apply(const std::string& name, const Node& n) {
     std::vector<Value> args;
     for (size_t i = 1; i < n.kids.size(); ++i) {
-      Obj a = eval(*n.kids[i]);
+      Obj a = as_number(eval(*n.kids[i]));
       if (a.type != Obj::Type::kValue) throw Unsupported{name + " of a non-number"};
       args.push_back(a.value);
     }
@@ -682,6 +725,11 @@ Parsed parse_python_expr(std::string_view s_in, const PythonExprOptions& options
   }
   try {
     Obj r = Evaluator().eval(*tree);
+    if (r.type == Obj::Type::kBool || (r.type == Obj::Type::kRelational && r.value.is_Integer())) {
+      Parsed p = Parsed::ok(Value::symbolic(), r.value.p() ? "True" : "False");
+      if (r.type == Obj::Type::kBool) p.py_bool = static_cast<int>(r.value.p());
+      return p;
+    }
     if (r.type != Obj::Type::kValue) return Parsed::ok(Value::symbolic());
     std::string str = number_str(r.value);
     if (str.empty() && tree->type == NodeType::kName && !callables().count(tree->text)) str = tree->text;

@@ -412,8 +412,9 @@ std::optional<Value> floordiv(const Value& a, const Value& b) {
       return Value::integer(q);
     }
   }
+  // SymPy's floor division gives an Integer even for Floats (Float(7.5) // 2 is 3).
   double r = std::floor(a.value() / b.value());
-  if (a.kind() == Kind::kFloat || b.kind() == Kind::kFloat) return Value::flt(r);
+  if (std::fabs(r) < 9e18) return Value::integer(static_cast<Int>(r));
   return Value::inexact_integer(r);
 }
 

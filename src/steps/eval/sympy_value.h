@@ -102,10 +102,13 @@ struct Parsed {
   // Rational "1/2", Float "2.50000000000000") and lone symbols ("x", or "18" for \mathrm{18},
   // which is how Symbol('18') equals Integer 18 in evalscope's str(a) == str(b)); else empty.
   std::string str;
+  // A Python bool (parse_expr of "a == b" or "a != b"): 0 or 1; -1 otherwise. It equals the
+  // Integer 0 or 1 in evalscope's a == b check although N() cannot evaluate it.
+  int py_bool = -1;
 
-  static Parsed ok(Value v, std::string str = "") { return {Outcome::kOk, v, "", std::move(str)}; }
-  static Parsed error(std::string why) { return {Outcome::kError, Value::symbolic(), std::move(why), ""}; }
-  static Parsed unsupported(std::string why) { return {Outcome::kUnsupported, Value::symbolic(), std::move(why), ""}; }
+  static Parsed ok(Value v, std::string str = "") { return {Outcome::kOk, v, "", std::move(str), -1}; }
+  static Parsed error(std::string why) { return {Outcome::kError, Value::symbolic(), std::move(why), "", -1}; }
+  static Parsed unsupported(std::string why) { return {Outcome::kUnsupported, Value::symbolic(), std::move(why), "", -1}; }
 };
 
 // SymPy's str() of an evaluated number (Integer, Rational, Float); empty for other values.
