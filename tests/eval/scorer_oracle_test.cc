@@ -137,6 +137,10 @@ TEST(EvalscopeOracle, GeneratedGsm8kOutputsScoreAsEvalscope) {
   EXPECT_GE(check_scores(fixture(), "generated_gsm8k", Benchmark::kGsm8k), 1000);
 }
 
+TEST(EvalscopeOracle, GeneratedLatexAnswersScoreAsEvalscope) {
+  EXPECT_GE(check_scores(fixture(), "generated_latex", Benchmark::kGsm8k), 400);
+}
+
 TEST(EvalscopeOracle, GeneratedMmluOutputsScoreAsEvalscope) {
   EXPECT_GE(check_scores(fixture(), "generated_mmlu", Benchmark::kMmlu), 200);
 }
@@ -173,10 +177,11 @@ TEST(EvalscopeOracle, LiveRunMatches) {
   check_scores(live, "gsm8k", Benchmark::kGsm8k);
   check_scores(live, "mmlu", Benchmark::kMmlu);
   check_scores(live, "generated_gsm8k", Benchmark::kGsm8k);
+  check_scores(live, "generated_latex", Benchmark::kGsm8k);
   check_scores(live, "generated_mmlu", Benchmark::kMmlu);
   check_sampling(live);
   // The committed fixture is what evalscope says today (regenerate it if this fails).
-  for (const char* k : {"gsm8k", "mmlu", "generated_gsm8k", "generated_mmlu", "sampling"}) {
+  for (const char* k : {"gsm8k", "mmlu", "generated_gsm8k", "generated_latex", "generated_mmlu", "sampling"}) {
     EXPECT_EQ(live.at(k), fixture().at(k)) << "tests/golden/eval/scorer_oracle.json differs from a live run in '" << k
                                            << "'; rerun tests/golden/scripts/evalscope_oracle.py";
   }

@@ -165,6 +165,58 @@ def generated_gsm8k(n, seed):
     return out
 
 
+# LaTeX final answers that reach math_equal's symbolic fallback (neither side a plain number):
+# thin spaces and {,} in thousands, signed fractions, mixed numbers, powers with and without
+# braces, scientific notation, ratios, approximations, units in \text / \mathrm, roots, pi, e,
+# factorials, sets and tuples, and the Unicode minus.
+def generated_latex(n, seed):
+    r = random.Random(seed)
+
+    def i():
+        return r.choice([1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 18, 20, 24, 25, 36, 48, 50, 72, 100, 120, 250, 1000, 1234, 2500])
+
+    def f():
+        return r.choice([0.5, 1.5, 2.25, 3.75, 0.25, 12.5, 0.1, 7.2])
+
+    forms = [
+        lambda: f"{i()}\\,{i() % 1000:03d}", lambda: f"{i()}{{,}}000", lambda: f"{i()}\\ 000",
+        lambda: f"\\frac{{{r.choice(['-', ''])}{i()}}}{{{i()}}}", lambda: f"-\\frac{{{i()}}}{{{i()}}}",
+        lambda: f"\\frac{{{i()}}}{{-{i()}}}", lambda: f"{i()}\\frac{{{r.randint(1, 3)}}}{{{r.randint(2, 5)}}}",
+        lambda: f"−{i()}\\frac{{1}}{{2}}", lambda: f"{i()}^{{{r.randint(0, 4)}}}", lambda: f"{i()}^{r.randint(0, 9)}",
+        lambda: f"{f()} \\times 10^{{{r.randint(-2, 5)}}}", lambda: f"{f()}\\cdot10^{r.randint(1, 5)}",
+        lambda: f"{r.randint(1, 5)}:{r.randint(1, 5)}", lambda: f"\\approx {f()}", lambda: f"x \\approx {i()}",
+        lambda: f"\\frac{{{i()}}}{{{i()}}} \\approx {f()}", lambda: f"\\$\\frac{{{i()}}}{{{i()}}}", lambda: f"{i()}°",
+        lambda: f"{i()} \\mathrm{{m}}", lambda: f"\\sqrt{{{i()}}}", lambda: f"{r.randint(2, 5)}\\sqrt{{{r.randint(2, 7)}}}",
+        lambda: f"{i()}\\pi", lambda: f"\\frac{{{i()}}}{{{i()}}}\\pi", lambda: f"{i()}/{i()} cups", lambda: f"−\\${i()}",
+        lambda: f"−{f()}", lambda: f"[{i()}, {i()}]", lambda: f"({i()}, {i()})", lambda: f"x = {i()}\\frac{{1}}{{2}}",
+        lambda: f"n = 10^{r.randint(1, 6)}", lambda: f"{i()} \\text{{hours}} {i()} \\text{{minutes}}",
+        lambda: f"\\frac{{{i()}}}{{{i()}}}\\%", lambda: f"{i()}+{i()}", lambda: f"{i()}\\times{i()}", lambda: f"{i()} \\div {i()}",
+        lambda: f"({i()}+{i()})\\times{i()}", lambda: f"{i()}!", lambda: f"{i()}\\tfrac{{1}}{{4}}", lambda: f"\\{{{i()}\\}}",
+        lambda: f"\\textbf{{{i()}}}", lambda: f"\\mathrm{{{i()}}}", lambda: f"{i()}\\text{{km}}^2", lambda: f"{i()}e{r.randint(1, 3)}",
+        lambda: f"{f()}E{r.randint(1, 3)}", lambda: f"{i()}\\cdot e", lambda: f"{i()} \\pm {i()}", lambda: f"{i()} \\text{{ or }} {i()}",
+        lambda: f"-{i()}^{{2}}", lambda: f"(-{i()})^{{2}}", lambda: f"{i()}^{{\\frac{{1}}{{2}}}}", lambda: f"\\sqrt[{r.randint(2, 3)}]{{{i()}}}",
+        lambda: f"|{-i()}|", lambda: f"{i()}(2)", lambda: f"{{{i()}}}{{{i()}}}",
+    ]
+    wraps = [lambda a: f"\\boxed{{{a}}}", lambda a: f"The answer is {a}", lambda a: f"The answer is ${a}$.", lambda a: f"ANSWER: {a}"]
+    from latex2sympy2_extended import latex2sympy
+    from sympy import N
+
+    def value(a):  # the answer's value as latex2sympy reads it, as a gold that should match
+        try:
+            return f"{float(N(latex2sympy(a))):.6g}"
+        except Exception:
+            return None
+
+    out = []
+    while len(out) < n:
+        a = r.choice(forms)()
+        gold = value(a) if r.random() < 0.5 else None
+        if gold is None:
+            gold = r.choice([str(i()), str(f()), "0.5", "1", "2.5", "1000", "5", "4", "24"])
+        out.append({"output": r.choice(wraps)(a), "gold": gold, "note": "generated latex"})
+    return out
+
+
 def generated_mmlu(n, seed):
     r = random.Random(seed)
     out = []
@@ -253,6 +305,7 @@ def main():
         result["mmlu"] = [score(get_adapter, "mmlu", c) for c in cases["mmlu"]]
         gen = cases["generated"]
         result["generated_gsm8k"] = [score(get_adapter, "gsm8k", c) for c in generated_gsm8k(gen["gsm8k"], gen["seed"])]
+        result["generated_latex"] = [score(get_adapter, "gsm8k", c) for c in generated_latex(gen["latex"], gen["seed"])]
         result["generated_mmlu"] = [score(get_adapter, "mmlu", c) for c in generated_mmlu(gen["mmlu"], gen["seed"])]
 
         paths = {"mmlu": hf_folder(tmp, "mmlu", MMLU_DIR, "all", ["test", "dev"]),
