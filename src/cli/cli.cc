@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/score_command.h"
 #include "cli/tool_commands.h"
 
 namespace qb::cli {
@@ -112,6 +113,8 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   gc->add_flag("-n,--dry-run", gc_dry, "list what would be deleted");
   ToolArgs tools;
   add_tool_commands(app, tools);
+  ScoreArgs score;
+  add_score_command(app, score);
 
   try {
     app.parse(argc, argv);
@@ -127,6 +130,7 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   if (*graph) return cmd_graph(c, reg);
   if (*gc) return cmd_gc(c, gc_dry, reg);
   if (int rc = run_tool_command(app, tools, reg.tools()); rc >= 0) return rc;
+  if (int rc = run_score_command(score); rc >= 0) return rc;
   return cmd_build(c, b, reg);
 }
 

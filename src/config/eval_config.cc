@@ -57,7 +57,7 @@ struct DatasetIn {
   std::string dir;
 };
 
-std::optional<DatasetIn> parse_dataset(FileContext& c, const Node& node, std::size_t index) {
+std::optional<DatasetIn> parse_dataset(FileContext& c, const Node& node, std::size_t index, const std::string& mode) {
   int before = c.diags.error_count();
   MapReader r(c.diags, node, fmt::format("datasets[{}]", index), node.loc, kDatasetKeys);
   if (!r.is_mapping()) return std::nullopt;
@@ -67,7 +67,7 @@ std::optional<DatasetIn> parse_dataset(FileContext& c, const Node& node, std::si
   if (!task) return std::nullopt;
   DatasetIn in;
   spec::DatasetSpec& ds = in.spec;
-  ds = spec::SampleSpec::dataset_defaults(*task);
+  ds = spec::SampleSpec::dataset_defaults(*task, mode);
   in.dir = "data/datasets/" + ds.name;
   const Node* dir_node = r.find("dataset_dir");
   if (dir_node) {
@@ -142,7 +142,7 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
       c.diags.error(list->loc, "'datasets' is empty");
     } else {
       for (std::size_t i = 0; i < list->items.size(); ++i) {
-        auto ds = parse_dataset(c, list->items[i], i);
+        auto ds = parse_dataset(c, list->items[i], i, sample.mode);
         if (!ds) continue;
         sample.datasets.push_back(std::move(ds->spec));
         spec.dataset_dirs.push_back(std::move(ds->dir));

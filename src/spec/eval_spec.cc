@@ -16,13 +16,11 @@ namespace qb::spec {
 
 using nlohmann::json;
 
-DatasetSpec SampleSpec::dataset_defaults(const std::string& name) {
+DatasetSpec SampleSpec::dataset_defaults(const std::string& name, const std::string& mode) {
   DatasetSpec d;
   d.name = name;
-  if (const TaskInfo* t = find_task(name)) {
-    d.task_type = std::string(t->task_type);
-    d.few_shot_num = t->few_shot_num;
-  }
+  if (const TaskInfo* t = find_task(name)) d.task_type = std::string(t->task_type);
+  d.few_shot_num = default_few_shot_num(name, mode);
   return d;
 }
 

@@ -35,7 +35,7 @@ namespace qb::spec {
 inline constexpr const char* kPromptFormatVersion = "evalscope-compatible/1";
 // Names the scoring rules (extraction, normalization, correctness): bumped whenever they change,
 // so every score node re-scores (from the raw outputs, without regenerating).
-inline constexpr const char* kScorerVersion = "evalscope-1.12.0/1";
+inline constexpr const char* kScorerVersion = "evalscope-1.12.0/qbuild-scorer-1";
 
 inline constexpr std::int64_t kMaxTotalSamples = 10'000'000;
 inline constexpr std::int64_t kMaxNewTokens = 131'072;
@@ -60,8 +60,8 @@ struct SampleSpec {
   bool enable_thinking = false;     // Qwen3's chat template with or without the thinking block
   std::string prompt_format = kPromptFormatVersion;
 
-  // A DatasetSpec for task `name` with that task's defaults.
-  static DatasetSpec dataset_defaults(const std::string& name);
+  // A DatasetSpec for task `name` with that task's defaults in `mode`.
+  static DatasetSpec dataset_defaults(const std::string& name, const std::string& mode = "generative");
   void validate(Issues& issues) const;
   nlohmann::json to_json() const;
   static Result<SampleSpec> from_json(const nlohmann::json& j);

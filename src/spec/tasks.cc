@@ -23,8 +23,8 @@ const std::vector<std::string>& mmlu_subjects() {
 const std::vector<TaskInfo>& tasks() {
   static const std::vector<std::string> kGsm8kSubsets = {"main"};
   static const std::vector<TaskInfo> k = {
-      {"mmlu", "knowledge", 5, 5, 512, &mmlu_subjects()},
-      {"gsm8k", "math", 4, 100, 1024, &kGsm8kSubsets},
+      {"mmlu", "knowledge", 5, 0, 5, 512, &mmlu_subjects()},
+      {"gsm8k", "math", 4, 4, 100, 1024, &kGsm8kSubsets},
   };
   return k;
 }
@@ -33,6 +33,12 @@ const TaskInfo* find_task(std::string_view name) {
   for (const auto& t : tasks())
     if (t.name == name) return &t;
   return nullptr;
+}
+
+std::int64_t default_few_shot_num(std::string_view task, std::string_view mode) {
+  const TaskInfo* t = find_task(task);
+  if (!t) return 0;
+  return mode == "loglikelihood" ? t->few_shot_loglikelihood : t->few_shot_generative;
 }
 
 std::vector<std::string_view> task_names() {

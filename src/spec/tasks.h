@@ -1,12 +1,13 @@
 // The benchmarks qbuild evaluates, one row each: every per-task default lives here (the config
 // layer, the sampler and the docs read it from this table).
 //
-//   name   task_type  few-shot default            max few-shot  max_new_tokens  subsets
-//   mmlu   knowledge  5 (evalscope 1.12.0's        5 (dev split: 512             57 subjects,
-//                     default; lm-eval's usual     5 per subject)                evalscope's
-//                     5-shot in loglikelihood                                     order
-//                     mode: one default)
-//   gsm8k  math       4 (evalscope 1.12.0)         100           1024            main
+//   name   task_type  few-shot default               max few-shot  max_new_tokens  subsets
+//   mmlu   knowledge  generative 5 (evalscope      5 (dev split: 512             57 subjects,
+//                     1.12.0's MMLUAdapter);       5 per subject)                evalscope's
+//                     loglikelihood 0 (lm-eval                                    order
+//                     0.4.13's mmlu task: no
+//                     num_fewshot)
+//   gsm8k  math       4 (evalscope 1.12.0)            100           1024            main
 //
 // max_new_tokens: MMLU answers "think step by step, then ANSWER: X"; GSM8K needs multi-step
 // arithmetic and a cut-off answer loses its \boxed{}. Generation stops earlier at <|im_end|>,
@@ -23,7 +24,8 @@ namespace qb::spec {
 struct TaskInfo {
   std::string_view name;       // "mmlu": the dataset kind and data/datasets/<name>/
   std::string_view task_type;  // label copied into the eval set
-  std::int64_t few_shot_num;   // default, both modes
+  std::int64_t few_shot_generative;     // default in generative mode (evalscope's)
+  std::int64_t few_shot_loglikelihood;  // default in loglikelihood mode (lm-evaluation-harness's)
   std::int64_t max_few_shot;   // what the few-shot split can give
   std::int64_t max_new_tokens;
   const std::vector<std::string>* subsets;  // in the reference's order
@@ -31,6 +33,8 @@ struct TaskInfo {
 
 const std::vector<TaskInfo>& tasks();
 const TaskInfo* find_task(std::string_view name);  // nullptr when unknown
+// The few-shot default of `task` in `mode` ("generative" | "loglikelihood"); 0 for an unknown task.
+std::int64_t default_few_shot_num(std::string_view task, std::string_view mode);
 std::vector<std::string_view> task_names();
 
 // cais/mmlu's 57 subjects in evalscope's SUBJECT_MAPPING order (the default subset_list).

@@ -45,7 +45,7 @@ TEST_F(EvalTest, DefaultsAreSpelledOut) {
     "max_new_tokens": {"mmlu": 512, "gsm8k": 1024}, "batch_size": 32, "decoding": "greedy",
     "device": "cpu", "compute_dtype": "float32", "logits": "none"})"));
   EXPECT_EQ(e.score.to_json(), json::parse(R"({
-    "scorer": "evalscope-1.12.0/1", "strip_thinking": true, "fidelity": true})"));
+    "scorer": "evalscope-1.12.0/qbuild-scorer-1", "strip_thinking": true, "fidelity": true})"));
   EXPECT_TRUE(e.sample.to_json()["datasets"][0]["weight"].is_number_float());
 }
 
@@ -79,10 +79,11 @@ TEST_F(EvalTest, ThinkingChangesTheSample) {
   EXPECT_NE(a.sample, b.sample);
 }
 
-TEST_F(EvalTest, LoglikelihoodModeUsesFiveShotMmluAndNoTokenBudget) {
+// lm-evaluation-harness 0.4.13's mmlu task sets no num_fewshot: 0-shot in loglikelihood mode.
+TEST_F(EvalTest, LoglikelihoodModeUsesZeroShotMmluAndNoTokenBudget) {
   EvalSpec e = spec(std::string(kEval) + "mode: loglikelihood\n");
   EXPECT_EQ(e.sample.mode, "loglikelihood");
-  EXPECT_EQ(e.sample.datasets[0].few_shot_num, 5);
+  EXPECT_EQ(e.sample.datasets[0].few_shot_num, 0);
   EXPECT_EQ(e.generate.to_json()["max_new_tokens"], json::parse(R"({"gsm8k": 1024})"));
 }
 

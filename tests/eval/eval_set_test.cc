@@ -187,7 +187,7 @@ TEST(EvalSet, ScoresGenerationsPerBenchmark) {
   EXPECT_TRUE(score_generation(gsm, "40 cows eat 4 kg each: \\boxed{160}")->correct);
   EXPECT_EQ(score_generation(gsm, "so 150")->extracted, "150");
   ScoreOptions think{"</think>"};
-  EXPECT_FALSE(score_generation(mmlu, "<think>ANSWER: C</think>\nANSWER: A", {})->correct);  // last marker: A
+  EXPECT_FALSE(score_generation(mmlu, "<think>ANSWER: C</think>\nANSWER: A", {})->correct);  // the think block goes
   EXPECT_TRUE(score_generation(mmlu, "<think>maybe A</think>\nC is right", think)->correct);
 }
 
@@ -213,6 +213,9 @@ TEST(EvalSet, ReportPerDatasetAndSubset) {
   EXPECT_EQ((*r)["datasets"][0]["subsets"][0]["correct"], 2);
   EXPECT_EQ((*r)["datasets"][0]["subsets"][1]["acc"], 0.0);
   EXPECT_EQ((*r)["datasets"][1]["acc"], 1.0);
+  // evalscope's macro_avg.: the mean of anatomy 2/2 and virology 0/1; weighted_avg. with equal weights = acc
+  EXPECT_DOUBLE_EQ((*r)["datasets"][0]["macro_acc"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ((*r)["datasets"][0]["weighted_acc"].get<double>(), 2.0 / 3.0);
   EXPECT_EQ((*r)["overall"]["correct"], 3);
   EXPECT_DOUBLE_EQ((*r)["weighted_acc"].get<double>(), 0.75);
   sc.pop_back();

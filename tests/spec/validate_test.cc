@@ -140,10 +140,12 @@ TEST(ValidateEvalSpecs, RulesAtTheirFields) {
 TEST(Tasks, OneRowPerBenchmarkWithEvalscopeDefaults) {
   const TaskInfo* mmlu = find_task("mmlu");
   ASSERT_NE(mmlu, nullptr);
-  EXPECT_EQ(mmlu->few_shot_num, 5);  // evalscope 1.12.0 MMLUAdapter few_shot_num=5
+  EXPECT_EQ(mmlu->few_shot_generative, 5);     // evalscope 1.12.0 MMLUAdapter few_shot_num=5
+  EXPECT_EQ(mmlu->few_shot_loglikelihood, 0);  // lm-eval 0.4.13 tasks/mmlu/default: no num_fewshot
+  EXPECT_EQ(default_few_shot_num("mmlu", "loglikelihood"), 0);
   EXPECT_EQ(mmlu->subsets->size(), 57u);
   EXPECT_EQ(mmlu->subsets->front(), "abstract_algebra");
-  EXPECT_EQ(find_task("gsm8k")->few_shot_num, 4);  // evalscope 1.12.0 GSM8KAdapter few_shot_num=4
+  EXPECT_EQ(find_task("gsm8k")->few_shot_generative, 4);  // evalscope 1.12.0 GSM8KAdapter few_shot_num=4
   EXPECT_EQ(find_task("hellaswag"), nullptr);
 }
 

@@ -70,24 +70,34 @@ std::optional<std::string> last_labelled_answer(const std::string& text, const s
 
 }  // namespace
 
-std::string extract_choice_answer(std::string_view completion, int num_choices) {
+ChoiceExtraction extract_choice_answer_traced(std::string_view completion, int num_choices) {
   const std::string text = py::sanitize_utf8(completion);
   std::set<std::string> allowed;
   for (int i = 0; i < num_choices && i < 26; ++i) allowed.insert(std::string(1, static_cast<char>('A' + i)));
 
+  ChoiceExtraction x;
   std::optional<std::string> matched = last_labelled_answer(text, allowed);
   if (!matched) {
     auto cps = py::code_points(text);
     for (size_t k = cps.size(); k-- > 0;) {
       if (py::is_upper(cps[k].cp)) {
         std::string letter = text.substr(cps[k].offset, cps[k].size);
-        return allowed.count(letter) ? letter : "";
+        x.rule = allowed.count(letter) ? "last capital letter" : "last capital letter '" + letter + "' is no option";
+        x.letter = allowed.count(letter) ? letter : "";
+        return x;
       }
     }
-    return "";
+    x.rule = "no ANSWER label and no capital letter";
+    return x;
   }
   std::string m = py::rstrip_chars(py::strip(*matched), ".");
-  return allowed.count(m) ? m : "";
+  x.rule = allowed.count(m) ? "ANSWER: label" : "ANSWER: label '" + m + "' is not one option";
+  x.letter = allowed.count(m) ? m : "";
+  return x;
+}
+
+std::string extract_choice_answer(std::string_view completion, int num_choices) {
+  return extract_choice_answer_traced(completion, num_choices).letter;
 }
 
 bool exact_match(std::string_view prediction, std::string_view reference) {

@@ -21,6 +21,14 @@ namespace qb::eval {
 // `num_choices` options labelled A, B, C, …  (MMLU: 4).
 std::string extract_choice_answer(std::string_view completion, int num_choices = 4);
 
+// The extraction with the rule that decided: "ANSWER: label", "last capital letter", or why
+// there is no answer.
+struct ChoiceExtraction {
+  std::string letter;  // "" for no answer
+  std::string rule;
+};
+ChoiceExtraction extract_choice_answer_traced(std::string_view completion, int num_choices = 4);
+
 // evalscope's Accuracy (exact_match): normalize_text(a) == normalize_text(b), where
 // normalize_text is strip() + lower().
 bool exact_match(std::string_view prediction, std::string_view reference);

@@ -1,6 +1,8 @@
 // Building, reading, scoring and reporting the frozen eval set (see eval_set.h).
 #include "steps/eval/eval_set.h"
 
+#include "spec/tasks.h"
+
 #include <map>
 #include <set>
 
@@ -19,22 +21,10 @@ namespace qb::eval {
 
 namespace stdfs = std::filesystem;
 
-const std::vector<std::string>& mmlu_subjects() {
-  // evalscope/benchmarks/mmlu/mmlu_adapter.py SUBJECT_MAPPING, in order.
-  static const std::vector<std::string> k = {
-      "abstract_algebra", "anatomy", "astronomy", "business_ethics", "clinical_knowledge", "college_biology",
-      "college_chemistry", "college_computer_science", "college_mathematics", "college_medicine", "college_physics",
-      "computer_security", "conceptual_physics", "econometrics", "electrical_engineering", "elementary_mathematics",
-      "formal_logic", "global_facts", "high_school_biology", "high_school_chemistry", "high_school_computer_science",
-      "high_school_european_history", "high_school_geography", "high_school_government_and_politics",
-      "high_school_macroeconomics", "high_school_mathematics", "high_school_microeconomics", "high_school_physics",
-      "high_school_psychology", "high_school_statistics", "high_school_us_history", "high_school_world_history",
-      "human_aging", "human_sexuality", "international_law", "jurisprudence", "logical_fallacies", "machine_learning",
-      "management", "marketing", "medical_genetics", "miscellaneous", "moral_disputes", "moral_scenarios", "nutrition",
-      "philosophy", "prehistory", "professional_accounting", "professional_law", "professional_medicine",
-      "professional_psychology", "public_relations", "security_studies", "sociology", "us_foreign_policy", "virology",
-      "world_religions"};
-  return k;
+const std::vector<std::string>& mmlu_subjects() { return spec::mmlu_subjects(); }
+
+int default_few_shot_num(std::string_view dataset, std::string_view prompt_style) {
+  return static_cast<int>(spec::default_few_shot_num(dataset, prompt_style));
 }
 
 namespace {
@@ -53,7 +43,7 @@ Result<Args> parse_args(const FlatDataset& d, const stdfs::path& root) {
                                                "prompt_style", "apply_chat_template"};
   const std::string ctx = "dataset '" + d.name + "' args";
   Args a;
-  a.few_shot_num = d.name == "mmlu" ? 5 : 4;
+  bool few_shot_given = false;
   a.dir = root / d.name;
   for (const auto& [key, v] : d.args.items()) {
     if (!kKnown.count(key)) {
@@ -82,6 +72,7 @@ Result<Args> parse_args(const FlatDataset& d, const stdfs::path& root) {
       return invalid_argument(ctx + ": few_shot_num: expected an integer 0..100, got " + it->dump());
     }
     a.few_shot_num = it->get<int>();
+    few_shot_given = true;
   }
   if (auto it = d.args.find("prompt_style"); it != d.args.end()) {
     if (!it->is_string() || (*it != "generative" && *it != "loglikelihood")) {
@@ -92,6 +83,7 @@ Result<Args> parse_args(const FlatDataset& d, const stdfs::path& root) {
       return invalid_argument(ctx + ": prompt_style: loglikelihood scoring is defined for mmlu only");
     }
   }
+  if (!few_shot_given) a.few_shot_num = default_few_shot_num(d.name, a.prompt_style);
   a.chat_template = a.prompt_style == "generative";
   if (auto it = d.args.find("apply_chat_template"); it != d.args.end()) {
     if (!it->is_boolean()) return invalid_argument(ctx + ": apply_chat_template: expected true or false");
@@ -120,7 +112,12 @@ Status sample_mmlu(const FlatDataset& d, const Args& a, int64_t count, PyRandom&
   std::map<std::string, std::vector<const MmluItem*>> by_subject, dev_by_subject;
   for (const auto& it : test) by_subject[it.subject].push_back(&it);
   for (const auto& it : dev) dev_by_subject[it.subject].push_back(&it);
-  std::vector<std::string> subsets = a.subset_list;
+  // evalscope keys subsets by name in subset_list order (DatasetDict.from_dataset): a name listed
+  // twice is one subset, where it first appears. The order is never sorted: it decides the draw.
+  std::vector<std::string> subsets;
+  for (const auto& s : a.subset_list) {
+    if (std::find(subsets.begin(), subsets.end(), s) == subsets.end()) subsets.push_back(s);
+  }
   if (subsets.empty()) {
     for (const auto& s : mmlu_subjects()) {
       if (by_subject.count(s)) subsets.push_back(s);
@@ -368,16 +365,13 @@ Result<Score> score_generation(const EvalEntry& e, std::string_view output, cons
     return invalid_argument(fmt::format("entry {}: a {} entry is scored from log-likelihoods, not a generation",
                                         e.index, e.prompt_style));
   }
-  std::string text = opts.remove_until.empty() ? std::string(output) : remove_until(output, opts.remove_until);
+  QB_ASSIGN_OR_RETURN(Benchmark b, parse_benchmark(e.dataset_name));
+  QB_ASSIGN_OR_RETURN_CTX(ScoreTrace t, score_output(b, output, e.gold, static_cast<int>(e.choices.size()), opts),
+                      fmt::format("entry {}", e.index));
   Score s;
   s.index = e.index;
-  if (e.dataset_name == "mmlu") {
-    s.extracted = extract_choice_answer(text, static_cast<int>(e.choices.size()));
-    s.correct = exact_match(s.extracted, e.gold);
-  } else {
-    s.extracted = extract_math_answer(text);
-    s.correct = math_equal(s.extracted, strip_answer_string(e.gold));
-  }
+  s.extracted = t.extracted;
+  s.correct = t.correct;
   return s;
 }
 
@@ -411,13 +405,13 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
   }
   struct Tally {
     int64_t n = 0, correct = 0;
+    double wsum = 0, wcorrect = 0;
   };
   std::vector<std::string> dataset_order;
   std::map<std::string, std::vector<std::string>> subset_order;
   std::map<std::string, Tally> per_dataset;
   std::map<std::pair<std::string, std::string>, Tally> per_subset;
   Tally all;
-  double wsum = 0, wcorrect = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     const EvalEntry& e = entries[i];
     const bool ok = by_index[i]->correct;
@@ -427,9 +421,9 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
     for (Tally* t : {&per_dataset[e.dataset_name], &per_subset[key], &all}) {
       t->n += 1;
       t->correct += ok;
+      t->wsum += e.weight;
+      t->wcorrect += ok ? e.weight : 0;
     }
-    wsum += e.weight;
-    wcorrect += ok ? e.weight : 0;
   }
   auto acc_json = [](const Tally& t) {
     Accuracy a = accuracy(t.correct, t.n);
@@ -437,9 +431,19 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
   };
   nlohmann::ordered_json report;
   report["datasets"] = nlohmann::ordered_json::array();
+  // evalscope's collection report (DataCollectionAdapter._group_and_compute), dataset level:
+  // micro = acc, macro = the mean of the subsets' accuracies, weighted = Σ weight·score / Σ weight
+  // (the micro mean when the weights sum to 0).
+  auto weighted = [](const Tally& t) {
+    return t.wsum > 0 ? t.wcorrect / t.wsum : accuracy(t.correct, t.n).acc;
+  };
   for (const auto& d : dataset_order) {
     nlohmann::ordered_json dj = {{"dataset_name", d}};
     dj.update(acc_json(per_dataset[d]));
+    double macro = 0;
+    for (const auto& s : subset_order[d]) macro += accuracy(per_subset[{d, s}].correct, per_subset[{d, s}].n).acc;
+    dj["macro_acc"] = macro / static_cast<double>(subset_order[d].size());
+    dj["weighted_acc"] = weighted(per_dataset[d]);
     dj["subsets"] = nlohmann::ordered_json::array();
     for (const auto& s : subset_order[d]) {
       nlohmann::ordered_json sj = {{"subset_name", s}};
@@ -449,7 +453,7 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
     report["datasets"].push_back(std::move(dj));
   }
   report["overall"] = acc_json(all);
-  report["weighted_acc"] = wsum > 0 ? wcorrect / wsum : 0.0;
+  report["weighted_acc"] = all.wsum > 0 ? all.wcorrect / all.wsum : 0.0;
   return report;
 }
 

@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "steps/eval/collection.h"
+#include "steps/eval/scorer.h"
 #include "steps/eval/stats.h"
 #include "util/status.h"
 
@@ -67,32 +68,42 @@ struct SampleOptions {
 //   dataset_dir  folder under datasets_root (default: the dataset name)
 //   format       auto | jsonl | csv | parquet (default auto)
 //   subset_list  MMLU subjects (default: evalscope's 57, in its order; present ones only)
-//   few_shot_num default 5 (MMLU, from dev) / 4 (GSM8K, from train), as evalscope
+//   few_shot_num default_few_shot_num(): MMLU 5 (from dev), GSM8K 4 (from train) as evalscope;
+//                MMLU loglikelihood 0 as lm-evaluation-harness (see below)
 //   prompt_style generative (default) | loglikelihood (MMLU only)
 //   apply_chat_template default true for generative, false for loglikelihood
 Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, const SampleOptions& opts);
+
+// The few-shot examples a dataset gets when its config does not say, one per mode:
+//   mmlu generative    5  evalscope 1.12.0 (MMLUAdapter: few_shot_num=5, train_split='dev')
+//   mmlu loglikelihood 0  lm-evaluation-harness 0.4.13 (tasks/mmlu/default sets no num_fewshot;
+//                         the 5-shot leaderboard numbers come from --num_fewshot 5)
+//   gsm8k              4  evalscope 1.12.0 (GSM8KAdapter: few_shot_num=4, train_split='train')
+int default_few_shot_num(std::string_view dataset, std::string_view prompt_style);
 
 std::string eval_set_to_jsonl(const std::vector<EvalEntry>& entries);
 // Errors name "<file>:<line>" and the field.
 Result<std::vector<EvalEntry>> load_eval_set(const std::filesystem::path& file);
 
-struct ScoreOptions {
-  std::string remove_until;  // evalscope's remove_until filter, e.g. "</think>" (empty: off)
-};
+using ScoreOptions = ScorerOptions;  // scorer.h
 struct Score {
   int64_t index = 0;
   std::string extracted;  // the letter / the normalized number ("" when none was found)
   bool correct = false;
 };
-// A generated output (generative entries).
+// A generated output (generative entries), scored by score_output() (scorer.h): the first
+// <think>…</think> block removed, then the filters, extraction and metric of evalscope 1.12.0.
 Result<Score> score_generation(const EvalEntry& e, std::string_view output, const ScoreOptions& opts = {});
 // Log-likelihoods of the four continuations (loglikelihood entries): the argmax (first on ties)
 // is the answer, as lm-evaluation-harness's acc.
 Result<Score> score_loglikelihoods(const EvalEntry& e, const std::array<double, 4>& loglikelihoods);
 
-// {"datasets": [{"dataset_name", "n", "correct", "acc", "stderr", "subsets": [{"subset_name", …}]}],
+// {"datasets": [{"dataset_name", "n", "correct", "acc", "stderr", "macro_acc", "weighted_acc",
+//                "subsets": [{"subset_name", …}]}],
 //  "overall": {"n", "correct", "acc", "stderr"}, "weighted_acc": Σ weight·correct / Σ weight}
 // Datasets and subsets in order of first appearance. Every entry needs exactly one score.
+// macro_acc and weighted_acc are evalscope's dataset-level macro_avg. (mean of the subsets'
+// accuracies) and weighted_avg. (Σ weight·correct / Σ weight).
 Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries, const std::vector<Score>& scores);
 
 // evalscope's MMLU SUBJECT_MAPPING keys, in its order (the default subset_list).

@@ -12,8 +12,11 @@
 
 #include <utf8proc.h>
 
+#include <fmt/format.h>
+
 #include "steps/eval/py_regex.h"
 #include "steps/eval/py_text.h"
+#include "steps/eval/symbolic_equal.h"
 
 namespace qb::eval {
 
@@ -47,15 +50,16 @@ std::vector<std::string> split_ws(std::string_view s) {
   return out;
 }
 
-// The ASCII digit of a decimal-digit code point Python's int()/float() accept, or -1.
-// (ASCII, fullwidth, Arabic-Indic and extended Arabic-Indic; other scripts' digits are rare in
-// model output and are treated as non-digits.)
+// The value of a decimal digit (category Nd, what Python's int() and float() accept), or -1.
+// Unicode encodes decimal digits only in contiguous runs of ten ascending from zero; runs can
+// abut (the five mathematical digit sets), hence the distance from the run's start modulo 10.
 int decimal_digit(char32_t c) {
   if (c >= '0' && c <= '9') return static_cast<int>(c - '0');
-  if (c >= 0xFF10 && c <= 0xFF19) return static_cast<int>(c - 0xFF10);
-  if (c >= 0x0660 && c <= 0x0669) return static_cast<int>(c - 0x0660);
-  if (c >= 0x06F0 && c <= 0x06F9) return static_cast<int>(c - 0x06F0);
-  return -1;
+  auto is_nd = [](char32_t x) { return utf8proc_category(static_cast<utf8proc_int32_t>(x)) == UTF8PROC_CATEGORY_ND; };
+  if (c < 0x80 || !is_nd(c)) return -1;
+  char32_t start = c;
+  while (start > 0x80 && is_nd(start - 1)) --start;
+  return static_cast<int>((c - start) % 10);
 }
 bool is_superscript_digit(char32_t c) { return c == 0xB2 || c == 0xB3 || c == 0xB9 || c == 0x2070 || (c >= 0x2074 && c <= 0x2079); }
 
@@ -352,137 +356,77 @@ std::string choice_answer_clean(std::string_view pred_in) {
   return py::rstrip_chars(py::rstrip_chars(out, "."), "/");
 }
 
-// Arithmetic value of a (LaTeX-ish) expression: numbers, + - * /, \cdot, \times, parentheses,
-// braces, \frac{a}{b}, \sqrt{x}. Stands in for SymPy's parse + N() in symbolic_equal.
-class Arith {
- public:
-  explicit Arith(std::string_view s) : s_(s) {}
-  std::optional<double> parse() {
-    auto v = expr();
-    skip();
-    if (!v || pos_ != s_.size()) return std::nullopt;
-    return v;
+// str_to_pmatrix(): "{1,2}" -> "\begin{pmatrix}1\2\end{pmatrix}" for each {…,…} found.
+std::string str_to_pmatrix(const std::string& input) {
+  static const py::Regex braces(R"(\{.*,.*\})");
+  std::string s = py::strip(input);
+  std::string out;
+  for (const py::Match& m : braces.finditer(s)) {
+    std::string inner = py::strip_chars(m.group(s), "{}");
+    if (!out.empty()) out += ", ";
+    out += "\\begin{pmatrix}" + replace_all(inner, ",", "\\") + "\\end{pmatrix}";
   }
-
- private:
-  void skip() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
-  }
-  bool eat(std::string_view tok) {
-    skip();
-    if (s_.substr(pos_, tok.size()) == tok) {
-      pos_ += tok.size();
-      return true;
-    }
-    return false;
-  }
-  std::optional<double> expr() {
-    auto v = term();
-    while (v) {
-      if (eat("+")) {
-        auto r = term();
-        if (!r) return std::nullopt;
-        *v += *r;
-      } else if (eat("-")) {
-        auto r = term();
-        if (!r) return std::nullopt;
-        *v -= *r;
-      } else {
-        break;
-      }
-    }
-    return v;
-  }
-  std::optional<double> term() {
-    auto v = unary();
-    while (v) {
-      if (eat("*") || eat("\\cdot") || eat("\\times")) {
-        auto r = unary();
-        if (!r) return std::nullopt;
-        *v *= *r;
-      } else if (eat("/") || eat("\\div")) {
-        auto r = unary();
-        if (!r || *r == 0) return std::nullopt;
-        *v /= *r;
-      } else {
-        break;
-      }
-    }
-    return v;
-  }
-  std::optional<double> unary() {
-    if (eat("-")) {
-      auto v = unary();
-      if (!v) return std::nullopt;
-      return -*v;
-    }
-    if (eat("+")) return unary();
-    return atom();
-  }
-  std::optional<double> group(char open, char close) {
-    if (!eat(std::string_view(&open, 1))) return std::nullopt;
-    auto v = expr();
-    if (!v || !eat(std::string_view(&close, 1))) return std::nullopt;
-    return v;
-  }
-  std::optional<double> atom() {
-    skip();
-    if (pos_ >= s_.size()) return std::nullopt;
-    char c = s_[pos_];
-    if (c == '(') return group('(', ')');
-    if (c == '{') return group('{', '}');
-    if (eat("\\frac")) {
-      auto a = group('{', '}');
-      auto b = group('{', '}');
-      if (!a || !b || *b == 0) return std::nullopt;
-      return *a / *b;
-    }
-    if (eat("\\sqrt")) {
-      auto a = group('{', '}');
-      if (!a || *a < 0) return std::nullopt;
-      return std::sqrt(*a);
-    }
-    size_t start = pos_;
-    while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.')) ++pos_;
-    if (pos_ == start) return std::nullopt;
-    std::string num(s_.substr(start, pos_ - start));
-    char* end = nullptr;
-    double v = std::strtod(num.c_str(), &end);
-    if (end != num.c_str() + num.size()) return std::nullopt;
-    return v;
-  }
-  std::string_view s_;
-  size_t pos_ = 0;
-};
-
-bool symbolic_equal(const std::string& a, const std::string& b) {
-  if (a == b) return true;
-  auto va = Arith(a).parse();
-  auto vb = Arith(b).parse();
-  return va && vb && numeric_equal(*va, *vb);
+  return out;
 }
 
-bool math_equal_impl(std::string prediction, std::string reference, int depth) {
-  if (depth > 8) return false;
-  if (py_lower(py::strip(prediction)) == py_lower(py::strip(reference))) return true;
+bool starts_with(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
+bool ends_with(const std::string& s, std::string_view p) {
+  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
+
+// Python's `[line.strip() for line in body.split('\\\\') if line.strip()]`.
+std::vector<std::string> matrix_lines(const std::string& s) {
+  const size_t head = std::string_view("\\begin{pmatrix}").size(), tail = std::string_view("\\end{pmatrix}").size();
+  std::string body = s.size() >= head + tail ? s.substr(head, s.size() - head - tail) : "";
+  std::vector<std::string> lines;
+  for (const auto& l : py::split(body, "\\\\")) {
+    if (!py::strip(l).empty()) lines.push_back(py::strip(l));
+  }
+  return lines;
+}
+
+// math_equal(prediction, reference) with include_percentage and is_close on, line for line;
+// `why` receives the rule that decided (or what the last check found).
+bool math_equal_impl(std::string prediction, std::string reference, int depth, std::string& why) {
+  // Python would raise RecursionError long before this; no real answer nests this deep.
+  if (depth > 500) {
+    why = "nested too deep";
+    return false;
+  }
+  if (py_lower(py::strip(prediction)) == py_lower(py::strip(reference))) {
+    why = "same text";
+    return true;
+  }
   static const char* kLetters[] = {"A", "B", "C", "D", "E"};
   for (const char* l : kLetters) {
-    if (reference == l && choice_answer_clean(prediction) == reference) return true;
+    if (reference == l && choice_answer_clean(prediction) == reference) {
+      why = "choice letter";
+      return true;
+    }
   }
   // 1. numerical equal (this branch decides when both sides are numbers)
   auto p = parse_digits(prediction);
   auto r = parse_digits(reference);
   if (p && r) {
-    for (double item : {*r / 100, *r, *r * 100}) {
-      if (numeric_equal(*p, item)) return true;
+    const double candidates[] = {*r / 100, *r, *r * 100};
+    const char* names[] = {"numeric (reference / 100)", "numeric", "numeric (reference * 100)"};
+    for (int k = 0; k < 3; ++k) {
+      if (numeric_equal(*p, candidates[k])) {
+        why = names[k];
+        return true;
+      }
     }
+    why = fmt::format("numbers differ ({} vs {})", *p, *r);
     return false;
   }
-  if (prediction.empty()) return false;
+  if (prediction.empty()) {
+    why = "no answer";
+    return false;
+  }
   // 2. symbolic equal
   reference = py::strip(reference);
   prediction = py::strip(prediction);
-  // (pmatrix conversion: matrices are not GSM8K answers; left out.)
+  if (contains(prediction, "pmatrix") && !contains(reference, "pmatrix")) reference = str_to_pmatrix(reference);
   std::string pred_str = prediction, ref_str = reference;
   auto starts = [](const std::string& s, char c) { return !s.empty() && s.front() == c; };
   auto ends = [](const std::string& s, char c) { return !s.empty() && s.back() == c; };
@@ -495,8 +439,11 @@ bool math_equal_impl(std::string prediction, std::string reference, int depth) {
     ref_str = replace_all(ref_str, ch, "");
     pred_str = replace_all(pred_str, ch, "");
   }
-  if (py_lower(pred_str) == py_lower(ref_str)) return true;
-  // [a, b] vs. [c, d]
+  if (py_lower(pred_str) == py_lower(ref_str)) {
+    why = "same text without brackets";
+    return true;
+  }
+  // [a, b] vs. [c, d]: element-wise (every element compared, as Python's all([...]) does)
   static const py::Regex tuple_re(R"((\(|\[).+(\)|\]))");
   if (tuple_re.match(prediction) && tuple_re.match(reference)) {
     auto inner = [](const std::string& s) {
@@ -507,8 +454,39 @@ bool math_equal_impl(std::string prediction, std::string reference, int depth) {
     auto rp = py::split(inner(reference), ",");
     if (pp.size() == rp.size()) {
       bool all = true;
-      for (size_t i = 0; i < pp.size() && all; ++i) all = math_equal_impl(pp[i], rp[i], depth + 1);
-      if (all) return true;
+      for (size_t i = 0; i < pp.size(); ++i) {
+        std::string sub;
+        all = math_equal_impl(pp[i], rp[i], depth + 1, sub) && all;
+      }
+      if (all) {
+        why = "element-wise";
+        return true;
+      }
+    }
+  }
+  auto is_matrix = [](const std::string& s) {
+    return (starts_with(s, "\\begin{pmatrix}") || starts_with(s, "\\begin{bmatrix}")) &&
+           (ends_with(s, "\\end{pmatrix}") || ends_with(s, "\\end{bmatrix}"));
+  };
+  if (is_matrix(prediction) && is_matrix(reference)) {
+    auto pl = matrix_lines(prediction), rl = matrix_lines(reference);
+    bool matched = pl.size() == rl.size();
+    for (size_t i = 0; matched && i < pl.size(); ++i) {
+      auto pp = py::split(pl[i], "&"), rp = py::split(rl[i], "&");
+      if (pp.size() != rp.size()) {
+        matched = false;
+        break;
+      }
+      bool all = true;
+      for (size_t k = 0; k < pp.size(); ++k) {
+        std::string sub;
+        all = math_equal_impl(pp[k], rp[k], depth + 1, sub) && all;
+      }
+      matched = all;
+    }
+    if (matched) {
+      why = "matrix element-wise";
+      return true;
     }
   }
   auto count_eq = [](const std::string& s) { return std::count(s.begin(), s.end(), '='); };
@@ -517,15 +495,32 @@ bool math_equal_impl(std::string prediction, std::string reference, int depth) {
     auto rs = py::split(reference, "=");
     std::string pe = py::strip(ps[0]) + " - (" + py::strip(ps[1]) + ")";
     std::string re = py::strip(rs[0]) + " - (" + py::strip(rs[1]) + ")";
-    if (symbolic_equal(pe, re) || symbolic_equal("-(" + pe + ")", re)) return true;
+    if (symbolic_equal(pe, re).equal() || symbolic_equal("-(" + pe + ")", re).equal()) {
+      why = "same equation";
+      return true;
+    }
   } else if (count_eq(prediction) == 1 && py_len(py::strip(py::split(prediction, "=")[0])) <= 2 &&
              count_eq(reference) == 0) {
-    if (math_equal_impl(py::split(prediction, "=")[1], reference, depth + 1)) return true;
+    std::string sub;
+    if (math_equal_impl(py::split(prediction, "=")[1], reference, depth + 1, sub)) {
+      why = "right-hand side: " + sub;
+      return true;
+    }
   } else if (count_eq(reference) == 1 && py_len(py::strip(py::split(reference, "=")[0])) <= 2 &&
              count_eq(prediction) == 0) {
-    if (math_equal_impl(prediction, py::split(reference, "=")[1], depth + 1)) return true;
+    std::string sub;
+    if (math_equal_impl(prediction, py::split(reference, "=")[1], depth + 1, sub)) {
+      why = "reference right-hand side: " + sub;
+      return true;
+    }
   }
-  return symbolic_equal(prediction, reference);
+  SymbolicVerdict v = symbolic_equal(prediction, reference);
+  switch (v.outcome) {
+    case SymbolicVerdict::Outcome::kEqual: why = "symbolic: " + v.detail; return true;
+    case SymbolicVerdict::Outcome::kNotEqual: why = "not equal: " + v.detail; return false;
+    case SymbolicVerdict::Outcome::kUnsupported: why = "not equal (outside the modelled SymPy subset): " + v.detail; return false;
+  }
+  return false;
 }
 
 }  // namespace
@@ -669,15 +664,18 @@ std::string strip_answer_string(std::string_view input) {
   return string;
 }
 
-std::string extract_math_answer(std::string_view prediction) {
+MathExtraction extract_math_answer_traced(std::string_view prediction) {
+  MathExtraction x;
   std::string pred_str = replace_all(py::sanitize_utf8(prediction), "\u043a\u0438", "");
   std::string pred;
   if (contains(pred_str, "final answer is $") && contains(pred_str, "$. I hope")) {
+    x.rule = "final answer is $...$. I hope";
     std::string tmp = pred_str.substr(pred_str.find("final answer is $") + 17);
     pred = py::strip(tmp.substr(0, tmp.find("$. I hope")));
   } else if (contains(pred_str, "boxed")) {
+    x.rule = "last boxed";
     std::string ans = pred_str.substr(pred_str.rfind("boxed") + 5);
-    if (ans.empty()) return "";
+    if (ans.empty()) return x;  // Python returns '' here, before any normalization
     if (ans[0] == '{') {
       int stack = 1;
       std::string a;
@@ -699,18 +697,23 @@ std::string extract_math_answer(std::string_view prediction) {
       pred = py::strip(ans.substr(0, ans.find('$')));
     }
   } else if (contains(pred_str, "he answer is")) {
+    x.rule = "the answer is";
     pred = py::strip(pred_str.substr(pred_str.rfind("he answer is") + 12));
   } else if (contains(pred_str, "final answer is")) {
+    x.rule = "final answer is";
     pred = py::strip(pred_str.substr(pred_str.rfind("final answer is") + 15));
   } else if (contains(pred_str, "答案是")) {
+    x.rule = "答案是";
     std::string after = py::split(pred_str, "答案是")[1];
     pred = py::strip(py::split(py::strip(after), "\n\n")[0]);
   } else if (contains(pred_str, "ANSWER:")) {
+    x.rule = "ANSWER:";
     pred = py::strip(pred_str.substr(pred_str.rfind("ANSWER:") + 7));
   } else {
     static const py::Regex number(R"(-?\d*\.?\d+)");
     std::string no_commas = replace_all(pred_str, ",", "");
     auto ms = number.finditer(no_commas);
+    x.rule = ms.empty() ? "no number" : "last number";
     pred = ms.empty() ? "" : ms.back().group(no_commas);
   }
   static const py::Regex line_breaks(R"(\n\s*)");
@@ -718,11 +721,21 @@ std::string extract_math_answer(std::string_view prediction) {
   if (!pred.empty() && pred[0] == ':') pred.erase(0, 1);
   if (!pred.empty() && pred.back() == '.') pred.pop_back();
   if (!pred.empty() && pred.back() == '/') pred.pop_back();
-  return strip_answer_string(pred);
+  x.raw = pred;
+  x.answer = strip_answer_string(pred);
+  return x;
+}
+
+std::string extract_math_answer(std::string_view prediction) { return extract_math_answer_traced(prediction).answer; }
+
+MathVerdict math_equal_traced(std::string_view prediction, std::string_view reference) {
+  MathVerdict v;
+  v.equal = math_equal_impl(std::string(prediction), std::string(reference), 0, v.rule);
+  return v;
 }
 
 bool math_equal(std::string_view prediction, std::string_view reference) {
-  return math_equal_impl(std::string(prediction), std::string(reference), 0);
+  return math_equal_traced(prediction, reference).equal;
 }
 
 bool gsm8k_correct(std::string_view output, std::string_view target) {

@@ -14,12 +14,12 @@
 //
 // math_equal: equal strings (case-folded); a letter reference A–E against choice_answer_clean;
 // numbers (commas removed, a trailing % divided by 100) equal within rel_tol 1e-4 to the
-// reference, reference/100 or reference*100; bracketed tuples element-wise; "x=…" sides.
-// Where evalscope falls back to SymPy (symbolic_equal) this port evaluates both sides as
-// arithmetic (+ - * / parentheses, \frac, \sqrt, \cdot, \times) and compares the values within
-// rel_tol 1e-4; expressions with symbols, powers or matrices compare unequal. That is the one
-// documented difference; tests/golden/eval/math_answer.json (made by evalscope 1.12.0) pins
-// the rest.
+// reference, reference/100 or reference*100; brackets and braces dropped; bracketed tuples and
+// pmatrix matrices element-wise; "x=…" sides; then SymPy's symbolic_equal, ported in
+// symbolic_equal.h (parse_expr and latex2sympy for constant expressions: powers such as
+// "2^{10}", mixed numbers such as "2\frac{1}{2}", the Unicode minus "−", \sqrt, \pi, ...).
+// tests/golden/eval/answers.json and tests/golden/eval/scorer_oracle.json (made by evalscope
+// 1.12.0) pin the behaviour.
 #pragma once
 
 #include <optional>
@@ -29,6 +29,23 @@
 namespace qb::eval {
 
 std::string extract_math_answer(std::string_view prediction);
+
+// The extraction with the rule that fired ("last boxed", "the answer is", "final answer is",
+// "答案是", "ANSWER:", "last number", "no number", or the Minerva "final answer is $…$. I hope")
+// and the text it took before strip_answer_string.
+struct MathExtraction {
+  std::string answer;
+  std::string rule;
+  std::string raw;
+};
+MathExtraction extract_math_answer_traced(std::string_view prediction);
+
+// math_equal with the rule that decided ("numeric", "same text", "symbolic: …", or why not).
+struct MathVerdict {
+  bool equal = false;
+  std::string rule;
+};
+MathVerdict math_equal_traced(std::string_view prediction, std::string_view reference);
 std::string strip_answer_string(std::string_view s);
 bool math_equal(std::string_view prediction, std::string_view reference);
 

@@ -10,10 +10,53 @@
 
 namespace qb::eval::py {
 
-Regex::Regex(std::string_view pattern, bool ignore_case) {
+namespace {
+
+// Python's \s (str.isspace(): bidi classes WS, B, S and category Zs) differs from PCRE2's UCP \s
+// (Z categories plus \h and \v): Python also has U+001C..U+001F and PCRE2 also has U+180E.
+constexpr std::string_view kPySpaceClass =
+    R"(\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000})";
+
+// The pattern with every \s / \S spelled as Python's class (inside a class too, for \s).
+std::string python_spaces(std::string_view pattern) {
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      char n = pattern[i + 1];
+      if (n == 's') {
+        out += in_class ? std::string(kPySpaceClass) : "[" + std::string(kPySpaceClass) + "]";
+      } else if (n == 'S' && !in_class) {
+        out += "[^" + std::string(kPySpaceClass) + "]";
+      } else {
+        out += c;
+        out += n;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '[' && !in_class) {
+      in_class = true;
+      out += c;
+      // a ']' right after '[' or '[^' is a literal member
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out += pattern[++i];
+      continue;
+    }
+    if (c == ']' && in_class) in_class = false;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+Regex::Regex(std::string_view pattern_in, bool ignore_case) {
   int err = 0;
   PCRE2_SIZE off = 0;
   uint32_t opts = PCRE2_UTF | PCRE2_UCP | (ignore_case ? PCRE2_CASELESS : 0);
+  const std::string pattern = python_spaces(pattern_in);
   code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), opts, &err, &off, nullptr);
   assert(code_ && "qb::eval::py::Regex: pattern does not compile");
 }

@@ -1,7 +1,9 @@
-// Python `re` patterns run through PCRE2 (UTF + UCP, so \d, \s and \w are Unicode classes as in
-// Python 3's str patterns). Only the calls the evalscope ports need: search/match at a position,
-// finditer, findall of the whole match, sub with a callback. Patterns are compiled once (static
-// instances); a pattern that fails to compile is a bug and aborts in debug builds.
+// Python `re` patterns run through PCRE2 (UTF + UCP, so \d and \w are Unicode classes as in
+// Python 3's str patterns; \s and \S are rewritten to Python's exact whitespace set, which
+// PCRE2's differs from at U+001C..U+001F and U+180E). Only the calls the evalscope ports need:
+// search/match at a position, finditer, findall of the whole match, sub with a callback.
+// Patterns are compiled once (static instances); a pattern that fails to compile is a bug and
+// aborts in debug builds.
 #pragma once
 
 #include <functional>

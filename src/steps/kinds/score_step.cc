@@ -52,7 +52,7 @@ Status run_score(runner::StepContext& ctx) {
   QB_ASSIGN_OR_RETURN(json generation, read_json_file(gen_dir / "generation.json"));
 
   eval::ScoreOptions so;
-  if (ss.strip_thinking) so.remove_until = "</think>";
+  so.strip_think_block = ss.strip_thinking;
   QB_ASSIGN_OR_RETURN(eval::ScoreRun run, eval::score_outputs(entries, outputs, so));
   json scores = scores_of(run.report);
 
