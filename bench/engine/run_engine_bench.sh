@@ -3,7 +3,9 @@
 # configs (200 variant×eval combinations, 312 edges), everything cached, then
 #   - wall time of a no-op `qbuild` (median of N runs) and of Ninja alone on the same build.ninja;
 #   - first-time content hashing of a multi-GB model file (GB/s), and the same again with the
-#     SQLite memo (should be ~0 s).
+#     SQLite memo (should be ~0 s);
+#   - `qbuild verify` of every (tiny) object: the per-object cost of a full checksum pass (its
+#     per-byte cost is the hashing rate above).
 # Uses build/tests/e2e/qbuild_testkit (the real front end with instant test-only steps), so it
 # measures the engine, not the steps.
 #   usage: bench/engine/run_engine_bench.sh [BUILD_DIR] [RUNS] [HASH_GB]
@@ -43,6 +45,11 @@ for i in $(seq "$runs"); do ms ninja -f cache/build.ninja; done | median > nj.tx
 echo "edges in build.ninja: $edges"
 echo "no-op qbuild (median of $runs): $(awk '{printf "%.1f", $1/1000}' qb.txt) ms"
 echo "no-op ninja alone (median of $runs): $(awk '{printf "%.1f", $1/1000}' nj.txt) ms"
+if "$kit" verify > /dev/null 2>&1; then
+  objects=$(find cache/objects -name qbuild-artifact.json | wc -l)
+  for i in $(seq "$runs"); do ms "$kit" verify; done | median > vf.txt
+  echo "qbuild verify of $objects objects (median of $runs): $(awk '{printf "%.1f", $1/1000}' vf.txt) ms"
+fi
 "$kit" -v -n 2>&1 | grep -E '^qbuild: (load|open|plan)' | sed 's/^/  pass /'
 
 # Content hashing of a large source file: first time, then memoized.

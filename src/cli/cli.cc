@@ -39,8 +39,9 @@ const char* kFooter = R"(Targets:
   (none)                       everything the configs under pipline/ describe
 
 Exit codes:
-  0 success   1 a step failed or cannot run in this build   2 bad command line or target
-  3 config errors (all printed)   4 another qbuild is running (--no-wait)   130 interrupted
+  0 success   1 a step failed or cannot run in this build, or verify found damage
+  2 bad command line or target   3 config errors (all printed)
+  4 another qbuild (or a step it needs to wait for) is running (--no-wait)   130 interrupted
 )";
 
 }  // namespace
@@ -96,7 +97,9 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   app.add_option("targets", b.targets, "what to build (see Targets below)");
 
   std::string kind, key, target;
-  bool force = false, json = false, all = false, gc_dry = false;
+  std::vector<std::string> target_list;
+  bool force = false, json = false, all = false;
+  GcArgs gca;
   auto* step = app.add_subcommand("step", "run one step of the graph (what each Ninja edge runs)");
   step->add_option("kind", kind, "step kind")->required();
   step->add_option("key", key, "node key")->required();
@@ -109,8 +112,15 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   runs->add_flag("--json", json, "machine-readable output");
   runs->add_flag("--all", all, "every recorded run, not only the last invocation's");
   auto* graph = app.add_subcommand("graph", "the artifact graph in Graphviz DOT");
-  auto* gc = app.add_subcommand("gc", "delete cache objects that no current config needs");
-  gc->add_flag("-n,--dry-run", gc_dry, "list what would be deleted");
+  auto* gc = app.add_subcommand("gc", "delete cache objects that no config under the pipeline folder needs");
+  gc->add_flag("-n,--dry-run", gca.dry_run, "list what would be deleted");
+  gc->add_option("--keep-days", gca.keep_days, "keep unneeded objects built in the last N days")->capture_default_str();
+  gc->add_flag("--all", gca.all, "delete unneeded objects however recent");
+  gc->add_flag("--no-wait", b.no_wait, "fail (exit 4) instead of waiting for a running qbuild or step");
+  auto* verify = app.add_subcommand(
+      "verify", "check every byte of cached artifacts against their checksums; quarantine the damaged");
+  verify->add_option("targets", target_list, "what to check (default: every object in the cache)");
+  verify->add_flag("--no-wait", b.no_wait, "fail (exit 4) instead of waiting for a running qbuild");
   ToolArgs tools;
   add_tool_commands(app, tools);
   ScoreArgs score;
@@ -128,7 +138,11 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   if (*status) return cmd_status(c, json, reg);
   if (*runs) return cmd_runs(c, json, all);
   if (*graph) return cmd_graph(c, reg);
-  if (*gc) return cmd_gc(c, gc_dry, reg);
+  if (*gc) {
+    gca.no_wait = b.no_wait;  // --no-wait is accepted before or after `gc`
+    return cmd_gc(c, b.targets, gca, reg);
+  }
+  if (*verify) return cmd_verify(c, target_list, b.no_wait, reg);
   if (int rc = run_tool_command(app, tools, reg.tools()); rc >= 0) return rc;
   if (int rc = run_score_command(score); rc >= 0) return rc;
   return cmd_build(c, b, reg);

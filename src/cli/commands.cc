@@ -1,15 +1,21 @@
-// The build command and the inspection commands (step, explain, status, runs, graph, gc).
+// The build command and the inspection commands (step, explain, status, runs, graph, gc, verify).
 #include "cli/commands.h"
+
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "cli/cli.h"
 #include "ninja/build_file.h"
 #include "runner/build.h"
+#include "runner/gc.h"
 #include "runner/project.h"
 #include "runner/step_runner.h"
+#include "runner/verify.h"
 #include "util/strings.h"
 
 namespace qb::cli {
@@ -46,7 +52,8 @@ struct Loaded {
 
 // The passes every graph command shares. Returns an exit code on failure.
 std::variant<Loaded, int> load_and_plan(const Common& c, const std::vector<std::string>& targets,
-                                        const runner::StepRegistry& reg, bool read_only, bool no_wait, Passes& passes) {
+                                        const runner::StepRegistry& reg, bool read_only, bool no_wait, Passes& passes,
+                                        bool exclusive_store = false) {
   Loaded l;
   auto pl = load_for_build(c.root, c.selection);
   if (!pl.is_ok()) {
@@ -60,6 +67,7 @@ std::variant<Loaded, int> load_and_plan(const Common& c, const std::vector<std::
   runner::OpenOptions oo;
   oo.read_only = read_only;
   oo.no_wait = no_wait;
+  oo.exclusive_store = exclusive_store;
   oo.note = "qbuild " + join(targets, " ");
   auto project = runner::Project::open(c.root, oo);
   if (!project.is_ok()) return fail(project.status());
@@ -209,7 +217,7 @@ int cmd_runs(const Common& c, bool json, bool all) {
   for (const auto& r : *runs)
     out.push_back({{"invocation", r.invocation}, {"kind", r.kind}, {"name", r.name}, {"key", r.key}, {"status", r.status},
                    {"started", r.started}, {"ended", r.ended}, {"duration_s", r.duration_s}, {"gpu", r.gpu},
-                   {"host", r.host}, {"log", r.log}, {"message", r.message}});
+                   {"host", r.host}, {"pid", r.pid}, {"log", r.log}, {"message", r.message}});
   if (json) {
     std::printf("%s\n", out.dump(2).c_str());
     return kExitOk;
@@ -242,32 +250,118 @@ int cmd_graph(const Common& c, const runner::StepRegistry& reg) {
   return kExitOk;
 }
 
-int cmd_gc(const Common& c, bool dry_run, const runner::StepRegistry& reg) {
+namespace {
+
+// Config files of the pipeline that are links to nothing: the loader cannot see them, and gc
+// must not take "no config" for "not needed".
+std::vector<std::string> dangling_configs(const std::filesystem::path& root, const std::string& pipeline_dir) {
+  std::vector<std::string> out;
+  for (const char* stage : {"1-trans", "2-quant", "3-eval"}) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(root / pipeline_dir / stage, ec)) {
+      auto ext = e.path().extension().string();
+      std::error_code ec2;
+      if ((ext == ".yaml" || ext == ".yml") && e.is_symlink(ec2) && !std::filesystem::exists(e.path(), ec2))
+        out.push_back(pipeline_dir + "/" + stage + "/" + e.path().filename().string());
+    }
+  }
+  return out;
+}
+
+std::string mb(std::uint64_t bytes) { return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6); }
+
+}  // namespace
+
+int cmd_gc(const Common& c, const std::vector<std::string>& targets, const GcArgs& a, const runner::StepRegistry& reg) {
+  // gc keeps what the configs need: "the configs" must be all of them.
+  if (!c.selection.trans.empty() || !c.selection.quant.empty() || !c.selection.eval.empty() || !targets.empty()) {
+    std::fprintf(stderr,
+                 "qbuild: error: gc keeps what every config under %s/ needs and deletes the rest; it refuses "
+                 "--trans-config, --quant-config, --eval-config and targets, which would make it delete the "
+                 "other configs' artifacts. Run `qbuild gc` alone.\n",
+                 c.selection.pipeline_dir.c_str());
+    return kExitUsage;
+  }
+  if (auto dangling = dangling_configs(c.root, c.selection.pipeline_dir); !dangling.empty()) {
+    for (const auto& d : dangling) std::fprintf(stderr, "%s: error: the config is a link to nothing\n", d.c_str());
+    std::fprintf(stderr, "qbuild: gc refuses to run while a config cannot be read (its artifacts would look unneeded); nothing was deleted\n");
+    return kExitConfig;
+  }
   Passes passes(false);
-  auto r = load_and_plan(c, {}, reg, dry_run, false, passes);
+  auto r = load_and_plan(c, {}, reg, a.dry_run, a.no_wait, passes, /*exclusive_store=*/true);
   if (auto* rc = std::get_if<int>(&r)) return *rc;
   auto& l = std::get<Loaded>(r);
   std::set<std::string> live;
-  for (const auto& n : l.planned.graph.nodes) live.insert(n.key);
-  std::uint64_t bytes = 0;
-  int count = 0;
-  for (const auto& key : l.project->store().list_keys()) {
-    if (live.count(key)) continue;
-    auto m = l.project->store().read_manifest(key);
-    std::uint64_t size = 0;
-    if (m.is_ok())
-      for (const auto& f : m->files) size += f.value("size", std::uint64_t{0});
-    std::printf("%s %s %s %s (%.1f MB)\n", dry_run ? "would delete" : "deleting", key.c_str(),
-                m.is_ok() ? m->kind.c_str() : "?", m.is_ok() ? m->name.c_str() : "(no manifest)", size / 1e6);
-    bytes += size;
-    ++count;
-    if (!dry_run) {
-      if (Status s = l.project->store().remove(key); !s.is_ok()) return fail(s);
-      if (Status s = l.project->index().remove_artifact(key); !s.is_ok()) return fail(s);
-    }
+  for (const auto& n : l.planned.graph.nodes)
+    if (!n.is_source()) live.insert(n.key);
+  if (live.empty()) {
+    std::fprintf(stderr,
+                 "qbuild: error: the pipeline '%s' describes no artifacts (no configs under its 1-trans/, 2-quant/, "
+                 "3-eval/); gc refuses to delete every object. Is --pipeline right?\n",
+                 c.selection.pipeline_dir.c_str());
+    return kExitConfig;
   }
-  std::printf("%s %d object(s), %.1f MB\n", dry_run ? "would free" : "freed", count, bytes / 1e6);
+  runner::GcOptions go;
+  go.keep_days = a.keep_days;
+  go.all = a.all;
+  auto plan = runner::plan_gc(*l.project, live, go, unix_time_now());
+  std::printf("gc: %s/ needs %zu artifact(s); %s %zu other object(s), %s\n", c.selection.pipeline_dir.c_str(),
+              live.size(), a.dry_run ? "would delete" : "deleting", plan.remove.size(), mb(plan.remove_bytes).c_str());
+  if (!plan.kept_recent.empty())
+    std::printf("gc: keeping %zu unneeded object(s), %s, built in the last %d day(s) (--all or --keep-days deletes them)\n",
+                plan.kept_recent.size(), mb(plan.kept_recent_bytes).c_str(), a.keep_days);
+  for (const auto& it : plan.remove)
+    std::printf("%s %s %s %s (%s)\n", a.dry_run ? "would delete" : "deleting", it.key.c_str(), it.kind.c_str(),
+                it.name.c_str(), mb(it.bytes).c_str());
+  if (a.dry_run) {
+    std::printf("would free %zu object(s), %s\n", plan.remove.size(), mb(plan.remove_bytes).c_str());
+    return kExitOk;
+  }
+  auto n = runner::apply_gc(*l.project, plan);
+  if (!n.is_ok()) return fail(n.status());
+  std::printf("freed %d object(s), %s\n", *n, mb(plan.remove_bytes).c_str());
   return kExitOk;
+}
+
+int cmd_verify(const Common& c, const std::vector<std::string>& targets, bool no_wait, const runner::StepRegistry& reg) {
+  std::unique_ptr<runner::Project> project;
+  std::vector<std::string> keys;
+  bool selected = !targets.empty() || !c.selection.trans.empty() || !c.selection.quant.empty() || !c.selection.eval.empty();
+  if (selected) {  // the artifacts those targets need
+    Passes passes(false);
+    auto r = load_and_plan(c, targets, reg, false, no_wait, passes);
+    if (auto* rc = std::get_if<int>(&r)) return *rc;
+    auto& l = std::get<Loaded>(r);
+    for (int i : l.planned.selected) {
+      const auto& n = l.planned.graph.node(i);
+      if (!n.is_source() && l.project->store().contains(n.key)) keys.push_back(n.key);
+    }
+    project = std::move(l.project);
+  } else {  // every object: no config needed, so a broken config does not stop a check
+    runner::OpenOptions oo;
+    oo.no_wait = no_wait;
+    oo.note = "qbuild verify";
+    auto p = runner::Project::open(c.root, oo);
+    if (!p.is_ok()) return fail(p.status());
+    project = std::move(*p);
+    print_warnings(*project);
+  }
+  std::size_t warned = project->warnings().size();
+  const bool tty = ::isatty(2);
+  auto r = runner::verify_objects(*project, keys, [&](const std::string& key, int i, int n) {
+    if (tty) std::fprintf(stderr, "\rverifying %d/%d %s", i + 1, n, key.c_str());
+  });
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  for (std::size_t i = warned; i < project->warnings().size(); ++i)
+    std::fprintf(stderr, "qbuild: damaged: %s\n", project->warnings()[i].c_str());
+  if (!r.is_ok()) return fail(r.status());
+  if (r->damaged.empty()) {
+    std::printf("verified %d object(s), %s: all intact\n", r->checked, mb(r->bytes).c_str());
+    return kExitOk;
+  }
+  std::printf("verified %d object(s), %s: %zu damaged, moved to cache/quarantine/; the next qbuild rebuilds them\n",
+              r->checked, mb(r->bytes).c_str(), r->damaged.size());
+  return kExitBuildFailed;
 }
 
 }  // namespace qb::cli

@@ -31,7 +31,14 @@ int cmd_explain(const Common& c, const std::string& target, const runner::StepRe
 int cmd_status(const Common& c, bool json, const runner::StepRegistry& reg);
 int cmd_runs(const Common& c, bool json, bool all);
 int cmd_graph(const Common& c, const runner::StepRegistry& reg);
-int cmd_gc(const Common& c, bool dry_run, const runner::StepRegistry& reg);
+struct GcArgs {
+  bool dry_run = false;
+  int keep_days = 7;
+  bool all = false;
+  bool no_wait = false;
+};
+int cmd_gc(const Common& c, const std::vector<std::string>& targets, const GcArgs& a, const runner::StepRegistry& reg);
+int cmd_verify(const Common& c, const std::vector<std::string>& targets, bool no_wait, const runner::StepRegistry& reg);
 
 // Prints "qbuild: error: <message>" and maps the status code to an exit code.
 int fail(const Status& s);

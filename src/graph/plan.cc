@@ -36,7 +36,7 @@ std::vector<std::string> json_diff(const nlohmann::json& a, const nlohmann::json
 }
 
 Result<Plan> make_plan(const Graph& g, const std::set<int>& selected, const store::ObjectStore& store,
-                       store::Index& index) {
+                       store::Index& index, const std::map<std::string, std::string>& damaged) {
   Plan plan;
   std::map<int, Action> action_of;
   for (int i : selected) {  // std::set: ascending = topological (inputs are added first)
@@ -53,13 +53,15 @@ Result<Plan> make_plan(const Graph& g, const std::set<int>& selected, const stor
           self = false;
         }
       if (self) item.reasons.push_back("step kind '" + n.kind + "' is not available in this build of qbuild");
-    } else if (store.contains(n.key)) {
+    } else if (store.contains(n.key) && !damaged.count(n.key)) {
       item.action = Action::kCached;
       item.reasons.push_back("cached");
     } else {
       item.action = Action::kRun;
       QB_ASSIGN_OR_RETURN(auto last, index.last_built(n.identity));
-      if (!last) {
+      if (auto d = damaged.find(n.key); d != damaged.end()) {
+        item.reasons.push_back("artifact damaged: " + d->second);
+      } else if (!last) {
         item.reasons.push_back("new: never built");
       } else if (last->key == n.key) {
         item.reasons.push_back("artifact missing from cache/ (deleted?)");

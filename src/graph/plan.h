@@ -3,6 +3,7 @@
 // It is computed from the store and the index, not from `ninja -n`, which cannot see keys.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,8 +29,10 @@ struct Plan {
   int to_run = 0, cached = 0, unavailable = 0;
 };
 
+// `damaged`: artifacts found damaged (key → what is wrong), planned to run again with that
+// reason even when still in the store (a read-only command reports them and moves nothing).
 Result<Plan> make_plan(const Graph& g, const std::set<int>& selected, const store::ObjectStore& store,
-                       store::Index& index);
+                       store::Index& index, const std::map<std::string, std::string>& damaged = {});
 
 // One line per difference between two canonical JSON values: "path: old → new",
 // "path: added new", "path: removed old".

@@ -21,17 +21,21 @@ Result<Planned> plan_build(Project& project, const graph::GraphInput& input, con
   Planned p;
   QB_ASSIGN_OR_RETURN(p.graph, graph::build_graph(input, project.layout().root(), kinds, project.index()));
   QB_ASSIGN_OR_RETURN(p.selected, graph::select_targets(p.graph, targets));
+  // The cheap check (store/object_store.h): sizes, and the checksum of a file whose mtime is not
+  // the one recorded at publish, through the index's memo so a copied cache is hashed once.
+  std::map<std::string, std::string> damaged;
+  auto memo = [&](const stdfs::path& f) { return project.index().file_hash(f); };
   for (int i : p.selected) {
     const auto& n = p.graph.node(i);
     if (n.is_source() || !project.store().contains(n.key)) continue;
-    Status s = project.store().verify(n.key, false);
-    if (!s.is_ok()) {
-      project.warn(s.message() + "; removed it, it will be rebuilt");
-      QB_TRY(project.store().remove(n.key));
-      QB_TRY(project.index().remove_artifact(n.key));
-    }
+    Status s = project.store().verify(n.key, store::VerifyLevel::kChanged, memo);
+    if (s.is_ok()) continue;
+    if (s.code() != Code::kCorrupt) return s;
+    damaged[n.key] = s.message();
+    if (project.read_only()) project.warn(s.message() + "; the next qbuild moves it to cache/quarantine/ and rebuilds it");
+    else QB_TRY(project.quarantine(n.key, s.message()));
   }
-  QB_ASSIGN_OR_RETURN(p.plan, graph::make_plan(p.graph, p.selected, project.store(), project.index()));
+  QB_ASSIGN_OR_RETURN(p.plan, graph::make_plan(p.graph, p.selected, project.store(), project.index(), damaged));
   return p;
 }
 
@@ -77,7 +81,13 @@ Result<int> run_ninja(Project& project, const NinjaOptions& opts) {
                                             {"QBUILD_INVOCATION", opts.invocation},
                                             {"NINJA_STATUS", "[%f/%t %es] "}};
   if (::isatty(1)) env["QBUILD_TTY_PROGRESS"] = "1";  // steps draw their progress line on the terminal
-  QB_ASSIGN_OR_RETURN(ProcessResult r, run_process(argv, env));
+  // Ninja and its steps hold the project locks with us, and Ninja dies with us (project.h).
+  ProcessOptions po;
+  po.env = std::move(env);
+  po.inherit_fds = project.lock_fds();
+  po.env[kStoreLockFdEnv] = std::to_string(project.store_lock_fd());
+  po.die_with_parent = true;
+  QB_ASSIGN_OR_RETURN(ProcessResult r, run_process(argv, po));
   if (r.interrupted) return 130;
   if (r.signaled) return 128 + r.signal;
   return r.exit_code;
@@ -137,6 +147,8 @@ void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::s
   }
 }
 
+// Rows come from the index, which Project::open completed from the manifests (every object in
+// the store has its row), so a CSV never loses a row because the index had lost it.
 Status write_results(Project& project, const graph::Graph& g, const std::string& dataset_name) {
   struct Row {
     std::map<std::string, std::string> cols;

@@ -12,6 +12,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "runner/project.h"
 #include "store/index.h"
 #include "store/object_store.h"
 #include "util/file_lock.h"
@@ -97,7 +98,7 @@ void start_signal_thread() {
     int sig = 0;
     sigwait(&set, &sig);
     if (g_interrupt.run_id) {
-      auto idx = store::Index::open(g_interrupt.index_path);
+      auto idx = store::Index::open(g_interrupt.index_path, store::IndexAccess::kReadWrite);
       if (idx.is_ok())
         (void)idx->end_run(g_interrupt.run_id, "interrupted", unix_time_now() - g_interrupt.started,
                            std::string("signal ") + strsignal(sig));
@@ -146,9 +147,11 @@ Status run_step(const store::Layout& layout, const StepRegistry& registry, const
   spdlog::info("qbuild step {} {} ({})", kind, key, name);
 
   store::ObjectStore store(layout);
-  QB_TRY(fs::make_dirs(layout.locks()));
-  QB_ASSIGN_OR_RETURN(FileLock node_lock, FileLock::acquire(layout.locks() / ("node-" + key + ".lock"), "step " + key));
-  QB_ASSIGN_OR_RETURN(store::Index index, store::Index::open(layout.index_db()));
+  QB_ASSIGN_OR_RETURN(FileLock store_lock,
+                      lock_store_for_step(layout, opts.force, "qbuild step " + kind + " " + key + (opts.force ? " --force" : "")));
+  QB_ASSIGN_OR_RETURN(FileLock node_lock, FileLock::acquire(layout.node_lock(key), "step " + key));
+  QB_ASSIGN_OR_RETURN_CTX(store::Index index, store::Index::open(layout.index_db(), store::IndexAccess::kReadWrite),
+                          "the index (run qbuild to rebuild it)");
 
   store::RunRow run;
   run.invocation = invocation_id();
@@ -178,19 +181,33 @@ Status run_step(const store::Layout& layout, const StepRegistry& registry, const
   ctx.project = project;
   ctx.cpu_threads = project.cpu_threads;
   ctx.partial_dir = layout.partial(key);
+  const auto verify_start = std::chrono::steady_clock::now();
   for (const auto& in : spec.value("inputs", nlohmann::json::array())) {
     std::string role = in.value("role", "");
     std::string ikey = in.value("key", "");
     if (!in.value("source", false)) {
-      if (!store.contains(ikey))
-        return not_found("input '" + role + "' (" + in.value("name", "") + ", key " + ikey +
-                         ") is not in the store; run qbuild to build it");
-      QB_TRY_CTX(store.verify(ikey, false), "input '" + role + "'");
+      std::string what = "input '" + role + "' (" + in.value("name", "") + ", key " + ikey + ")";
+      if (!store.contains(ikey)) return not_found(what + " is not in the store; run qbuild to build it");
+      if (Status v = store.verify(ikey, store::VerifyLevel::kChecksum); !v.is_ok()) {
+        if (v.code() != Code::kCorrupt) return v.with_context(what);
+        // Building on damaged bytes would publish a wrong artifact under a right key.
+        QB_ASSIGN_OR_RETURN(stdfs::path dest, store.quarantine(ikey, v.message()));
+        (void)index.remove_artifact(ikey);
+        std::string msg = what + " is damaged: " + v.message() + "; moved it to " +
+                          stdfs::relative(dest, layout.root()).string() + "; run qbuild to rebuild it";
+        spdlog::error("{}", msg);
+        run.status = "failed";
+        if (auto id = index.begin_run(run); id.is_ok()) (void)index.end_run(*id, "failed", 0, msg);
+        std::fprintf(stderr, "qbuild: %s '%s' failed; log: %s\n", kind.c_str(), name.c_str(), log_path.c_str());
+        return corrupt(msg);
+      }
     }
     ctx.inputs[role] = ctx.project_root / in.value("path", "");
     ctx.input_keys[role] = ikey;
     ctx.input_names[role] = in.value("name", "");
   }
+  spdlog::info("inputs verified against their checksums in {:.2f}s",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - verify_start).count());
 
   FileLock gpu_lock;
   if (sk->gpu) {

@@ -1,13 +1,19 @@
 // `qbuild step <kind> <key>`: runs one node of the graph, as a Ninja edge does.
 //
 //  1. reads cache/nodes/<key>.json (written when build.ninja was generated);
-//  2. takes the node's lock and re-checks the store: a hit returns at once;
-//  3. for a GPU step, claims a free device through cache/locks/gpu<N>.lock (flock: released by
+//  2. holds the store lock — adopted from the build that runs it, else taken: shared, exclusive
+//     with --force (runner/project.h has the scheme) — then the node's lock, and re-checks the
+//     store: a hit returns at once;
+//  3. checks every byte of its inputs against their manifests' checksums (XXH3 reads ~10 GB/s
+//     from the page cache, and the step reads the same bytes next, so they are warm; a few
+//     seconds for an 8B model): a damaged input is quarantined and the step fails, saying so,
+//     so the next qbuild rebuilds that input instead of building on it;
+//  4. for a GPU step, claims a free device through cache/locks/gpu<N>.lock (flock: released by
 //     the kernel however the step dies) and narrows CUDA_VISIBLE_DEVICES to it; the run's start
 //     is when it holds the device, so runs on one GPU never overlap in the index;
-//  4. logs to logs/<invocation>/<log_name>.log and writes <log_name>.sh beside it, which replays
+//  5. logs to logs/<invocation>/<log_name>.log and writes <log_name>.sh beside it, which replays
 //     exactly this step;
-//  5. runs the kind's function into a temporary directory, publishes it atomically, records the
+//  6. runs the kind's function into a temporary directory, publishes it atomically, records the
 //     run (start, end, status, host, GPU) in the index.
 // SIGINT/SIGTERM record the run as interrupted and exit 130 without publishing anything.
 #pragma once

@@ -1,6 +1,11 @@
 #include "store/index.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "util/fs.h"
 
 namespace qb::store {
 
@@ -14,6 +19,10 @@ Result<FileStat> stat_file(const std::filesystem::path& path) {
   f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   f.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
   return f;
+}
+
+ArtifactRow ArtifactRow::from_manifest(const Manifest& m) {
+  return ArtifactRow{m.key, m.kind, m.name, m.identity, m.created_unix, m.params, m.inputs, m.meta};
 }
 
 namespace {
@@ -52,9 +61,17 @@ ArtifactRow read_artifact(const Stmt& st) {
 constexpr const char* kArtifactCols = "key, kind, name, identity, created_unix, params, inputs, meta";
 }  // namespace
 
-Result<Index> Index::open(const std::filesystem::path& path) {
+Result<Index> Index::open(const std::filesystem::path& path, IndexAccess access) {
+  std::error_code ec;
+  if (access != IndexAccess::kCreate && !std::filesystem::exists(path, ec))
+    return not_found("index '" + path.string() + "' does not exist");
   Index idx;
-  QB_ASSIGN_OR_RETURN(idx.db_, Db::open(path));
+  DbAccess db_access = access == IndexAccess::kCreate      ? DbAccess::kCreate
+                       : access == IndexAccess::kReadWrite ? DbAccess::kReadWrite
+                       : access == IndexAccess::kReadOnly  ? DbAccess::kReadOnly
+                                                           : DbAccess::kImmutable;
+  idx.writable_ = access == IndexAccess::kCreate || access == IndexAccess::kReadWrite;
+  QB_ASSIGN_OR_RETURN(idx.db_, Db::open(path, db_access));
   // quick_check reads every page: it is what turns "file is not a database" or a torn page into
   // Code::kCorrupt here rather than in the middle of a build.
   {
@@ -62,24 +79,59 @@ Result<Index> Index::open(const std::filesystem::path& path) {
     QB_ASSIGN_OR_RETURN(bool row, chk.step());
     if (!row || chk.text(0) != "ok") return corrupt("index '" + path.string() + "' failed its integrity check");
   }
-  QB_TRY(idx.db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
-  QB_TRY(idx.migrate());
+  QB_TRY(idx.check_schema(access == IndexAccess::kCreate));
+  if (idx.writable_) {
+    // Every index qbuild keeps is in WAL mode already: then this is a read, not a write, and a
+    // full disk does not fail here.
+    bool wal = false;
+    {
+      QB_ASSIGN_OR_RETURN(Stmt jm, idx.db_.prepare("PRAGMA journal_mode"));
+      QB_ASSIGN_OR_RETURN(bool row, jm.step());
+      wal = row && jm.text(0) == "wal";
+    }
+    if (!wal) QB_TRY(idx.db_.exec("PRAGMA journal_mode=WAL"));
+    QB_TRY(idx.db_.exec("PRAGMA synchronous=NORMAL"));
+  }
   return idx;
 }
 
-Status Index::migrate() {
-  std::int64_t version = 0;
+Result<Index> Index::in_memory() {
+  Index idx;
+  QB_ASSIGN_OR_RETURN(idx.db_, Db::open_in_memory());
+  QB_TRY(idx.check_schema(true));
+  return idx;
+}
+
+Result<Index> Index::snapshot_in_memory() const {
+  Index idx;
+  QB_ASSIGN_OR_RETURN(idx.db_, Db::open_in_memory());
+  QB_TRY(db_.copy_into(idx.db_));
+  return idx;
+}
+
+// The schema must be there (user_version = kSchemaVersion), except in a file we may create and
+// which is empty. A 0-byte or foreign file has user_version 0: it is not an index.
+Status Index::check_schema(bool create) {
+  std::int64_t version = 0, objects = 0;
   {
     QB_ASSIGN_OR_RETURN(Stmt v, db_.prepare("PRAGMA user_version"));
     QB_ASSIGN_OR_RETURN(bool row, v.step());
     version = row ? v.int64(0) : 0;
   }
+  {
+    QB_ASSIGN_OR_RETURN(Stmt t, db_.prepare("SELECT count(*) FROM sqlite_master"));
+    QB_ASSIGN_OR_RETURN(bool row, t.step());
+    objects = row ? t.int64(0) : 0;
+  }
   if (version > kSchemaVersion)
     return corrupt("index '" + db_.path().string() + "' has schema " + std::to_string(version) +
                    ", newer than this qbuild's " + std::to_string(kSchemaVersion));
-  QB_TRY(db_.exec(kSchema));
-  QB_TRY(db_.exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)));
-  return Status::ok();
+  if (version == kSchemaVersion) return Status::ok();
+  if (!create || objects != 0)
+    return corrupt("index '" + db_.path().string() + "' is not a qbuild index (" +
+                   (objects == 0 ? "empty" : "no qbuild schema") + ")");
+  return db_.exec(std::string("BEGIN; ") + kSchema + " PRAGMA user_version=" + std::to_string(kSchemaVersion) +
+                  "; COMMIT;");
 }
 
 Result<Digest> Index::file_hash(const std::filesystem::path& path) {
@@ -102,11 +154,14 @@ Result<Digest> Index::file_hash(const std::filesystem::path& path) {
   }
   ++memo_misses_;
   QB_ASSIGN_OR_RETURN(Digest d, hash_file(abs));
+  if (!writable_) return d;
   QB_ASSIGN_OR_RETURN(Stmt ins, db_.prepare(
       "INSERT OR REPLACE INTO file_hashes(path, dev, ino, size, mtime_ns, ctime_ns, hash) VALUES(?,?,?,?,?,?,?)"));
   ins.bind(1, abs.string()).bind(2, static_cast<std::int64_t>(fst.dev)).bind(3, static_cast<std::int64_t>(fst.ino))
       .bind(4, static_cast<std::int64_t>(fst.size)).bind(5, fst.mtime_ns).bind(6, fst.ctime_ns).bind(7, d.hex());
-  QB_TRY(ins.run());
+  // The memo is only an accelerator: a full disk or a read-only cache must not fail a command
+  // that merely needed a hash (`qbuild status` on a full disk still answers).
+  (void)ins.run();
   return d;
 }
 
@@ -217,6 +272,54 @@ Result<std::string> Index::last_invocation() {
   QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare("SELECT invocation FROM runs ORDER BY id DESC LIMIT 1"));
   QB_ASSIGN_OR_RETURN(bool row, st.step());
   return row ? st.text(0) : std::string();
+}
+
+Result<std::vector<std::string>> Index::missing_artifacts(const ObjectStore& store) {
+  QB_ASSIGN_OR_RETURN(std::vector<std::string> rows, artifact_keys());
+  std::set<std::string> have(rows.begin(), rows.end());
+  std::vector<std::string> missing;
+  for (const auto& key : store.list_keys())
+    if (!have.count(key) && store.contains(key)) missing.push_back(key);
+  return missing;
+}
+
+Result<int> Index::add_from_manifests(const ObjectStore& store, const std::vector<std::string>& keys) {
+  int added = 0;
+  QB_TRY(db_.exec("BEGIN"));
+  for (const auto& key : keys) {
+    auto m = store.read_manifest(key);
+    if (!m.is_ok()) continue;  // an incomplete or foreign directory: not an artifact
+    if (Status s = upsert_artifact(*m); !s.is_ok()) {
+      (void)db_.exec("ROLLBACK");
+      return s;
+    }
+    ++added;
+  }
+  QB_TRY(db_.exec("COMMIT"));
+  return added;
+}
+
+Status Index::rebuild(const std::filesystem::path& path, const ObjectStore& store) {
+  namespace sfs = std::filesystem;
+  const std::string tmp = path.string() + ".new-" + std::to_string(::getpid());
+  std::error_code ec;
+  for (const char* sfx : {"", "-journal", "-wal", "-shm"}) sfs::remove(tmp + sfx, ec);
+  {
+    QB_ASSIGN_OR_RETURN(Index fresh, open(tmp, IndexAccess::kCreate));
+    QB_TRY(fresh.rebuild_from(store));
+    // Back to a rollback journal for the rename: closing it leaves one self-contained file
+    // (no -wal beside it); the next open switches it to WAL again.
+    QB_TRY(fresh.db_.exec("PRAGMA journal_mode=DELETE"));
+  }
+  QB_TRY_CTX(fs::sync_path(tmp), "rebuilding the index");
+  // A -wal beside the old name belongs to a file that is gone (deleted) or was moved aside
+  // (corrupt): SQLite would replay it into the new file.
+  for (const char* sfx : {"-wal", "-shm"}) {
+    sfs::remove(path.string() + sfx, ec);
+    if (ec) return io_error("rebuilding the index: removing '" + path.string() + sfx + "': " + ec.message());
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_error("rebuilding the index: rename '" + tmp + "'");
+  return fs::sync_path(path.parent_path());
 }
 
 Status Index::rebuild_from(const ObjectStore& store) {

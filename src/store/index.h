@@ -6,7 +6,12 @@
 //   runs(id, invocation, key, kind, name, status, started, ended, duration_s, host, gpu, pid,
 //        log, message)                                            every step execution
 // Scores live in the eval artifacts' meta and are read through artifacts.
-// Everything but `runs` and the memo can be rebuilt from the manifests (rebuild_from()).
+// Everything but `runs` and the memo can be rebuilt from the manifests (rebuild()).
+//
+// The index is trusted only as far as it agrees with cache/objects/: a file without the schema
+// (0 bytes, foreign) is Code::kCorrupt, never "an empty index"; missing_artifacts() lists the
+// objects it has no row for (a step killed between publishing and recording, an index that lost
+// rows), which runner/project.cc adds back from their manifests before anything reads the index.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +29,13 @@ namespace qb::store {
 
 inline constexpr int kSchemaVersion = 1;
 
+enum class IndexAccess {
+  kCreate,     // read-write; creates the file (and the schema in an empty file)
+  kReadWrite,  // read-write; the file must exist and hold the schema
+  kReadOnly,   // no writes at all (a cache this user may not write)
+  kImmutable,  // read-only without locks or WAL (a cache on a read-only file system)
+};
+
 struct FileStat {
   std::uint64_t dev = 0, ino = 0, size = 0;
   std::int64_t mtime_ns = 0, ctime_ns = 0;
@@ -35,6 +47,8 @@ struct ArtifactRow {
   std::string key, kind, name, identity;
   double created_unix = 0;
   nlohmann::json params, inputs, meta;
+  // The row upsert_artifact() would store for `m` (for readers that fall back to manifests).
+  static ArtifactRow from_manifest(const Manifest& m);
 };
 
 struct RunRow {
@@ -47,9 +61,21 @@ struct RunRow {
 
 class Index {
  public:
-  // Opens (creating if absent) and checks the schema and integrity. Code::kCorrupt when the
-  // file is not a usable index; the caller then moves it aside and calls rebuild_from().
-  static Result<Index> open(const std::filesystem::path& path);
+  // Opens and checks the schema and integrity. Code::kCorrupt when the file is not a usable
+  // index (garbage, torn, 0 bytes, no schema, a newer schema); Code::kNotFound when it does not
+  // exist (except with kCreate); Code::kIo when the machine refuses (disk full, read-only,
+  // permissions): the file itself is then fine and must be left alone.
+  static Result<Index> open(const std::filesystem::path& path, IndexAccess access = IndexAccess::kCreate);
+  // A fresh, empty index in memory (what read-only commands use when the file is unusable).
+  static Result<Index> in_memory();
+  // A copy of this index in memory, to be completed without writing the file.
+  Result<Index> snapshot_in_memory() const;
+  // Builds a complete index from the manifests in '<path>.new-<pid>' and renames it over `path`,
+  // so a kill at any moment leaves what was there before (or nothing) or the complete new file,
+  // never a half-filled one. Removes a stale -wal/-shm of `path` first (they would be replayed
+  // into the new file). The caller holds the store lock exclusively.
+  static Status rebuild(const std::filesystem::path& path, const ObjectStore& store);
+  bool writable() const { return writable_; }
 
   // Content hash of a source file, memoized by (dev, inode, size, mtime_ns, ctime_ns).
   Result<Digest> file_hash(const std::filesystem::path& path);
@@ -64,18 +90,25 @@ class Index {
   Result<std::optional<ArtifactRow>> last_built(const std::string& identity);
   Result<std::vector<ArtifactRow>> artifacts_of_kind(const std::string& kind);
   Result<std::vector<std::string>> artifact_keys();
+  // Keys of the store's artifacts (with a manifest) that have no row here, sorted. Costs one
+  // readdir per shard, a stat per object and one query.
+  Result<std::vector<std::string>> missing_artifacts(const ObjectStore& store);
+  // Adds rows for `keys` from their manifests (unreadable manifests are skipped: not artifacts).
+  // Returns how many were added.
+  Result<int> add_from_manifests(const ObjectStore& store, const std::vector<std::string>& keys);
 
   Result<std::int64_t> begin_run(const RunRow& r);
   Status end_run(std::int64_t id, const std::string& status, double duration_s, const std::string& message);
   Result<std::vector<RunRow>> runs(const std::string& invocation);  // "" = all
   Result<std::string> last_invocation();
 
-  // Re-creates the artifacts table from the store's manifests.
+  // Re-creates the artifacts table from the store's manifests, in one transaction.
   Status rebuild_from(const ObjectStore& store);
 
  private:
-  Status migrate();
+  Status check_schema(bool create);
   Db db_;
+  bool writable_ = true;
   int memo_hits_ = 0, memo_misses_ = 0;
 };
 

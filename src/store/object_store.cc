@@ -1,5 +1,6 @@
 #include "store/object_store.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,25 +65,46 @@ Result<Manifest> ObjectStore::read_manifest(const std::string& key) const {
   return m;
 }
 
-Status ObjectStore::verify(const std::string& key, bool checksums) const {
+namespace {
+std::int64_t mtime_ns_of(const struct stat& st) {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+}  // namespace
+
+Status ObjectStore::verify(const std::string& key, VerifyLevel level, const FileHasher& hasher) const {
   QB_ASSIGN_OR_RETURN(Manifest m, read_manifest(key));
   auto dir = layout_.object_dir(key);
   for (const auto& f : m.files) {
     auto rel = f.value("path", "");
     auto path = dir / rel;
-    std::error_code ec;
-    auto size = std::filesystem::file_size(path, ec);
-    if (ec) return corrupt("artifact " + key + ": file '" + rel + "' is missing");
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return corrupt("artifact " + key + ": file '" + rel + "' is missing");
+      return errno_error("artifact " + key + ": stat '" + path.string() + "'");
+    }
+    auto size = static_cast<std::uint64_t>(st.st_size);
     if (size != f.value("size", std::uint64_t{0}))
       return corrupt("artifact " + key + ": file '" + rel + "' has " + std::to_string(size) +
                      " bytes, the manifest says " + std::to_string(f.value("size", std::uint64_t{0})));
-    if (checksums) {
-      QB_ASSIGN_OR_RETURN(Digest d, hash_file(path));
+    bool hash = level == VerifyLevel::kChecksum;
+    if (level == VerifyLevel::kChanged && f.contains("mtime_ns") && f["mtime_ns"].is_number_integer())
+      hash = f["mtime_ns"].get<std::int64_t>() != mtime_ns_of(st);
+    if (hash) {
+      QB_ASSIGN_OR_RETURN(Digest d, hasher && level != VerifyLevel::kChecksum ? hasher(path) : hash_file(path));
       if (d.hex() != f.value("xxh3", ""))
         return corrupt("artifact " + key + ": file '" + rel + "' does not match its checksum");
     }
   }
   return Status::ok();
+}
+
+Result<std::filesystem::path> ObjectStore::quarantine(const std::string& key, const std::string& why) const {
+  auto dir = layout_.object_dir(key);
+  QB_TRY(fs::make_dirs(layout_.quarantine()));
+  auto dest = layout_.quarantine() / (key + "." + timestamp_compact() + "." + std::to_string(::getpid()));
+  if (::rename(dir.c_str(), dest.c_str()) != 0) return errno_error("quarantine artifact '" + dir.string() + "'");
+  (void)fs::write_file_atomic(dest / "quarantine-reason.txt", why + "\n");
+  return dest;
 }
 
 Result<fs::TempDir> ObjectStore::begin(const std::string& key) const {
@@ -91,6 +113,7 @@ Result<fs::TempDir> ObjectStore::begin(const std::string& key) const {
 
 Result<Manifest> ObjectStore::commit(fs::TempDir&& dir, Manifest manifest) const {
   namespace sfs = std::filesystem;
+  QB_TRY_CTX(dir.check_intact(), "publishing " + manifest.key);
   // List and hash every file (sorted, relative paths), fsync them.
   std::vector<std::string> rels;
   std::error_code ec;
@@ -106,11 +129,15 @@ Result<Manifest> ObjectStore::commit(fs::TempDir&& dir, Manifest manifest) const
     auto path = dir.path() / rel;
     QB_ASSIGN_OR_RETURN(Digest d, hash_file(path));
     QB_TRY(fs::sync_path(path));
-    manifest.files.push_back({{"path", rel}, {"size", sfs::file_size(path)}, {"xxh3", d.hex()}});
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return errno_error("publishing " + manifest.key + ": stat '" + path.string() + "'");
+    manifest.files.push_back({{"path", rel}, {"size", static_cast<std::uint64_t>(st.st_size)}, {"xxh3", d.hex()},
+                              {"mtime_ns", mtime_ns_of(st)}});
   }
   if (manifest.created.empty()) manifest.created = timestamp_iso_utc();
   if (manifest.created_unix == 0) manifest.created_unix = unix_time_now();
   QB_TRY(fs::write_file_atomic(dir.path() / Layout::kManifestName, manifest.to_json().dump(2) + "\n"));
+  QB_TRY_CTX(dir.check_intact(), "publishing " + manifest.key);
 
   auto final_dir = layout_.object_dir(manifest.key);
   QB_TRY(fs::make_dirs(final_dir.parent_path()));
@@ -132,6 +159,12 @@ Result<Manifest> ObjectStore::commit(fs::TempDir&& dir, Manifest manifest) const
   }
   dir.release();
   QB_TRY(fs::sync_path(final_dir.parent_path()));
+  // Every listed file must have arrived: a manifest naming files that are not there would be
+  // "cached" and wrong. Nobody else can publish this key meanwhile (the step holds its node lock).
+  if (Status s = verify(manifest.key, VerifyLevel::kSize); !s.is_ok()) {
+    (void)remove(manifest.key);
+    return s.with_context("publishing " + manifest.key + " (withdrawn)");
+  }
   return manifest;
 }
 
@@ -160,12 +193,6 @@ std::vector<std::string> ObjectStore::list_keys() const {
   return keys;
 }
 
-void ObjectStore::clean_tmp() const {
-  std::error_code ec;
-  for (auto& e : std::filesystem::directory_iterator(layout_.tmp(), ec)) {
-    std::error_code ec2;
-    std::filesystem::remove_all(e.path(), ec2);
-  }
-}
+int ObjectStore::clean_tmp() const { return fs::remove_unowned_entries(layout_.tmp()); }
 
 }  // namespace qb::store

@@ -2,19 +2,64 @@
 
 #include <sqlite3.h>
 
+#include <cstring>
+
 namespace qb::store {
 
-Result<Db> Db::open(const std::filesystem::path& path) {
+namespace {
+// "file:" URI of a path (for ?immutable=1): the characters URIs reserve are escaped.
+std::string file_uri(const std::filesystem::path& path) {
+  std::string out = "file:";
+  for (char c : std::filesystem::absolute(path).string()) {
+    if (c == '%') out += "%25";
+    else if (c == '?') out += "%3f";
+    else if (c == '#') out += "%23";
+    else out.push_back(c);
+  }
+  return out;
+}
+}  // namespace
+
+Result<Db> Db::open(const std::filesystem::path& path, DbAccess access) {
   Db db;
   db.path_ = path;
-  int rc = sqlite3_open_v2(path.c_str(), &db.db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  std::string name = path.string();
+  int flags = SQLITE_OPEN_FULLMUTEX;
+  switch (access) {
+    case DbAccess::kCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+    case DbAccess::kReadWrite: flags |= SQLITE_OPEN_READWRITE; break;
+    case DbAccess::kReadOnly: flags |= SQLITE_OPEN_READONLY; break;
+    case DbAccess::kImmutable:
+      flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+      name = file_uri(path) + "?immutable=1";
+      break;
+  }
+  int rc = sqlite3_open_v2(name.c_str(), &db.db_, flags, nullptr);
   if (rc != SQLITE_OK) {
-    Status s = db.db_ ? db.error("open") : io_error("'" + path.string() + "': cannot open database");
+    Status s = db.db_ ? db.error("open") : io_error("index '" + path.string() + "': cannot open database");
     return s;
   }
   sqlite3_busy_timeout(db.db_, 30000);
   sqlite3_extended_result_codes(db.db_, 1);
   return db;
+}
+
+Result<Db> Db::open_in_memory() {
+  Db db;
+  db.path_ = ":memory:";
+  if (sqlite3_open_v2(":memory:", &db.db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
+    return db.error("open");
+  sqlite3_extended_result_codes(db.db_, 1);
+  return db;
+}
+
+Status Db::copy_into(Db& dest) const {
+  sqlite3_backup* b = sqlite3_backup_init(dest.db_, "main", db_, "main");
+  if (!b) return dest.error("backup");
+  int rc = sqlite3_backup_step(b, -1);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) return error("backup");
+  return Status::ok();
 }
 
 Db::Db(Db&& o) noexcept : db_(o.db_), path_(std::move(o.path_)) { o.db_ = nullptr; }
@@ -32,11 +77,19 @@ Db::~Db() {
 }
 
 Status Db::error(const std::string& what) const {
-  int code = db_ ? sqlite3_errcode(db_) : SQLITE_ERROR;
+  int code = db_ ? sqlite3_extended_errcode(db_) : SQLITE_ERROR;
+  int primary = code & 0xff;
   std::string msg = db_ ? sqlite3_errmsg(db_) : "no database";
-  Code c = (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB ? Code::kCorrupt
-           : (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ? Code::kBusy
-                                                                           : Code::kIo;
+  // The OS's reason (ENOSPC, EFBIG, EROFS, EACCES…) is what tells the user what to fix; SQLite
+  // records it for these three codes only (for others the value may be stale).
+  int sys = db_ && (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_FULL)
+                ? sqlite3_system_errno(db_)
+                : 0;
+  if (sys != 0 && msg.find(std::strerror(sys)) == std::string::npos)
+    msg += std::string(" (") + std::strerror(sys) + ")";
+  Code c = primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB ? Code::kCorrupt
+           : primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? Code::kBusy
+                                                                : Code::kIo;
   return Status(c, "index '" + path_.string() + "': " + what + ": " + msg);
 }
 

@@ -1,5 +1,9 @@
 // A thin RAII wrapper over the SQLite C API: Db (a connection) and Stmt (a prepared statement
-// with typed binds and column reads). Errors become qb::Status naming the database file.
+// with typed binds and column reads). Errors become qb::Status naming the database file, and
+// their code says what went wrong, because callers act on it: only Code::kCorrupt
+// (SQLITE_CORRUPT, SQLITE_NOTADB) means the file is damaged; a full disk, a read-only file
+// system, missing permissions or an I/O error are Code::kIo (the file is fine, the machine is
+// not) and SQLITE_BUSY/LOCKED is Code::kBusy. The OS error is appended when there is one.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +20,17 @@ namespace qb::store {
 
 class Stmt;
 
+enum class DbAccess {
+  kCreate,     // read-write, creating the file when absent
+  kReadWrite,  // read-write; the file must exist
+  kReadOnly,   // read-only (SQLite still needs the WAL's -shm file to exist or be creatable)
+  kImmutable,  // read-only, no locks, WAL ignored: for a database on a read-only medium
+};
+
 class Db {
  public:
-  static Result<Db> open(const std::filesystem::path& path);
+  static Result<Db> open(const std::filesystem::path& path, DbAccess access = DbAccess::kCreate);
+  static Result<Db> open_in_memory();
   Db() = default;
   Db(Db&& o) noexcept;
   Db& operator=(Db&& o) noexcept;
@@ -31,6 +43,8 @@ class Db {
   std::int64_t last_insert_rowid() const;
   const std::filesystem::path& path() const { return path_; }
   Status error(const std::string& what) const;  // Status with sqlite3_errmsg
+  // Copies this whole database into `dest` (SQLite's online backup).
+  Status copy_into(Db& dest) const;
 
  private:
   sqlite3* db_ = nullptr;

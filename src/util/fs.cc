@@ -3,6 +3,7 @@
 #include "util/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,39 +107,99 @@ MappedFile::~MappedFile() {
 Result<TempDir> TempDir::create(const stdfs::path& parent, const std::string& prefix) {
   QB_TRY(make_dirs(parent));
   std::string tmpl = (parent / (prefix + "XXXXXX")).string();
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) return errno_error("mkdtemp '" + tmpl + "'");
-  TempDir t;
-  t.path_ = stdfs::path(buf.data());
-  return t;
+  // A cleaner may lock and delete the folder between mkdtemp and our flock: then the folder we
+  // locked is unlinked (st_nlink == 0) and we make another.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (::mkdtemp(buf.data()) == nullptr) return errno_error("mkdtemp '" + tmpl + "'");
+    int fd = ::open(buf.data(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      return errno_error("open '" + std::string(buf.data()) + "'");
+    }
+    while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_nlink == 0) {
+      ::close(fd);
+      continue;
+    }
+    TempDir t;
+    t.path_ = stdfs::path(buf.data());
+    t.lock_fd_ = fd;
+    return t;
+  }
+  return io_error("mkdtemp '" + tmpl + "': the folder kept disappearing (another process cleaning '" +
+                  parent.string() + "'?)");
 }
 
-TempDir::TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
+Status TempDir::check_intact() const {
+  struct stat a {}, b {};
+  if (lock_fd_ < 0 || ::fstat(lock_fd_, &a) != 0 || ::stat(path_.c_str(), &b) != 0 || a.st_dev != b.st_dev ||
+      a.st_ino != b.st_ino || a.st_nlink == 0)
+    return not_found("the temporary folder '" + path_.string() + "' was removed or replaced while it was written");
+  return Status::ok();
+}
+
+void TempDir::reset() {
+  if (!path_.empty()) {
+    std::error_code ec;
+    stdfs::remove_all(path_, ec);
+    path_.clear();
+  }
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
+}
+
+TempDir::TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)), lock_fd_(o.lock_fd_) {
+  o.path_.clear();
+  o.lock_fd_ = -1;
+}
 
 TempDir& TempDir::operator=(TempDir&& o) noexcept {
   if (this != &o) {
-    if (!path_.empty()) {
-      std::error_code ec;
-      stdfs::remove_all(path_, ec);
-    }
+    reset();
     path_ = std::move(o.path_);
+    lock_fd_ = o.lock_fd_;
     o.path_.clear();
+    o.lock_fd_ = -1;
   }
   return *this;
 }
 
-TempDir::~TempDir() {
-  if (!path_.empty()) {
-    std::error_code ec;
-    stdfs::remove_all(path_, ec);
-  }
-}
+TempDir::~TempDir() { reset(); }
 
 stdfs::path TempDir::release() {
   stdfs::path p = std::move(path_);
   path_.clear();
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
   return p;
+}
+
+int remove_unowned_entries(const stdfs::path& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (auto& e : stdfs::directory_iterator(dir, ec)) {
+    std::error_code ec2;
+    if (!e.is_directory(ec2) || e.is_symlink(ec2)) {
+      removed += stdfs::remove(e.path(), ec2) ? 1 : 0;
+      continue;
+    }
+    int fd = ::open(e.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {  // its owner is gone: holding the lock, delete it
+      stdfs::remove_all(e.path(), ec2);
+      ++removed;
+    }
+    ::close(fd);
+  }
+  return removed;
 }
 
 }  // namespace qb::fs

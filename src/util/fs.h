@@ -48,10 +48,12 @@ class MappedFile {
   stdfs::path path_;
 };
 
-// A directory removed (recursively) on destruction unless release()d.
+// A directory removed (recursively) on destruction unless release()d. Its creator holds an
+// exclusive flock on the directory itself for as long as the TempDir lives, so that a cleaner
+// (remove_unowned_dirs) can tell a folder whose owner died from one still being written.
 class TempDir {
  public:
-  // Creates a fresh directory "<parent>/<prefix>XXXXXX".
+  // Creates a fresh directory "<parent>/<prefix>XXXXXX" and locks it.
   static Result<TempDir> create(const stdfs::path& parent, const std::string& prefix);
   TempDir() = default;
   TempDir(TempDir&& other) noexcept;
@@ -61,10 +63,20 @@ class TempDir {
   ~TempDir();
 
   const stdfs::path& path() const { return path_; }
-  stdfs::path release();  // keep the directory; returns its path
+  // Ok when path() is still the directory this TempDir created (not removed or replaced by
+  // someone else); Code::kNotFound naming the folder otherwise.
+  Status check_intact() const;
+  stdfs::path release();  // keep the directory (and drop the lock); returns its path
 
  private:
+  void reset();
   stdfs::path path_;
+  int lock_fd_ = -1;
 };
+
+// Removes each entry directly under `dir` that no live process owns: a folder whose flock
+// (TempDir's) is free, or a plain file. Folders still locked by their owner are kept. Returns
+// how many entries were removed.
+int remove_unowned_entries(const stdfs::path& dir);
 
 }  // namespace qb::fs

@@ -1,6 +1,8 @@
 #include "util/subprocess.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +24,15 @@ void forward_term(int sig) {
 Result<ProcessResult> run_process(const std::vector<std::string>& argv,
                                   const std::map<std::string, std::string>& env_overrides,
                                   const std::filesystem::path& cwd) {
+  ProcessOptions opts;
+  opts.env = env_overrides;
+  opts.cwd = cwd;
+  return run_process(argv, opts);
+}
+
+Result<ProcessResult> run_process(const std::vector<std::string>& argv, const ProcessOptions& opts) {
+  const auto& env_overrides = opts.env;
+  const auto& cwd = opts.cwd;
   if (argv.empty()) return invalid_argument("run_process: empty argv");
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -32,9 +43,15 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   sigemptyset(&term.sa_mask);
   g_interrupted = 0;
 
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return errno_error("fork");
   if (pid == 0) {
+    if (opts.die_with_parent) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) ::_exit(128 + SIGTERM);  // the parent died before prctl
+    }
+    for (int fd : opts.inherit_fds) ::fcntl(fd, F_SETFD, 0);  // clears FD_CLOEXEC in the child only
     for (const auto& [k, v] : env_overrides) ::setenv(k.c_str(), v.c_str(), 1);
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
       std::fprintf(stderr, "qbuild: chdir '%s': %s\n", cwd.c_str(), std::strerror(errno));

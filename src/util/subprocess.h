@@ -19,6 +19,18 @@ struct ProcessResult {
   bool interrupted = false;  // the parent got SIGINT/SIGTERM while waiting
 };
 
+struct ProcessOptions {
+  std::map<std::string, std::string> env;  // set in the child's environment
+  std::filesystem::path cwd;               // empty = the parent's
+  // Descriptors the child inherits although they are O_CLOEXEC here (qbuild passes its project
+  // locks to Ninja this way: see util/file_lock.h).
+  std::vector<int> inherit_fds;
+  // The child gets SIGTERM when this process dies, however it dies (PR_SET_PDEATHSIG): Ninja
+  // must not outlive a killed qbuild (it then stops its own steps the same way).
+  bool die_with_parent = false;
+};
+
+Result<ProcessResult> run_process(const std::vector<std::string>& argv, const ProcessOptions& opts);
 Result<ProcessResult> run_process(const std::vector<std::string>& argv,
                                   const std::map<std::string, std::string>& env_overrides = {},
                                   const std::filesystem::path& cwd = {});

@@ -117,6 +117,9 @@ void Readme::targets_and_inspection() {
   EXPECT_EQ(run("runs").code, 0);
   EXPECT_NE(run("graph").text.find("digraph"), std::string::npos);
   EXPECT_EQ(run("gc --dry-run").code, 0);
+  auto verify = run("verify");
+  EXPECT_EQ(verify.code, 0) << verify.text;
+  EXPECT_NE(verify.text.find("verified 29 object(s)"), std::string::npos) << verify.text;
   auto sel = run("--trans-config original --quant-config rtn-w8a8-dynamic --dry-run");
   EXPECT_EQ(sel.code, 0) << sel.text;
   auto real = run("--pipeline pipline/qwen3-8b --dry-run");

@@ -1,10 +1,18 @@
 // Unit tests for src/store/index.h: schema creation, corruption, the file-hash memo, artifact
-// rows, runs and rebuilding from the object store.
+// rows, runs, rebuilding from the object store (atomically, also under SIGKILL), and faults
+// that are not corruption (a full disk).
 #include "store/index.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <thread>
 
 #include "store/sqlite_db.h"
 #include "store_test_util.h"
@@ -328,6 +336,178 @@ TEST_F(IndexTest, RebuildFromEmptyStoreEmptiesArtifacts) {
   ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('d'), "quant:stale", 1)).is_ok());
   ASSERT_TRUE(index_->rebuild_from(ObjectStore(layout())).is_ok());
   EXPECT_EQ(*index_->artifact_keys(), std::vector<std::string>{});
+}
+
+// Issue 15 finding 1: a 0-byte index.sqlite was opened as a valid, empty index.
+TEST_F(IndexTest, ZeroByteFileIsNotAnIndex) {
+  index_.reset();
+  stdfs::remove(layout().index_db().string() + "-wal");
+  stdfs::remove(layout().index_db().string() + "-shm");
+  write_text(layout().index_db(), "");
+  auto idx = Index::open(layout().index_db(), IndexAccess::kReadWrite);
+  ASSERT_FALSE(idx.is_ok());
+  EXPECT_EQ(idx.status().code(), Code::kCorrupt);
+  EXPECT_EQ(idx.status().message(), "index '" + layout().index_db().string() + "' is not a qbuild index (empty)");
+}
+
+TEST_F(IndexTest, ForeignDatabaseIsNotAnIndex) {
+  stdfs::path p = root_.path() / "foreign.sqlite";
+  {
+    auto db = Db::open(p);
+    ASSERT_TRUE(db.is_ok());
+    ASSERT_TRUE(db->exec("CREATE TABLE t(x)").is_ok());
+  }
+  auto idx = Index::open(p, IndexAccess::kReadWrite);
+  ASSERT_FALSE(idx.is_ok());
+  EXPECT_EQ(idx.status().code(), Code::kCorrupt);
+  EXPECT_EQ(idx.status().message(), "index '" + p.string() + "' is not a qbuild index (no qbuild schema)");
+}
+
+TEST_F(IndexTest, OpenWithoutCreateOfAMissingFileIsNotFoundAndCreatesNothing) {
+  stdfs::path p = root_.path() / "none.sqlite";
+  auto idx = Index::open(p, IndexAccess::kReadWrite);
+  ASSERT_FALSE(idx.is_ok());
+  EXPECT_EQ(idx.status().code(), Code::kNotFound);
+  EXPECT_FALSE(stdfs::exists(p));
+}
+
+// Runs `f` in a child process whose files may not grow past `limit` bytes (RLIMIT_FSIZE, with
+// SIGXFSZ ignored so writes fail with EFBIG): a full disk, as far as SQLite can tell. Returns
+// the child's exit status.
+template <typename F>
+int with_file_size_limit(rlim_t limit, F f) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl {limit, limit};
+    ::setrlimit(RLIMIT_FSIZE, &rl);
+    ::_exit(f());
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
+}
+
+// Issue 15 finding 2: a full disk made the index "unusable" and it was moved aside.
+TEST_F(IndexTest, AFullDiskIsAnIoErrorNotCorruption) {
+  ASSERT_TRUE(index_->upsert_artifact(manifest(key_of('a'), "quant:x", 1)).is_ok());
+  index_.reset();  // closes: the WAL is checkpointed and removed, so the next open must create it
+  int rc = with_file_size_limit(0, [&] {
+    auto idx = Index::open(layout().index_db(), IndexAccess::kReadWrite);
+    if (idx.is_ok()) return 10;                                  // (no write needed: fine too, but we want the error)
+    if (idx.status().code() == Code::kCorrupt) return 11;
+    if (idx.status().code() != Code::kIo) return 12;
+    return idx.status().message().find("File too large") != std::string::npos ? 0 : 13;
+  });
+  EXPECT_EQ(rc, 0);
+  auto idx = Index::open(layout().index_db(), IndexAccess::kReadWrite);
+  ASSERT_TRUE(idx.is_ok()) << idx.status().to_string();
+  EXPECT_EQ(*idx->artifact_keys(), std::vector<std::string>{key_of('a')});
+}
+
+TEST_F(IndexTest, TheFileHashMemoFailingToWriteDoesNotFailTheHash) {
+  stdfs::path f = root_.path() / "src.txt";
+  write_text(f, std::string(100000, 'x'));
+  index_.reset();
+  // In the child (an SQLite connection must not cross a fork): open and read the index, then
+  // forbid every file to grow, so that the memo's INSERT (a WAL append) fails.
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    auto idx = Index::open(layout().index_db(), IndexAccess::kReadWrite);
+    if (!idx.is_ok() || !idx->artifact_keys().is_ok()) ::_exit(2);
+    std::error_code ec;
+    auto wal = stdfs::file_size(layout().index_db().string() + "-wal", ec);
+    ::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl {static_cast<rlim_t>(ec ? 0 : wal), static_cast<rlim_t>(ec ? 0 : wal)};
+    ::setrlimit(RLIMIT_FSIZE, &rl);
+    auto d = idx->file_hash(f);
+    if (!d.is_ok()) std::fprintf(stderr, "%s\n", d.status().to_string().c_str());
+    ::_exit(d.is_ok() && *d == *hash_file(f) && idx->memo_misses() == 1 ? 0 : 1);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+  auto idx = Index::open(layout().index_db(), IndexAccess::kReadWrite);
+  ASSERT_TRUE(idx.is_ok());
+  ASSERT_TRUE(idx->file_hash(f).is_ok());
+  EXPECT_EQ(idx->memo_misses(), 1);  // the child's memo row was never written
+}
+
+ObjectStore store_with(const Layout& l, int n) {
+  ObjectStore store(l);
+  for (int i = 0; i < n; ++i) {
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%032x", i + 1);
+    Manifest m;
+    m.key = buf;
+    m.kind = "quant";
+    m.name = "v" + std::to_string(i);
+    m.identity = "quant:" + std::to_string(i);
+    m.created_unix = 1 + i;
+    write_text(l.manifest(m.key), m.to_json().dump());
+  }
+  return store;
+}
+
+TEST_F(IndexTest, MissingArtifactsListsObjectsWithoutARowAndAddBringsThemBack) {
+  ObjectStore store = store_with(layout(), 3);
+  write_text(layout().object_dir(key_of('e')) / "f", "no manifest: not an artifact");
+  ASSERT_TRUE(index_->add_from_manifests(store, {store.list_keys()[1]}).is_ok());
+  auto missing = index_->missing_artifacts(store);
+  ASSERT_TRUE(missing.is_ok());
+  auto keys = store.list_keys();
+  EXPECT_EQ(*missing, (std::vector<std::string>{keys[0], keys[2]}));
+  auto added = index_->add_from_manifests(store, *missing);
+  ASSERT_TRUE(added.is_ok());
+  EXPECT_EQ(*added, 2);
+  EXPECT_EQ(index_->missing_artifacts(store)->size(), 0u);
+  EXPECT_EQ((*index_->artifact(keys[2]))->identity, "quant:2");
+}
+
+TEST_F(IndexTest, RebuildReplacesTheFileWithACompleteIndex) {
+  ObjectStore store = store_with(layout(), 5);
+  index_.reset();
+  write_text(layout().index_db().string() + "-wal", "a WAL left by an index that was deleted");
+  ASSERT_TRUE(Index::rebuild(layout().index_db(), store).is_ok());
+  EXPECT_FALSE(stdfs::exists(layout().index_db().string() + "-wal"));
+  auto idx = Index::open(layout().index_db(), IndexAccess::kReadWrite);
+  ASSERT_TRUE(idx.is_ok()) << idx.status().to_string();
+  EXPECT_EQ(idx->artifact_keys()->size(), 5u);
+  for (const auto& e : entries(layout().cache())) EXPECT_EQ(e.find(".new-"), std::string::npos) << e;
+}
+
+// Issue 15 finding 1: a rebuild killed half-way left an index without artifact rows, trusted.
+// However the rebuild is killed, the file is absent or complete.
+TEST_F(IndexTest, ARebuildKilledAtAnyMomentLeavesNoIndexOrACompleteOne) {
+  constexpr int kObjects = 400;
+  ObjectStore store = store_with(layout(), kObjects);
+  index_.reset();
+  for (const char* sfx : {"", "-wal", "-shm"}) stdfs::remove(layout().index_db().string() + sfx);
+  // One rebuild's duration, to spread the kills over it.
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Index::rebuild(root_.path() / "probe.sqlite", store).is_ok());
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+  int complete = 0, absent = 0;
+  for (int i = 0; i < 12; ++i) {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(Index::rebuild(layout().index_db(), store).is_ok() ? 0 : 1);
+    std::this_thread::sleep_for(std::chrono::microseconds(us * i / 10));
+    ::kill(pid, SIGKILL);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    if (!stdfs::exists(layout().index_db())) {
+      ++absent;
+      continue;
+    }
+    auto idx = Index::open(layout().index_db(), IndexAccess::kReadWrite);
+    ASSERT_TRUE(idx.is_ok()) << "kill " << i << ": " << idx.status().to_string();
+    EXPECT_EQ(idx->artifact_keys()->size(), static_cast<size_t>(kObjects)) << "kill " << i;
+    ++complete;
+    idx = Status(Code::kInternal, "closed");
+    for (const char* sfx : {"", "-wal", "-shm"}) stdfs::remove(layout().index_db().string() + sfx);
+  }
+  EXPECT_EQ(complete + absent, 12);
 }
 
 TEST(StatFileTest, ReportsSizeAndChangesWithMtime) {

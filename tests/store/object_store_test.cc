@@ -2,6 +2,13 @@
 // corrupt manifests, removal and temporary-directory hygiene.
 #include "store/object_store.h"
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "store_test_util.h"
@@ -12,6 +19,12 @@ namespace {
 
 using namespace testing_util;
 using nlohmann::json;
+
+std::int64_t mtime_ns(const stdfs::path& p) {
+  struct stat st {};
+  ::stat(p.c_str(), &st);
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
 
 class ObjectStoreTest : public ProjectTest {
  protected:
@@ -67,14 +80,15 @@ TEST_F(ObjectStoreTest, CommitMovesTempDirIntoPlace) {
   EXPECT_EQ(entries(layout().tmp()), std::vector<std::string>{});
 }
 
-TEST_F(ObjectStoreTest, CommitListsEveryFileSortedWithSizeAndXxh3) {
+TEST_F(ObjectStoreTest, CommitListsEveryFileSortedWithSizeXxh3AndMtime) {
   Manifest m = commit(key_of('a'), {{"b.txt", "bee"}, {"sub/x.bin", "xx"}, {"a.json", "{}"}, {"c", ""}});
   std::string bee = "bee", xx = "xx", braces = "{}";
+  auto mtime = [&](const std::string& rel) { return mtime_ns(layout().object_dir(key_of('a')) / rel); };
   json want = json::array({
-      {{"path", "a.json"}, {"size", 2}, {"xxh3", hash_bytes(braces.data(), 2).hex()}},
-      {{"path", "b.txt"}, {"size", 3}, {"xxh3", hash_bytes(bee.data(), 3).hex()}},
-      {{"path", "c"}, {"size", 0}, {"xxh3", hash_bytes(nullptr, 0).hex()}},
-      {{"path", "sub/x.bin"}, {"size", 2}, {"xxh3", hash_bytes(xx.data(), 2).hex()}},
+      {{"path", "a.json"}, {"size", 2}, {"xxh3", hash_bytes(braces.data(), 2).hex()}, {"mtime_ns", mtime("a.json")}},
+      {{"path", "b.txt"}, {"size", 3}, {"xxh3", hash_bytes(bee.data(), 3).hex()}, {"mtime_ns", mtime("b.txt")}},
+      {{"path", "c"}, {"size", 0}, {"xxh3", hash_bytes(nullptr, 0).hex()}, {"mtime_ns", mtime("c")}},
+      {{"path", "sub/x.bin"}, {"size", 2}, {"xxh3", hash_bytes(xx.data(), 2).hex()}, {"mtime_ns", mtime("sub/x.bin")}},
   });
   EXPECT_EQ(m.files, want);
   auto back = store_->read_manifest(key_of('a'));
@@ -356,18 +370,119 @@ TEST_F(ObjectStoreTest, ListKeysOfEmptyStoreIsEmpty) {
   EXPECT_EQ(store_->list_keys(), std::vector<std::string>{});
 }
 
-TEST_F(ObjectStoreTest, CleanTmpDeletesEverythingUnderTmp) {
+TEST_F(ObjectStoreTest, CleanTmpDeletesWhatNoLiveProcessOwns) {
   write_text(layout().tmp() / "a.123" / "f", "x");
   write_text(layout().tmp() / "trash.b" / "d" / "g", "y");
   write_text(layout().tmp() / "loose", "z");
-  store_->clean_tmp();
+  EXPECT_EQ(store_->clean_tmp(), 3);
   EXPECT_TRUE(stdfs::is_directory(layout().tmp()));
   EXPECT_EQ(entries(layout().tmp()), std::vector<std::string>{});
+}
+
+// Issue 15 finding 4: a qbuild starting beside a replayed step emptied cache/tmp/ under it.
+TEST_F(ObjectStoreTest, CleanTmpKeepsAFolderItsWriterIsStillWriting) {
+  auto live = store_->begin(key_of('a'));
+  ASSERT_TRUE(live.is_ok());
+  write_text(live->path() / "model.safetensors", "weights");
+  write_text(layout().tmp() / "dead.123" / "f", "x");  // a writer that died: nobody holds it
+  EXPECT_EQ(store_->clean_tmp(), 1);
+  EXPECT_EQ(entries(layout().tmp()), std::vector<std::string>{live->path().filename().string()});
+  auto m = store_->commit(std::move(*live), manifest(key_of('a')));
+  ASSERT_TRUE(m.is_ok()) << m.status().to_string();
+  EXPECT_EQ(read_text(layout().object_dir(key_of('a')) / "model.safetensors"), "weights");
+}
+
+TEST_F(ObjectStoreTest, CleanTmpInAnotherProcessKeepsALiveFolder) {
+  auto live = store_->begin(key_of('a'));
+  ASSERT_TRUE(live.is_ok());
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(ObjectStore(layout()).clean_tmp() == 0 ? 0 : 1);  // flock is per open file: a real other process
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  EXPECT_TRUE(stdfs::is_directory(live->path()));
+}
+
+TEST_F(ObjectStoreTest, CommitOfAFolderRemovedUnderTheStepPublishesNothing) {
+  auto dir = store_->begin(key_of('a'));
+  ASSERT_TRUE(dir.is_ok());
+  write_text(dir->path() / "model.safetensors", "weights");
+  stdfs::remove_all(dir->path());                  // what the old wholesale clean did
+  write_text(dir->path() / "config.json", "{}");   // and the step went on writing its other files
+  auto m = store_->commit(std::move(*dir), manifest(key_of('a')));
+  ASSERT_FALSE(m.is_ok());
+  EXPECT_EQ(m.status().code(), Code::kNotFound);
+  EXPECT_NE(m.status().message().find("was removed or replaced while it was written"), std::string::npos)
+      << m.status().message();
+  EXPECT_FALSE(store_->contains(key_of('a')));
 }
 
 TEST_F(ObjectStoreTest, CleanTmpWithoutTmpDirIsHarmless) {
   store_->clean_tmp();
   EXPECT_FALSE(stdfs::exists(layout().tmp()));
+}
+
+// Writes `data` over `rel` in the artifact `key` without changing its size, then (optionally)
+// puts the old mtime back: what bit rot, or a careful hand, leaves.
+void overwrite(const Layout& l, const std::string& key, const std::string& rel, const std::string& data,
+               bool keep_mtime) {
+  auto path = l.object_dir(key) / rel;
+  auto before = stdfs::last_write_time(path);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  write_text(path, data);
+  if (keep_mtime) stdfs::last_write_time(path, before);
+}
+
+TEST_F(ObjectStoreTest, VerifyChangedFindsAFileRewrittenWithTheSameSize) {
+  commit(key_of('a'), {{"model.safetensors", "weights-1"}});
+  overwrite(layout(), key_of('a'), "model.safetensors", "weights-2", false);
+  EXPECT_TRUE(store_->verify(key_of('a'), VerifyLevel::kSize).is_ok());
+  Status s = store_->verify(key_of('a'), VerifyLevel::kChanged);
+  EXPECT_EQ(s.code(), Code::kCorrupt);
+  EXPECT_EQ(s.message(), "artifact " + key_of('a') + ": file 'model.safetensors' does not match its checksum");
+}
+
+TEST_F(ObjectStoreTest, VerifyChangedTrustsAnUnchangedMtimeAndChecksumDoesNot) {
+  commit(key_of('a'), {{"model.safetensors", "weights-1"}});
+  overwrite(layout(), key_of('a'), "model.safetensors", "weights-2", true);
+  EXPECT_TRUE(store_->verify(key_of('a'), VerifyLevel::kChanged).is_ok());  // the cheap check's limit
+  EXPECT_EQ(store_->verify(key_of('a'), VerifyLevel::kChecksum).code(), Code::kCorrupt);
+}
+
+TEST_F(ObjectStoreTest, VerifyChangedHashesATouchedFileThroughTheGivenHasher) {
+  commit(key_of('a'), {{"f", "same bytes"}, {"g", "untouched"}});
+  auto f = layout().object_dir(key_of('a')) / "f";
+  stdfs::last_write_time(f, stdfs::last_write_time(f) + std::chrono::seconds(10));  // e.g. cp without -p
+  std::vector<std::string> hashed;
+  FileHasher hasher = [&](const stdfs::path& p) -> Result<Digest> {
+    hashed.push_back(p.filename().string());
+    return hash_file(p);
+  };
+  EXPECT_TRUE(store_->verify(key_of('a'), VerifyLevel::kChanged, hasher).is_ok());
+  EXPECT_EQ(hashed, std::vector<std::string>{"f"});
+}
+
+TEST_F(ObjectStoreTest, VerifyChangedOfAManifestWithoutMtimesChecksSizesOnly) {
+  commit(key_of('a'), {{"f", "bytes-1"}});
+  auto m = store_->read_manifest(key_of('a'));
+  ASSERT_TRUE(m.is_ok());
+  for (auto& f : m->files) f.erase("mtime_ns");  // a manifest published before mtimes were recorded
+  write_text(layout().manifest(key_of('a')), m->to_json().dump(2));
+  overwrite(layout(), key_of('a'), "f", "bytes-2", false);
+  EXPECT_TRUE(store_->verify(key_of('a'), VerifyLevel::kChanged).is_ok());
+  EXPECT_EQ(store_->verify(key_of('a'), VerifyLevel::kChecksum).code(), Code::kCorrupt);
+}
+
+TEST_F(ObjectStoreTest, QuarantineMovesTheArtifactAsideWithTheReason) {
+  commit(key_of('a'), {{"f", "x"}});
+  auto dest = store_->quarantine(key_of('a'), "file 'f' does not match its checksum");
+  ASSERT_TRUE(dest.is_ok()) << dest.status().to_string();
+  EXPECT_FALSE(store_->contains(key_of('a')));
+  EXPECT_FALSE(stdfs::exists(layout().object_dir(key_of('a'))));
+  EXPECT_EQ(dest->parent_path(), layout().quarantine());
+  EXPECT_EQ(dest->filename().string().rfind(key_of('a') + ".", 0), 0u);
+  EXPECT_EQ(read_text(*dest / "f"), "x");
+  EXPECT_EQ(read_text(*dest / "quarantine-reason.txt"), "file 'f' does not match its checksum\n");
 }
 
 TEST(LayoutTest, PathsAreUnderTheRoot) {
@@ -379,6 +494,9 @@ TEST(LayoutTest, PathsAreUnderTheRoot) {
   EXPECT_EQ(l.results_csv("mmlu"), stdfs::path("/p/results/mmlu.csv"));
   EXPECT_EQ(l.eval_set_jsonl("gsm8k"), stdfs::path("/p/data/gsm8k.jsonl"));
   EXPECT_EQ(l.gpu_lock(3), stdfs::path("/p/cache/locks/gpu3.lock"));
+  EXPECT_EQ(l.store_lock(), stdfs::path("/p/cache/locks/store.lock"));
+  EXPECT_EQ(l.node_lock(k), stdfs::path("/p/cache/locks/node-" + k + ".lock"));
+  EXPECT_EQ(l.quarantine(), stdfs::path("/p/cache/quarantine"));
 }
 
 }  // namespace
