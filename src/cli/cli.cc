@@ -104,6 +104,11 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   step->add_option("kind", kind, "step kind")->required();
   step->add_option("key", key, "node key")->required();
   step->add_flag("--force", force, "rebuild even when the artifact exists");
+  std::vector<std::string> job_command;
+  auto* job = app.add_subcommand("job", "run a step as a Slurm job and report how the job ended (what build.ninja's "
+                                        "edges run under executor: slurm; rules/slurm.ninja)");
+  job->add_option("key", key, "node key")->required();
+  job->add_option("command", job_command, "after '--': the srun command line that runs the step")->required();
   auto* explain = app.add_subcommand("explain", "what went into a target's key, and why it would (not) run");
   explain->add_option("target", target, "a target or a node key")->required();
   auto* status = app.add_subcommand("status", "every configured node: cached, to run, or unavailable");
@@ -134,6 +139,7 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   c.root = find_root(project);
 
   if (*step) return cmd_step(c, kind, key, force, reg);
+  if (*job) return cmd_job(c, key, job_command);
   if (*explain) return cmd_explain(c, target, reg);
   if (*status) return cmd_status(c, json, reg);
   if (*runs) return cmd_runs(c, json, all);

@@ -27,6 +27,8 @@ struct BuildArgs {
 int cmd_build(const Common& c, const BuildArgs& a, const runner::StepRegistry& reg);
 int cmd_step(const Common& c, const std::string& kind, const std::string& key, bool force,
              const runner::StepRegistry& reg);
+// `qbuild job <key> -- <srun ...>`: a step run as a Slurm job (runner/slurm_job.h).
+int cmd_job(const Common& c, const std::string& key, const std::vector<std::string>& command);
 int cmd_explain(const Common& c, const std::string& target, const runner::StepRegistry& reg);
 int cmd_status(const Common& c, bool json, const runner::StepRegistry& reg);
 int cmd_runs(const Common& c, bool json, bool all);

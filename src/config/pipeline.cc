@@ -68,6 +68,17 @@ void check_unique(Diagnostics& diags, const std::vector<Spec>& specs, KeyFn key,
   }
 }
 
+ProjectSpec read_project(const stdfs::path& root, Diagnostics& diags, const std::string& dir) {
+  std::string project_file = dir + "/project.yaml";
+  FileContext pc{diags, project_file, root, project_file};
+  std::error_code ec;
+  if (stdfs::exists(root / project_file, ec)) {
+    if (auto node = read_config(diags, root / project_file, project_file)) return parse_project(pc, *node);
+  }
+  Node empty;
+  return parse_project(pc, empty);
+}
+
 Result<Pipeline> load(const stdfs::path& root, Diagnostics& diags, const std::string& dir) {
   Pipeline p;
   std::error_code ec;
@@ -77,14 +88,7 @@ Result<Pipeline> load(const stdfs::path& root, Diagnostics& diags, const std::st
   }
 
   std::string project_file = dir + "/project.yaml";
-  FileContext pc{diags, project_file, root, project_file};
-  Node empty;
-  if (stdfs::exists(root / project_file, ec)) {
-    if (auto node = read_config(diags, root / project_file, project_file))
-      p.project = parse_project(pc, *node);
-  } else {
-    p.project = parse_project(pc, empty);
-  }
+  p.project = read_project(root, diags, dir);
 
   auto each_file = [&](const std::string& stage, auto&& parse) {
     std::string stage_dir = dir + "/" + stage;
@@ -224,6 +228,15 @@ Result<QuantSpec> parse_quant_text(const std::filesystem::path& root, const std:
   }
   if (diags.has_errors()) return invalid_argument(diags.render());
   return spec;
+}
+
+Result<ProjectSpec> load_project(const std::filesystem::path& project_root, Diagnostics& diags,
+                                 const std::string& pipeline_dir) {
+  std::string dir = normalize_rel_path(pipeline_dir);
+  ProjectSpec p = read_project(project_root, diags, dir);
+  if (diags.has_errors())
+    return invalid_argument(fmt::format("{} error(s) in {}/project.yaml", diags.error_count(), dir));
+  return p;
 }
 
 Result<Pipeline> load_pipeline(const std::filesystem::path& project_root, Diagnostics& diags,

@@ -53,13 +53,18 @@ Status write_build_files(Project& project, const Planned& planned, spec::Project
   const int parallel = std::max(1, jobs > 0 ? jobs : res.jobs);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   res.cpu_threads = std::max(1, cores / parallel);
-  QB_TRY(fs::write_file_atomic(L.cache() / "project.json", res.to_json().dump(2) + "\n"));
+  QB_TRY(fs::write_file_atomic(L.project_json(), res.to_json().dump(2) + "\n"));
   ninja::BuildFileOptions bo;
   std::string root = stdfs::absolute(L.root()).lexically_normal().string();
   if (!root.empty() && root.back() == '/') root.pop_back();
   bo.qbuild_command = shell_quote(self_executable().string()) + " --project " + shell_quote(root);
-  // On a GPU project, one step per device; on the CPU, as many steps as run in parallel.
-  bo.gpu_pool_depth = res.devices.empty() ? parallel : static_cast<int>(res.devices.size());
+  // On a GPU project, one step per device; on the CPU, as many steps as run in parallel. Under
+  // Slurm, GPU steps are jobs (the `slurm` pool); the gpu pool then holds only cache hits.
+  bo.gpu_pool_depth = res.devices.empty() || res.executor == "slurm" ? parallel : static_cast<int>(res.devices.size());
+  bo.project = &res;
+  bo.local_pool_depth = parallel;
+  for (const auto& item : planned.plan.items)
+    if (item.action == graph::Action::kCached) bo.cached.insert(planned.graph.node(item.node).key);
   QB_ASSIGN_OR_RETURN(std::string text, ninja::generate_build_file(planned.graph, planned.selected, L, bo));
   auto old = fs::read_file(L.build_ninja());
   if (!old.is_ok() || *old != text) QB_TRY(fs::write_file_atomic(L.build_ninja(), text));

@@ -47,7 +47,8 @@ struct OpenOptions {
 
 class Project {
  public:
-  static Result<std::unique_ptr<Project>> open(const std::filesystem::path& root, const OpenOptions& opts);
+  // `layout` names the project root and the store (project.yaml's `cache:`).
+  static Result<std::unique_ptr<Project>> open(const store::Layout& layout, const OpenOptions& opts);
 
   const store::Layout& layout() const { return layout_; }
   store::ObjectStore& store() { return store_; }
@@ -67,7 +68,7 @@ class Project {
   void warn(std::string w) { warnings_.push_back(std::move(w)); }
 
  private:
-  explicit Project(const std::filesystem::path& root) : layout_(root), store_(layout_) {}
+  explicit Project(const store::Layout& layout) : layout_(layout), store_(layout_) {}
   Status lock(const OpenOptions& opts);
   Status open_index_for_writing(const OpenOptions& opts);
   Status open_index_for_reading();

@@ -238,7 +238,7 @@ class BuildFileTest : public GraphTest {
 
 TEST_F(BuildFileTest, StampPathIsTheManifestInTheStore) {
   std::string k = "ab" + std::string(30, 'c');
-  EXPECT_EQ(stamp_path(k), "cache/objects/ab/" + k + "/qbuild-artifact.json");
+  EXPECT_EQ(stamp_path(layout(), k), "cache/objects/ab/" + k + "/qbuild-artifact.json");
 }
 
 TEST_F(BuildFileTest, TinyGraphExactText) {
@@ -269,24 +269,24 @@ TEST_F(BuildFileTest, TinyGraphExactText) {
             "include " + rules + "/sample.ninja\n"
             "include " + rules + "/score.ninja\n"
             "\n"
-            "build " + stamp_path(c) + ": check\n"
+            "build " + stamp_path(layout(), c) + ": check\n"
             "  key = " + c + "\n"
             "  desc = models/tiny\n"
-            "build " + stamp_path(q) + ": quant || " + stamp_path(c) + "\n"
+            "build " + stamp_path(layout(), q) + ": quant || " + stamp_path(layout(), c) + "\n"
             "  key = " + q + "\n"
             "  desc = tiny-rtn\n"
-            "build " + stamp_path(s) + ": sample\n"
+            "build " + stamp_path(layout(), s) + ": sample\n"
             "  key = " + s + "\n"
             "  desc = mmlu\n"
-            "build " + stamp_path(gen) + ": generate || " + stamp_path(q) + " " + stamp_path(s) + "\n"
+            "build " + stamp_path(layout(), gen) + ": generate || " + stamp_path(layout(), q) + " " + stamp_path(layout(), s) + "\n"
             "  key = " + gen + "\n"
             "  desc = tiny-rtn\n"
-            "build " + stamp_path(e) + ": score || " + stamp_path(gen) + " " + stamp_path(s) + "\n"
+            "build " + stamp_path(layout(), e) + ": score || " + stamp_path(layout(), gen) + " " + stamp_path(layout(), s) + "\n"
             "  key = " + e + "\n"
             "  desc = tiny-rtn\n"
             "\n"
-            "default " + stamp_path(c) + " " + stamp_path(q) + " " + stamp_path(s) + " " + stamp_path(gen) + " " +
-                stamp_path(e) + "\n");
+            "default " + stamp_path(layout(), c) + " " + stamp_path(layout(), q) + " " + stamp_path(layout(), s) + " " + stamp_path(layout(), gen) + " " +
+                stamp_path(layout(), e) + "\n");
 }
 
 TEST_F(BuildFileTest, PoolDepthIsAtLeastOne) {
@@ -306,7 +306,7 @@ TEST_F(BuildFileTest, OnlySelectedNodesGetEdges) {
   ASSERT_TRUE(text.is_ok());
   EXPECT_EQ(text->find("include " + layout().rules().string() + "/quant.ninja"), std::string::npos);
   EXPECT_EQ(text->find(": quant"), std::string::npos);
-  EXPECT_NE(text->find("default " + stamp_path(key(g, "sample", "mmlu")) + "\n"), std::string::npos);
+  EXPECT_NE(text->find("default " + stamp_path(layout(), key(g, "sample", "mmlu")) + "\n"), std::string::npos);
 }
 
 TEST_F(BuildFileTest, UnavailableNodesGetNoEdgesAndNeedNoRule) {
@@ -320,7 +320,7 @@ TEST_F(BuildFileTest, UnavailableNodesGetNoEdgesAndNeedNoRule) {
   EXPECT_EQ(text->find(": quant"), std::string::npos);
   EXPECT_EQ(text->find(": generate"), std::string::npos);
   EXPECT_EQ(text->find(": score"), std::string::npos);
-  EXPECT_NE(text->find("build " + stamp_path(key(g, "sample", "mmlu")) + ": sample\n"), std::string::npos);
+  EXPECT_NE(text->find("build " + stamp_path(layout(), key(g, "sample", "mmlu")) + ": sample\n"), std::string::npos);
 }
 
 TEST_F(BuildFileTest, MissingRuleFileIsNotFound) {
