@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "steps/eval/prompts.h"
-#include "steps/eval/py_random.h"
+#include "util/py_random.h"
 #include "test_util.h"
 #include "util/fs.h"
 

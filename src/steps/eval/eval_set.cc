@@ -13,7 +13,7 @@
 #include "steps/eval/dataset.h"
 #include "steps/eval/math_answer.h"
 #include "steps/eval/prompts.h"
-#include "steps/eval/py_random.h"
+#include "util/py_random.h"
 #include "steps/eval/rows.h"
 #include "util/fs.h"
 #include "util/json_parse.h"
