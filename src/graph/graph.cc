@@ -214,36 +214,31 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     auto evaluate = [&](int model, const std::string& display, const std::string& identity_tail,
                         const std::string& logits, std::optional<std::pair<int, int>> base,
                         nlohmann::json extra) -> std::pair<int, int> {
+      auto node = [&](const std::string& kind, nlohmann::json params, std::vector<NodeInput> inputs) {
+        Node n;
+        n.kind = kind;
+        n.name = display;
+        n.identity = kind + ":" + e.dataset_name + "/" + identity_tail;
+        n.config_file = e.file;
+        n.params = std::move(params);
+        n.settings = settings;
+        n.settings.update(extra);
+        if (kind == "score") n.settings.erase("devices");  // a CPU step
+        n.inputs = std::move(inputs);
+        n.log_name = display + "_" + e.dataset_name + "_" + kind;
+        return b.step(std::move(n));
+      };
       spec::GenerateSpec gs = e.generate;
       gs.logits = logits;
-      Node gn;
-      gn.kind = "generate";
-      gn.name = display;
-      gn.identity = "generate:" + e.dataset_name + "/" + identity_tail;
-      gn.config_file = e.file;
-      gn.params = gs.to_json();
-      gn.settings = settings;
-      gn.settings.update(extra);
-      gn.inputs = {{"model", model}, {"eval_set", sample}};
-      if (g.node(model).is_source()) gn.inputs.push_back({"check", b.check(model)});
-      if (base) gn.inputs.push_back({"base", base->first});
-      gn.log_name = display + "_" + e.dataset_name + "_generate";
-      int gen = b.step(std::move(gn));
+      std::vector<NodeInput> gen_inputs = {{"model", model}, {"eval_set", sample}};
+      if (g.node(model).is_source()) gen_inputs.push_back({"check", b.check(model)});
+      if (base) gen_inputs.push_back({"base", base->first});
+      const int gen = node("generate", gs.to_json(), gen_inputs);
       spec::ScoreSpec ss = e.score;
       ss.fidelity = base.has_value();
-      Node sn;
-      sn.kind = "score";
-      sn.name = display;
-      sn.identity = "score:" + e.dataset_name + "/" + identity_tail;
-      sn.config_file = e.file;
-      sn.params = ss.to_json();
-      sn.settings = settings;
-      sn.settings.erase("devices");
-      sn.settings.update(extra);
-      sn.inputs = {{"generation", gen}, {"eval_set", sample}};
-      if (base) sn.inputs.push_back({"base", base->second});
-      sn.log_name = display + "_" + e.dataset_name + "_score";
-      return {gen, b.step(std::move(sn))};
+      std::vector<NodeInput> score_inputs = {{"generation", gen}, {"eval_set", sample}};
+      if (base) score_inputs.push_back({"base", base->second});
+      return {gen, node("score", ss.to_json(), score_inputs)};
     };
 
     std::map<std::string, std::pair<int, int>> base_of_model;  // source model path -> (generate, score)
