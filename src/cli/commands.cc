@@ -169,7 +169,7 @@ int cmd_explain(const Common& c, const std::string& target, const runner::StepRe
     if (!n.config_file.empty()) std::printf("  config: %s\n", n.config_file.c_str());
     for (const auto& reason : item.reasons) std::printf("  why: %s\n", reason.c_str());
     std::printf("  hashed:\n");
-    for (const auto& line : n.explain) std::printf("    %s\n", line.c_str());
+    for (const auto& line : graph::explain_key(g, item.node)) std::printf("    %s\n", line.c_str());
     for (const auto& in : n.inputs) std::printf("  input %s: %s %s\n", in.role.c_str(), g.node(in.node).kind.c_str(), g.node(in.node).name.c_str());
     if (auto a = l.project->index().artifact(n.key); a.is_ok() && *a) {
       const auto& meta = (*a)->meta;
