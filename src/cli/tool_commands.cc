@@ -99,54 +99,6 @@ Result<std::vector<std::int64_t>> parse_ids(const std::string& s) {
 
 Status not_built_in() { return unavailable("this qbuild was built without the model runtime"); }
 
-int run_generate(const ToolArgs& a, const runner::ModelTools& tools) {
-  if (!tools.generate) return tool_error("generate", not_built_in());
-  runner::GenerateToolArgs g;
-  g.model_dir = a.model;
-  g.tokenizer = a.tokenizer;
-  g.device = a.device;
-  g.dtype = a.dtype;
-  for (std::size_t i = 0; i < a.texts.size(); ++i) g.prompt += (i ? " " : "") + a.texts[i];
-  g.chat = a.chat;
-  g.max_new_tokens = a.max_new_tokens;
-  auto r = tools.generate(g);
-  if (!r.is_ok()) return tool_error("generate", r.status());
-  std::fwrite(r->data(), 1, r->size(), stdout);
-  std::printf("\n");
-  return kExitOk;
-}
-
-int run_random_model(const ToolArgs& a, const runner::ModelTools& tools) {
-  if (!tools.random_model) return tool_error("random-model", not_built_in());
-  runner::RandomModelToolArgs r;
-  r.shape = a.shape;
-  r.seed = a.seed;
-  r.layers = a.layers;
-  r.dtype = a.dtype;
-  r.device = a.device;
-  r.tokenizer = a.tokenizer;
-  r.out = a.out;
-  if (Status s = tools.random_model(r); !s.is_ok()) return tool_error("random-model", s);
-  std::fprintf(stderr, "qbuild random-model: wrote %s\n", a.out.c_str());
-  return kExitOk;
-}
-
-int run_logits(const ToolArgs& a, const runner::ModelTools& tools) {
-  if (!tools.logits) return tool_error("logits", not_built_in());
-  runner::LogitsToolArgs l;
-  l.model_dir = a.model;
-  l.device = a.device;
-  l.dtype = a.dtype;
-  l.out = a.out;
-  for (const auto& s : a.ids) {
-    auto ids = parse_ids(s);
-    if (!ids.is_ok()) return tool_error("logits", ids.status());
-    l.ids.push_back(std::move(*ids));
-  }
-  if (Status s = tools.logits(l); !s.is_ok()) return tool_error("logits", s);
-  return kExitOk;
-}
-
 }  // namespace
 
 void add_tool_commands(CLI::App& app, ToolArgs& a) {
@@ -161,43 +113,95 @@ void add_tool_commands(CLI::App& app, ToolArgs& a) {
   a.detokenize->add_flag("--skip-special", a.skip_special, "leave special tokens out");
   a.detokenize->add_option("ids", a.ids, "token ids")->required();
   a.generate = app.add_subcommand("generate", "print a model's greedy continuation of a prompt");
-  a.generate->add_option("--model", a.model, "a Hugging Face model folder (dense or compressed-tensors)")->required();
-  a.generate->add_option("--tokenizer", a.tokenizer, "tokenizer.json or its folder (default: the model folder)");
-  a.generate->add_flag("--chat", a.chat, "wrap the prompt in the chat template (ChatML, thinking off)");
-  a.generate->add_option("--max-new-tokens", a.max_new_tokens, "tokens to generate")->capture_default_str();
-  a.generate->add_option("--device", a.device, "cpu | cuda | cuda:N")->capture_default_str();
-  a.generate->add_option("--dtype", a.dtype, "float32 | bfloat16 | float16 (default: the checkpoint's)");
-  a.generate->add_option("prompt", a.texts, "the prompt (joined with spaces)")->required();
+  auto& g = a.generate_args;
+  a.generate->add_option("--model", g.model_dir, "a Hugging Face model folder (dense or compressed-tensors)")->required();
+  a.generate->add_option("--tokenizer", g.tokenizer, "tokenizer.json or its folder (default: the model folder)");
+  a.generate->add_flag("--chat", g.chat, "wrap the prompt in the chat template (ChatML, thinking off)");
+  a.generate->add_option("--max-new-tokens", g.max_new_tokens, "tokens to generate (prompt + these must fit the model's max_position_embeddings)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
+  a.generate->add_option("--device", g.device, "cpu | cuda | cuda:N")->capture_default_str();
+  a.generate->add_option("--dtype", g.dtype, "float32 | bfloat16 | float16 (default: the checkpoint's)");
+  a.generate->add_option("prompt", a.prompt_words, "the prompt (joined with spaces)")->required();
   a.logits = app.add_subcommand("logits", "write the last-position logits of token-id sequences as JSON");
-  a.logits->add_option("--model", a.model, "a Hugging Face model folder (no tokenizer needed)")->required();
-  a.logits->add_option("--ids", a.ids, "one sequence: \"1 17 300\" (repeat for a batch)")->required();
-  a.logits->add_option("--device", a.device, "cpu | cuda | cuda:N")->capture_default_str();
-  a.logits->add_option("--dtype", a.dtype, "float32 | bfloat16 | float16 (default: the checkpoint's)");
-  a.logits->add_option("--out", a.out, "output file: {\"logits_last\": [[...], ...]}")->required();
+  auto& l = a.logits_args;
+  a.logits->add_option("--model", l.model_dir, "a Hugging Face model folder (no tokenizer needed)")->required();
+  a.logits->add_option("--ids", a.id_lists, "one sequence: \"1 17 300\" (repeat for a batch)")->required();
+  a.logits->add_option("--device", l.device, "cpu | cuda | cuda:N")->capture_default_str();
+  a.logits->add_option("--dtype", l.dtype, "float32 | bfloat16 | float16 (default: the checkpoint's)");
+  a.logits->add_option("--out", l.out, "output file: {\"logits_last\": [[...], ...]}")->required();
   a.random_model = app.add_subcommand(
       "random-model",
       "write a deterministic random Hugging Face checkpoint of a known shape (the demo model: "
       "`qbuild random-model --tokenizer data/tokenizers/qwen3 --out data/models/demo/qwen3-demo`)");
-  a.random_model->add_option("--shape", a.shape, "demo (Qwen3 vocabulary, 2 tiny layers) | tiny | qwen3-8b")
+  auto& r = a.random_args;
+  a.random_model->add_option("--shape", r.shape, "demo (Qwen3 vocabulary, 2 tiny layers) | tiny | qwen3-8b")
       ->capture_default_str();
-  a.random_model->add_option("--seed", a.seed, "random seed")->capture_default_str();
-  a.random_model->add_option("--layers", a.layers, "decoder layers (default: the shape's)")->check(CLI::PositiveNumber);
-  a.random_model->add_option("--dtype", a.dtype, "stored dtype: bfloat16 (default) | float32 | float16");
-  a.random_model->add_option("--device", a.device, "where the weights are drawn: cpu | cuda")->capture_default_str();
-  a.random_model->add_option("--tokenizer", a.tokenizer, "copy this tokenizer folder's files into the model");
-  a.random_model->add_option("--out", a.out, "the model folder to create")->required();
+  a.random_model->add_option("--seed", r.seed, "random seed")->capture_default_str();
+  a.random_model->add_option("--layers", r.layers, "decoder layers (default: the shape's)")->check(CLI::PositiveNumber);
+  a.random_model->add_option("--dtype", r.dtype, "stored dtype: bfloat16 (default) | float32 | float16");
+  a.random_model->add_option("--device", r.device, "where the weights are drawn: cpu | cuda")->capture_default_str();
+  a.random_model->add_option("--tokenizer", r.tokenizer, "copy this tokenizer folder's files into the model");
+  a.random_model->add_option("--out", r.out, "the model folder to create")->required();
 }
 
+namespace {
+int dispatch(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools);
+}  // namespace
+
+// The model tools run libtorch outside any step: a device failure (out of memory, a driver
+// error) is reported here like the step runner reports it, never as an abort.
 int run_tool_command(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools) {
+  try {
+    return dispatch(app, a, tools);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    if (auto cut = what.find("\nException raised from"); cut != std::string::npos) what.resize(cut);  // libtorch's backtrace
+    std::fprintf(stderr, "qbuild: error: the model runtime failed: %s\n", what.c_str());
+    return kExitBuildFailed;
+  }
+}
+
+namespace {
+int dispatch(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools) {
   if (a.tokenize && a.tokenize->parsed()) {
     if (a.file.empty() && a.texts.empty()) return tool_error("tokenize", invalid_argument("give a TEXT or --file F"));
     return run_tokenize(a);
   }
   if (a.detokenize && a.detokenize->parsed()) return run_detokenize(a);
-  if (a.generate && a.generate->parsed()) return run_generate(a, tools);
-  if (a.logits && a.logits->parsed()) return run_logits(a, tools);
-  if (a.random_model && a.random_model->parsed()) return run_random_model(a, tools);
-  return -1;
+  if (a.generate && a.generate->parsed()) {
+    if (!tools.generate) return tool_error("generate", not_built_in());
+    runner::GenerateToolArgs g = a.generate_args;
+    for (std::size_t i = 0; i < a.prompt_words.size(); ++i) g.prompt += (i ? " " : "") + a.prompt_words[i];
+    auto text = tools.generate(g);
+    if (!text.is_ok()) return tool_error("generate", text.status());
+    std::fwrite(text->data(), 1, text->size(), stdout);  // the result alone on standard output
+    std::printf("\n");
+    return kExitOk;
+  }
+  Status s = Status::ok();
+  const char* name = nullptr;
+  if (a.logits && a.logits->parsed()) {
+    name = "logits";
+    if (!tools.logits) return tool_error(name, not_built_in());
+    runner::LogitsToolArgs l = a.logits_args;
+    for (const auto& list : a.id_lists) {
+      auto ids = parse_ids(list);
+      if (!ids.is_ok()) return tool_error(name, ids.status());
+      l.ids.push_back(std::move(*ids));
+    }
+    s = tools.logits(l);
+  } else if (a.random_model && a.random_model->parsed()) {
+    name = "random-model";
+    if (!tools.random_model) return tool_error(name, not_built_in());
+    s = tools.random_model(a.random_args);
+    if (s.is_ok()) std::fprintf(stderr, "qbuild random-model: wrote %s\n", a.random_args.out.c_str());
+  } else {
+    return -1;
+  }
+  return s.is_ok() ? kExitOk : tool_error(name, s);
 }
+
+}  // namespace
 
 }  // namespace qb::cli

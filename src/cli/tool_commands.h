@@ -15,14 +15,16 @@
 namespace qb::cli {
 
 struct ToolArgs {
-  std::string tokenizer, model, file, device = "cpu", dtype;
+  // tokenize / detokenize (torch-free, here)
+  std::string tokenizer, file;
   std::vector<std::string> texts, ids;
-  std::string out;
-  bool json = false, chat = false, skip_special = false;
-  int max_new_tokens = 64;
-  std::string shape = "demo";
-  unsigned long long seed = 0;
-  long long layers = 0;
+  bool json = false, skip_special = false;
+  // the model tools: their options fill the registry's argument structs directly
+  runner::GenerateToolArgs generate_args;
+  std::vector<std::string> prompt_words;  // joined with spaces into generate_args.prompt
+  runner::LogitsToolArgs logits_args;
+  std::vector<std::string> id_lists;      // parsed into logits_args.ids
+  runner::RandomModelToolArgs random_args;
   CLI::App *tokenize = nullptr, *detokenize = nullptr, *generate = nullptr, *logits = nullptr,
            *random_model = nullptr;
 };

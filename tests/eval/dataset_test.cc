@@ -208,6 +208,35 @@ TEST(DatasetErrors, Gsm8kEmptyFinalAnswer) {
   EXPECT_EQ(r.status().message(), "g/main/test.jsonl:1: field 'answer': empty final answer after \"####\"");
 }
 
+// Issue 15 #16: "#### many" was accepted as a gold answer.
+TEST(DatasetErrors, Gsm8kFinalAnswerMustBeANumber) {
+  DatasetDir d("g");
+  d.write("main/test.jsonl", "{\"question\":\"q\",\"answer\":\"lots\\n#### many\"}\n");
+  auto r = load_gsm8k(d.root(), "test");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().message(),
+            "g/main/test.jsonl:1: field 'answer': the final answer after \"####\" is 'many', not a number (GSM8K "
+            "answers are numbers: 72, -3, 1,250, 0.5)");
+  for (const char* ok : {"72", "-3", "1,250", "0.5", "3/4", "+7", ".5"}) EXPECT_TRUE(is_numeric_gold(ok)) << ok;
+  for (const char* bad : {"many", "1,25", "7 apples", "", "1.2.3", "$5"}) EXPECT_FALSE(is_numeric_gold(bad)) << bad;
+}
+
+// Issue 15 #16: an empty GSM8K file was dropped silently.
+TEST(DatasetErrors, AnEmptySplitIsAnError) {
+  DatasetDir d("g");
+  d.write("main/test.jsonl", "");
+  auto r = load_gsm8k(d.root(), "test");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("dataset 'gsm8k': split 'test' in '"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("has no items (empty files?)"), std::string::npos);
+}
+
+// Issue 15 #11: a row nested 100,000 levels deep crashed the sample step.
+TEST(DatasetErrors, ADeeplyNestedRowIsAnErrorNotACrash) {
+  std::string m = mmlu_error("{\"question\": " + std::string(100000, '[') + std::string(100000, ']') + "}");
+  EXPECT_EQ(m, "mm/all/test.jsonl:2: nested deeper than 64 levels");
+}
+
 TEST(DatasetErrors, Gsm8kCsvFieldCount) {
   DatasetDir d("g");
   d.write("main/test.csv", "question,answer\nq,\"a\n#### 1\"\nonly-one-field\n");

@@ -5,6 +5,8 @@
 #include <map>
 #include <optional>
 
+#include <regex>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -265,6 +267,29 @@ Result<SplitFiles> find_split(const stdfs::path& root, std::string_view benchmar
                                root.string(), split, config, split, config, split));
 }
 
+namespace {
+
+// A file of a split without a single row: shown in the build output (the step's warnings reach
+// Ninja's), since a truncated download would otherwise just shrink the dataset.
+void warn_empty_file(const stdfs::path& file, const stdfs::path& root, std::string_view dataset,
+                     std::string_view split) {
+  spdlog::warn("{} {}: '{}' holds no rows", dataset, split, display_of(file, root));
+}
+
+Status empty_split(const stdfs::path& root, std::string_view dataset, std::string_view split) {
+  return invalid_argument(fmt::format("dataset '{}': split '{}' in '{}' has no items (empty files?)", dataset, split,
+                                      root.string()));
+}
+
+}  // namespace
+
+bool is_numeric_gold(std::string_view s) {
+  // An optional sign, digits with optional thousands commas, an optional decimal part; or a
+  // simple fraction a/b. (GSM8K's golds are integers; the others are what the scorer compares.)
+  static const std::regex kNumber(R"(^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[-+]?\.\d+$|^[-+]?\d+/\d+$)");
+  return std::regex_match(std::string(s), kNumber);
+}
+
 Result<std::vector<MmluItem>> load_mmlu(const stdfs::path& root, std::string_view split, FileFormat format) {
   QB_ASSIGN_OR_RETURN(SplitFiles sf, find_split(root, "mmlu", split, format));
   std::vector<MmluItem> items;
@@ -275,11 +300,13 @@ Result<std::vector<MmluItem>> load_mmlu(const stdfs::path& root, std::string_vie
       continue;
     }
     QB_ASSIGN_OR_RETURN(std::vector<Row> rows, read_rows(file, sf.format, root));
+    if (rows.empty()) warn_empty_file(file, root, "mmlu", split);
     for (const Row& row : rows) {
       QB_ASSIGN_OR_RETURN(MmluItem item, mmlu_from_row(row));
       items.push_back(std::move(item));
     }
   }
+  if (items.empty()) return empty_split(root, "mmlu", split);
   for (size_t i = 0; i < items.size(); ++i) items[i].index = static_cast<int64_t>(i);
   spdlog::debug("mmlu {}: {} items from {} file(s)", split, items.size(), sf.files.size());
   return items;
@@ -290,6 +317,7 @@ Result<std::vector<Gsm8kItem>> load_gsm8k(const stdfs::path& root, std::string_v
   std::vector<Gsm8kItem> items;
   for (const stdfs::path& file : sf.files) {
     QB_ASSIGN_OR_RETURN(std::vector<Row> rows, read_rows(file, sf.format, root));
+    if (rows.empty()) warn_empty_file(file, root, "gsm8k", split);
     for (const Row& row : rows) {
       Gsm8kItem item;
       item.where = row.where;
@@ -304,11 +332,17 @@ Result<std::vector<Gsm8kItem>> load_gsm8k(const stdfs::path& root, std::string_v
       if (a.target.empty()) {
         return invalid_argument(fmt::format("{}: field 'answer': empty final answer after \"####\"", row.where));
       }
+      if (!is_numeric_gold(a.target)) {
+        return invalid_argument(fmt::format("{}: field 'answer': the final answer after \"####\" is '{}', not a "
+                                            "number (GSM8K answers are numbers: 72, -3, 1,250, 0.5)",
+                                            row.where, a.target));
+      }
       item.reasoning = std::move(a.reasoning);
       item.target = std::move(a.target);
       items.push_back(std::move(item));
     }
   }
+  if (items.empty()) return empty_split(root, "gsm8k", split);
   for (size_t i = 0; i < items.size(); ++i) items[i].index = static_cast<int64_t>(i);
   return items;
 }

@@ -70,5 +70,8 @@ struct Gsm8kAnswer {
   std::string reasoning, target;
 };
 Gsm8kAnswer split_gsm8k_answer(std::string_view answer);
+// Whether a GSM8K final answer is a number ("72", "-3", "1,250", "0.5", "3/4"): load_gsm8k
+// rejects a row whose answer is not ("#### many"), naming the file and line.
+bool is_numeric_gold(std::string_view target);
 
 }  // namespace qb::eval

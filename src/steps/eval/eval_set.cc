@@ -13,9 +13,10 @@
 #include "steps/eval/dataset.h"
 #include "steps/eval/math_answer.h"
 #include "steps/eval/prompts.h"
-#include "steps/eval/py_random.h"
+#include "util/py_random.h"
 #include "steps/eval/rows.h"
 #include "util/fs.h"
+#include "util/json_parse.h"
 
 namespace qb::eval {
 
@@ -103,6 +104,17 @@ EvalEntry common_entry(const FlatDataset& d, const Args& a) {
   return e;
 }
 
+// How many items a dataset gives: evalscope's sampler takes every item when asked for more than
+// there are. Said in the build output, since the eval set is then smaller than total_samples.
+int64_t drawn(int64_t count, size_t available, std::string_view dataset) {
+  const auto n = static_cast<int64_t>(available);
+  if (count > n)
+    spdlog::warn("{}: {} items asked for, the data has {}: all {} are used (the eval set is smaller than "
+                 "total_samples)",
+                 dataset, count, n, n);
+  return std::min(count, n);
+}
+
 Status sample_mmlu(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng, std::vector<EvalEntry>& out) {
   QB_ASSIGN_OR_RETURN(std::vector<MmluItem> test, load_mmlu(a.dir, "test", a.format));
   std::vector<MmluItem> dev;
@@ -150,7 +162,7 @@ Status sample_mmlu(const FlatDataset& d, const Args& a, int64_t count, PyRandom&
     }
     for (size_t k = 0; k < items.size(); ++k) population.push_back({items[k], static_cast<int64_t>(k)});
   }
-  const int64_t k = std::min<int64_t>(count, static_cast<int64_t>(population.size()));
+  const int64_t k = drawn(count, population.size(), "mmlu");
   if (k == 0) return Status::ok();
   for (uint64_t j : rng.sample(population.size(), static_cast<uint64_t>(k))) {
     const MmluItem& q = *population[j].item;
@@ -194,7 +206,7 @@ Status sample_gsm8k(const FlatDataset& d, const Args& a, int64_t count, PyRandom
   }
   std::vector<const Gsm8kItem*> shots;
   for (int s = 0; s < a.few_shot_num; ++s) shots.push_back(&train[s]);
-  const int64_t k = std::min<int64_t>(count, static_cast<int64_t>(test.size()));
+  const int64_t k = drawn(count, test.size(), "gsm8k");
   if (k == 0) return Status::ok();
   for (uint64_t j : rng.sample(test.size(), static_cast<uint64_t>(k))) {
     const Gsm8kItem& q = test[j];
@@ -347,9 +359,9 @@ Result<std::vector<EvalEntry>> load_eval_set(const stdfs::path& file) {
   QB_TRY(for_each_line(text, [&](int line, std::string_view s) -> Status {
     if (s.empty()) return Status::ok();
     std::string where = fmt::format("{}:{}", file.string(), line);
-    nlohmann::json j = nlohmann::json::parse(s, nullptr, false);
-    if (j.is_discarded()) return corrupt(where + ": not valid JSON (truncated or edited eval set?)");
-    QB_ASSIGN_OR_RETURN(EvalEntry e, EvalEntry::from_json(j, where));
+    auto j = parse_json_bounded(s, where);
+    if (!j.is_ok()) return corrupt(j.status().message() + " (truncated or edited eval set?)");
+    QB_ASSIGN_OR_RETURN(EvalEntry e, EvalEntry::from_json(*j, where));
     if (e.index != static_cast<int64_t>(out.size())) {
       return corrupt(fmt::format("{}: field 'index': expected {}, got {}", where, out.size(), e.index));
     }

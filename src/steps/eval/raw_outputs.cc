@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "steps/eval/rows.h"
 #include "util/fs.h"
 #include "util/json_parse.h"
 
@@ -56,18 +57,14 @@ Result<std::pair<int64_t, RawOutput>> parse_raw_output(std::string_view line, co
 Result<std::vector<RawOutput>> load_raw_outputs(const std::filesystem::path& file, size_t expected) {
   QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(file));
   std::vector<RawOutput> out;
-  size_t pos = 0, line = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    ++line;
+  QB_TRY(for_each_line(text, [&](int line, std::string_view s) -> Status {
     const std::string where = file.string() + ":" + std::to_string(line);
-    QB_ASSIGN_OR_RETURN(auto item, parse_raw_output(std::string_view(text).substr(pos, nl - pos), where));
+    QB_ASSIGN_OR_RETURN(auto item, parse_raw_output(s, where));
     if (item.first != static_cast<int64_t>(out.size()))
       return corrupt(where + ": index " + std::to_string(item.first) + ", expected " + std::to_string(out.size()));
     out.push_back(std::move(item.second));
-    pos = nl + 1;
-  }
+    return Status::ok();
+  }));
   if (out.size() != expected)
     return corrupt(file.string() + ": " + std::to_string(out.size()) + " outputs, the eval set has " +
                    std::to_string(expected));

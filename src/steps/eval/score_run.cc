@@ -4,6 +4,7 @@
 #include <array>
 #include <map>
 
+#include "steps/eval/rows.h"
 #include "util/fs.h"
 
 namespace qb::eval {
@@ -79,17 +80,13 @@ Result<std::vector<bool>> read_item_correctness(const std::filesystem::path& art
   const std::filesystem::path file = artifact_dir / "items.jsonl";
   QB_ASSIGN_OR_RETURN(std::string text, fs::read_file(file));
   std::vector<bool> out;
-  size_t pos = 0, line = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    ++line;
-    json j = json::parse(text.substr(pos, nl - pos), nullptr, false);
-    pos = nl + 1;
+  QB_TRY(for_each_line(text, [&](int line, std::string_view s) -> Status {
+    json j = json::parse(s, nullptr, false);
     if (j.is_discarded() || !j.contains("correct") || !j["correct"].is_boolean())
       return corrupt(file.string() + ":" + std::to_string(line) + ": not an item line with a boolean 'correct'");
     out.push_back(j["correct"].get<bool>());
-  }
+    return Status::ok();
+  }));
   if (out.size() != expected)
     return corrupt(file.string() + ": " + std::to_string(out.size()) + " items, expected " + std::to_string(expected));
   return out;

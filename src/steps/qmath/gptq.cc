@@ -17,7 +17,7 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
-#include "steps/qmath/log/log.h"
+#include "util/log.h"
 #include "steps/qmath/observer.h"
 
 namespace qb::qmath {

@@ -7,14 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "steps/eval/py_random.h"
+#include "util/py_random.h"
 #include "util/fs.h"
 
 namespace qb::quant {
 
 std::vector<std::int64_t> window_starts(std::uint64_t seed, std::int64_t n, std::int64_t seq_len,
                                         std::int64_t num_samples) {
-  eval::PyRandom rng(seed);
+  PyRandom rng(seed);
   std::vector<std::int64_t> out;
   out.reserve(num_samples);
   // randint(0, n - seq_len - 1) = randrange(0, n - seq_len) = _randbelow(n - seq_len).
@@ -27,7 +27,7 @@ std::vector<std::int64_t> window_starts(std::uint64_t seed, std::int64_t n, std:
 std::vector<std::int64_t> shuffled_order(std::uint64_t seed, std::int64_t n) {
   std::vector<std::int64_t> order(n);
   for (std::int64_t i = 0; i < n; ++i) order[i] = i;
-  eval::PyRandom rng(seed);
+  PyRandom rng(seed);
   // random.shuffle: for i in reversed(range(1, len(x))): j = _randbelow(i + 1); swap x[i], x[j].
   for (std::int64_t i = n - 1; i >= 1; --i)
     std::swap(order[i], order[rng.randbelow(static_cast<std::uint64_t>(i) + 1)]);

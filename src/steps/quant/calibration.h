@@ -15,7 +15,7 @@
 //          Fails when fewer usable documents exist.
 //   dataset (a benchmark directory) is not implemented: use a .txt or .jsonl file.
 //
-// "random" is CPython's (qb::eval::PyRandom: MT19937, init_by_array seeding, _randbelow by
+// "random" is CPython's (qb::PyRandom: MT19937, init_by_array seeding, _randbelow by
 // rejection on getrandbits): all integer arithmetic, so the samples are the same on every
 // platform and standard library. (std::uniform_int_distribution and std::shuffle, used before,
 // are implementation-defined: libstdc++ and libc++ draw different windows from the same seed.)

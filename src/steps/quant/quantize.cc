@@ -16,7 +16,7 @@
 #include "steps/model/rms_norm.h"
 #include "steps/model_io/checkpoint.h"
 #include "steps/qmath/gptq.h"
-#include "steps/qmath/log/log.h"
+#include "util/log.h"
 #include "steps/qmath/observer.h"
 #include "steps/qmath/qparams.h"
 #include "steps/quant/activation_stats.h"
@@ -123,7 +123,7 @@ Result<std::vector<Outcome>> quantize_linears(const std::vector<const PlannedLin
       r["gptq_loss"] = g.row_losses.narrow(0, o, n).sum().item<double>();
       r["rtn_fallback"] = g.rtn_fallback;
       if (g.rtn_fallback)
-        qmath::log::warn("quantize: " + ps[k]->module + ": GPTQ fell back to RTN");
+        log::warn("quantize: " + ps[k]->module + ": GPTQ fell back to RTN");
       if (ps.size() > 1) {
         json with = json::array();
         for (const auto* p : ps) with.push_back(p->module);
@@ -551,12 +551,12 @@ Status run_quantize(const QuantizeRequest& req) {
     for (const auto i : length_aware_order(lengths)) ordered.push_back(std::move(samples[i]));
     samples = std::move(ordered);
     calib_report = {{"samples", samples.size()}, {"tokens", tokens}};
-    qmath::log::info("quantize: " + std::string(modifier_name(recipe.modifier)) + ", " +
+    log::info("quantize: " + std::string(modifier_name(recipe.modifier)) + ", " +
               std::to_string(n_quant) + " Linears, calibration " + std::to_string(samples.size()) +
               " samples / " + std::to_string(tokens) + " tokens");
     QB_TRY(q.run_calibrated(samples));
   } else {
-    qmath::log::info("quantize: " + std::string(modifier_name(recipe.modifier)) + ", " +
+    log::info("quantize: " + std::string(modifier_name(recipe.modifier)) + ", " +
               std::to_string(n_quant) + " Linears, no calibration");
     QB_TRY(q.run_rtn());
   }
@@ -618,7 +618,7 @@ Status run_quantize(const QuantizeRequest& req) {
   on_disk.erase("timings");
   on_disk.erase("max_rss_gib");
   for (auto& l : on_disk["linears"]) l.erase("seconds");
-  qmath::log::info("quantize: timings " + report["timings"].dump() + ", max RSS " +
+  log::info("quantize: timings " + report["timings"].dump() + ", max RSS " +
                    std::to_string(report["max_rss_gib"].get<double>()) + " GiB");
   QB_TRY_CTX(fs::write_file_atomic(req.output_dir / kReportFile, on_disk.dump(2) + "\n"),
              "quantize: writing the report");

@@ -1,11 +1,11 @@
 // MT19937 and CPython's seeding/sampling (see py_random.h). Constants from the reference mt19937ar.c.
-#include "steps/eval/py_random.h"
+#include "util/py_random.h"
 
 #include <cassert>
 #include <cmath>
 #include <unordered_set>
 
-namespace qb::eval {
+namespace qb {
 
 namespace {
 constexpr int kN = 624;
@@ -126,4 +126,4 @@ std::vector<uint64_t> PyRandom::sample(uint64_t n, uint64_t k) {
   return result;
 }
 
-}  // namespace qb::eval
+}  // namespace qb

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace qb::eval {
+namespace qb {
 
 class PyRandom {
  public:
@@ -33,4 +33,4 @@ class PyRandom {
   int mti_ = 625;
 };
 
-}  // namespace qb::eval
+}  // namespace qb
