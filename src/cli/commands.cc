@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -326,6 +327,11 @@ int cmd_runs(const Common& c, bool json, bool all) {
     if (!rec.is_ok()) continue;
     if (all || inv.empty() || rec->run.invocation == inv || rec->run.invocation > inv) runs->push_back(rec->run);
   }
+  // In the order they started: the runs of Slurm jobs enter the index when their invocation
+  // ingests them, after the local steps that ran beside them.
+  std::stable_sort(runs->begin(), runs->end(), [](const store::RunRow& a, const store::RunRow& b) {
+    return a.invocation != b.invocation ? a.invocation < b.invocation : a.started < b.started;
+  });
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : *runs)
     out.push_back({{"invocation", r.invocation}, {"kind", r.kind}, {"name", r.name}, {"key", r.key}, {"status", r.status},

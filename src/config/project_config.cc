@@ -41,9 +41,9 @@ ProjectSpec parse_project(FileContext& c, const Node& root) {
   MapReader top(c.diags, root, "", c.whole_file(), kTopKeys);
   LocMap locs(c.whole_file());
   locs.add_tree("", nullptr, root);
-  const int before = c.diags.error_count();
 
-  spec.executor = top.get_enum("executor", {"local", "slurm"}, "local").value_or("local");
+  const auto executor = top.get_enum("executor", {"local", "slurm"}, "local");
+  spec.executor = executor.value_or("local");
   if (const Node* n = top.find("cache")) {
     if (auto dir = read_string(c.diags, *n, "cache")) {
       if (dir->empty()) {
@@ -67,7 +67,7 @@ ProjectSpec parse_project(FileContext& c, const Node& root) {
       if (k == "default") spec.slurm_default = parse_job(c, r, k);
       else spec.slurm_kinds[k] = parse_job(c, r, k);
     }
-    if (spec.executor != "slurm")
+    if (spec.executor != "slurm" && executor)  // (a bad executor is already an error)
       c.diags.warning(top.find_key("slurm")->loc, "'slurm' is ignored: the executor is local (write 'executor: slurm')");
   }
 
@@ -102,11 +102,11 @@ ProjectSpec parse_project(FileContext& c, const Node& root) {
   }
   spec.jobs = static_cast<int>(jobs.value_or(1));
 
-  if (c.diags.error_count() == before) {
-    spec::Issues issues;
-    spec.validate(issues);
-    locs.report(issues, c.diags);
-  }
+  // The executor's rules, reported with the errors above (all at once): a field that did not
+  // parse kept its default, which these rules accept, so nothing is reported twice.
+  spec::Issues issues;
+  spec.validate(issues);
+  locs.report(issues, c.diags);
   return spec;
 }
 

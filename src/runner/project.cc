@@ -110,8 +110,15 @@ Status Project::open_index_for_writing(const OpenOptions& opts) {
     if (std::string ro = not_writable(db); !ro.empty()) msg += "; '" + rel(db) + "' is not writable (" + ro + ")";
     return Status(why.code(), msg + "; nothing was changed");
   }
-  // Rebuilding replaces the file: no step may write to it meanwhile.
-  if (store_lock_.mode() != LockMode::kExclusive) {
+  // Rebuilding replaces the file: no step may write to it meanwhile. In a store shared with
+  // other checkouts, their steps hold the store lock but never write this index: this
+  // checkout's own index writers hold cache/locks/index.lock shared instead (step_runner.cc).
+  FileLock index_lock;
+  if (L.shared_store()) {
+    QB_ASSIGN_OR_RETURN(index_lock, take(L.index_lock(), opts.note, LockMode::kExclusive, opts.no_wait,
+                                         "the index needs a rebuild and steps are running in this checkout",
+                                         "the steps writing this checkout's index to finish (it needs a rebuild)"));
+  } else if (store_lock_.mode() != LockMode::kExclusive) {
     Status c = store_lock_.convert(LockMode::kExclusive, false);
     if (c.code() == Code::kBusy) {
       std::string holder = FileLock::holder(L.store_lock());
@@ -140,11 +147,11 @@ Status Project::open_index_for_writing(const OpenOptions& opts) {
     }
     warning = "the index was unusable (" + why.message() + "); moved it to " + rel(aside) +
               " and rebuilt it from cache/objects/ (run history is lost)";
-  } else if (had_objects) {
+  } else if (had_objects && !L.shared_store()) {  // a new checkout of a shared store has no index yet
     warning = "the index cache/index.sqlite was missing; rebuilt it from cache/objects/ (run history is lost)";
   }
   QB_TRY(store::Index::rebuild(db, store_));
-  if (!opts.exclusive_store) QB_TRY(store_lock_.convert(LockMode::kShared));
+  if (!opts.exclusive_store && store_lock_.mode() == LockMode::kExclusive) QB_TRY(store_lock_.convert(LockMode::kShared));
   QB_ASSIGN_OR_RETURN(index_, store::Index::open(db, store::IndexAccess::kReadWrite));
   if (!warning.empty()) warn(warning);
   return Status::ok();

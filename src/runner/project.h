@@ -11,6 +11,14 @@
 //                 published artifact). So a replayed step runs beside a build, and gc waits for it.
 //   node-<key>.lock   one per node being run: two runs of one node never overlap.
 //   gpu<N>.lock   one per device.
+// With `cache:` (a store shared by several checkouts, maybe on a network file system) the store
+// lock and the node locks live in the store — flock works across checkouts, and across machines
+// on NFS (emulated with fcntl locks) — so gc in one checkout waits for the steps of every
+// checkout, and two checkouts building one key publish it once (the second finds it cached).
+// The index stays in each checkout's cache/: its rebuild then takes cache/locks/index.lock
+// exclusively, which this checkout's steps that write the index hold shared, rather than the
+// store lock, which would wait for every other checkout's build. Steps in Slurm jobs write no
+// index at all (runner/run_record.h).
 // Read-only commands (status, explain, graph, runs, --dry-run, gc --dry-run) take no lock and
 // never move, rebuild, repair or delete anything: when the index is unusable or behind they read
 // a copy in memory completed from the manifests, and a damaged artifact is only reported.

@@ -94,7 +94,12 @@ void append_to_log(const store::Layout& layout, const std::string& log, const st
 Result<int> ingest_run_records(Project& project) {
   const auto& L = project.layout();
   int ingested = 0;
-  for (auto& [path, rec] : list_run_records(L)) {
+  auto records = list_run_records(L);
+  // In the order the runs started, as the index lists the runs of local steps.
+  std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
+    return a.second.is_ok() && b.second.is_ok() && a.second->run.started < b.second->run.started;
+  });
+  for (auto& [path, rec] : records) {
     std::error_code ec;
     if (!rec.is_ok()) {
       stdfs::rename(path, path.string() + ".bad", ec);

@@ -46,7 +46,7 @@ Result<int> run_job(const store::Layout& checkout, const std::string& key, const
 
   QB_ASSIGN_OR_RETURN(ProcessResult pr, run_process(srun_argv));
   const bool interrupted = pr.interrupted;
-  const bool ok = !interrupted && !pr.signaled && pr.exit_code == 0;
+  bool ok = !interrupted && !pr.signaled && pr.exit_code == 0;
 
   // Which job ran this edge, and how it ended.
   std::optional<SlurmJob> job = find_job(comment);
@@ -70,6 +70,8 @@ Result<int> run_job(const store::Layout& checkout, const std::string& key, const
       have_record = true;
     }
   }
+  // srun may exit 0 for a job Slurm killed (seen: NODE_FAIL): success is the step's own word.
+  if (ok && job && !(have_record && (rec.run.status == "ok" || rec.run.status == "hit"))) ok = false;
   if (ok) {
     if (have_record) {
       rec.run.job_state = job->state;

@@ -2,7 +2,9 @@
 // that is a Slurm job (rules/slurm.ninja; build.ninja spells out the srun line per edge). It runs
 // srun, which submits the job and waits for it, and stays on the submitting machine to say what
 // happened to the job, which the step inside cannot always say itself:
-//  - srun succeeded: the run record gets Slurm's final state (COMPLETED);
+//  - the step recorded success (ok, or a cache hit): the run record gets Slurm's final state
+//    (COMPLETED). srun's exit status alone is not trusted: it is 0 for a job lost to a node
+//    failure;
 //  - the job failed or was killed by Slurm (time limit, scancel, node failure, preemption): the
 //    step fails, its log and run record name the job id and Slurm's state and reason, and the
 //    next qbuild redoes it (nothing was published: publication is an atomic rename);

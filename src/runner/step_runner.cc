@@ -241,9 +241,15 @@ Status run_step(const store::Layout& checkout, const StepRegistry& registry, con
   QB_ASSIGN_OR_RETURN(FileLock node_lock, FileLock::acquire(layout.node_lock(key), "step " + key));
   // A step in a Slurm job writes a run record file; only the invoking qbuild writes the index.
   std::unique_ptr<RunSink> sink;
+  FileLock index_lock;
   if (job) {
     sink = std::make_unique<FileSink>(run_record_path(layout, key, job->id));
   } else {
+    // With a shared store the store lock guards the objects of every checkout; this checkout's
+    // index has its own lock, which its rebuild takes exclusively (runner/project.h).
+    if (layout.shared_store()) {
+      QB_ASSIGN_OR_RETURN(index_lock, FileLock::acquire(layout.index_lock(), "step " + key, LockMode::kShared));
+    }
     QB_ASSIGN_OR_RETURN_CTX(store::Index index, store::Index::open(layout.index_db(), store::IndexAccess::kReadWrite),
                             "the index (run qbuild to rebuild it)");
     sink = std::make_unique<IndexSink>(std::move(index), layout.index_db());
@@ -267,6 +273,9 @@ Status run_step(const store::Layout& checkout, const StepRegistry& registry, con
   if (store.contains(key) && !opts.force) {
     run.status = "hit";
     QB_TRY(sink->begin(run));
+    // Built by someone else (another checkout sharing the store, or a run this index missed):
+    // this checkout's index learns the artifact, as the results CSVs are chosen from it.
+    if (auto m = store.read_manifest(key); m.is_ok()) QB_TRY(sink->published(*m));
     QB_TRY(sink->end("hit", 0, "artifact already in the store"));
     spdlog::info("cache hit: artifact already in the store");
     return Status::ok();

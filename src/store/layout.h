@@ -29,6 +29,8 @@
 //   outputs.memo                            what the build last wrote outside the store (node
 //                                           files, build.ninja, CSVs, links' copies), by stat
 //   locks/qbuild.lock                       the whole-invocation lock (a build, gc, verify)
+//   locks/index.lock                        with a shared store: held shared by this checkout's
+//                                           steps that write the index, exclusive by its rebuild
 //   locks/gpu<N>.lock                       one per GPU device of this machine (local executor)
 //   logs/<YYYYmmdd_HHMMSS>/                 (in the root) one folder per invocation: step logs +
 //                                           replay scripts
@@ -77,6 +79,7 @@ class Layout {
   stdfs::path locks() const { return cache() / "locks"; }
   stdfs::path store_locks() const { return store_ / "locks"; }
   stdfs::path project_lock() const { return locks() / "qbuild.lock"; }
+  stdfs::path index_lock() const { return locks() / "index.lock"; }
   stdfs::path store_lock() const { return store_locks() / "store.lock"; }
   stdfs::path node_lock(const std::string& key) const { return store_locks() / ("node-" + key + ".lock"); }
   stdfs::path gpu_lock(int device) const { return locks() / ("gpu" + std::to_string(device) + ".lock"); }
