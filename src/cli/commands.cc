@@ -113,9 +113,9 @@ std::variant<store::Layout, int> layout_only(const Common& c) {
 // The Slurm jobs of this invocation that Slurm still runs or queues after Ninja returned (an
 // srun killed before it could cancel its job, or one still pending): cancelled, so nothing of
 // an interrupted build keeps running.
-void cancel_leftover_jobs(const std::string& invocation) {
+void cancel_leftover_jobs(const std::string& invocation, const std::filesystem::path& root) {
   if (!runner::slurm_available()) return;
-  auto jobs = runner::jobs_with_comment(runner::invocation_comment_prefix(invocation));
+  auto jobs = runner::jobs_with_comment(runner::tag_comment_prefix(runner::job_tag(invocation, root)));
   if (!jobs.is_ok()) {
     std::fprintf(stderr, "qbuild: warning: could not list this build's Slurm jobs: %s\n", jobs.status().message().c_str());
     return;
@@ -158,7 +158,7 @@ int cmd_build(const Common& c, const BuildArgs& a, const runner::StepRegistry& r
     if (!rc.is_ok()) return fail(rc.status());
     ninja_rc = *rc;
     if (slurm) {
-      cancel_leftover_jobs(invocation);
+      cancel_leftover_jobs(invocation, l.project->layout().root());
       auto n = runner::ingest_run_records(*l.project);
       if (!n.is_ok()) return fail(n.status().with_context("ingesting cache/runs/"));
       print_warnings(*l.project);

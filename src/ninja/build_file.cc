@@ -14,7 +14,7 @@ std::string stamp_path(const store::Layout& layout, const std::string& key) { re
 
 std::string slurm_launcher(const std::string& qbuild_command, const Node& n, const spec::SlurmJobSpec& job) {
   std::string s = qbuild_command + " job " + n.key + " -- srun --quit-on-interrupt --job-name=" + shell_quote(n.log_name) +
-                  " --comment=\"qbuild:$QBUILD_INVOCATION:" + n.key + "\"";
+                  " --comment=\"qbuild:$QBUILD_JOB_TAG:" + n.key + "\"";
   for (const auto& o : job.srun_options()) s += " " + shell_quote(o);
   return s + " -- ";  // the rule puts $qbuild right after it
 }

@@ -6,7 +6,7 @@
 //
 // With executor: slurm, the edge of a node that must run and whose kind runs as a Slurm job gets
 // a `launcher` (rules/slurm.ninja): `<qbuild> job <key> -- srun --quit-on-interrupt
-// --job-name=<log name> --comment=qbuild:$QBUILD_INVOCATION:<key> <the kind's options> --`,
+// --job-name=<log name> --comment=qbuild:$QBUILD_JOB_TAG:<key> <the kind's options> --`,
 // which the kind's rule puts before `$qbuild step <kind> <key>`, and sits in the `slurm` pool
 // (as deep as slurm.jobs). A cached node's edge keeps the plain command: if Ninja runs it, it is
 // a local cache hit, never a job. Steps that stay local sit in the `local` pool (as many as run

@@ -13,6 +13,7 @@
 
 #include "ninja/build_file.h"
 #include "runner/output_memo.h"
+#include "runner/slurm.h"
 #include "store/check_memo.h"
 #include "util/fs.h"
 #include "util/strings.h"
@@ -109,6 +110,7 @@ Result<int> run_ninja(Project& project, const NinjaOptions& opts) {
   QB_TRY(fs::make_dirs(log_dir));
   std::map<std::string, std::string> env = {{"QBUILD_LOG_DIR", log_dir.string()},
                                             {"QBUILD_INVOCATION", opts.invocation},
+                                            {"QBUILD_JOB_TAG", job_tag(opts.invocation, L.root())},
                                             {"NINJA_STATUS", "[%f/%t %es] "}};
   if (::isatty(1)) env["QBUILD_TTY_PROGRESS"] = "1";  // steps draw their progress line on the terminal
   // Ninja and its steps hold the project locks with us, and Ninja dies with us (project.h).

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <thread>
 
+#include "util/hash.h"
 #include "util/strings.h"
 #include "util/subprocess.h"
 
@@ -80,11 +81,14 @@ std::string SlurmJob::describe() const {
   return s;
 }
 
-std::string job_comment(const std::string& invocation, const std::string& key) {
-  return invocation_comment_prefix(invocation) + key;
+std::string job_tag(const std::string& invocation, const std::filesystem::path& checkout_root) {
+  const std::string root = std::filesystem::absolute(checkout_root).lexically_normal().string();
+  return invocation + "@" + hash_bytes(root.data(), root.size()).hex().substr(0, 8);
 }
 
-std::string invocation_comment_prefix(const std::string& invocation) { return "qbuild:" + invocation + ":"; }
+std::string job_comment(const std::string& tag, const std::string& key) { return tag_comment_prefix(tag) + key; }
+
+std::string tag_comment_prefix(const std::string& tag) { return "qbuild:" + tag + ":"; }
 
 bool slurm_available() { return !find_on_path("squeue").empty() && !find_on_path("scontrol").empty(); }
 

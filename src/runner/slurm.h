@@ -2,14 +2,18 @@
 // the submitting machine needs only the client tools, as for srun in rules/slurm.ninja).
 //
 // A job qbuild submits is named after its node (the step log's name) and carries the comment
-// "qbuild:<invocation>:<node key>", which is how an invocation finds its own jobs — to cancel
-// them when interrupted, to say which job ran a step, and for `qbuild status` — without
-// touching another invocation's or another checkout's jobs.
+// "qbuild:<invocation>@<checkout>:<node key>", which is how an invocation finds its own jobs — to
+// cancel them when interrupted, to say which job ran a step, and for `qbuild status` — without
+// touching another invocation's or another checkout's jobs. <checkout> (a hash of the checkout's
+// path) is there because invocations are named by the second they start: two checkouts sharing
+// a cache, started at once, build the same keys under the same invocation name (seen in
+// tests/slurm: each took the other's job for its own).
 //
 // Finished jobs: scontrol knows them for MinJobAge seconds (300 by default); sacct, when the
 // cluster keeps accounting, for ever. qbuild asks scontrol first, then sacct.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,9 +30,11 @@ struct SlurmJob {
   std::string describe() const;
 };
 
-// "qbuild:<invocation>:<key>", and the prefix that finds every job of an invocation.
-std::string job_comment(const std::string& invocation, const std::string& key);
-std::string invocation_comment_prefix(const std::string& invocation);
+// "<invocation>@<checkout>": what build.ninja's srun lines find in $QBUILD_JOB_TAG.
+std::string job_tag(const std::string& invocation, const std::filesystem::path& checkout_root);
+// "qbuild:<tag>:<key>", and the prefix that finds every job of a tag (an invocation).
+std::string job_comment(const std::string& tag, const std::string& key);
+std::string tag_comment_prefix(const std::string& tag);
 
 // True when the Slurm client commands are on PATH.
 bool slurm_available();

@@ -42,7 +42,7 @@ std::optional<SlurmJob> find_job(const std::string& comment) {
 Result<int> run_job(const store::Layout& checkout, const std::string& key, const std::vector<std::string>& srun_argv) {
   if (srun_argv.empty()) return invalid_argument("qbuild job: no command after '--'");
   const std::string invocation = env_or("QBUILD_INVOCATION", "manual-" + timestamp_compact());
-  const std::string comment = job_comment(invocation, key);
+  const std::string comment = job_comment(env_or("QBUILD_JOB_TAG", job_tag(invocation, checkout.root())), key);
 
   QB_ASSIGN_OR_RETURN(ProcessResult pr, run_process(srun_argv));
   const bool interrupted = pr.interrupted;

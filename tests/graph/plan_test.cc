@@ -390,7 +390,7 @@ TEST_F(SlurmBuildFileTest, GpuEdgesRunThroughSrunInTheSlurmPool) {
             "  desc = tiny-rtn\n"
             // Ninja's escaping ($$ is a $ for the shell) and shell quoting (options with ':').
             "  launcher = /bin/qbuild --project /p job " + q + " -- srun --quit-on-interrupt --job-name=" + qn.log_name +
-            " --comment=\"qbuild:$$QBUILD_INVOCATION:" + q + "\" --partition=gpu '--time=1:00:00' '--gres=gpu:1' -- \n"
+            " --comment=\"qbuild:$$QBUILD_JOB_TAG:" + q + "\" --partition=gpu '--time=1:00:00' '--gres=gpu:1' -- \n"
             "  pool = slurm");
   std::string gen = key(g, "generate", "tiny-rtn");
   EXPECT_NE(edge(*text, stamp_path(layout(), gen)).find("--partition=gpu '--gres=gpu:1' -- \n  pool = slurm"), std::string::npos)
