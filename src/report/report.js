@@ -234,7 +234,7 @@
       throw e;
     });
     pending.push(p);
-    return p;
+    return p.catch(function () {});  // reported above; `pending` carries the failure to data-rendered
   }
 
   // Accuracy (with its standard error) against x, one labelled point per variant.
@@ -254,7 +254,7 @@
         {orient: "bottom", scale: "x", title: xTitle, grid: true, tickCount: 6},
         {orient: "left", scale: "y", title: yTitle, grid: true}
       ],
-      legends: [{fill: "color", orient: "bottom-right", symbolType: "circle"}],
+      legends: [{fill: "color", orient: "top", direction: "horizontal", symbolType: "circle"}],
       marks: [
         {type: "rule", name: "errorbars", from: {data: "pts"},
          encode: {enter: {x: {scale: "x", field: "x"}, y: {scale: "y", field: "lo"}, y2: {scale: "y", field: "hi"},
@@ -276,9 +276,12 @@
   var bench = document.getElementById("bench");
   data.benchmarks.slice().reverse().forEach(function (b) { bench.appendChild(el("option", {value: b}, b)); });
   var chartNotes = document.getElementById("chart-notes");
+  // One unit for the size axis, from the largest model.
+  var largest = Math.max.apply(null, data.rows.map(function (r) { return isNum(r.size_bytes) ? r.size_bytes : 0; }));
+  var sizeUnit = largest >= 1e9 ? [1e9, "GB"] : largest >= 1e6 ? [1e6, "MB"] : largest >= 1e3 ? [1e3, "kB"] : [1, "bytes"];
   var charts = [
-    {id: "chart-size", x: function (r) { return isNum(r.size_bytes) ? r.size_bytes / 1e6 : null; },
-     title: "weights on disk (MB)", what: "no size on disk"},
+    {id: "chart-size", x: function (r) { return isNum(r.size_bytes) ? r.size_bytes / sizeUnit[0] : null; },
+     title: "weights on disk (" + sizeUnit[1] + ")", what: "no size on disk"},
     {id: "chart-kl", x: function (r) { return r.base ? 0 : numCol(r, "fidelity_kl"); },
      title: "KL divergence from the base model", what: "no KL divergence"},
     {id: "chart-speed", x: function (r) { return numCol(r, "decode_tokens_per_s"); },
@@ -349,9 +352,12 @@
       }
       var box = el("div", {"class": "chart"});
       fig.appendChild(box);
+      // Rows of 10 to 24 pixels: a 2-layer model stays readable, a 36-layer one fits a screen.
+      var rowHeight = Math.max(10, Math.min(24, Math.floor(420 / h.layers.length)));
+      var height = rowHeight * h.layers.length;
       return render(box, {
         $schema: "https://vega.github.io/schema/vega/v5.json",
-        width: 34 * h.modules.length, height: 14 * h.layers.length, padding: 6, autosize: "pad",
+        width: 34 * h.modules.length, height: height, padding: 6, autosize: "pad",
         data: [{name: "heat", values: cells}],
         scales: [
           {name: "x", type: "band", domain: h.modules, range: "width"},
@@ -363,8 +369,8 @@
           {orient: "left", scale: "y", title: "layer", domain: false, ticks: false,
            labelFontSize: h.layers.length > 40 ? 7 : 10}
         ],
-        legends: [{fill: "color", type: "gradient", title: metricTitles[metric] || metric, gradientLength: 120,
-                   titleLimit: 220}],
+        legends: [{fill: "color", type: "gradient", title: metricTitles[metric] || metric,
+                   gradientLength: Math.max(40, Math.min(200, height)), titleLimit: 220}],
         marks: [{type: "rect", name: "cells", from: {data: "heat"},
                  encode: {enter: {x: {scale: "x", field: "module"}, width: {scale: "x", band: 1},
                                   y: {scale: "y", field: "layer"}, height: {scale: "y", band: 1},
