@@ -101,6 +101,13 @@ Result<ModelInfo> model_info(Sources& src, const std::string& model_key) {
   return m;
 }
 
+Result<std::string> model_key_of(Sources& src, const ResultsRow& row) {
+  if (!row.text("model_key").empty()) return row.text("model_key");
+  if (row.text("generate_key").empty()) return std::string();
+  QB_ASSIGN_OR_RETURN(auto gen, src.index.artifact(row.text("generate_key")));
+  return gen ? gen->inputs.value("model", "") : std::string();
+}
+
 Result<nlohmann::json> read_quant_report(const ModelInfo& m) {
   if (m.kind != "quant") return not_found("not a quantized model");
   const auto path = m.dir / "quant_report.json";

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "graph/graph.h"
+#include "report/results_table.h"
 #include "store/index.h"
 #include "store/layout.h"
 #include "store/object_store.h"
@@ -50,6 +51,10 @@ struct ModelInfo {
 };
 
 Result<ModelInfo> model_info(Sources& src, const std::string& model_key);
+
+// A row's model: its `model_key`, else the model input of the generation it scored
+// (`generate_key`'s artifact) — a score artifact that did not record its model still has one.
+Result<std::string> model_key_of(Sources& src, const ResultsRow& row);
 
 // The quant report of a quantized model (steps/quant/quantize.h: quant_report.json), or a
 // Code::kNotFound / kCorrupt saying why there is none.

@@ -61,7 +61,8 @@ Result<ReportResult> write_reports(Sources& src, const std::vector<std::string>&
         const std::string v = row.text("variant");
         if (row.is_base() || done.count(v)) continue;
         done.insert(v);
-        QB_ASSIGN_OR_RETURN(ModelInfo m, model_info(src, row.text("model_key")));
+        QB_ASSIGN_OR_RETURN(std::string model_key, model_key_of(src, row));
+        QB_ASSIGN_OR_RETURN(ModelInfo m, model_info(src, model_key));
         if (m.kind != "quant") continue;  // no model files to describe (deleted by gc, or not quantized)
         CardInput in{v, m, all, QBUILD_VERSION_STRING, ""};
         if (!m.source_path.empty()) in.source_license = card_license(L.root() / m.source_path / "README.md");

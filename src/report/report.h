@@ -5,7 +5,7 @@
 //
 // Inputs, all read-only: results/<dataset_name>.csv (by column name), the index (runs and
 // artifact metadata), the store's manifests and quant reports, and the charting library from
-// Debian (vega_bundle.h). `qbuild` writes the reports after every successful build; a report
+// Debian (vega_bundle.h). `qbuild` writes the reports after every build; a report
 // that cannot be written is a warning there, never a failed build.
 #pragma once
 

@@ -186,7 +186,8 @@ Result<ordered_json> gather_report(Sources& src, const ResultsTable& table, cons
     }
     r["recovery"] = rec;
 
-    QB_ASSIGN_OR_RETURN(ModelInfo m, model_info(src, row.text("model_key")));
+    QB_ASSIGN_OR_RETURN(std::string model_key, model_key_of(src, row));
+    QB_ASSIGN_OR_RETURN(ModelInfo m, model_info(src, model_key));
     if (m.kind.empty())  // (a source the configs no longer name matters to model cards only)
       for (const auto& g : m.gaps) gap(variant + ": " + g);
     r["size_bytes"] = m.weight_bytes ? json(*m.weight_bytes) : json(nullptr);

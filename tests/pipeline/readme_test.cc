@@ -72,6 +72,16 @@ TEST_F(Readme, TheDemoThenEveryCommand) {
   EXPECT_TRUE(fs::exists(root_ / "outputs/demo/reports/qwen3-demo-r1r2-gptq-W8A8-dynamic.json"));
   EXPECT_TRUE(fs::exists(root_ / "outputs/demo/predictions/qwen3-demo-rtn-W8A8-static/gsm8k.jsonl"));
   EXPECT_TRUE(fs::exists(root_ / "data/demo_mmlu_gsm8k.jsonl"));
+  // The report and the model cards (README: "The report").
+  EXPECT_NE(first_.text.find("qbuild: report results/demo_mmlu_gsm8k.html"), std::string::npos) << first_.text;
+  const std::string html = read(root_ / "results/demo_mmlu_gsm8k.html");
+  EXPECT_NE(html.find("\"variant\":\"qwen3-demo-r1r2-gptq-W8A8-dynamic\",\"metrics\":[\"weight_rel_error\",\"gptq_loss\""),
+            std::string::npos);  // its heatmap, from the real quant report
+  for (const char* v : {"qwen3-demo-rtn-W8A8-dynamic", "qwen3-demo-r1r2-gptq-W8A8-dynamic"}) {
+    const auto card = root_ / "results/models" / v / "README.md";
+    EXPECT_NE(read(card).find("base_model: demo/qwen3-demo\n"), std::string::npos) << card;
+    EXPECT_TRUE(fs::exists(root_ / "results/models" / v / "config.json")) << v;
+  }
   targets_and_inspection();
   model_tools();
 }
@@ -117,6 +127,9 @@ void Readme::targets_and_inspection() {
   EXPECT_EQ(run("runs").code, 0);
   EXPECT_NE(run("graph").text.find("digraph"), std::string::npos);
   EXPECT_EQ(run("gc --dry-run").code, 0);
+  auto report = run("report results/demo_mmlu_gsm8k.html");
+  EXPECT_EQ(report.code, 0) << report.text;
+  EXPECT_NE(report.text.find("report: results/demo_mmlu_gsm8k.html\n"), std::string::npos) << report.text;
   auto verify = run("verify");
   EXPECT_EQ(verify.code, 0) << verify.text;
   EXPECT_NE(verify.text.find("verified 29 object(s)"), std::string::npos) << verify.text;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "report_fixture.h"
 #include "run_command.h"
 
 namespace qb::report::testing {
@@ -32,10 +33,10 @@ inline std::string chromium_binary() {
   return "";
 }
 
-#define QB_REQUIRE_CHROMIUM()                                                                                  \
-  if (::qb::report::testing::chromium_binary().empty())                                                        \
-  GTEST_SKIP() << "chromium is not installed (Debian: apt-get install chromium; scripts/setup.sh installs it), " \
-                  "so the report cannot be rendered here"
+#define QB_REQUIRE_CHROMIUM()                                                                                   \
+  if (::qb::report::testing::chromium_binary().empty())                                                         \
+  QB_SKIP_OR_FAIL_IN_CI("chromium is not installed (Debian: apt-get install chromium; scripts/setup.sh --test " \
+                        "installs it), so the report cannot be rendered here")
 
 struct Rendered {
   int code = -1;

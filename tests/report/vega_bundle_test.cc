@@ -55,7 +55,7 @@ TEST(VegaBundle, WrapsEveryModuleInOrderAndKeepsTheScriptElementClosed) {
 
 TEST(VegaBundle, DebiansLibraryLoadsWhenInstalled) {
   if (!std::filesystem::exists(std::string(kDebianVegaDir) + "/vega-util.min.js"))
-    GTEST_SKIP() << "libjs-vega is not installed (Debian: apt-get install libjs-vega; scripts/setup.sh installs it)";
+    QB_SKIP_OR_FAIL_IN_CI("libjs-vega is not installed (Debian: apt-get install libjs-vega; scripts/setup.sh installs it)");
   auto b = load_vega_bundle(kDebianVegaDir);
   ASSERT_TRUE(b.is_ok()) << b.status().to_string();
   EXPECT_GT(b->size(), 300000u);
