@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline_test_util.h"
+#include "report/chromium.h"
 
 namespace {
 
@@ -51,6 +52,7 @@ class Readme : public ::testing::Test {
 
   void targets_and_inspection();
   void model_tools();
+  void report_in_the_browser();
 
   fs::path root_;
   Out first_;
@@ -82,6 +84,7 @@ TEST_F(Readme, TheDemoThenEveryCommand) {
     EXPECT_NE(read(card).find("base_model: demo/qwen3-demo\n"), std::string::npos) << card;
     EXPECT_TRUE(fs::exists(root_ / "results/models" / v / "config.json")) << v;
   }
+  report_in_the_browser();
   targets_and_inspection();
   model_tools();
 }
@@ -114,6 +117,27 @@ TEST_F(Readme, TheIncrementalSession) {
   auto reverted = run("");
   EXPECT_NE(reverted.text.find("nothing to do"), std::string::npos) << reverted.text;
   EXPECT_EQ(ok_runs(), before + 6);
+}
+
+// The demo's report as the README shows it: the real quant reports' heatmaps, the real first
+// build's timeline, drawn by headless Chromium without a console message.
+void Readme::report_in_the_browser() {
+  using namespace qb::report::testing;
+  if (chromium_binary().empty()) {
+    if (in_ci()) ADD_FAILURE() << "chromium is not installed; under CI the demo's report must be rendered";
+    return;
+  }
+  const auto r = render(root_ / "results/demo_mmlu_gsm8k.html", root_ / "chromium");
+  ASSERT_EQ(r.code, 0) << r.log;
+  for (const auto& line : r.console) ADD_FAILURE() << line;
+  EXPECT_NE(r.dom.find("<body data-rendered=\"1\">"), std::string::npos) << r.log;
+  EXPECT_EQ(count(r.dom, "<tr data-variant=\""), 1 + 8);
+  // Three scatter plots (size, KL, decode speed), one point per row.
+  EXPECT_EQ(count_marks(r.dom, "mark-symbol role-mark points", "path"), 3 * 9);
+  // Eight heatmaps of 2 layers × 7 projections (lm_head is not quantized).
+  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark cells", "path"), 8 * 2 * 7);
+  // The first build's 29 steps.
+  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark runs", "path"), 29);
 }
 
 void Readme::targets_and_inspection() {

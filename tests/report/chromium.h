@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "report_fixture.h"
+#include "ci_required.h"
 #include "run_command.h"
 
 namespace qb::report::testing {

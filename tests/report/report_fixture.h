@@ -4,7 +4,6 @@
 // CSVs written as the build writes them.
 #pragma once
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -14,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "ci_required.h"
 #include "graph/graph.h"
 #include "report/model_info.h"
 #include "store/index.h"
@@ -27,19 +27,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 inline std::string key_of(const std::string& what) { return hash_bytes(what.data(), what.size()).hex(); }
-
-// Under CI (CI=true, as CI runs .ci/run) chromium and libjs-vega are installed by
-// `scripts/setup.sh --test`: there a missing one fails the test, so the report is never left
-// untested by a skip nobody reads. Elsewhere the test skips, saying what to install.
-inline bool in_ci() {
-  const char* c = std::getenv("CI");
-  return c && *c && std::string(c) != "false" && std::string(c) != "0";
-}
-#define QB_SKIP_OR_FAIL_IN_CI(why)                                                                       \
-  do {                                                                                                  \
-    if (::qb::report::testing::in_ci()) GTEST_FAIL() << (why) << "; under CI this test must run";     \
-    GTEST_SKIP() << (why);                                                                              \
-  } while (0)
 
 inline std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
