@@ -172,6 +172,21 @@ TEST_F(ReportCli, APipelineWithoutEvalConfigsHasNoReport) {
       << t.text;
 }
 
+// A CSV whose eval config is gone (its rows are kept until gc) can still be reported by name.
+TEST_F(ReportCli, ACsvNoConfigNamesAnyMoreCanStillBeReported) {
+  ASSERT_EQ(qbuild("-j 1").code, 0);
+  fs::rename(root_ / "pipline/3-eval/mini.yaml", root_ / "pipline/3-eval/other.yaml");
+  std::string cfg = slurp(root_ / "pipline/3-eval/other.yaml");
+  const auto at = cfg.find("dataset_name: mini");
+  ASSERT_NE(at, std::string::npos) << cfg;
+  write("pipline/3-eval/other.yaml", cfg.replace(at, 18, "dataset_name: other"));
+  fs::remove(root_ / "results/mini.html");
+  auto o = qbuild("report results/mini.csv");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("report: results/mini.html\n"), std::string::npos) << o.text;
+  EXPECT_NE(slurp(root_ / "results/mini.html").find("\"variant\":\"tiny-rtn-dyn\""), std::string::npos);
+}
+
 TEST_F(ReportCli, AReportBeforeAnyBuildSaysHowToBuildTheCsv) {
   auto o = qbuild("report");
   EXPECT_EQ(o.code, 1) << o.text;
