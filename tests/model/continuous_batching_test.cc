@@ -12,6 +12,7 @@
 #include "steps/model/continuous_batching.h"
 #include "steps/model/generate.h"
 #include "steps/model/kv_cache.h"
+#include "steps/model/shared_context_scoring.h"
 #include "steps/model/shared_prefix.h"
 #include "test_support.h"
 
@@ -381,6 +382,51 @@ TEST(KvCacheRows, CopyRowsRejectsMismatchedCachesAndRows) {
   KvCache half = KvCache::create(m.config(), 1, 2, at::kBFloat16, at::kCPU);
   EXPECT_EQ(dst.copy_rows(half, {0}, {0}).message(),
             "KV cache copy: the caches differ in layers, head shape, dtype or device");
+}
+
+// ---- log-likelihoods with shared contexts ----
+
+// Expects the same log-probabilities (within `tol`) and greedy flags.
+void expect_same_scores(const std::vector<ContinuationScore>& a, const std::vector<ContinuationScore>& b, double tol) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].token_logprobs.size(), b[i].token_logprobs.size()) << i;
+    for (size_t k = 0; k < a[i].token_logprobs.size(); ++k)
+      EXPECT_NEAR(a[i].token_logprobs[k], b[i].token_logprobs[k], tol) << i << " " << k;
+    EXPECT_NEAR(a[i].logprob, b[i].logprob, tol * 4) << i;
+    EXPECT_EQ(a[i].greedy, b[i].greedy) << i;
+  }
+}
+
+TEST_P(Continuous, SharedContextScoresEqualScoringEachContinuationWhole) {
+  const Model m = load_or_die(GetParam());
+  const auto prompts = many_prompts(GetParam(), m.config().vocab_size);
+  std::vector<ScoreRequest> reqs;
+  for (size_t p = 0; p < 5; ++p)
+    for (int64_t len : {1, 3, 1, 4})  // four choices of mixed lengths after each context
+      reqs.push_back({prompts[p], std::vector<int64_t>(static_cast<size_t>(len), 10 + static_cast<int64_t>(p) + len)});
+  reqs.push_back({prompts[7], {5, 6}});  // a context of its own
+  auto whole = score_continuations(m, reqs);
+  auto shared = score_continuations_shared(m, reqs);
+  ASSERT_TRUE(whole.is_ok() && shared.is_ok()) << shared.status().to_string();
+  expect_same_scores(*whole, *shared, 2e-5);
+  // One-token continuations (MMLU's letters): no forward besides the contexts'.
+  std::vector<ScoreRequest> letters;
+  for (size_t p = 0; p < 4; ++p)
+    for (int64_t id : {32, 33, 34, 35}) letters.push_back({prompts[p], {id}});
+  whole = score_continuations(m, letters);
+  shared = score_continuations_shared(m, letters);
+  ASSERT_TRUE(whole.is_ok() && shared.is_ok());
+  expect_same_scores(*whole, *shared, 2e-5);
+}
+
+TEST(Continuous, SharedContextScoringRejectsBadRequests) {
+  const Model m = load_or_die("qwen3-tiny");
+  EXPECT_EQ(score_continuations_shared(m, {}).status().message(), "no continuations to score");
+  EXPECT_EQ(score_continuations_shared(m, {{{1}, {}}}).status().message(), "request 0: empty continuation");
+  EXPECT_EQ(score_continuations_shared(m, {{{1}, {2}}, {{}, {2}}}).status().message(), "request 1: empty context");
+  EXPECT_EQ(score_continuations_shared(m, {{{1}, {2, 999}}}).status().message(),
+            "request 0: continuation id 999 is outside the vocabulary [0, 256)");
 }
 
 // ---- the shared-prefix plan ----
