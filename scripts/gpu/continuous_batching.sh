@@ -38,13 +38,13 @@ batch=${BATCH:-128}
 echo "== realistic lengths: static vs continuous"
 "$b/bench/eval/bench_eval" --model "$model" --device cuda --items "${ITEMS:-384}" --max-new 1024 --batch "$batch" \
   --lengths lognormal --median 150 --sigma 0.8 --seed 0 --runs static,continuous --no-logits \
-  2> "$out/realistic.err" | tee "$out/realistic.jsonl" | tail -1 | tee "$out/summary.txt"
+  2> "$out/realistic.err" | grep '^{' | tee "$out/realistic.jsonl" | tail -1 | tee "$out/summary.txt"
 
 echo "== few-shot prompts: shared prefixes vs none"
 "$b/bench/eval/bench_eval" --model "$model" --device cuda --items "${FEWSHOT_ITEMS:-256}" --max-new 1024 \
   --batch "$batch" --prompts few-shot --lengths lognormal --median 150 --sigma 0.8 --seed 0 \
   --runs continuous,continuous-unshared --no-logits \
-  2> "$out/shared_prefix.err" | tee "$out/shared_prefix.jsonl" | tail -1 | tee -a "$out/summary.txt"
+  2> "$out/shared_prefix.err" | grep '^{' | tee "$out/shared_prefix.jsonl" | tail -1 | tee -a "$out/summary.txt"
 
 echo "== bench_model decode ceiling (batch $batch, 512-token prompts, 256 new, CUDA graphs)"
 "$b/bench/model/bench_model" --shape qwen3-8b --device cuda --batch "$batch" --ctx 512 --new 256 --cuda-graph \
