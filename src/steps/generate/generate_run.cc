@@ -273,9 +273,15 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
         res.last_logits.index_copy_(0, at::tensor(idx, at::kLong), logits);
         for (int64_t i : idx) have_logits[static_cast<size_t>(i)] = true;
       };
+    // Rounds finish an item or two every few steps: the resume file is synced at most once a
+    // second (a crash loses at most that much work), and once at the end.
+    auto last_sync = Clock::now();
     cb.on_finished = [&](const std::vector<model::FinishedGeneration>& finished) {
       for (const auto& f : finished) record(items[static_cast<size_t>(f.prompt)], f.generation);
-      partial.sync();
+      if (seconds_since(last_sync) >= 1.0) {
+        partial.sync();
+        last_sync = Clock::now();
+      }
       progress.advance(static_cast<int64_t>(finished.size()));
       return Status::ok();
     };
@@ -286,6 +292,7 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
     } catch (const c10::Error& e) {
       return unavailable(device_error(e, batch_size));
     }
+    partial.sync();
     gen_seconds += seconds_since(t0);
     prefill_seconds += cs.prefill_seconds;
     decode_seconds += cs.decode_seconds;

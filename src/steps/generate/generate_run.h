@@ -8,7 +8,8 @@
 // outputs.jsonl (steps/eval/raw_outputs.h) and the `score` node scores them.
 //
 // Resume: every finished batch appends its raw results to <partial_dir>/predictions.jsonl
-// (flushed and fsynced) before the next starts. A rerun of the same node (same key, so the same
+// (flushed and fsynced) before the next starts; continuous batching appends each item as it
+// finishes and syncs at most once a second. A rerun of the same node (same key, so the same
 // partial_dir) reads them back and computes only what is missing; a torn last line is cut.
 // Fidelity logits of generative items come from their generation's prefill; items resumed from
 // disk and log-likelihood items get one extra prefill each at the end (not resumed: cheap).
