@@ -11,8 +11,10 @@
 # Results under $OUT (or $1): cuda_tests.log, generate_tests.log, realistic.jsonl,
 # shared_prefix.jsonl, ceiling.jsonl, and summary.txt (the summary lines).
 #   usage: scripts/gpu/continuous_batching.sh [OUTDIR]
-#   env: ITEMS (per dataset, realistic run; default 384), FEWSHOT_ITEMS (default 256),
-#        BATCH (default 128), MODEL (default /tmp/q8b), SKIP_BENCH=1 (tests only)
+#   env: ITEMS (per dataset, realistic run; default 256), FEWSHOT_ITEMS (default 256),
+#        BATCH (default 128), MODEL (default /tmp/q8b), SKIP_BENCH=1 (build and tests only)
+# A fresh machine spends minutes on the build: if one call's 10 minutes do not suffice, run it
+# with SKIP_BENCH=1 first, then again on the warm machine (the build is then incremental).
 set -uo pipefail
 root=$(pwd)
 out=${1:-${OUT:-/tmp/qb-cb-out}}
@@ -36,7 +38,7 @@ batch=${BATCH:-128}
   --tokenizer "$root/data/tokenizers/qwen3" --out "$model" > "$out/random_model.log" 2>&1
 
 echo "== realistic lengths: static vs continuous"
-"$b/bench/eval/bench_eval" --model "$model" --device cuda --items "${ITEMS:-384}" --max-new 1024 --batch "$batch" \
+"$b/bench/eval/bench_eval" --model "$model" --device cuda --items "${ITEMS:-256}" --max-new 1024 --batch "$batch" \
   --lengths lognormal --median 150 --sigma 0.8 --seed 0 --runs static,continuous --no-logits \
   2> "$out/realistic.err" | grep '^{' | tee "$out/realistic.jsonl" | tail -1 | tee "$out/summary.txt"
 
