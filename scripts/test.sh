@@ -8,7 +8,10 @@
 # start, those tests skip, and this script says so loudly. QB_SLURM=0 skips starting it.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$root/scripts/build.sh"
+# The build's packages plus the tests' own (chromium renders the HTML report; slurm-wlm and munge
+# for the slurm tests); idempotent.
+"$root/scripts/setup.sh" --test
+QB_SETUP_DONE=1 "$root/scripts/build.sh"
 if [ "${QB_SLURM:-1}" != 0 ]; then
   if ! "$root/scripts/slurm/start.sh"; then
     echo "test: WARNING: Slurm could not start on this machine (see above): the tests labelled 'slurm' will SKIP" >&2
