@@ -28,7 +28,7 @@ struct BuildFileOptions {
   std::string qbuild_command;  // shell-quoted: "/abs/qbuild --project /abs/root"
   int gpu_pool_depth = 1;      // number of configured GPUs (1 on a CPU-only project)
   const spec::ProjectSpec* project = nullptr;  // the executor (nullptr: local)
-  std::set<std::string> cached;                // keys in the store (their edges never submit a job)
+  std::set<std::string> cached{};              // keys in the store (their edges never submit a job)
   int local_pool_depth = 1;                    // under slurm: steps on this machine at once
 };
 

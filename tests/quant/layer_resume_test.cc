@@ -15,6 +15,7 @@
 #include <signal.h>
 
 #include <map>
+#include <optional>
 
 #include "steps/model/random_model.h"
 #include "steps/quant/quantize.h"
@@ -80,7 +81,8 @@ struct QuantRun {
 };
 
 QuantRun run(const std::string& which, const stdfs::path& out, const stdfs::path& resume_dir,
-        std::function<void(std::int64_t)> after_layer = nullptr) {
+             std::function<void(std::int64_t)> after_layer = nullptr, at::Device device = at::kCPU,
+             std::optional<at::ScalarType> dtype = std::nullopt) {
   QuantRun r;
   auto recipe = recipe_from_json(recipe_json(which));
   EXPECT_TRUE(recipe.is_ok()) << recipe.status().to_string();
@@ -90,6 +92,8 @@ QuantRun run(const std::string& which, const stdfs::path& out, const stdfs::path
   req.output_dir = out;
   if (which != "rtn-weight-only") req.calibration_samples = samples();
   req.resume_dir = resume_dir;
+  req.device = device;
+  req.compute_dtype = dtype;
   req.after_layer = std::move(after_layer);
   req.report = &r.report;
   r.status = run_quantize(req);
@@ -98,21 +102,23 @@ QuantRun run(const std::string& which, const stdfs::path& out, const stdfs::path
   return r;
 }
 
-class LayerResume : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(LayerResume, KilledAfterLayerOneRecomputesOnlyLayersTwoAndThreeAndWritesTheSameBytes) {
+// Kills a `which` run with SIGKILL right after layer 1's checkpoint, resumes it, and compares it
+// with an uninterrupted run.
+void kill_resume_compare(const std::string& which, at::Device device, std::optional<at::ScalarType> dtype) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  const std::string which = GetParam();
   // A fixed folder: the killed child (a new process) and this test must agree on it.
-  const stdfs::path work = stdfs::path(::testing::TempDir()) / ("qb_layer_resume_" + which);
+  const stdfs::path work = stdfs::path(::testing::TempDir()) / ("qb_layer_resume_" + which + "_" + device.str());
   const stdfs::path partial = work / "partial";
   if (!::testing::internal::InDeathTestChild()) stdfs::remove_all(work);
 
   EXPECT_EXIT(
       {
-        run(which, work / "killed", partial, [](std::int64_t layer) {
-          if (layer == 1) ::raise(SIGKILL);
-        });
+        run(
+            which, work / "killed", partial,
+            [](std::int64_t layer) {
+              if (layer == 1) ::raise(SIGKILL);
+            },
+            device, dtype);
         std::exit(0);  // not reached
       },
       ::testing::KilledBySignal(SIGKILL), "");
@@ -125,12 +131,12 @@ TEST_P(LayerResume, KilledAfterLayerOneRecomputesOnlyLayersTwoAndThreeAndWritesT
     EXPECT_TRUE(stdfs::exists(partial / "layer-00001/hidden.safetensors"));
   }
 
-  const QuantRun resumed = run(which, work / "resumed", partial);
+  const QuantRun resumed = run(which, work / "resumed", partial, nullptr, device, dtype);
   ASSERT_TRUE(resumed.status.is_ok()) << resumed.status.to_string();
   EXPECT_EQ(resumed.report["resume"]["layers_resumed"], 2);
   EXPECT_EQ(resumed.report["resume"]["layers_computed"], json::array({2, 3}));
 
-  const QuantRun fresh = run(which, work / "fresh", "");
+  const QuantRun fresh = run(which, work / "fresh", "", nullptr, device, dtype);
   ASSERT_TRUE(fresh.status.is_ok()) << fresh.status.to_string();
   EXPECT_EQ(fresh.report["resume"]["layers_computed"], json::array({0, 1, 2, 3}));
   ASSERT_FALSE(fresh.files.empty());
@@ -139,6 +145,19 @@ TEST_P(LayerResume, KilledAfterLayerOneRecomputesOnlyLayersTwoAndThreeAndWritesT
     ASSERT_TRUE(resumed.files.count(name)) << name;
     EXPECT_TRUE(bytes == resumed.files.at(name)) << name << " differs between the resumed and the uninterrupted run";
   }
+}
+
+class LayerResume : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LayerResume, KilledAfterLayerOneRecomputesOnlyLayersTwoAndThreeAndWritesTheSameBytes) {
+  kill_resume_compare(GetParam(), at::kCPU, std::nullopt);
+}
+
+// On a GPU as the pipeline runs it (bf16; hidden states on the device, saved and restored
+// exactly); skipped without one (scripts/gpu/cuda_checks.sh runs it).
+TEST(LayerResumeCuda, OnCudaKilledAfterLayerOneResumesAndWritesTheSameBytes) {
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+  for (const std::string which : {"gptq", "rtn-static"}) kill_resume_compare(which, at::Device("cuda:0"), at::kBFloat16);
 }
 
 INSTANTIATE_TEST_SUITE_P(Recipes, LayerResume, ::testing::Values("gptq", "rtn-static", "rtn-weight-only"),

@@ -37,6 +37,7 @@ std::string sh(const std::string& cmd) { return qb::testing::run_command(cmd).te
 // Why the Slurm tests cannot run here ("" when they can).
 std::string slurm_unavailable() {
   auto o = qb::testing::run_command("sinfo -h -o '%t %G'");
+  while (!o.text.empty() && o.text.back() == '\n') o.text.pop_back();
   if (o.code != 0) return "no Slurm answers on this machine (sinfo: " + o.text + ")";
   std::istringstream in(o.text);
   std::string state, gres;

@@ -1,4 +1,4 @@
-// Resume of the quantize step at decoder-layer granularity (issue 16, as GPTQModel does; 
+// Resume of the quantize step at decoder-layer granularity (issue 16, as GPTQModel does;
 // llm-compressor cannot): a step killed mid-way — a Slurm preemption or time limit, scancel,
 // Ctrl-C, a crash — continues from its last finished layer when it runs again, instead of
 // recalibrating an 8B model from layer 0.
