@@ -276,6 +276,9 @@ TEST_F(Slurm, ScancelOfAJobFailsItsStepWithSlurmsReasonAndTheRerunCompletes) {
   const std::string log = read(root_ / failed["log"].get<std::string>());
   EXPECT_NE(log.find("Slurm job " + id), std::string::npos) << log;
   EXPECT_NE(log.find("CANCELLED"), std::string::npos) << log;
+  // It published nothing.
+  const std::string key = failed["key"];
+  EXPECT_FALSE(fs::exists(root_ / "cache/objects" / key.substr(0, 2) / key / "qbuild-artifact.json"));
   // Everything else was built (-k 0); the rerun builds that step and what needs it.
   EXPECT_EQ(count(all_runs(), "ok", "quant"), 3);
   auto again = qbuild("-j 2");
@@ -361,6 +364,8 @@ TEST_F(Slurm, KilledQuantJobResumesFromItsFinishedLayers) {
   const int finished = done();
   ASSERT_GE(finished, 2);
   ASSERT_LT(finished, 6);
+  // Nothing half-written is visible: the killed step published nothing.
+  EXPECT_FALSE(fs::exists(root_ / "cache/objects" / key.substr(0, 2) / key / "qbuild-artifact.json"));
 
   auto again = qbuild("-j 2", "QBUILD_TESTKIT_LAYERS=6");
   ASSERT_EQ(again.code, 0) << again.text;
