@@ -9,6 +9,8 @@
 #include "steps/model/generate.h"
 #include "steps/model/int8_linear.h"
 #include "steps/model/model.h"
+#include "steps/model/quant_ops.h"
+#include "steps/model/weight_only_linear.h"
 #include "steps/model_io/checkpoint.h"
 #include "test_support.h"
 #include "util/fs.h"
@@ -105,6 +107,46 @@ TEST_P(Quantized, MatchesTheVllmEmulation) {
   auto down = m->linear("model.layers.1.mlp.down_proj");
   EXPECT_EQ(dynamic_cast<const Int8Linear*>(down.get()) != nullptr, w8a8) << down->describe();
   EXPECT_NE(dynamic_cast<const DenseLinear*>(m->linear("lm_head").get()), nullptr);
+}
+
+// The same checkpoints in bf16 on the GPU, where W8A8 runs the fused quantization and the int8
+// GEMM kernels and weight-only layers keep their codes (quant_ops.h), against bf16 on the CPU
+// (ATen's exact integer path): logits within bf16's spread, the same greedy tokens.
+TEST_P(Quantized, CudaKernelsMatchTheCpu) {
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+  const std::string variant = GetParam();
+  TempCheckpoint ckpt = quantized_checkpoint(variant);
+  LoadOptions lo;
+  lo.dtype = at::kBFloat16;
+  auto cpu = Model::load(ckpt.path(), lo);
+  lo.device = at::Device(at::kCUDA, 0);
+  auto gpu = Model::load(ckpt.path(), lo);
+  ASSERT_TRUE(cpu.is_ok() && gpu.is_ok()) << gpu.status().to_string();
+  const json ref = read_json(golden("models/quantized_reference.json"));
+  const auto prompts = json_ids(ref["prompts"]);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto lc = last_logits(*cpu, {prompts[i]});
+    auto lg = last_logits(*gpu, {prompts[i]});
+    ASSERT_TRUE(lc.is_ok() && lg.is_ok());
+    const at::Tensor c = (*lc)[0].to(at::kFloat), g = (*lg)[0].to(at::kFloat).cpu();
+    const double d = (c - g).abs().max().item<double>(), scale = c.abs().max().item<double>();
+    std::cout << variant << " prompt " << i << ": max |cpu - cuda| " << d << " of " << scale << "\n";
+    EXPECT_LE(d, 0.03 * scale) << "prompt " << i;
+  }
+  GenerateOptions opts;
+  opts.max_new_tokens = 12;
+  opts.stop_at_eos = false;
+  auto tc = generate_greedy(*cpu, prompts, opts);
+  auto tg = generate_greedy(*gpu, prompts, opts);
+  ASSERT_TRUE(tc.is_ok() && tg.is_ok());
+  for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ((*tg)[i].tokens, (*tc)[i].tokens) << "prompt " << i;
+  if (qops::available()) {
+    auto down = gpu->linear("model.layers.1.mlp.down_proj");
+    if (const auto* q8 = dynamic_cast<const Int8Linear*>(down.get()))
+      EXPECT_TRUE(q8->fast_path(1, gpu->device(), at::kBFloat16)) << down->describe();
+    if (variant == "gptq_w4a16_g32")
+      EXPECT_NE(dynamic_cast<const WeightOnlyLinear*>(down.get()), nullptr) << down->describe();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(OneshotVariants, Quantized,
