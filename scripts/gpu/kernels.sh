@@ -20,7 +20,10 @@ wheel=$(ls "$deps"/nvidia_cutlass-*.whl 2>/dev/null | head -1)
 cutlass=/tmp/cutlass
 python3 -m zipfile -e "$wheel" "$cutlass" || exit 1
 export QB_CMAKE_ARGS="-DQBUILD_CUTLASS_DIR=$cutlass/cutlass_library/source -DQBUILD_TEST_SUITES=model"
-QB_DEPS="$deps" QB_BUILD_ONLY="test_model bench_model" scripts/gpu/build_and_test.sh || exit 1
+QB_DEPS="$deps" QB_BUILD_ONLY="test_model bench_model" scripts/gpu/build_and_test.sh
+rc=$?
+cp build-gpu.configure.log build-gpu.build.log "$out"/ 2>/dev/null
+[ $rc -eq 0 ] || exit 1
 echo "build: $(( $(date +%s) - t0 )) s"
 grep -q "CUTLASS sm90 int8 GEMM" build-gpu.configure.log && echo "CUTLASS GEMM: on" || echo "CUTLASS GEMM: OFF"
 export LD_PRELOAD="$(g++ -print-file-name=libstdc++.so.6)"
@@ -42,8 +45,8 @@ if [[ " $parts " == *" bench "* ]]; then
   run() {  # label, args...
     local label=$1; shift
     echo "== $label: $*"
-    "$bm" --shape qwen3-8b --device cuda "$@" 2>&1 | tee -a "$out/bench.log" | tail -n 40 > /tmp/run.txt
-    grep -v '^{' /tmp/run.txt | sed -n '1,40p'
+    "$bm" --shape qwen3-8b --device cuda "$@" 2>&1 | tee -a "$out/bench.log" | tail -n 60 > /tmp/run.txt
+    grep -v '^{' /tmp/run.txt
     grep '^{' /tmp/run.txt | sed "s/^{/{\"label\": \"$label\", /" >> "$json"
   }
   prof=${QB_PROFILE:+--profile}
