@@ -84,6 +84,31 @@ TEST(WeightOnlyLinear, TheCpuComputesTheDequantizedDenseProduct) {
   EXPECT_NE(bad_scale.status().to_string().find("weight_scale"), std::string::npos);
 }
 
+TEST(WeightOnlyLinear, ConcatenatedPartsComputeWhatThePartsCompute) {
+  at::manual_seed(2);
+  std::vector<std::shared_ptr<const WeightOnlyLinear>> parts;
+  for (int64_t out : {16, 8, 8}) {
+    auto p = WeightOnlyLinear::create(4, at::randint(-8, 8, {out, 64}).to(at::kChar),
+                                      at::rand({out, 2}) / 10 + 0.01, std::nullopt,
+                                      at::randn({out}), at::kFloat);
+    ASSERT_TRUE(p.is_ok());
+    parts.push_back(*p);
+  }
+  const auto fused = WeightOnlyLinear::concat({parts[0].get(), parts[1].get(), parts[2].get()});
+  ASSERT_NE(fused, nullptr);
+  EXPECT_EQ(fused->out_features(), 32);
+  const at::Tensor x = at::randn({3, 64});
+  EXPECT_TRUE(at::allclose(fused->forward(x),
+                           at::cat({parts[0]->forward(x), parts[1]->forward(x), parts[2]->forward(x)}, -1),
+                           1e-5, 1e-5));
+  EXPECT_TRUE(at::equal(fused->rows(16, 8)->effective_weight(at::kFloat), parts[1]->effective_weight(at::kFloat)));
+  // Parts of different formats do not fuse.
+  auto int8 = WeightOnlyLinear::create(8, at::randint(-127, 128, {8, 64}).to(at::kChar), at::rand({8, 1}),
+                                       std::nullopt, at::randn({8}), at::kFloat);
+  ASSERT_TRUE(int8.is_ok());
+  EXPECT_EQ(WeightOnlyLinear::concat({parts[0].get(), int8->get()}), nullptr);
+}
+
 TEST(CudaQuantKernels, RowQuantizationEqualsTheCpuCodesAndScales) {
   SKIP_WITHOUT_QUANT_KERNELS();
   c10::InferenceMode guard;

@@ -135,11 +135,13 @@ __global__ void rms_norm_quant_kernel(const T* __restrict__ x, const T* __restri
   const int64_t base = static_cast<int64_t>(blockIdx.x) * cols;
   const int chunks = cols / 8;
   float v[kChunks][8];
+  uint4 wraw[kChunks];  // the norm weight, loaded with x (one memory round trip)
   float ss = 0.0f;
 #pragma unroll
   for (int k = 0; k < kChunks; ++k) {
     const int c = threadIdx.x + k * blockDim.x;
     if (c >= chunks) continue;
+    wraw[k] = *reinterpret_cast<const uint4*>(weight + c * 8);
     load8<T>(x + base + c * 8, v[k]);
     if (residual) {
       float a[8];
@@ -160,10 +162,9 @@ __global__ void rms_norm_quant_kernel(const T* __restrict__ x, const T* __restri
   for (int k = 0; k < kChunks; ++k) {
     const int c = threadIdx.x + k * blockDim.x;
     if (c >= chunks) continue;
-    float w[8];
-    load8<T>(weight + c * 8, w);
+    const T* w = reinterpret_cast<const T*>(&wraw[k]);
 #pragma unroll
-    for (int e = 0; e < 8; ++e) v[k][e] = rnd<T>(rnd<T>(v[k][e] * rstd) * w[e]);
+    for (int e = 0; e < 8; ++e) v[k][e] = rnd<T>(rnd<T>(v[k][e] * rstd) * Cvt<T>::f(w[e]));
   }
   quantize_store(v, chunks, q + base, scale + blockIdx.x, static_scale, scratch);
 }
@@ -175,16 +176,27 @@ __global__ void silu_mul_quant_kernel(const T* __restrict__ gate_up, int8_t* __r
   __shared__ float scratch[32];
   const int64_t row = blockIdx.x;
   const int chunks = f / 8;
+  // Every load first, then the math: one memory round trip instead of one per chunk.
+  uint4 graw[kChunks], uraw[kChunks];
+#pragma unroll
+  for (int k = 0; k < kChunks; ++k) {
+    const int c = threadIdx.x + k * blockDim.x;
+    if (c >= chunks) continue;
+    graw[k] = *reinterpret_cast<const uint4*>(gate_up + row * 2 * f + c * 8);
+    uraw[k] = *reinterpret_cast<const uint4*>(gate_up + row * 2 * f + f + c * 8);
+  }
   float v[kChunks][8];
 #pragma unroll
   for (int k = 0; k < kChunks; ++k) {
     const int c = threadIdx.x + k * blockDim.x;
     if (c >= chunks) continue;
-    float g[8], u[8];
-    load8<T>(gate_up + row * 2 * f + c * 8, g);
-    load8<T>(gate_up + row * 2 * f + f + c * 8, u);
+    const T* g = reinterpret_cast<const T*>(&graw[k]);
+    const T* u = reinterpret_cast<const T*>(&uraw[k]);
 #pragma unroll
-    for (int e = 0; e < 8; ++e) v[k][e] = rnd<T>(rnd<T>(g[e] / (1.0f + expf(-g[e]))) * u[e]);
+    for (int e = 0; e < 8; ++e) {
+      const float gf = Cvt<T>::f(g[e]);
+      v[k][e] = rnd<T>(rnd<T>(gf / (1.0f + expf(-gf))) * Cvt<T>::f(u[e]));
+    }
   }
   quantize_store(v, chunks, q + row * f, scale + row, static_scale, scratch);
 }

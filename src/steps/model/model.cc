@@ -21,6 +21,7 @@
 #include "steps/model/quant_ops.h"
 #include "steps/model/rms_norm.h"
 #include "steps/model/tensor_names.h"
+#include "steps/model/weight_only_linear.h"
 
 namespace qb::model {
 
@@ -358,8 +359,19 @@ std::shared_ptr<const Linear> fuse_int8(Parts parts, at::ScalarType dtype) {
   return std::move(fused).value();
 }
 
+// The same for WeightOnlyLinears of one format: concatenated codes, parts rebound to row views.
+std::shared_ptr<const Linear> fuse_weight_only(Parts parts) {
+  const auto w = parts_as<WeightOnlyLinear>(parts);
+  if (w.empty()) return nullptr;
+  auto fused = WeightOnlyLinear::concat(w);
+  if (!fused) return nullptr;
+  rebind_parts(parts, w, [&](size_t, int64_t offset, int64_t out) { return fused->rows(offset, out); });
+  return fused;
+}
+
 std::shared_ptr<const Linear> fuse_parts(Parts parts, at::ScalarType dtype) {
   if (auto f = fuse_dense(parts)) return f;
+  if (auto f = fuse_weight_only(parts)) return f;
   return fuse_int8(parts, dtype);
 }
 

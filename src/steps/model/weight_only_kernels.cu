@@ -24,7 +24,9 @@ namespace qb::model::kernels {
 namespace {
 
 constexpr int kWarps = 8;              // warps per block
-constexpr int kRows = 2;               // weight rows per warp (256 blocks for N = 4096)
+// Weight rows per warp: int8 2 (256 blocks for N = 4096); int4 4 (its rows are half as long).
+template <WeightBits B>
+constexpr int kRowsOf = B == WeightBits::kInt8 ? 2 : 4;
 constexpr int64_t kMaxRows = 8;        // input rows the GEMV takes
 constexpr int64_t kSmemLimit = 128 * 1024;
 
@@ -64,25 +66,41 @@ __global__ void __launch_bounds__(kWarps * 32)
   // a warp, which take consecutive chunks, read consecutive 16-byte words (no bank conflicts).
   float* x_s = smem;
   float* xsum_s = smem + M * k;         // [M][k / 32] (int4)
-  for (int i = threadIdx.x; i < M * k; i += blockDim.x) {
-    const int m = i / k, kk = i % k;
-    const int c = kk / kPerChunk, q = (kk % kPerChunk) / 4;
-    float v = Cvt<T>::f(x[i]);
-    if constexpr (B == WeightBits::kInt4) v *= __int_as_float((127 - 4 * nibble_pos(kk % 8)) << 23);  // 16^-pos
-    x_s[m * k + (q * chunks + c) * 4 + kk % 4] = v;
-  }
-  if constexpr (B == WeightBits::kInt4) {
-    for (int i = threadIdx.x; i < M * (k / 32); i += blockDim.x) {
-      const T* xc = x + static_cast<int64_t>(i) * 32;  // rows are k apart and k % 32 == 0
-      float s = 0.0f;
-      for (int e = 0; e < 32; ++e) s += Cvt<T>::f(xc[e]);
-      xsum_s[i] = s;
+  // Staging: each thread takes 8 consecutive elements (one 16-byte load); for int4, four
+  // consecutive threads hold one 32-element chunk and sum it with two shuffles. Every thread
+  // runs the same number of rounds (M * k / 8 is a multiple of 4), so the shuffles see full warps.
+  const int eights = M * k / 8, row8 = k / 8;
+  for (int base = 0; base < eights; base += blockDim.x) {
+    const int i8 = base + threadIdx.x;
+    float part = 0.0f;
+    if (i8 < eights) {
+      const int m = i8 / row8, kk = (i8 % row8) * 8;
+      const uint4 raw = *reinterpret_cast<const uint4*>(x + static_cast<int64_t>(i8) * 8);
+      const T* h = reinterpret_cast<const T*>(&raw);
+      float v[8];
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        v[e] = Cvt<T>::f(h[e]);
+        part += v[e];
+        // int4: x times 16^-pos (exact), pos = nibble_pos(e) as kk % 8 == 0.
+        if constexpr (B == WeightBits::kInt4) v[e] *= __int_as_float((127 - 4 * nibble_pos(e)) << 23);
+      }
+      const int c = kk / kPerChunk, q = (kk % kPerChunk) / 4;
+      float4* dst = reinterpret_cast<float4*>(x_s + m * k);
+      dst[q * chunks + c] = make_float4(v[0], v[1], v[2], v[3]);
+      dst[(q + 1) * chunks + c] = make_float4(v[4], v[5], v[6], v[7]);
+    }
+    if constexpr (B == WeightBits::kInt4) {
+      part += __shfl_xor_sync(0xffffffffu, part, 1);
+      part += __shfl_xor_sync(0xffffffffu, part, 2);
+      if (i8 < eights && i8 % 4 == 0) xsum_s[i8 / 4] = part;  // chunk (m, kk / 32)
     }
   }
   __syncthreads();
   const float4* x4 = reinterpret_cast<const float4*>(x_s);
   auto xq = [&](int m, int q, int c) { return x4[m * (k / 4) + q * chunks + c]; };
 
+  constexpr int kRows = kRowsOf<B>;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t r0 = (static_cast<int64_t>(blockIdx.x) * kWarps + warp) * kRows;
   const int row_bytes = B == WeightBits::kInt8 ? k : k / 2;
@@ -164,7 +182,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 template <typename T, WeightBits B, int M>
 int gemv_launch(const void* x, const void* codes, const float* scale, const float* zero,
                 const void* bias, void* y, int64_t n, int64_t k, int64_t group, cudaStream_t st) {
-  const int64_t per_block = kWarps * kRows;
+  const int64_t per_block = kWarps * kRowsOf<B>;
   const unsigned blocks = static_cast<unsigned>((n + per_block - 1) / per_block);
   const size_t smem = static_cast<size_t>(smem_bytes(B, M, k));
   if (smem > 48 * 1024) {

@@ -51,6 +51,42 @@ Result<std::shared_ptr<const WeightOnlyLinear>> WeightOnlyLinear::create(
   return std::shared_ptr<const WeightOnlyLinear>(std::move(p));
 }
 
+std::shared_ptr<const WeightOnlyLinear> WeightOnlyLinear::concat(
+    const std::vector<const WeightOnlyLinear*>& parts) {
+  if (parts.empty()) return nullptr;
+  const WeightOnlyLinear& a = *parts[0];
+  std::vector<at::Tensor> codes, scales, zeros, biases;
+  int64_t out = 0;
+  for (const WeightOnlyLinear* p : parts) {
+    if (p->bits_ != a.bits_ || p->group_ != a.group_ || p->in_ != a.in_ || p->dtype_ != a.dtype_ ||
+        p->zero_.defined() != a.zero_.defined() || p->bias_.has_value() != a.bias_.has_value() ||
+        p->codes_.device() != a.codes_.device())
+      return nullptr;
+    codes.push_back(p->codes_);
+    scales.push_back(p->scale_);
+    if (p->zero_.defined()) zeros.push_back(p->zero_);
+    if (p->bias_) biases.push_back(*p->bias_);
+    out += p->out_;
+  }
+  auto f = std::shared_ptr<WeightOnlyLinear>(new WeightOnlyLinear(a));
+  f->out_ = out;
+  f->codes_ = at::cat(codes, 0);
+  f->scale_ = at::cat(scales, 0);
+  if (!zeros.empty()) f->zero_ = at::cat(zeros, 0);
+  if (!biases.empty()) f->bias_ = at::cat(biases, 0);
+  return f;
+}
+
+std::shared_ptr<const WeightOnlyLinear> WeightOnlyLinear::rows(int64_t offset, int64_t count) const {
+  auto f = std::shared_ptr<WeightOnlyLinear>(new WeightOnlyLinear(*this));
+  f->out_ = count;
+  f->codes_ = codes_.narrow(0, offset, count);
+  f->scale_ = scale_.narrow(0, offset, count);
+  if (zero_.defined()) f->zero_ = zero_.narrow(0, offset, count);
+  if (bias_) f->bias_ = bias_->narrow(0, offset, count);
+  return f;
+}
+
 at::Tensor WeightOnlyLinear::effective_weight(at::ScalarType dtype) const {
   if (bits_ == 8) return (codes_.to(at::kFloat) * scale_.unsqueeze(1)).to(dtype);
   const at::Tensor lo = at::bitwise_and(codes_, 15), hi = at::bitwise_right_shift(codes_, 4);

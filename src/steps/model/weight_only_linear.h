@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "steps/model/linear.h"
 #include "util/status.h"
@@ -35,6 +36,12 @@ class WeightOnlyLinear final : public Linear {
       int bits, const at::Tensor& q, const at::Tensor& scale,
       const std::optional<at::Tensor>& zero_point, std::optional<at::Tensor> bias,
       at::ScalarType compute_dtype);
+
+  // One layer over the rows of `parts` in order (q|k|v, gate|up: one GEMV instead of three),
+  // or null when they differ in bits, group, zero points, bias, dtype, device or in_features.
+  static std::shared_ptr<const WeightOnlyLinear> concat(const std::vector<const WeightOnlyLinear*>& parts);
+  // Rows [offset, offset + count) as a layer over views of this one's tensors.
+  std::shared_ptr<const WeightOnlyLinear> rows(int64_t offset, int64_t count) const;
 
   at::Tensor forward(const at::Tensor& x) const override;
   int64_t in_features() const override { return in_; }
