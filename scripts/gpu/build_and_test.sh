@@ -19,6 +19,13 @@ export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # (seen in TempDir's remove_all): make the system libstdc++ win.
 export LD_PRELOAD="$(g++ -print-file-name=libstdc++.so.6)"
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+# The CUTLASS headers of the W8A8 int8 GEMM (src/steps/model/int8_gemm_kernels.cu) come from the
+# nvidia-cutlass wheel when one is in the deps folder (`python3 -m pip download --no-deps
+# nvidia-cutlass==4.2.0.0 -d .deps`); without it the int8 GEMM runs on the GPU only for <= 16 rows.
+wheel=$(ls "${QB_DEPS:-.deps}"/nvidia_cutlass-*.whl 2>/dev/null | head -1 || true)
+if [ -n "$wheel" ] && python3 -m zipfile -e "$wheel" /tmp/cutlass; then
+  QB_CMAKE_ARGS="-DQBUILD_CUTLASS_DIR=/tmp/cutlass/cutlass_library/source ${QB_CMAKE_ARGS:-}"
+fi
 bdir=${QB_BUILD_DIR:-$root/build-gpu}
 cmake -S "$root" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQBUILD_PYTHON=python3 \
   -DCMAKE_PREFIX_PATH="$prefix/usr" -DSQLite3_INCLUDE_DIR="$prefix/usr/include" \

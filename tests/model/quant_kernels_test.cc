@@ -84,6 +84,25 @@ TEST(WeightOnlyLinear, TheCpuComputesTheDequantizedDenseProduct) {
   EXPECT_NE(bad_scale.status().to_string().find("weight_scale"), std::string::npos);
 }
 
+TEST(WeightOnlyLinear, Int8ScalesPerTensorChannelOrGroup) {
+  const at::Tensor q = at::randint(-127, 128, {8, 64}).to(at::kChar);
+  const at::Tensor sg = at::rand({8, 4}) + 0.1;
+  auto g = WeightOnlyLinear::create(8, q, sg, std::nullopt, std::nullopt, at::kFloat);
+  ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+  EXPECT_EQ((*g)->group(), 16);
+  EXPECT_TRUE(at::equal((*g)->effective_weight(at::kFloat), q.to(at::kFloat) * sg.repeat_interleave(16, 1)));
+  auto c = WeightOnlyLinear::create(8, q, sg.narrow(1, 0, 1), std::nullopt, std::nullopt, at::kFloat);
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_EQ((*c)->group(), 64);
+  EXPECT_EQ((*c)->describe(), "w8a16 [8, 64] per-channel symmetric");
+  auto t = WeightOnlyLinear::create(8, q, at::full({1}, 0.5), std::nullopt, std::nullopt, at::kFloat);
+  ASSERT_TRUE(t.is_ok());
+  EXPECT_TRUE(at::equal((*t)->effective_weight(at::kFloat), q.to(at::kFloat) * 0.5));
+  auto bad = WeightOnlyLinear::create(8, q, at::rand({8, 5}), std::nullopt, std::nullopt, at::kFloat);
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().to_string().find("weight_scale"), std::string::npos);
+}
+
 TEST(WeightOnlyLinear, ConcatenatedPartsComputeWhatThePartsCompute) {
   at::manual_seed(2);
   std::vector<std::shared_ptr<const WeightOnlyLinear>> parts;
@@ -214,13 +233,16 @@ TEST(CudaQuantKernels, WeightOnlyMatchesTheDequantizedDenseProduct) {
   struct Case { int bits; int64_t n, k, group; bool zero, bias; };
   // Rows off the 32-row block, K off the 32-lane stride, groups of 32 and 128, asymmetric
   // zero points, Qwen2's bias, Qwen3-8B's down_proj shape.
+  // int8 per channel (group 0) and per group (qbuild's W8A16 preset: groups of 128).
   for (const Case c : {Case{8, 40, 96, 0, false, false}, Case{8, 4096, 12288, 0, false, true},
+                       Case{8, 40, 256, 128, false, false}, Case{8, 4104, 4096, 128, false, true},
+                       Case{8, 24, 96, 16, false, false},
                        Case{4, 40, 96, 32, false, false}, Case{4, 4104, 4096, 128, true, true},
                        Case{4, 4096, 12288, 128, false, false}}) {
     SCOPED_TRACE(testing::Message() << "int" << c.bits << " " << c.n << " x " << c.k << " g" << c.group);
     const at::Tensor q = c.bits == 8 ? at::randint(-127, 128, {c.n, c.k}).to(at::kChar)
                                      : at::randint(-8, 8, {c.n, c.k}).to(at::kChar);
-    const at::Tensor s = c.bits == 8 ? at::rand({c.n, 1}) / 500 + 1e-4
+    const at::Tensor s = c.bits == 8 ? at::rand({c.n, c.group ? c.k / c.group : 1}) / 500 + 1e-4
                                      : at::rand({c.n, c.k / c.group}) / 50 + 1e-3;
     std::optional<at::Tensor> z, b;
     if (c.zero) z = at::randint(-3, 4, s.sizes()).to(at::kChar);

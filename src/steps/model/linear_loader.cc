@@ -81,7 +81,8 @@ at::Tensor dequantize_weight(const at::Tensor& q, const at::Tensor& scale,
   return qmath::dequantize(q, scale, at::Tensor(), w).to(dtype);
 }
 
-// On a GPU with the quantized kernels (quant_ops.h), an 8- or 4-bit weight-only layer keeps its
+// On a GPU with the quantized kernels (quant_ops.h), an 8- or 4-bit weight-only layer (per
+// tensor, channel or group) keeps its
 // codes (WeightOnlyLinear: the decode GEMV streams a half / a quarter of bf16's bytes). Its
 // effective weight is the dequantized one below when the scale's dtype is fp32 or the compute
 // dtype (then q * scale is exact in fp32 and rounds once); otherwise null: dequantize at load.
@@ -93,10 +94,8 @@ std::shared_ptr<const Linear> weight_only_layer(const LinearLoadContext& ctx, co
       (scale.scalar_type() != at::kFloat && scale.scalar_type() != ctx.dtype))
     return nullptr;
   at::Tensor s = scale;
-  if (w.num_bits == 4) {
-    if (w.strategy == qmath::Strategy::kTensor) s = scale.reshape({1, 1}).expand({q.size(0), 1});
-    s = s.reshape({q.size(0), -1});
-  }
+  if (w.strategy == qmath::Strategy::kTensor) s = scale.reshape({1, 1}).expand({q.size(0), 1});
+  s = s.reshape({q.size(0), -1});                                                  // [out, in / group]
   auto r = WeightOnlyLinear::create(w.num_bits, q, s, std::nullopt, bias, ctx.dtype);
   if (!r.is_ok()) return nullptr;
   return std::move(r).value();

@@ -63,12 +63,13 @@ int quantize_rows(Dtype dt, const void* x, int8_t* q, float* scale_out, const fl
 
 // ---- weight_only_kernels.cu ----
 // Weight-only layouts (repacked at load, weight_only_linear.h):
-//   int8: codes int8 [N, K], scale fp32 [N] (per channel, symmetric): w = q * s.
+//   int8: codes int8 [N, K], scale fp32 [N, K/G] (symmetric; G = K: per channel): w = q * s.
 //   int4: codes uint8 [N, K/2], element 2j in the low nibble of byte j, unsigned u in [0, 15];
 //         scale fp32 [N, K/G] and zero fp32 [N, K/G] (in code units; 8 for symmetric int4):
 //         w = (u - z) * s per group of G inputs.
 enum class WeightBits { kInt8, kInt4 };
-// K % 32 == 0 and K <= 65536 (int8), K % group == 0 with group % 32 == 0 (int4); rows <= 8.
+// K % 32 == 0, K <= 65536, K % group == 0 with group % 16 == 0 (int8; group = K per channel)
+// or group % 32 == 0 (int4); rows <= 8.
 bool weight_only_gemv_supported(WeightBits bits, int64_t rows, int64_t k, int64_t group);
 // y [rows, N] = x [rows, K] · dequant(w)ᵀ (+ bias [N]), x/y/bias in `dt`, fp32 accumulation.
 int weight_only_gemv(Dtype dt, WeightBits bits, const void* x, const void* codes,

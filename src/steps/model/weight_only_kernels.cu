@@ -53,7 +53,9 @@ int64_t smem_bytes(WeightBits bits, int64_t rows, int64_t k) {
   return rows * k * 4 + (bits == WeightBits::kInt4 ? rows * (k / 32) * 4 : 0);
 }
 
-template <typename T, WeightBits B, int M>
+// G: int8 with per-group scales (folded per 16-weight chunk, like int4's); int8 without G has one
+// scale per row, applied once at the end.
+template <typename T, WeightBits B, bool G, int M>
 __global__ void __launch_bounds__(kWarps * 32)
     wo_gemv_kernel(const T* __restrict__ x, const uint8_t* __restrict__ codes,
                    const float* __restrict__ scale, const float* __restrict__ zero,
@@ -135,7 +137,10 @@ __global__ void __launch_bounds__(kWarps * 32)
             // 2^23 + (q + 128) from the byte's bits, minus 2^23 + 128: q exactly.
             const float qv = __int_as_float(static_cast<int>(__byte_perm(word, 0x4B000000u, 0x7540u + e))) - 8388736.0f;
 #pragma unroll
-            for (int m = 0; m < M; ++m) acc[r][m] = fmaf(qv, xf[m][e], acc[r][m]);
+            for (int m = 0; m < M; ++m) {
+              if constexpr (G) dot[r][m] = fmaf(qv, xf[m][e], dot[r][m]);
+              else acc[r][m] = fmaf(qv, xf[m][e], acc[r][m]);
+            }
           }
         } else {
           const uint32_t word = words[q / 2];
@@ -161,6 +166,15 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
         for (int m = 0; m < M; ++m) acc[r][m] = fmaf(s, dot[r][m] - z * xsum_s[m * (k / 32) + c], acc[r][m]);
       }
+    } else if constexpr (G) {
+      const int g = c * kPerChunk / group;  // a 16-weight chunk lies in one group (group % 16 == 0)
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        const int64_t row = r0 + r < n ? r0 + r : n - 1;
+        const float s = __ldg(scale + row * groups + g);
+#pragma unroll
+        for (int m = 0; m < M; ++m) acc[r][m] = fmaf(s, dot[r][m], acc[r][m]);
+      }
     }
   }
 #pragma unroll
@@ -172,14 +186,14 @@ __global__ void __launch_bounds__(kWarps * 32)
       for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
       const int64_t row = r0 + r;
       if (lane == m % 32 && row < n) {
-        if constexpr (B == WeightBits::kInt8) v *= __ldg(scale + row);
+        if constexpr (B == WeightBits::kInt8 && !G) v *= __ldg(scale + row);
         if (bias) v += Cvt<T>::f(bias[row]);
         y[m * n + row] = Cvt<T>::t(v);
       }
     }
 }
 
-template <typename T, WeightBits B, int M>
+template <typename T, WeightBits B, bool G, int M>
 int gemv_launch(const void* x, const void* codes, const float* scale, const float* zero,
                 const void* bias, void* y, int64_t n, int64_t k, int64_t group, cudaStream_t st) {
   const int64_t per_block = kWarps * kRowsOf<B>;
@@ -187,30 +201,30 @@ int gemv_launch(const void* x, const void* codes, const float* scale, const floa
   const size_t smem = static_cast<size_t>(smem_bytes(B, M, k));
   if (smem > 48 * 1024) {
     static const cudaError_t once = cudaFuncSetAttribute(
-        wo_gemv_kernel<T, B, M>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemLimit + 8 * 1024);
+        wo_gemv_kernel<T, B, G, M>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemLimit + 8 * 1024);
     (void)once;
   }
-  wo_gemv_kernel<T, B, M><<<blocks, kWarps * 32, smem, st>>>(
+  wo_gemv_kernel<T, B, G, M><<<blocks, kWarps * 32, smem, st>>>(
       static_cast<const T*>(x), static_cast<const uint8_t*>(codes), scale, zero,
       static_cast<const T*>(bias), static_cast<T*>(y), n, static_cast<int>(k),
       static_cast<int>(group));
   return static_cast<int>(cudaGetLastError());
 }
 
-template <typename T, WeightBits B>
+template <typename T, WeightBits B, bool G>
 int gemv_rows(const void* x, const void* codes, const float* scale, const float* zero,
               const void* bias, void* y, int64_t rows, int64_t n, int64_t k, int64_t group,
               cudaStream_t st) {
   switch (rows) {
-    case 1: return gemv_launch<T, B, 1>(x, codes, scale, zero, bias, y, n, k, group, st);
-    case 2: return gemv_launch<T, B, 2>(x, codes, scale, zero, bias, y, n, k, group, st);
-    case 3: return gemv_launch<T, B, 3>(x, codes, scale, zero, bias, y, n, k, group, st);
-    case 4: return gemv_launch<T, B, 4>(x, codes, scale, zero, bias, y, n, k, group, st);
+    case 1: return gemv_launch<T, B, G, 1>(x, codes, scale, zero, bias, y, n, k, group, st);
+    case 2: return gemv_launch<T, B, G, 2>(x, codes, scale, zero, bias, y, n, k, group, st);
+    case 3: return gemv_launch<T, B, G, 3>(x, codes, scale, zero, bias, y, n, k, group, st);
+    case 4: return gemv_launch<T, B, G, 4>(x, codes, scale, zero, bias, y, n, k, group, st);
     default: {
       // 5..8 rows: 4, then the rest.
-      int rc = gemv_launch<T, B, 4>(x, codes, scale, zero, bias, y, n, k, group, st);
+      int rc = gemv_launch<T, B, G, 4>(x, codes, scale, zero, bias, y, n, k, group, st);
       if (rc) return rc;
-      return gemv_rows<T, B>(static_cast<const T*>(x) + 4 * k, codes, scale, zero, bias,
+      return gemv_rows<T, B, G>(static_cast<const T*>(x) + 4 * k, codes, scale, zero, bias,
                              static_cast<T*>(y) + 4 * n, rows - 4, n, k, group, st);
     }
   }
@@ -226,7 +240,7 @@ __global__ void dequant_kernel(const uint8_t* __restrict__ codes, const float* _
     const int64_t row = i / k, col = i % k;
     float v;
     if constexpr (B == WeightBits::kInt8) {
-      v = static_cast<float>(static_cast<int8_t>(codes[i])) * scale[row];
+      v = static_cast<float>(static_cast<int8_t>(codes[i])) * scale[row * (k / group) + col / group];
     } else {
       const uint8_t byte = codes[row * (k / 2) + col / 2];
       const float u = static_cast<float>(col % 2 ? byte >> 4 : byte & 0xF);
@@ -242,21 +256,22 @@ __global__ void dequant_kernel(const uint8_t* __restrict__ codes, const float* _
 bool weight_only_gemv_supported(WeightBits bits, int64_t rows, int64_t k, int64_t group) {
   if (rows < 1 || rows > kMaxRows || k < 32 || k % 32 != 0 || k > 65536) return false;
   if (bits == WeightBits::kInt4 && (group < 32 || group % 32 != 0 || k % group != 0)) return false;
+  if (bits == WeightBits::kInt8 && (group < 16 || group % 16 != 0 || k % group != 0)) return false;
   return smem_bytes(bits, rows < 4 ? rows : 4, k) <= kSmemLimit;
 }
 
 int weight_only_gemv(Dtype dt, WeightBits bits, const void* x, const void* codes,
                      const float* scale, const float* zero, const void* bias, void* y,
                      int64_t rows, int64_t n, int64_t k, int64_t group, void* stream) {
-  if (!weight_only_gemv_supported(bits, rows, k, bits == WeightBits::kInt4 ? group : 32))
+  if (!weight_only_gemv_supported(bits, rows, k, group))
     return static_cast<int>(cudaErrorInvalidValue);
   const auto st = static_cast<cudaStream_t>(stream);
-  if (bits == WeightBits::kInt8) group = k;
   auto go = [&](auto tag) {
     using T = decltype(tag);
     return bits == WeightBits::kInt8
-               ? gemv_rows<T, WeightBits::kInt8>(x, codes, scale, zero, bias, y, rows, n, k, group, st)
-               : gemv_rows<T, WeightBits::kInt4>(x, codes, scale, zero, bias, y, rows, n, k, group, st);
+               ? (group == k ? gemv_rows<T, WeightBits::kInt8, false>(x, codes, scale, zero, bias, y, rows, n, k, group, st)
+                             : gemv_rows<T, WeightBits::kInt8, true>(x, codes, scale, zero, bias, y, rows, n, k, group, st))
+               : gemv_rows<T, WeightBits::kInt4, true>(x, codes, scale, zero, bias, y, rows, n, k, group, st);
   };
   return dt == Dtype::kBf16 ? go(__nv_bfloat16{}) : go(__half{});
 }
@@ -264,7 +279,7 @@ int weight_only_gemv(Dtype dt, WeightBits bits, const void* x, const void* codes
 int weight_only_dequant(Dtype dt, WeightBits bits, const void* codes, const float* scale,
                         const float* zero, void* w, int64_t n, int64_t k, int64_t group,
                         void* stream) {
-  if (k < 1 || (bits == WeightBits::kInt4 && (k % 2 != 0 || group < 1 || k % group != 0)))
+  if (k < 1 || group < 1 || k % group != 0 || (bits == WeightBits::kInt4 && k % 2 != 0))
     return static_cast<int>(cudaErrorInvalidValue);
   if (n == 0) return 0;
   const auto st = static_cast<cudaStream_t>(stream);

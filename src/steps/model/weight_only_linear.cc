@@ -23,11 +23,16 @@ Result<std::shared_ptr<const WeightOnlyLinear>> WeightOnlyLinear::create(
   if (bias) p->bias_ = bias->to(compute_dtype).contiguous();
   if (bits == 8) {
     if (zero_point) return invalid_argument("weight_zero_point: int8 weight-only is symmetric");
-    if (!(scale.numel() == out || scale.numel() == 1))
-      return invalid_argument("weight_scale: expected [" + std::to_string(out) + ", 1] or [1]");
-    p->group_ = in;
+    at::Tensor s = scale.to(at::kFloat);
+    if (s.numel() == 1 || (s.numel() == out && (s.dim() == 1 || s.size(-1) == 1)))
+      s = s.reshape({-1, 1}).expand({out, 1});                                     // per channel
+    if (s.dim() != 2 || s.size(0) != out || in % s.size(1) != 0)
+      return invalid_argument("weight_scale: expected [" + std::to_string(out) +
+                              ", 1] (per channel), [" + std::to_string(out) +
+                              ", in / group] or [1], got " + shape_label(scale.sizes()));
+    p->group_ = in / s.size(1);
     p->codes_ = q.contiguous();
-    p->scale_ = scale.to(at::kFloat).reshape({-1}).expand({out}).contiguous();
+    p->scale_ = s.contiguous();                                                    // [out, in / group]
     return std::shared_ptr<const WeightOnlyLinear>(std::move(p));
   }
   if (scale.dim() != 2 || scale.size(0) != out || scale.size(1) < 1 || in % scale.size(1) != 0)
@@ -88,7 +93,7 @@ std::shared_ptr<const WeightOnlyLinear> WeightOnlyLinear::rows(int64_t offset, i
 }
 
 at::Tensor WeightOnlyLinear::effective_weight(at::ScalarType dtype) const {
-  if (bits_ == 8) return (codes_.to(at::kFloat) * scale_.unsqueeze(1)).to(dtype);
+  if (bits_ == 8) return (codes_.to(at::kFloat) * scale_.repeat_interleave(group_, 1)).to(dtype);
   const at::Tensor lo = at::bitwise_and(codes_, 15), hi = at::bitwise_right_shift(codes_, 4);
   const at::Tensor u = at::stack({lo, hi}, 2).reshape({out_, in_}).to(at::kFloat);  // [out, in]
   const at::Tensor z = zero_.defined() ? zero_.repeat_interleave(group_, 1) : at::full({1}, 8.0f, u.options());
@@ -116,9 +121,8 @@ at::Tensor WeightOnlyLinear::forward(const at::Tensor& x) const {
 
 std::string WeightOnlyLinear::describe() const {
   return "w" + std::to_string(bits_) + "a16 " + shape_label({out_, in_}) +
-         (bits_ == 8 ? std::string(" per-channel") : " group " + std::to_string(group_) +
-                                                         (zero_.defined() ? " asymmetric" : " symmetric")) +
-         (bias_ ? " +bias" : "");
+         (group_ == in_ ? std::string(" per-channel") : " group " + std::to_string(group_)) +
+         (zero_.defined() ? " asymmetric" : " symmetric") + (bias_ ? " +bias" : "");
 }
 
 }  // namespace qb::model

@@ -27,7 +27,8 @@ namespace qb::model {
 
 class WeightOnlyLinear final : public Linear {
  public:
-  // q int8 [out, in] signed codes; bits 8: scale [out] / [out, 1] / [1] (per channel or tensor);
+  // q int8 [out, in] signed codes; bits 8: scale [out] / [out, 1] / [1] (per channel or tensor)
+  // or [out, in / group];
   // bits 4: codes in [-8, 7], scale [out, in / group] ([out, 1]: per channel, group = in),
   // zero_point (same shape, signed codes; nullopt: symmetric) — compressed-tensors' convention
   // W = (q - zero_point) * scale. bias [out]. All on one device. Errors (invalid_argument) name
@@ -59,7 +60,7 @@ class WeightOnlyLinear final : public Linear {
   int bits_ = 8;
   int64_t in_ = 0, out_ = 0, group_ = 0;
   at::Tensor codes_;  // int8 [out, in] (8 bits) | uint8 [out, in / 2], u = q + 8, low nibble first
-  at::Tensor scale_;  // fp32 [out] (8 bits) | [out, in / group]
+  at::Tensor scale_;  // fp32 [out, in / group] (group = in: per channel)
   at::Tensor zero_;   // fp32 [out, in / group] as u-codes (zero_point + 8), or undefined (8)
   std::optional<at::Tensor> bias_;
   at::ScalarType dtype_ = at::kFloat;
