@@ -88,9 +88,10 @@ struct GenerateSpec {
   // data_parallel.h); 1 = one process. Part of the key: each worker batches only its own items,
   // so the batch around an item — its padding, its pool neighbours — depends on N. Measured on
   // the CPU (tests/generate, tests/pipeline): the same greedy tokens and finish reasons, but the
-  // fidelity logits at each prompt's last position differ in their last bits (≤ 4e-6 relative:
-  // another padded length changes the reduction order), so KL values and the base's
-  // logits.safetensors would not be a function of a key without N. On the GPU (bf16) the
+  // fidelity logits at each prompt's last position differ in their last bits (another padded
+  // length changes the reduction order; a variant's per-item KL moved by ~1e-5 relative on the
+  // demo pipeline), so KL values and the base's logits.safetensors would not be a function of a
+  // key without N. On the GPU (bf16) the
   // padding changes low-precision numerics as batch_size does (its comment), so even greedy
   // tokens may differ; not measured here (no GPU for this change). Hence N, not just on/off.
   std::int64_t data_parallel = 1;
