@@ -218,6 +218,8 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     // The settings every generate/score node of this eval carries (not hashed).
     nlohmann::json settings = {{"work_dir", e.work_dir}, {"dataset_name", e.dataset_name}};
     if (!e.devices.empty()) settings["devices"] = e.devices;  // this eval's GPUs (a subset of the project's)
+    // How many of them one generate node holds at once (its data-parallel workers; runner/gpu_claim.h).
+    if (e.generate.data_parallel > 1) settings["data_parallel"] = e.generate.data_parallel;
     // The canonical JSON of this eval's generate and score specs, made once per variation.
     std::map<std::string, nlohmann::json> generate_params;  // by logits mode
     std::map<bool, nlohmann::json> score_params;            // by fidelity
@@ -248,7 +250,10 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
         n.params = std::move(params);
         n.settings = settings;
         n.settings.update(extra);
-        if (kind == "score") n.settings.erase("devices");  // a CPU step
+        if (kind == "score") {  // a CPU step
+          n.settings.erase("devices");
+          n.settings.erase("data_parallel");
+        }
         n.inputs = std::move(inputs);
         n.log_name = display + "_" + e.dataset_name + "_" + kind;
         return b.step(std::move(n));

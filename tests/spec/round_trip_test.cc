@@ -93,6 +93,8 @@ TEST(RoundTrip, EvalSpecs) {
   expect_round_trip(g);
   g.batching = "continuous";
   expect_round_trip(g);
+  g.data_parallel = 4;
+  expect_round_trip(g);
   ScoreSpec sc;
   sc.strip_thinking = false;
   sc.fidelity = false;
@@ -126,6 +128,21 @@ TEST(Canonical, StaticBatchingLeavesTheGenerateSpecAsBefore) {
   g.batching = "continuous";
   EXPECT_EQ(g.to_json()["batching"], "continuous");
   EXPECT_NE(GenerateSpec().to_json(), g.to_json());
+}
+
+TEST(Canonical, OneProcessLeavesTheGenerateSpecAsBeforeAndNWorkersChangeTheKey) {
+  // data_parallel appears only when > 1 (older keys stay); N is hashed because each worker's
+  // batches, and so the low bits of the logits, depend on N (eval_spec.h).
+  GenerateSpec g;
+  EXPECT_FALSE(g.to_json().contains("data_parallel"));
+  g.data_parallel = 2;
+  EXPECT_EQ(g.to_json()["data_parallel"], 2);
+  EXPECT_NE(GenerateSpec().to_json(), g.to_json());
+  Issues issues;
+  g.data_parallel = 0;
+  g.validate(issues);
+  ASSERT_EQ(issues.error_count(), 1);
+  EXPECT_EQ(issues.to_status("generate spec").message(), "generate spec: data_parallel: 'data_parallel' must be in [1, 1024], got 0");
 }
 
 TEST(Canonical, UnknownFieldsAndWrongTypesNameTheField) {
