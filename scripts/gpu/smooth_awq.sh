@@ -7,9 +7,10 @@
 # W8A8 static and AWQ W4A16 by qbuild (bench_quant model --method sq-gptq,awq) and by
 # llm-compressor 0.14.0.1 (bench/quant/llmc_smooth_bench.py), same model, same tokens, same call.
 #
-# llm-compressor comes from wheels carried in .deps/llmc/ (the GPU machine has no network):
-# installed with --no-deps into /tmp/llmc-site on top of the machine's CUDA torch, unless
-# `import llmcompressor` already works. Without them the llm-compressor half is skipped (said so).
+# llm-compressor comes from wheels carried in .deps/llmc/ (the GPU machine has no network; fetch
+# them here with scripts/gpu/fetch_llmc_wheels.sh): pip installs into a venv over the machine's
+# packages (its CUDA torch) only what is missing, unless `import llmcompressor` already works.
+# Without them the llm-compressor half says why it did not run.
 #   usage (GPU machine, repo root, .deps carried): scripts/gpu/smooth_awq.sh [OUTDIR]
 #   PARTS="tests demo bench" (default: all three), SAMPLES=256, LAYERS=8
 # Writes under OUTDIR: smooth_cuda_tests.log, demo_cuda.log, smooth_bench.log.
@@ -42,16 +43,18 @@ for part in $parts; do
         "$b/bench/quant/bench_quant" model --device cuda --model "$model" --samples "$samples" \
           --seq 2048 --method sq-gptq,awq 2>&1 | grep -v '^\['
         echo "== llm-compressor 0.14.0.1"
+        # A venv over the machine's packages (its CUDA torch): pip installs from the carried
+        # wheels only what is missing or at another version.
+        py=python3
         if ! python3 -c 'import llmcompressor' 2>/dev/null; then
-          if ls .deps/llmc/*.whl >/dev/null 2>&1; then
-            python3 -m pip install --quiet --no-index --no-deps --target /tmp/llmc-site .deps/llmc/*.whl
-            export PYTHONPATH=/tmp/llmc-site${PYTHONPATH:+:$PYTHONPATH}
-          else
-            echo "SKIPPED: no llm-compressor here and no wheels in .deps/llmc/"
-          fi
+          [ -x /tmp/llmc-venv/bin/python ] || python3 -m venv --system-site-packages /tmp/llmc-venv
+          /tmp/llmc-venv/bin/python -m pip install --quiet --no-index --find-links .deps/llmc --find-links .deps \
+            llmcompressor==0.14.0.1 compressed-tensors==0.19.0 transformers==5.17.0 \
+            || echo "llm-compressor could not be installed from .deps/llmc (scripts/gpu/fetch_llmc_wheels.sh)"
+          py=/tmp/llmc-venv/bin/python
         fi
-        python3 -c 'import llmcompressor' 2>/dev/null &&
-          /usr/bin/time -v python3 bench/quant/llmc_smooth_bench.py --model "$model" --samples "$samples" \
+        "$py" -c 'import llmcompressor' 2>/dev/null &&
+          /usr/bin/time -v "$py" bench/quant/llmc_smooth_bench.py --model "$model" --samples "$samples" \
             --seq 2048 --method sq-gptq,awq 2>&1 | grep -E '^llmc|Maximum resident|Error|error' 
       } 2>&1 | tee "$out/smooth_bench.log" ;;
   esac
