@@ -3,6 +3,8 @@
 # e.g. `scripts/test.sh -L unit` or `scripts/test.sh -R Tokenizer`.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$root/scripts/build.sh"
+# The build's packages plus the tests' own (chromium renders the HTML report); idempotent.
+"$root/scripts/setup.sh" --test
+QB_SETUP_DONE=1 "$root/scripts/build.sh"
 cd "${QB_BUILD_DIR:-$root/build}"
 ctest --output-on-failure -j "$(nproc)" "$@"

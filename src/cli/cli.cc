@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/report_command.h"
 #include "cli/score_command.h"
 #include "cli/tool_commands.h"
 
@@ -123,6 +124,12 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
       "verify", "check every byte of cached artifacts against their checksums; quarantine the damaged");
   verify->add_option("targets", target_list, "what to check (default: every object in the cache)");
   verify->add_flag("--no-wait", b.no_wait, "fail (exit 4) instead of waiting for a running qbuild");
+  std::vector<std::string> report_targets;
+  auto* report = app.add_subcommand(
+      "report", "write results/<dataset_name>.html (table, charts, quantization errors, build timeline, recipe "
+                "differences) and the model cards of the quantized variants");
+  report->add_option("targets", report_targets, "results/<dataset_name>.csv or .html, or a dataset_name (default: all)");
+  report->footer(kReportFooter);
   ToolArgs tools;
   add_tool_commands(app, tools);
   ScoreArgs score;
@@ -145,6 +152,7 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
     return cmd_gc(c, b.targets, gca, reg);
   }
   if (*verify) return cmd_verify(c, target_list, b.no_wait, reg);
+  if (*report) return cmd_report(c, report_targets, reg);
   if (int rc = run_tool_command(app, tools, reg.tools()); rc >= 0) return rc;
   if (int rc = run_score_command(score); rc >= 0) return rc;
   return cmd_build(c, b, reg);

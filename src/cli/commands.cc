@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.h"
+#include "cli/report_command.h"
 #include "ninja/build_file.h"
 #include "runner/build.h"
 #include "runner/gc.h"
@@ -121,6 +122,13 @@ int cmd_build(const Common& c, const BuildArgs& a, const runner::StepRegistry& r
   passes.done("run");
   if (Status s = runner::collect(*l.project, l.planned); !s.is_ok()) return fail(s);
   passes.done("collect");
+  // The HTML reports and model cards (src/report) follow the CSVs, failed steps or not (the
+  // page then shows what finished, and the timeline what failed); a report that cannot be
+  // written is a warning, never the build's failure. Not after Ctrl-C: the user wants out.
+  if (ninja_rc != kExitInterrupted) {
+    for (const auto& w : reports_after_build(*l.project, l.planned)) std::fprintf(stderr, "qbuild: warning: %s\n", w.c_str());
+    passes.done("report");
+  }
   if (ninja_rc == kExitInterrupted) {
     std::fprintf(stderr, "qbuild: interrupted; finished steps are kept, the rest reruns next time\n");
     return kExitInterrupted;
@@ -366,6 +374,23 @@ int cmd_verify(const Common& c, const std::vector<std::string>& targets, bool no
   std::printf("verified %d object(s), %s: %zu damaged, moved to cache/quarantine/; the next qbuild rebuilds them\n",
               r->checked, mb(r->bytes).c_str(), r->damaged.size());
   return kExitBuildFailed;
+}
+
+int cmd_report(const Common& c, const std::vector<std::string>& targets, const runner::StepRegistry& reg) {
+  Passes passes(c.verbose);
+  auto r = load_and_plan(c, {}, reg, /*read_only=*/true, false, passes);
+  if (auto* rc = std::get_if<int>(&r)) return *rc;
+  auto& l = std::get<Loaded>(r);
+  auto datasets = report_datasets(l.planned.graph, *l.project, targets);
+  if (!datasets.is_ok()) return fail(datasets.status());
+  if (datasets->empty()) {
+    std::fprintf(stderr, "qbuild: error: the pipeline '%s' has no eval config, so there is no report to write\n",
+                 c.selection.pipeline_dir.c_str());
+    return kExitUsage;
+  }
+  int rc = write_and_print_reports(*l.project, l.planned.graph, *datasets);
+  passes.done("report");
+  return rc;
 }
 
 }  // namespace qb::cli

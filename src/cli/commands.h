@@ -39,6 +39,7 @@ struct GcArgs {
 };
 int cmd_gc(const Common& c, const std::vector<std::string>& targets, const GcArgs& a, const runner::StepRegistry& reg);
 int cmd_verify(const Common& c, const std::vector<std::string>& targets, bool no_wait, const runner::StepRegistry& reg);
+int cmd_report(const Common& c, const std::vector<std::string>& targets, const runner::StepRegistry& reg);
 
 // Prints "qbuild: error: <message>" and maps the status code to an exit code.
 int fail(const Status& s);

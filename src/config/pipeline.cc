@@ -123,6 +123,20 @@ Result<Pipeline> load(const stdfs::path& root, Diagnostics& diags, const std::st
                            "unique within {}/3-eval)",
                            e.dataset_name, e.dataset_name, dir);
       });
+  // Each eval copies predictions/<variant>/<dataset>.jsonl and reports/<variant>.json into its
+  // work_dir: two evals sharing one would overwrite each other's files on every build. (Two with
+  // one dataset_name already have their error.)
+  std::map<std::string, const EvalSpec*> work_dirs;
+  for (const EvalSpec& e : p.evals) {
+    if (e.dataset_name.empty() || e.work_dir.empty()) continue;
+    auto [it, inserted] = work_dirs.emplace(e.work_dir, &e);
+    if (inserted || it->second->dataset_name == e.dataset_name) continue;
+    diags.error(e.loc, fmt::format("output.work_dir '{}' is also the work_dir of '{}' (the default is "
+                                   "'outputs'): the two evals would overwrite each other's predictions "
+                                   "and reports; give each its own output.work_dir",
+                                   e.work_dir, it->second->dataset_name))
+        .notes.push_back(Diagnostics::note(it->second->loc, "first used here"));
+  }
   // Model names are <input model folder><trans suffix><quant suffix>: two configs of a stage
   // with the same suffix (and input) would make two different models with one name.
   check_unique(

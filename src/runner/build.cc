@@ -256,7 +256,8 @@ Status write_results(Project& project, OutputMemo& memo, const graph::Graph& g, 
 
   const auto csv = project.layout().results_csv(dataset_name);
   Hasher fp(Hasher::Explain::kSkip);
-  fp.salt("qbuild-results-csv-v1").str("qbuild_version", QBUILD_VERSION_STRING).str("dataset", dataset_name);
+  // v2: the speed and memory columns (a CSV written by v1 lacks them).
+  fp.salt("qbuild-results-csv-v2").str("qbuild_version", QBUILD_VERSION_STRING).str("dataset", dataset_name);
   for (const auto& p : picks) {
     fp.str("key", p.key).str("variant", p.variant).str("trans", p.trans).str("quant", p.quant).str("status", p.status);
     fp.bytes("created_unix", &p.created_unix, sizeof p.created_unix);
@@ -285,23 +286,45 @@ Status write_results(Project& project, OutputMemo& memo, const graph::Graph& g, 
     r.cols["eval_set_key"] = a.inputs.value("eval_set", "");
     r.cols["qbuild_version"] = a.meta.value("qbuild_version", QBUILD_VERSION_STRING);
     flatten(a.meta.value("scores", nlohmann::json::object()), "", r.cols);
+    // Speed and memory of the generation this row scored: its rates from the score's meta, its
+    // peak memory and device from the generate artifact's (the runner measures those).
+    const auto gen = a.meta.value("generation", nlohmann::json::object());
+    // A rate of 0 means that phase did not run (an eval of log-likelihood items only): no value.
+    for (const char* k : {"prefill_tokens_per_s", "decode_tokens_per_s"})
+      if (gen.contains(k) && gen[k].is_number() && gen[k].get<double>() > 0) r.cols[k] = scalar(gen[k]);
     rows.push_back(std::move(r));
+  }
+  std::vector<std::string> gen_keys;
+  for (const auto& r : rows) gen_keys.push_back(r.cols.at("generate_key"));
+  QB_ASSIGN_OR_RETURN(auto gens, project.index().artifacts(gen_keys));
+  for (auto& r : rows) {
+    auto g = gens.find(r.cols.at("generate_key"));
+    if (g == gens.end()) continue;  // (deleted by gc: the row keeps its scores)
+    for (const char* k : {"peak_gpu_gib", "peak_rss_gib"})
+      if (g->second.meta.contains(k)) r.cols[k] = scalar(g->second.meta[k]);
+    if (g->second.meta.contains("device")) r.cols["generate_device"] = scalar(g->second.meta["device"]);
   }
   // Columns: identity first, scores in sorted order, provenance last.
   std::vector<std::string> head = {"variant", "trans", "quant"};
   std::vector<std::string> tail = {"status", "model_key", "eval_set_key", "eval_key", "generate_key",
                                    "qbuild_version"};
+  // Added after the provenance columns, so that every older column keeps its position.
+  const std::vector<std::string> speed = {"prefill_tokens_per_s", "decode_tokens_per_s", "peak_gpu_gib",
+                                          "peak_rss_gib", "generate_device"};
+  auto in = [](const std::vector<std::string>& v, const std::string& k) { return std::find(v.begin(), v.end(), k) != v.end(); };
   std::set<std::string> mid;
   for (const auto& r : rows)
     for (const auto& [k, v] : r.cols)
-      if (std::find(head.begin(), head.end(), k) == head.end() && std::find(tail.begin(), tail.end(), k) == tail.end())
-        mid.insert(k);
+      if (!in(head, k) && !in(tail, k) && !in(speed, k)) mid.insert(k);
   std::vector<std::string> cols = head;
   cols.insert(cols.end(), mid.begin(), mid.end());
   cols.insert(cols.end(), tail.begin(), tail.end());
+  const std::size_t tail_end = cols.size();
+  cols.insert(cols.end(), speed.begin(), speed.end());
   // Score columns: per dataset first, then overall, then fidelity (alphabetical within each).
   auto rank = [](const std::string& c) { return starts_with(c, "fidelity_") ? 2 : starts_with(c, "overall_") ? 1 : 0; };
-  std::stable_sort(cols.begin() + static_cast<std::ptrdiff_t>(head.size()), cols.end() - static_cast<std::ptrdiff_t>(tail.size()),
+  std::stable_sort(cols.begin() + static_cast<std::ptrdiff_t>(head.size()),
+                   cols.begin() + static_cast<std::ptrdiff_t>(tail_end - tail.size()),
                    [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
   // Rows: the base model first, then variants by name.
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
