@@ -10,6 +10,7 @@ Status run_sample(runner::StepContext& ctx);
 Status run_score(runner::StepContext& ctx);
 #ifdef QBUILD_WITH_TORCH
 Status run_quant(runner::StepContext& ctx);
+Status run_smooth(runner::StepContext& ctx);
 Status run_trans(runner::StepContext& ctx);
 Status run_generate(runner::StepContext& ctx);
 // `qbuild generate-worker REQUEST.json`: one shard of a data-parallel generate node (the exit
