@@ -18,30 +18,13 @@
 #include <cstdint>
 
 #include "steps/model/quant_kernels.h"
+#include "steps/model/cuda_convert.cuh"
 
 namespace qb::model::kernels {
 
 namespace {
 
 constexpr int kChunks = 4;  // 16-byte chunks per thread: cols <= 8 * 4 * 1024
-
-template <typename T>
-struct Cvt;
-template <>
-struct Cvt<__nv_bfloat16> {
-  static __device__ __forceinline__ float f(__nv_bfloat16 x) { return __bfloat162float(x); }
-  static __device__ __forceinline__ __nv_bfloat16 t(float x) { return __float2bfloat16(x); }
-};
-template <>
-struct Cvt<__half> {
-  static __device__ __forceinline__ float f(__half x) { return __half2float(x); }
-  static __device__ __forceinline__ __half t(float x) { return __float2half(x); }
-};
-
-template <typename T>
-__device__ __forceinline__ float rnd(float x) {
-  return Cvt<T>::f(Cvt<T>::t(x));
-}
 
 template <typename T>
 __device__ __forceinline__ void load8(const T* p, float (&v)[8]) {

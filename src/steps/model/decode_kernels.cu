@@ -17,28 +17,11 @@
 #include <cmath>
 #include <type_traits>
 
+#include "steps/model/cuda_convert.cuh"
+
 namespace qb::model::kernels {
 
 namespace {
-
-template <typename T>
-struct Cvt;
-template <>
-struct Cvt<__nv_bfloat16> {
-  static __device__ __forceinline__ float f(__nv_bfloat16 x) { return __bfloat162float(x); }
-  static __device__ __forceinline__ __nv_bfloat16 t(float x) { return __float2bfloat16(x); }
-};
-template <>
-struct Cvt<__half> {
-  static __device__ __forceinline__ float f(__half x) { return __half2float(x); }
-  static __device__ __forceinline__ __half t(float x) { return __float2half(x); }
-};
-
-// x rounded to T and back: what an eager op's T-typed result holds.
-template <typename T>
-__device__ __forceinline__ float rnd(float x) {
-  return Cvt<T>::f(Cvt<T>::t(x));
-}
 
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll

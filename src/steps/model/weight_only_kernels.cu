@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "steps/model/quant_kernels.h"
+#include "steps/model/cuda_convert.cuh"
 
 namespace qb::model::kernels {
 
@@ -29,19 +30,6 @@ template <WeightBits B>
 constexpr int kRowsOf = B == WeightBits::kInt8 ? 2 : 4;
 constexpr int64_t kMaxRows = 8;        // input rows the GEMV takes
 constexpr int64_t kSmemLimit = 128 * 1024;
-
-template <typename T>
-struct Cvt;
-template <>
-struct Cvt<__nv_bfloat16> {
-  static __device__ __forceinline__ float f(__nv_bfloat16 x) { return __bfloat162float(x); }
-  static __device__ __forceinline__ __nv_bfloat16 t(float x) { return __float2bfloat16(x); }
-};
-template <>
-struct Cvt<__half> {
-  static __device__ __forceinline__ float f(__half x) { return __half2float(x); }
-  static __device__ __forceinline__ __half t(float x) { return __float2half(x); }
-};
 
 // Position of element j (0..7) of a 32-bit word of nibbles after the int4 kernel's masking:
 // nibbles 0-4 in place, 5-7 after a shift right by 12.
