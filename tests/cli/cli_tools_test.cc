@@ -74,7 +74,7 @@ TEST(CliTools, LogitsMatchTransformersOnTheTinyQwen3) {
     for (const auto& t : p) ids += (ids.empty() ? "" : " ") + std::to_string(t.get<int>());
     args += " --ids '" + ids + "'";
   }
-  auto out = std::filesystem::temp_directory_path() / "qbuild_cli_logits.json";
+  const auto out = temp_dir() / "logits_oracle.json";
   auto o = qbuild(args + " --out " + out.string());
   ASSERT_EQ(o.code, 0) << o.text;
   std::ifstream in(out);

@@ -9,6 +9,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -27,7 +30,9 @@ inline Result<spec::QuantRecipe> recipe_from_json(const nlohmann::json& loose) {
     yaml["save_compressed"] = body["save_compressed"];
     body.erase("save_compressed");
   }
-  const stdfs::path root = stdfs::temp_directory_path() / "qb_recipe_json";
+  // One folder per test process: ctest runs the quant tests in parallel processes, and a shared
+  // file truncated by one while another reads it gave "calib.txt has 0 bytes" (CI, stop 24).
+  const stdfs::path root = stdfs::temp_directory_path() / ("qb_recipe_json_" + std::to_string(::getpid()));
   if (body.contains("calibration")) {
     nlohmann::json cal = body["calibration"];
     body.erase("calibration");
