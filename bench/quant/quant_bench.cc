@@ -8,14 +8,15 @@
 //       T random calibration tokens (default 2048; 512 x 2048 = 1M tokens is the reference
 //       setting), GPTQ int8 per-channel with actorder; per-phase totals for the layer.
 //   bench_quant model [--device ...] [--dtype ...] [--scale S] [--layers L] [--samples N]
-//                     [--seq T] [--method rtn,static,gptq] [--model DIR]
+//                     [--seq T] [--method rtn,static,gptq,fp8,gptq-fp8] [--model DIR]
 //                     [--calibration-path eager|fast]
 //       A random Qwen3-shaped checkpoint (hidden 4096/S, intermediate 12288/S, 32/S heads of
 //       128, vocab 151936/S, L layers) written to a temp dir (or an existing checkpoint: --model,
 //       e.g. `qbuild random-model --shape qwen3-8b --device cuda`), then the quantize step for
 //       each method: rtn = RTN W8A8 dynamic (no calibration), static = RTN W8A8 with static
 //       per-tensor activations (static_minmax), gptq = GPTQ W8A8 static (actorder static, the
-//       seed's gptq-W8A8-static); N x T random calibration tokens; prints the wall time, the
+//       seed's gptq-W8A8-static), fp8 = RTN FP8_DYNAMIC (no calibration), gptq-fp8 = GPTQ
+//       FP8_DYNAMIC (actorder static); N x T random calibration tokens; prints the wall time, the
 //       peak GPU allocation and the step's own phase timings from quant_report.json.
 //
 // Peak memory: CPU max RSS (getrusage) for the process; on CUDA builds of libtorch also the
@@ -87,7 +88,7 @@ Args parse(int argc, char** argv) {
   model->add_option("--samples", a.samples, "random calibration samples")->check(qb::bench::at_least(1));
   model->add_option("--seq", a.seq, "tokens per calibration sample")->check(qb::bench::at_least(1));
   model->add_option("--method", a.method, "comma-separated, run in this order")
-      ->check(qb::bench::list_of({"rtn", "static", "gptq"}));
+      ->check(qb::bench::list_of({"rtn", "static", "gptq", "fp8", "gptq-fp8"}));
   model->add_option("--calibration-path", a.calibration_path,
                     "eager (transformers' eager layer, what the quantize step runs) | fast (SDPA, fused GEMMs)")
       ->check(CLI::IsMember({"eager", "fast"}));
@@ -236,23 +237,27 @@ int bench_model(const Args& a) {
     i = j + 1;
   }
   for (const auto& m : methods) {
-    if (m != "rtn" && m != "static" && m != "gptq") {
-      std::fprintf(stderr, "unknown method '%s' (rtn, static, gptq)\n", m.c_str());
+    if (m != "rtn" && m != "static" && m != "gptq" && m != "fp8" && m != "gptq-fp8") {
+      std::fprintf(stderr, "unknown method '%s' (rtn, static, gptq, fp8, gptq-fp8)\n", m.c_str());
       return 2;
     }
+    const bool fp8 = m == "fp8" || m == "gptq-fp8";
     // The seed's recipes: RTN W8A8 dynamic (the preset), and static per-tensor activations
     // (static_minmax) with per-channel weights, by RTN or GPTQ (actorder static).
     qb::spec::QuantRecipe recipe;
-    recipe.modifier = m == "gptq" ? qb::spec::Modifier::kGptq : qb::spec::Modifier::kRtn;
+    const bool gptq = m == "gptq" || m == "gptq-fp8";
+    recipe.modifier = gptq ? qb::spec::Modifier::kGptq : qb::spec::Modifier::kRtn;
     recipe.ignore = {"lm_head"};
-    recipe.groups = {qb::spec::preset_group(*qb::spec::find_scheme("W8A8"), {"Linear"})};
-    if (m != "rtn") {
+    recipe.groups = {qb::spec::preset_group(*qb::spec::find_scheme(fp8 ? "FP8_DYNAMIC" : "W8A8"),
+                                            {"Linear"})};
+    if (m == "static" || m == "gptq") {
       qb::spec::QuantArgs acts;
       acts.observer = qb::spec::ObserverKind::kStaticMinMax;
       recipe.groups[0].input_activations = acts;
       recipe.calibration = qb::spec::CalibrationSpec{"txt", a.samples, a.seq, 0};
     }
-    if (m == "gptq") recipe.groups[0].weights.actorder = qb::spec::ActOrder::kWeight;
+    if (gptq) recipe.groups[0].weights.actorder = qb::spec::ActOrder::kWeight;
+    if (m == "gptq-fp8") recipe.calibration = qb::spec::CalibrationSpec{"txt", a.samples, a.seq, 0};
     qb::spec::Issues issues;
     recipe.validate(issues);
     if (!issues.ok()) {

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "steps/model/attention.h"
+#include "steps/qmath/fp8.h"
 
 namespace qb::model {
 
@@ -19,7 +20,35 @@ KvCache KvCache::create(const ModelConfig& config, int64_t batch, int64_t max_le
   c.key_valid_ = at::zeros({batch, max_len}, opts.dtype(at::kBool));
   c.next_position_ = at::zeros({batch}, opts.dtype(at::kLong));
   c.slot_ = at::zeros({1}, opts.dtype(at::kLong));
+  c.dtype_ = dtype;
   return c;
+}
+
+KvCache KvCache::create_fp8(const ModelConfig& config, int64_t batch, int64_t max_len,
+                            at::ScalarType dtype, at::Device device,
+                            const std::vector<std::pair<at::Tensor, at::Tensor>>& scales) {
+  TORCH_CHECK(static_cast<int64_t>(scales.size()) == config.num_layers,
+              "KvCache: fp8 scales for ", scales.size(), " of ", config.num_layers, " layers");
+  KvCache c = create(config, batch, max_len, at::kFloat8_e4m3fn, device);
+  c.dtype_ = dtype;
+  for (const auto& [k, v] : scales)
+    c.scales_.emplace_back(k.to(device, at::kFloat), v.to(device, at::kFloat));
+  return c;
+}
+
+at::Tensor KvCache::k_scale(int64_t layer) const {
+  return fp8() ? scales_.at(layer).first.reshape({-1}) : at::Tensor();
+}
+
+at::Tensor KvCache::v_scale(int64_t layer) const {
+  return fp8() ? scales_.at(layer).second.reshape({-1}) : at::Tensor();
+}
+
+int64_t KvCache::bytes() const {
+  int64_t n = 0;
+  for (const auto* buffers : {&keys_, &values_})
+    for (const at::Tensor& t : *buffers) n += t.numel() * static_cast<int64_t>(t.element_size());
+  return n;
 }
 
 at::Tensor KvCache::begin_step(const at::Tensor& valid) {
@@ -41,6 +70,25 @@ std::pair<at::Tensor, at::Tensor> KvCache::append(int64_t layer, const at::Tenso
   const int64_t t = k.size(2);
   at::Tensor& keys = keys_[layer];
   at::Tensor& values = values_[layer];
+  if (fp8()) {
+    const auto& [ks, vs] = scales_[layer];
+    // Written through byte views: copies of e4m3 codes, whatever kernels float8 dispatches to.
+    const at::Tensor kq = qmath::round_to_fp8(k.to(at::kFloat) / ks).view(at::kByte);
+    const at::Tensor vq = qmath::round_to_fp8(v.to(at::kFloat) / vs).view(at::kByte);
+    at::Tensor kb = keys.view(at::kByte), vb = values.view(at::kByte);
+    if (device_slot(t)) {
+      kb.index_copy_(2, slot_, kq);
+      vb.index_copy_(2, slot_, vq);
+    } else {
+      kb.narrow(2, length_, t).copy_(kq);
+      vb.narrow(2, length_, t).copy_(vq);
+    }
+    const int64_t slots = attended_slots(t);
+    auto dequant = [&](const at::Tensor& q, const at::Tensor& s) {
+      return (q.narrow(2, 0, slots).to(at::kFloat) * s).to(dtype_);  // [B, KVH, S, D]
+    };
+    return {dequant(keys, ks), dequant(values, vs)};
+  }
   if (device_slot(t)) {
     keys.index_copy_(2, slot_, k);
     values.index_copy_(2, slot_, v);

@@ -20,6 +20,7 @@
 #include "steps/model/int8_linear.h"
 #include "steps/model/rms_norm.h"
 #include "steps/model/tensor_names.h"
+#include "steps/qmath/fp8.h"
 
 namespace qb::model {
 
@@ -49,7 +50,10 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   const int64_t h = c.num_heads, kvh = c.num_kv_heads, d = c.head_dim;
   const int64_t f = c.intermediate_size;
   if (path_ == LayerPath::kEager) return forward_eager(x, in, cache, hooks);
-  if (fused_decode_ && cache && t == 1 && !hooks && x.is_cuda()) return forward_decode_fused(x, in, *cache);
+  // An FP8-KV layer decodes fused only into an FP8 cache (the kernels round into it).
+  if (fused_decode_ && cache && t == 1 && !hooks && x.is_cuda() &&
+      (!w_.k_scale.defined() || cache->fp8()))
+    return forward_decode_fused(x, in, *cache);
 
   // ---- attention ----
   at::Tensor xn = rms_norm(x, w_.input_layernorm, c.rms_norm_eps);                 // [B, T, C]
@@ -75,6 +79,12 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   trace(hooks, "self_attn.q", q);
   trace(hooks, "self_attn.k", k);
   trace(hooks, "self_attn.v", v);
+  if (w_.k_scale.defined() && !(cache && cache->fp8())) {
+    // FP8 KV cache without an FP8 cache buffer (no cache, or a caller's bf16 one): what the
+    // cache would hold, e4m3 · scale; an FP8 cache rounds in append() itself.
+    k = qmath::fp8_kv_fake_quantize(k, w_.k_scale);                                // [B, KVH, T, D]
+    v = qmath::fp8_kv_fake_quantize(v, w_.v_scale);
+  }
   if (cache) std::tie(k, v) = cache->append(index_, k, v);                         // [B, KVH, S, D]
   at::Tensor y = attention(q, k, v, in.mask, attention_);                          // [B, H, T, D]
   y = y.transpose(1, 2).reshape({b, t, h * d});                                    // [B, T, H*D]
@@ -141,6 +151,10 @@ at::Tensor DecoderLayer::forward_eager(const at::Tensor& x, const LayerInputs& i
   trace(hooks, "self_attn.q", q);
   trace(hooks, "self_attn.k", k);
   trace(hooks, "self_attn.v", v);
+  if (w_.k_scale.defined() && !(cache && cache->fp8())) {  // FP8 KV (QuantizedKVCache.forward)
+    k = qmath::fp8_kv_fake_quantize(k, w_.k_scale);                                // [B, KVH, T, D]
+    v = qmath::fp8_kv_fake_quantize(v, w_.v_scale);
+  }
   if (cache) std::tie(k, v) = cache->append(index_, k, v);                         // [B, KVH, S, D]
   // eager_attention_forward: repeat_kv is expand + reshape.
   auto repeat_kv = [&](const at::Tensor& y) {
@@ -188,9 +202,11 @@ at::Tensor DecoderLayer::forward_decode_fused(const at::Tensor& x, const LayerIn
   const at::Tensor q = fused::qk_norm_rope_cache(qkv, c.qk_norm ? qk_norm_ : at::Tensor(),
                                                  in.rope.cos, in.rope.sin_signed,
                                                  cache.keys(index_), cache.values(index_),
-                                                 cache.slot(), eps);
+                                                 cache.slot(), eps, cache.k_scale(index_),
+                                                 cache.v_scale(index_));
   const at::Tensor y = fused::decode_attention(q, cache.keys(index_), cache.values(index_),
-                                               cache.key_valid(), cache.slot());  // [B, H, D]
+                                               cache.key_valid(), cache.slot(),
+                                               cache.k_scale(index_), cache.v_scale(index_));  // [B, H, D]
   const at::Tensor attn_out = fused::linear(*w_.o_proj, y.view({x.size(0), 1, -1}));  // [B, 1, C]
   const auto [r, rn] = fused::add_rms_norm(x, attn_out, w_.post_attention_layernorm, eps);
   at::Tensor act;                                                                  // [B, 1, F]
@@ -409,6 +425,20 @@ Result<Model> Model::create(ModelConfig config, ModelWeights weights, const Load
     QB_TRY(check_linear(w.gate_proj, name(Role::kFfnGate), c.hidden_size, c.intermediate_size));
     QB_TRY(check_linear(w.up_proj, name(Role::kFfnUp), c.hidden_size, c.intermediate_size));
     QB_TRY(check_linear(w.down_proj, name(Role::kFfnDown), c.intermediate_size, c.hidden_size));
+    if (w.k_scale.defined() != w.v_scale.defined() ||
+        (i > 0 && w.k_scale.defined() != weights.layers[0].k_scale.defined()))
+      return invalid_argument(name(Role::kAttnK) + ": k_scale / v_scale must be given for every "
+                                                   "layer or none");
+    for (const auto* t : {&w.k_scale, &w.v_scale}) {
+      if (!t->defined()) continue;
+      const bool per_head = t->dim() == 3;
+      if (t->scalar_type() != at::kFloat || t->device() != dev ||
+          !(t->sizes() == at::IntArrayRef{1} ||
+            (per_head && t->sizes() == at::IntArrayRef{c.num_kv_heads, 1, 1})))
+        return invalid_argument("model.layers." + std::to_string(i) +
+                                ".self_attn.k_scale/v_scale: expected float32 [1] or [" +
+                                std::to_string(c.num_kv_heads) + ", 1, 1] on " + dev.str());
+    }
   }
 
   Model m;
@@ -443,7 +473,7 @@ Status Model::move_layer(int64_t i, at::Device device) {
   LayerWeights& w = layer.w_;
   LayerWeights moved = w;
   for (at::Tensor* t : {&moved.input_layernorm, &moved.q_norm, &moved.k_norm,
-                        &moved.post_attention_layernorm})
+                        &moved.post_attention_layernorm, &moved.k_scale, &moved.v_scale})
     if (t->defined()) *t = t->to(device);
   for (std::shared_ptr<const Linear>* f : {&moved.q_proj, &moved.k_proj, &moved.v_proj,
                                            &moved.o_proj, &moved.gate_proj, &moved.up_proj,
@@ -471,6 +501,10 @@ void Model::set_attention_impl(AttentionImpl impl) {
   attention_ = impl;
   for (DecoderLayer& l : layers_) l.attention_ = impl;
   if (impl != AttentionImpl::kSdpa) set_fused_decode(false);
+}
+
+bool Model::fp8_kv_cache() const {
+  return !layers_.empty() && layers_.front().w_.k_scale.defined();
 }
 
 bool Model::set_fused_decode(bool on) {
@@ -530,6 +564,11 @@ at::Tensor Model::forward(const at::Tensor& ids, const at::Tensor& valid, KvCach
 }
 
 KvCache Model::new_cache(int64_t batch, int64_t max_len) const {
+  if (fp8_kv_cache()) {  // kv_cache_scheme: keys and values stored as e4m3 with their scales
+    std::vector<std::pair<at::Tensor, at::Tensor>> scales;
+    for (const DecoderLayer& l : layers_) scales.emplace_back(l.w_.k_scale, l.w_.v_scale);
+    return KvCache::create_fp8(*config_, batch, max_len, dtype_, device_, scales);
+  }
   return KvCache::create(*config_, batch, max_len, dtype_, device_);
 }
 
