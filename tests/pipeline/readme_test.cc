@@ -61,17 +61,18 @@ const char* kQuant = "pipline/2-quant/rtn-w8a8-dynamic.yaml";
 // The demo, then every inspection command and tool of the README on the built project.
 TEST_F(Readme, TheDemoThenEveryCommand) {
   ASSERT_EQ(first_.code, 0) << first_.text;
-  EXPECT_NE(first_.text.find("done (29 built"), std::string::npos) << first_.text;
+  EXPECT_NE(first_.text.find("done (35 built"), std::string::npos) << first_.text;
   std::string csv = read(root_ / "results/demo_mmlu_gsm8k.csv");
   std::stringstream s(csv);
   std::vector<std::string> rows;
   for (std::string l; std::getline(s, l);) rows.push_back(l);
-  ASSERT_EQ(rows.size(), 1u + 1 + 8) << csv;  // header, base model, 2 trans × 4 quant
+  ASSERT_EQ(rows.size(), 1u + 1 + 10) << csv;  // header, base model, 2 trans × 5 quant
   EXPECT_NE(rows[0].find("fidelity_kl"), std::string::npos);
   EXPECT_EQ(rows[1].rfind("qwen3-demo,(source),(none)", 0), 0u) << rows[1];
   EXPECT_TRUE(fs::exists(root_ / "outputs/demo/reports/qwen3-demo-r1r2-gptq-W8A8-dynamic.json"));
   EXPECT_TRUE(fs::exists(root_ / "outputs/demo/predictions/qwen3-demo-rtn-W8A8-static/gsm8k.jsonl"));
   EXPECT_TRUE(fs::exists(root_ / "data/demo_mmlu_gsm8k.jsonl"));
+  EXPECT_TRUE(fs::exists(root_ / "outputs/demo/reports/qwen3-demo-FP8-dynamic.json"));
   targets_and_inspection();
   model_tools();
 }
@@ -79,7 +80,7 @@ TEST_F(Readme, TheDemoThenEveryCommand) {
 TEST_F(Readme, TheIncrementalSession) {
   ASSERT_EQ(first_.code, 0) << first_.text;
   auto again = run("");
-  EXPECT_NE(again.text.find("nothing to do (29 cached)"), std::string::npos) << again.text;
+  EXPECT_NE(again.text.find("nothing to do (35 cached)"), std::string::npos) << again.text;
   const std::string original = read(root_ / kQuant);
   std::string edited = original;
   auto at = edited.find("ignore: [lm_head]");
@@ -94,7 +95,7 @@ TEST_F(Readme, TheIncrementalSession) {
                            "input changed: model 'qwen3-demo-rtn-W8A8-dynamic' (rebuilt in this run)",
                            "run     generate qwen3-demo-r1r2-rtn-W8A8-dynamic",
                            "input changed: generation 'qwen3-demo-r1r2-rtn-W8A8-dynamic' (rebuilt in this run)",
-                           "run     score qwen3-demo-r1r2-rtn-W8A8-dynamic", "6 to run, 23 cached"})
+                           "run     score qwen3-demo-r1r2-rtn-W8A8-dynamic", "6 to run, 29 cached"})
     EXPECT_NE(dry.text.find(line), std::string::npos) << line << "\n" << dry.text;
   const int before = ok_runs();
   auto o = run("");
@@ -119,7 +120,7 @@ void Readme::targets_and_inspection() {
   EXPECT_EQ(run("gc --dry-run").code, 0);
   auto verify = run("verify");
   EXPECT_EQ(verify.code, 0) << verify.text;
-  EXPECT_NE(verify.text.find("verified 29 object(s)"), std::string::npos) << verify.text;
+  EXPECT_NE(verify.text.find("verified 35 object(s)"), std::string::npos) << verify.text;
   auto sel = run("--trans-config original --quant-config rtn-w8a8-dynamic --dry-run");
   EXPECT_EQ(sel.code, 0) << sel.text;
   auto real = run("--pipeline pipline/qwen3-8b --dry-run");
