@@ -6,6 +6,8 @@
 //   bench_model --shape qwen3-8b --device cuda --fp8 dynamic|static|block ...   (the random
 //                 weights RTN-quantized to the FP8_DYNAMIC / FP8 / FP8_BLOCK preset: Fp8Linear)
 //   bench_model ... --fp8-kv    (an FP8 KV cache: e4m3 keys and values with per-tensor scales)
+//   bench_model --shape qwen3-8b --device cuda --w8a16 | --w4a16 ...  (random weight-only int8
+//                                                           per-channel / int4 group-128 layers)
 //   bench_model --shape qwen3-8b --device cuda --r4 ...     (SpinQuant's online R4: a fast
 //                                                           Hadamard before every down_proj)
 //   bench_model ... --unfused   (one-token steps op by op instead of the fused CUDA kernels)
@@ -47,6 +49,7 @@
 #include "steps/model/model.h"
 #include "steps/model/online_transforms.h"
 #include "steps/model/random_model.h"
+#include "steps/model/weight_only_linear.h"
 #include "steps/model/device.h"
 
 namespace {
@@ -59,7 +62,7 @@ struct Args {
   std::string shape = "tiny", model, device = "cpu", dtype = "bf16", attention = "sdpa", fp8;
   int64_t batch = 1, ctx = 512, new_tokens = 128, repeat = 2, check_every = 0;
   bool cuda_graph = false, static_shapes = false, compare_cpu = false, w8a8 = false, r4 = false;
-  bool profile = false, unfused = false, fp8_kv = false;
+  bool profile = false, unfused = false, fp8_kv = false, w8a16 = false, w4a16 = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -91,13 +94,23 @@ Args parse(int argc, char** argv) {
   app.add_flag("--compare-cpu", a.compare_cpu,
                "CPU fp32 vs --device in --dtype: last logits and 16 greedy tokens, eager and graph")
       ->needs(model);
-  app.add_flag("--w8a8", a.w8a8, "random int8 W8A8 projections (per-channel weights, per-token inputs)")
-      ->excludes(model);
-  app.add_option("--fp8", a.fp8, "random FP8 projections: the weights RTN-quantized to a preset")
-      ->check(CLI::IsMember({"dynamic", "static", "block"}))
-      ->excludes(model);
+  auto* w8a8 = app.add_flag("--w8a8", a.w8a8, "random int8 W8A8 projections (per-channel weights, per-token inputs)")
+                  ->excludes(model);
+  auto* fp8 = app.add_option("--fp8", a.fp8, "random FP8 projections: the weights RTN-quantized to a preset")
+                  ->check(CLI::IsMember({"dynamic", "static", "block"}))
+                  ->excludes(model)
+                  ->excludes(w8a8);
   app.add_flag("--fp8-kv", a.fp8_kv, "an FP8 KV cache (e4m3 keys and values, per-tensor scales)")
       ->excludes(model);
+  auto* w8 = app.add_flag("--w8a16", a.w8a16, "random int8 weight-only projections (per-channel)")
+                ->excludes(model)
+                ->excludes(w8a8)
+                ->excludes(fp8);
+  app.add_flag("--w4a16", a.w4a16, "random int4 weight-only projections (symmetric, group 128)")
+      ->excludes(model)
+      ->excludes(w8)
+      ->excludes(w8a8)
+      ->excludes(fp8);
   app.add_flag("--r4", a.r4, "SpinQuant's online R4: a fast Hadamard before every down_proj")->excludes(model);
   app.add_flag("--profile", a.profile, "GPU time per decode step by kernel (Kineto)");
   app.add_flag("--unfused", a.unfused, "one-token steps op by op instead of the fused CUDA kernels");
@@ -162,6 +175,29 @@ Model make_model(const Args& a, at::Device device, std::optional<at::ScalarType>
       l.k_scale = at::full({1}, 0.05, f32);
       l.v_scale = at::full({1}, 0.05, f32);
     }
+  }
+  if (a.w8a16 || a.w4a16) {
+    // RTN as compressed-tensors quantizes: int8 absmax / 127 per channel; int4 absmax / 7.5 per
+    // group of 128, codes in [-8, 7].
+    for (auto& l : w.layers)
+      for (auto* p : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj,
+                      &l.down_proj}) {
+        const at::Tensor wf = (*p)->effective_weight(at::kFloat);                // [out, in]
+        const int64_t out = wf.size(0), in = wf.size(1);
+        if (a.w8a16) {
+          const at::Tensor scale = wf.abs().amax(1, true).clamp_min(1e-8) / 127.0;  // [out, 1]
+          const at::Tensor q = at::round(wf / scale).clamp(-128, 127).to(at::kChar);
+          *p = check(qb::model::WeightOnlyLinear::create(8, q, scale, std::nullopt, std::nullopt, t),
+                     "w8a16 layer");
+        } else {
+          const at::Tensor g = wf.reshape({out, in / 128, 128});
+          const at::Tensor scale = g.abs().amax(2, true).clamp_min(1e-8) / 7.5;   // [out, G, 1]
+          const at::Tensor q = at::round(g / scale).clamp(-8, 7).to(at::kChar).reshape({out, in});
+          *p = check(qb::model::WeightOnlyLinear::create(4, q, scale.reshape({out, in / 128}),
+                                                         std::nullopt, std::nullopt, t),
+                     "w4a16 layer");
+        }
+      }
   }
   if (a.r4) {
     // What a SpinQuant R1+R2+R4 checkpoint loads as: down_proj behind the online Hadamard.
@@ -313,7 +349,8 @@ int main(int argc, char** argv) {
   const double decode_tps = dec.decode_steps > 0 ? dec.batch * dec.decode_steps / dec.decode_seconds : 0;
   const double step_ms = dec.decode_steps > 0 ? 1e3 * dec.decode_seconds / dec.decode_steps : 0;
   const double peak = peak_memory_gib(device);
-  const std::string quant = std::string(a.w8a8 ? " (w8a8)" : "") +
+  const std::string quant = std::string(a.w8a8 ? " (w8a8)" : "") + (a.w8a16 ? " (w8a16)" : "") +
+                            (a.w4a16 ? " (w4a16)" : "") +
                             (a.fp8.empty() ? "" : " (fp8 " + a.fp8 + ")") +
                             (a.fp8_kv ? " (fp8 kv cache)" : "");
   std::printf("model %s%s on %s as %s, attention %s%s%s%s (built in %.1f s)\n",
@@ -327,11 +364,16 @@ int main(int argc, char** argv) {
               (long long)dec.decode_steps, (long long)a.batch, dec.decode_seconds, decode_tps,
               step_ms);
   std::printf("peak memory: %.2f GiB\n", peak);
-  std::printf("{\"shape\": \"%s\", \"device\": \"%s\", \"dtype\": \"%s\", \"batch\": %lld, "
+  const std::string quant_key = a.w8a8    ? "w8a8"
+                                : a.w8a16 ? "w8a16"
+                                : a.w4a16 ? "w4a16"
+                                : !a.fp8.empty() ? "fp8-" + a.fp8
+                                                 : "none";
+  std::printf("{\"shape\": \"%s\", \"quant\": \"%s\", \"device\": \"%s\", \"dtype\": \"%s\", \"batch\": %lld, "
               "\"ctx\": %lld, \"new\": %lld, \"cuda_graph\": %s, \"prefill_tok_s\": %.1f, "
               "\"decode_tok_s\": %.1f, \"decode_ms_per_step\": %.3f, \"peak_gib\": %.3f, \"fused\": %s, "
               "\"fp8\": \"%s\", \"fp8_kv\": %s}\n",
-              a.model.empty() ? a.shape.c_str() : a.model.c_str(), device.str().c_str(),
+              a.model.empty() ? a.shape.c_str() : a.model.c_str(), quant_key.c_str(), device.str().c_str(),
               qb::model::dtype_label(m.dtype()), (long long)a.batch, (long long)a.ctx,
               (long long)a.new_tokens, a.cuda_graph ? "true" : "false", prefill_tps, decode_tps,
               step_ms, peak, m.fused_decode() ? "true" : "false", a.fp8.c_str(),

@@ -133,22 +133,27 @@ void GenerateSpec::validate(Issues& out) const {
   validate_compute(device, compute_dtype, out);
   if (logits != "none" && logits != "keep" && logits != "compare")
     out.error("logits", "logits must be none, keep or compare");
+  if (batching != "static" && batching != "continuous")
+    out.error("batching", "batching must be static or continuous, got '" + batching + "'");
 }
 
 json GenerateSpec::to_json() const {
   json m = json::object();
   for (const auto& [task, n] : max_new_tokens) m[task] = n;
-  return {{"max_new_tokens", m},
-          {"batch_size", batch_size},
-          {"decoding", decoding},
-          {"device", device},
-          {"compute_dtype", compute_dtype},
-          {"logits", logits}};
+  json j = {{"max_new_tokens", m},
+            {"batch_size", batch_size},
+            {"decoding", decoding},
+            {"device", device},
+            {"compute_dtype", compute_dtype},
+            {"logits", logits}};
+  if (batching != "static") j["batching"] = batching;  // absent when static: older keys unchanged
+  return j;
 }
 
 Result<GenerateSpec> GenerateSpec::from_json(const json& j) {
   Issues issues;
-  CanonicalReader r(j, "", issues, {"max_new_tokens", "batch_size", "decoding", "device", "compute_dtype", "logits"});
+  CanonicalReader r(j, "", issues, {"max_new_tokens", "batch_size", "decoding", "device", "compute_dtype", "logits"},
+                    {"batching"});
   GenerateSpec g;
   const json& m = r.raw("max_new_tokens");
   if (!m.is_object()) issues.error("max_new_tokens", "expected an object");
@@ -162,6 +167,7 @@ Result<GenerateSpec> GenerateSpec::from_json(const json& j) {
   g.device = r.str("device");
   g.compute_dtype = r.str("compute_dtype");
   g.logits = r.str("logits");
+  if (r.has("batching")) g.batching = r.str("batching");
   QB_TRY(issues.to_status("generate spec"));
   return g;
 }

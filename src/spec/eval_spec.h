@@ -14,7 +14,8 @@
 //                  sampler gives the remainder to the last), "total_samples", "seed", "mode",
 //                  "enable_thinking", "prompt_format"}
 //   GenerateSpec {"max_new_tokens": {"<task>": int} (generative tasks only), "batch_size",
-//                 "decoding": "greedy", "device", "compute_dtype", "logits": "none"|"keep"|"compare"}
+//                 "decoding": "greedy", "device", "compute_dtype", "logits": "none"|"keep"|"compare",
+//                 "batching": "continuous" (only when not "static", so older keys stay)}
 //   ScoreSpec    {"scorer": <scorer version>, "strip_thinking": bool, "fidelity": bool}
 // Defaults: the member initializers below and the task table (spec/tasks.h).
 #pragma once
@@ -77,6 +78,11 @@ struct GenerateSpec {
   // Next-token logits at each prompt's last position (fidelity): the base model keeps them
   // (logits.safetensors), a variant compares its own with the base's (per-item KL, top-1).
   std::string logits = "none";  // none | keep | compare
+  // static: batches of batch_size items of similar length, each run until its longest member
+  // ends. continuous: a pool of batch_size rows refilled as items finish, shared prompt prefixes
+  // prefilled once (steps/model/continuous_batching.h). The same greedy tokens on the CPU; on a
+  // GPU the batch around an item differs, so low-precision bits may too: part of the key.
+  std::string batching = "static";  // static | continuous
 
   void validate(Issues& issues) const;
   nlohmann::json to_json() const;

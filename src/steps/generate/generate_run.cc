@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <map>
 
+#include "steps/model/continuous_batching.h"
 #include "steps/model/generate.h"
+#include "steps/model/shared_context_scoring.h"
 #include "steps/model/model.h"
 #include "steps/tokenizer/chat_format.h"
 #include "steps/tokenizer/tokenizer.h"
@@ -114,6 +116,8 @@ std::vector<std::vector<size_t>> length_batches(std::vector<size_t> items, const
 
 Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
   GenerateRunResult res;
+  if (o.shards < 1 || o.shard < 0 || o.shard >= o.shards)
+    return invalid_argument("shard " + std::to_string(o.shard) + " of " + std::to_string(o.shards) + " does not exist");
   QB_ASSIGN_OR_RETURN(res.entries, eval::load_eval_set(o.eval_set_dir / "eval_set.jsonl"));
   const auto& entries = res.entries;
   const size_t n = entries.size();
@@ -190,8 +194,10 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
   // Pending items by kind: generative ones grouped by their token budget (per dataset).
   std::map<int64_t, std::vector<size_t>> gen_by_budget;
   std::vector<size_t> ll_items;
+  // This process's items: all, or those of its shard (data-parallel workers).
+  auto mine = [&](size_t i) { return static_cast<int64_t>(i % static_cast<size_t>(o.shards)) == o.shard; };
   for (size_t i = 0; i < n; ++i) {
-    if (resumed[i]) continue;
+    if (resumed[i] || !mine(i)) continue;
     const auto& e = entries[i];
     if (e.prompt_style == "loglikelihood") {
       if (e.continuations.size() != 4)
@@ -212,7 +218,7 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
   // Fidelity logits: generative items take them from their generation's prefill; the rest
   // (log-likelihood items, items resumed from an earlier run) get a prefill pass at the end.
   std::vector<bool> have_logits(n, false);
-  if (o.want_logits) res.last_logits = at::empty({static_cast<int64_t>(n), model.config().vocab_size}, at::kFloat);
+  if (o.want_logits) res.last_logits = at::zeros({static_cast<int64_t>(n), model.config().vocab_size}, at::kFloat);
 
   PartialWriter partial(o.partial_dir);
   Progress progress("eval items", static_cast<int64_t>(pending));
@@ -220,6 +226,87 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
   double gen_seconds = 0, ll_seconds = 0, prefill_seconds = 0, decode_seconds = 0;
   int64_t padded_prompt_tokens = 0;
 
+  if (!o.forced_stop_steps.empty() && o.forced_stop_steps.size() != n)
+    return invalid_argument("forced_stop_steps has " + std::to_string(o.forced_stop_steps.size()) + " entries for " +
+                            std::to_string(n) + " eval items");
+  auto forced_of = [&](const std::vector<size_t>& items) {
+    std::vector<int64_t> f;
+    if (!o.forced_stop_steps.empty())
+      for (size_t i : items) f.push_back(o.forced_stop_steps[i]);
+    return f;
+  };
+  // One finished generative item: its raw output, appended to the resume file.
+  auto record = [&](size_t item, const model::Generation& gen) {
+    eval::RawOutput& r = res.items[item];
+    const std::vector<int32_t> ids(gen.tokens.begin(), gen.tokens.end());
+    r.output = tokenizer.decode(ids);
+    r.output_tokens = static_cast<int64_t>(ids.size());
+    r.finish = gen.finish == model::FinishReason::kStop ? "stop" : "length";
+    generated_tokens += r.output_tokens;
+    partial.add(static_cast<int64_t>(item), r);
+  };
+
+  if (o.spec.batching == "continuous" && !gen_by_budget.empty()) {
+    // Every pending generative item through one pool, each with its dataset's budget; results
+    // reach the resume file as each decode round finishes them.
+    std::vector<size_t> items;
+    std::vector<std::vector<int64_t>> prompts;
+    model::ContinuousOptions c;
+    c.slots = batch_size;
+    c.share_prefixes = o.share_prefixes;
+    for (const auto& [budget, v] : gen_by_budget)
+      for (size_t i : v) {
+        items.push_back(i);
+        prompts.push_back(prompt_ids[i]);
+        c.max_new_tokens.push_back(budget);
+      }
+    model::GenerateOptions g;
+    g.max_new_tokens = c.max_new_tokens.front();
+    g.stop_token_ids = stop_ids;
+    g.cuda_graph = o.device.is_cuda();
+    g.forced_stop_steps = forced_of(items);
+    model::ContinuousCallbacks cb;
+    if (o.want_logits)
+      cb.on_prefill = [&](const std::vector<int64_t>& ps, const at::Tensor& logits) {
+        std::vector<int64_t> idx;
+        for (int64_t p : ps) idx.push_back(static_cast<int64_t>(items[static_cast<size_t>(p)]));
+        res.last_logits.index_copy_(0, at::tensor(idx, at::kLong), logits);
+        for (int64_t i : idx) have_logits[static_cast<size_t>(i)] = true;
+      };
+    // Rounds finish an item or two every few steps: the resume file is synced at most once a
+    // second (a crash loses at most that much work), and once at the end.
+    auto last_sync = Clock::now();
+    cb.on_finished = [&](const std::vector<model::FinishedGeneration>& finished) {
+      for (const auto& f : finished) record(items[static_cast<size_t>(f.prompt)], f.generation);
+      if (seconds_since(last_sync) >= 1.0) {
+        partial.sync();
+        last_sync = Clock::now();
+      }
+      progress.advance(static_cast<int64_t>(finished.size()));
+      return Status::ok();
+    };
+    auto t0 = Clock::now();
+    model::ContinuousStats cs;
+    try {
+      QB_TRY(model::generate_continuous(model, prompts, g, c, cb, &cs).status());
+    } catch (const c10::Error& e) {
+      return unavailable(device_error(e, batch_size));
+    }
+    partial.sync();
+    gen_seconds += seconds_since(t0);
+    prefill_seconds += cs.prefill_seconds;
+    decode_seconds += cs.decode_seconds;
+    padded_prompt_tokens += cs.prefill_tokens;
+    res.stats["batching"] = "continuous";
+    res.stats["slot_occupancy"] = cs.occupancy();
+    res.stats["steady_slot_occupancy"] = cs.steady_occupancy();
+    res.stats["decode_steps"] = cs.decode_steps;
+    res.stats["prefill_forwards"] = cs.prefill_forwards;
+    res.stats["shared_prefixes"] = cs.prefixes;
+    res.stats["shared_prefix_tokens"] = cs.shared_tokens;
+    gen_by_budget.clear();
+  }
+  int64_t static_row_steps = 0, static_used_row_steps = 0;
   for (const auto& [budget, items] : gen_by_budget) {
     for (const auto& batch : length_batches(items, length, batch_size)) {
       std::vector<std::vector<int64_t>> prompts;
@@ -228,6 +315,7 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
       g.max_new_tokens = budget;
       g.stop_token_ids = stop_ids;
       g.cuda_graph = o.device.is_cuda();
+      g.forced_stop_steps = forced_of(batch);
       at::Tensor prefill_logits;
       if (o.want_logits) g.prefill_logits = &prefill_logits;
       auto t0 = Clock::now();
@@ -247,15 +335,16 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
         res.last_logits.index_copy_(0, at::tensor(idx, at::kLong), prefill_logits);
         for (size_t i : batch) have_logits[i] = true;
       }
+      // A static batch steps all its rows until its longest member ends (the stop token's step
+      // counts as used, as in continuous batching's occupancy).
+      int64_t longest = 0;
       for (size_t k = 0; k < batch.size(); ++k) {
-        eval::RawOutput& r = res.items[batch[k]];
-        const std::vector<int32_t> ids(outs[k].tokens.begin(), outs[k].tokens.end());
-        r.output = tokenizer.decode(ids);
-        r.output_tokens = static_cast<int64_t>(ids.size());
-        r.finish = outs[k].finish == model::FinishReason::kStop ? "stop" : "length";
-        generated_tokens += r.output_tokens;
-        partial.add(static_cast<int64_t>(batch[k]), r);
+        const int64_t used = static_cast<int64_t>(outs[k].tokens.size()) + (outs[k].finish == model::FinishReason::kStop);
+        longest = std::max(longest, used);
+        static_used_row_steps += used;
+        record(batch[k], outs[k]);
       }
+      static_row_steps += longest * static_cast<int64_t>(batch.size());
       partial.sync();
       progress.advance(static_cast<int64_t>(batch.size()));
     }
@@ -267,7 +356,9 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
     auto t0 = Clock::now();
     std::vector<model::ContinuationScore> scores;
     try {
-      QB_ASSIGN_OR_RETURN(scores, model::score_continuations(model, reqs));
+      // Continuous batching's engine also prefills each item's context once for its choices.
+      QB_ASSIGN_OR_RETURN(scores, o.spec.batching == "continuous" ? model::score_continuations_shared(model, reqs)
+                                                                  : model::score_continuations(model, reqs));
     } catch (const c10::Error& e) {
       return unavailable(device_error(e, static_cast<int64_t>(batch.size())));
     }
@@ -279,6 +370,10 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
     }
     partial.sync();
     progress.advance(static_cast<int64_t>(batch.size()));
+  }
+  if (static_row_steps > 0) {
+    res.stats["batching"] = "static";
+    res.stats["slot_occupancy"] = static_cast<double>(static_used_row_steps) / static_cast<double>(static_row_steps);
   }
   res.stats["generated_tokens"] = generated_tokens;
   res.stats["generate_seconds"] = gen_seconds;
@@ -294,7 +389,7 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
     auto t0 = Clock::now();
     std::vector<size_t> rest;
     for (size_t i = 0; i < n; ++i)
-      if (!have_logits[i]) rest.push_back(i);
+      if (!have_logits[i] && mine(i)) rest.push_back(i);
     for (const auto& batch : length_batches(rest, length, batch_size)) {
       std::vector<std::vector<int64_t>> seqs;
       for (size_t i : batch) seqs.push_back(prompt_ids[i]);

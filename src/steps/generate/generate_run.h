@@ -1,11 +1,15 @@
 // Running one model over a frozen eval set (the `generate` node's engine): prompts tokenized
 // (chat template as the eval set says), generative items decoded greedily in batches sorted by
-// length, log-likelihood items scored in one forward per batch, and — for fidelity — the
+// length (spec.batching static) or through one continuously refilled pool of batch_size rows
+// (continuous: steps/model/continuous_batching.h), log-likelihood items scored in one forward
+// per batch (continuous: each item's context prefilled once for all its choices,
+// steps/model/shared_context_scoring.h), and — for fidelity — the
 // next-token logits at each prompt's last position. No scoring here: the raw outputs go to
 // outputs.jsonl (steps/eval/raw_outputs.h) and the `score` node scores them.
 //
 // Resume: every finished batch appends its raw results to <partial_dir>/predictions.jsonl
-// (flushed and fsynced) before the next starts. A rerun of the same node (same key, so the same
+// (flushed and fsynced) before the next starts; continuous batching appends each item as it
+// finishes and syncs at most once a second. A rerun of the same node (same key, so the same
 // partial_dir) reads them back and computes only what is missing; a torn last line is cut.
 // Fidelity logits of generative items come from their generation's prefill; items resumed from
 // disk and log-likelihood items get one extra prefill each at the end (not resumed: cheap).
@@ -36,6 +40,16 @@ struct GenerateRunOptions {
   spec::GenerateSpec spec;              // token budgets, batch size
   std::filesystem::path partial_dir;    // resume file lives here (empty: no resume)
   bool want_logits = false;
+  // Continuous batching only (spec.batching): compute shared prompt prefixes once. Off only to
+  // measure what sharing saves (bench_eval).
+  bool share_prefixes = true;
+  // Benchmark hook (bench_eval): empty, or one entry per eval-set entry; a generative item stops
+  // after that many tokens as if the model had emitted its stop token there (-1: never forced;
+  // GenerateOptions::forced_stop_steps). A random-weight model never stops by itself.
+  std::vector<int64_t> forced_stop_steps;
+  // Data parallel (data_parallel.h): this process computes only the items i with
+  // i % shards == shard; the others' results stay empty (and their logits rows zero).
+  int64_t shard = 0, shards = 1;
 };
 
 struct GenerateRunResult {
