@@ -230,6 +230,59 @@ TEST(Fp8KvCache, StoresE4m3CodesAndReturnsThemDequantized) {
   EXPECT_EQ(cache.bytes(), 2 * 1 * 2 * 3 * 4);
 }
 
+// Continuous batching on an FP8 cache: copy_rows() moves the e4m3 codes of prefilled rows, and a
+// one-token step with per-row slots writes row b's codes at its own slot()[b].
+TEST(Fp8KvCache, PerRowSlotsAndCopyRowsMoveE4m3Codes) {
+  model::ModelConfig c;
+  c.num_layers = 1;
+  c.num_kv_heads = 2;
+  c.head_dim = 4;
+  const auto ks = at::tensor({0.5f, 0.25f}).reshape({2, 1, 1}), vs = at::tensor({0.125f});
+  auto src = model::KvCache::create_fp8(c, 2, 3, at::kFloat, at::kCPU, {{ks, vs}});
+  src.begin_step(at::ones({2, 3}, at::kBool));
+  const auto k = at::randn({2, 2, 3, 4}) * 3, v = at::randn({2, 2, 3, 4});
+  (void)src.append(0, k, v);
+  src.advance(3);
+  auto pool = model::KvCache::create_fp8(c, 3, 6, at::kFloat, at::kCPU, {{ks, vs}});
+  pool.set_row_slots(true);
+  ASSERT_TRUE(pool.copy_rows(src, {1}, {2}).is_ok());
+  EXPECT_TRUE(at::equal(pool.keys(0).select(0, 2).narrow(1, 0, 3).view(at::kByte),
+                        src.keys(0).select(0, 1).view(at::kByte)));
+  EXPECT_TRUE(at::equal(pool.values(0).select(0, 2).narrow(1, 0, 3).view(at::kByte),
+                        src.values(0).select(0, 1).view(at::kByte)));
+  EXPECT_TRUE(pool.slot().equal(at::tensor({0, 0, 3}, at::kLong)));
+  // One token per row: rows 0 and 1 at slot 0, row 2 at slot 3.
+  pool.begin_step(at::ones({3, 1}, at::kBool));
+  const auto k1 = at::randn({3, 2, 1, 4}), v1 = at::randn({3, 2, 1, 4});
+  auto [kr, vr] = pool.append(0, k1, v1);
+  const auto codes = qmath::round_to_fp8(k1 / ks).view(at::kByte);  // [3, 2, 1, 4]
+  for (int64_t b = 0; b < 3; ++b) {
+    const int64_t slot = b == 2 ? 3 : 0;
+    EXPECT_TRUE(at::equal(pool.keys(0).select(0, b).narrow(1, slot, 1).view(at::kByte), codes.select(0, b))) << b;
+    EXPECT_TRUE(at::equal(kr.select(0, b).narrow(1, slot, 1), qmath::fp8_kv_fake_quantize(k1, ks).select(0, b)))
+        << b;
+  }
+  EXPECT_TRUE(at::equal(vr.select(0, 2).narrow(1, 3, 1), qmath::fp8_kv_fake_quantize(v1, vs).select(0, 2)));
+}
+
+TEST(Fp8KvCache, CopyRowsRejectsOtherScalesAndNonFp8Sources) {
+  model::ModelConfig c;
+  c.num_layers = 1;
+  c.num_kv_heads = 2;
+  c.head_dim = 4;
+  const auto ks = at::tensor({0.5f}), vs = at::tensor({0.125f});
+  auto dst = model::KvCache::create_fp8(c, 2, 4, at::kFloat, at::kCPU, {{ks, vs}});
+  auto other = model::KvCache::create_fp8(c, 1, 2, at::kFloat, at::kCPU, {{ks, at::tensor({0.25f})}});
+  EXPECT_EQ(dst.copy_rows(other, {0}, {0}).message(),
+            "KV cache copy: the FP8 caches' k_scale / v_scale differ at layer 0 (their e4m3 codes would "
+            "mean other values)");
+  auto plain = model::KvCache::create(c, 1, 2, at::kFloat8_e4m3fn, at::kCPU);  // e4m3 buffers, no scales
+  EXPECT_EQ(dst.copy_rows(plain, {0}, {0}).message(),
+            "KV cache copy: one cache is FP8 and the other is not, or their compute dtypes differ");
+  auto same = model::KvCache::create_fp8(c, 1, 2, at::kFloat, at::kCPU, {{ks.clone(), vs.clone()}});
+  EXPECT_TRUE(dst.copy_rows(same, {0}, {1}).is_ok());
+}
+
 // GPTQ with one scale per weight (scheme FP8: per-tensor weights) writes that scale whole; the
 // step used to slice it by output rows like a per-channel one.
 TEST(Fp8Checkpoint, GptqWithPerTensorWeightsWritesOneScalePerWeight) {
