@@ -21,18 +21,25 @@ Result<GpuClaim> claim_gpus(const store::Layout& layout, const std::vector<int>&
                             std::to_string(devices.size()) + " (the project's or its eval's devices)");
   bool told = false;
   for (;;) {
-    GpuClaim c;
-    for (int d : devices) {
-      auto l = FileLock::try_acquire(layout.gpu_lock(d), note);
-      if (l.is_ok()) {
-        c.locks.push_back(std::move(*l));
-        c.ids.push_back(d);
-        if (static_cast<int>(c.ids.size()) == count) return c;
-      } else if (l.status().code() != Code::kBusy) {
-        return l.status();
+    {
+      // One claimer at a time tries the device locks, so two steps that each need two devices
+      // cannot take one each and wait for ever (seen: two data-parallel nodes on [0, 5] each
+      // holding one GPU). The claim mutex is held only while trying, never while waiting.
+      QB_ASSIGN_OR_RETURN(FileLock mutex, FileLock::acquire(layout.gpu_claim_lock(), note));
+      GpuClaim c;
+      for (int d : devices) {
+        auto l = FileLock::try_acquire(layout.gpu_lock(d), note);
+        if (l.is_ok()) {
+          c.locks.push_back(std::move(*l));
+          c.ids.push_back(d);
+          if (static_cast<int>(c.ids.size()) == count) return c;
+        } else if (l.status().code() != Code::kBusy) {
+          return l.status();
+        }
       }
+      // Fewer than `count` free: the partial claim (c's locks) and the mutex go here, before
+      // waiting.
     }
-    // Fewer than `count` free: let go of the partial claim (c's locks) before waiting.
     if (!told) {
       if (count == 1) spdlog::info("waiting for a free GPU among {} device(s)", devices.size());
       else spdlog::info("waiting for {} free GPUs at once among {} devices", count, devices.size());

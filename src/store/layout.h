@@ -83,6 +83,8 @@ class Layout {
   stdfs::path store_lock() const { return store_locks() / "store.lock"; }
   stdfs::path node_lock(const std::string& key) const { return store_locks() / ("node-" + key + ".lock"); }
   stdfs::path gpu_lock(int device) const { return locks() / ("gpu" + std::to_string(device) + ".lock"); }
+  // Held for the instant a step tries to take its GPU locks: claims never interleave.
+  stdfs::path gpu_claim_lock() const { return locks() / "gpu-claim.lock"; }
   stdfs::path logs() const { return root_ / "logs"; }
   stdfs::path results() const { return root_ / "results"; }
   stdfs::path results_csv(const std::string& dataset_name) const { return results() / (dataset_name + ".csv"); }
