@@ -3,6 +3,9 @@
 //   bench_model --shape qwen3-8b --device cuda --batch 128 --ctx 512 --new 128 [--cuda-graph]
 //   bench_model --model tests/golden/models/qwen3-tiny --device cuda --compare-cpu
 //   bench_model --shape qwen3-8b --device cuda --w8a8 ...   (random int8 W8A8 projections)
+//   bench_model --shape qwen3-8b --device cuda --fp8 dynamic|static|block ...   (the random
+//                 weights RTN-quantized to the FP8_DYNAMIC / FP8 / FP8_BLOCK preset: Fp8Linear)
+//   bench_model ... --fp8-kv    (an FP8 KV cache: e4m3 keys and values with per-tensor scales)
 //   bench_model --shape qwen3-8b --device cuda --w8a16 | --w4a16 ...  (random weight-only int8
 //                                                           per-channel / int4 group-128 layers)
 //   bench_model --shape qwen3-8b --device cuda --r4 ...     (SpinQuant's online R4: a fast
@@ -20,7 +23,8 @@
 // --compare-cpu (needs --model): the same prompts on the CPU in float32 and on --device in
 // --dtype: last-position logits (max |diff|) and 16 greedy tokens, eager and (with
 // --cuda-graph) graph-replayed decoding — the check that the GPU paths compute the same thing.
-// --w8a8 and --r4 change the random weights of a --shape model, so they exclude --model.
+// --w8a8, --fp8, --fp8-kv and --r4 change the random weights of a --shape model, so they exclude
+// --model. --fp8 static uses one input_scale for every projection (a timing, not a calibration).
 // `bench_model --help` lists every option with its default; a bad value is a usage error (exit 2).
 #include <algorithm>
 #include <chrono>
@@ -38,7 +42,10 @@
 #include "bench/common/bench_cli.h"
 #include "bench/common/bench_device.h"
 #include "steps/model/generate.h"
+#include "spec/quant_recipe.h"
+#include "steps/model/fp8_linear.h"
 #include "steps/model/int8_linear.h"
+#include "steps/qmath/fp8.h"
 #include "steps/model/model.h"
 #include "steps/model/online_transforms.h"
 #include "steps/model/random_model.h"
@@ -52,10 +59,10 @@ using qb::model::GenerateStats;
 using qb::model::Model;
 
 struct Args {
-  std::string shape = "tiny", model, device = "cpu", dtype = "bf16", attention = "sdpa";
+  std::string shape = "tiny", model, device = "cpu", dtype = "bf16", attention = "sdpa", fp8;
   int64_t batch = 1, ctx = 512, new_tokens = 128, repeat = 2, check_every = 0;
   bool cuda_graph = false, static_shapes = false, compare_cpu = false, w8a8 = false, r4 = false;
-  bool profile = false, unfused = false, w8a16 = false, w4a16 = false;
+  bool profile = false, unfused = false, fp8_kv = false, w8a16 = false, w4a16 = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -87,13 +94,23 @@ Args parse(int argc, char** argv) {
   app.add_flag("--compare-cpu", a.compare_cpu,
                "CPU fp32 vs --device in --dtype: last logits and 16 greedy tokens, eager and graph")
       ->needs(model);
-  app.add_flag("--w8a8", a.w8a8, "random int8 W8A8 projections (per-channel weights, per-token inputs)")
+  auto* w8a8 = app.add_flag("--w8a8", a.w8a8, "random int8 W8A8 projections (per-channel weights, per-token inputs)")
+                  ->excludes(model);
+  auto* fp8 = app.add_option("--fp8", a.fp8, "random FP8 projections: the weights RTN-quantized to a preset")
+                  ->check(CLI::IsMember({"dynamic", "static", "block"}))
+                  ->excludes(model)
+                  ->excludes(w8a8);
+  app.add_flag("--fp8-kv", a.fp8_kv, "an FP8 KV cache (e4m3 keys and values, per-tensor scales)")
       ->excludes(model);
   auto* w8 = app.add_flag("--w8a16", a.w8a16, "random int8 weight-only projections (per-channel)")
-                ->excludes(model);
+                ->excludes(model)
+                ->excludes(w8a8)
+                ->excludes(fp8);
   app.add_flag("--w4a16", a.w4a16, "random int4 weight-only projections (symmetric, group 128)")
       ->excludes(model)
-      ->excludes(w8);
+      ->excludes(w8)
+      ->excludes(w8a8)
+      ->excludes(fp8);
   app.add_flag("--r4", a.r4, "SpinQuant's online R4: a fast Hadamard before every down_proj")->excludes(model);
   app.add_flag("--profile", a.profile, "GPU time per decode step by kernel (Kineto)");
   app.add_flag("--unfused", a.unfused, "one-token steps op by op instead of the fused CUDA kernels");
@@ -133,6 +150,31 @@ Model make_model(const Args& a, at::Device device, std::optional<at::ScalarType>
         *p = check(qb::model::Int8Linear::create(q, scale, std::nullopt, std::nullopt, t),
                    "int8 layer");
       }
+  }
+  if (!a.fp8.empty()) {
+    // What the quantize step writes for FP8_DYNAMIC / FP8 / FP8_BLOCK (RTN), loaded as Fp8Linear.
+    const char* preset = a.fp8 == "dynamic" ? "FP8_DYNAMIC" : a.fp8 == "static" ? "FP8" : "FP8_BLOCK";
+    const qb::spec::SchemePreset* p = qb::spec::find_scheme(preset);
+    for (auto& l : w.layers)
+      for (auto* f : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj,
+                      &l.down_proj}) {
+        const at::Tensor wt = (*f)->effective_weight(t);                         // [out, in]
+        auto q = check(qb::qmath::fp8_rtn_quantize_weight(wt, p->weights), "fp8 weights");
+        std::optional<at::Tensor> input_scale;
+        if (!p->input_activations->dynamic)
+          input_scale = at::full({1}, 0.02, at::TensorOptions().device(device).dtype(t));
+        *f = check(qb::model::Fp8Linear::create(q.q, q.qparams.scale, p->weights,
+                                                *p->input_activations, input_scale, std::nullopt, t),
+                   "fp8 layer");
+      }
+  }
+  if (a.fp8_kv) {
+    // Per-tensor scales of the order a calibration gives random-weight keys and values.
+    const auto f32 = at::TensorOptions().device(device).dtype(at::kFloat);
+    for (auto& l : w.layers) {
+      l.k_scale = at::full({1}, 0.05, f32);
+      l.v_scale = at::full({1}, 0.05, f32);
+    }
   }
   if (a.w8a16 || a.w4a16) {
     // RTN as compressed-tensors quantizes: int8 absmax / 127 per channel; int4 absmax / 7.5 per
@@ -307,8 +349,12 @@ int main(int argc, char** argv) {
   const double decode_tps = dec.decode_steps > 0 ? dec.batch * dec.decode_steps / dec.decode_seconds : 0;
   const double step_ms = dec.decode_steps > 0 ? 1e3 * dec.decode_seconds / dec.decode_steps : 0;
   const double peak = peak_memory_gib(device);
+  const std::string quant = std::string(a.w8a8 ? " (w8a8)" : "") + (a.w8a16 ? " (w8a16)" : "") +
+                            (a.w4a16 ? " (w4a16)" : "") +
+                            (a.fp8.empty() ? "" : " (fp8 " + a.fp8 + ")") +
+                            (a.fp8_kv ? " (fp8 kv cache)" : "");
   std::printf("model %s%s on %s as %s, attention %s%s%s%s (built in %.1f s)\n",
-              a.model.empty() ? a.shape.c_str() : a.model.c_str(), a.w8a8 ? " (w8a8)" : (a.w8a16 ? " (w8a16)" : (a.w4a16 ? " (w4a16)" : "")),
+              a.model.empty() ? a.shape.c_str() : a.model.c_str(), quant.c_str(),
               device.str().c_str(), qb::model::dtype_label(m.dtype()), a.attention.c_str(),
               a.static_shapes ? ", static shapes" : "", a.cuda_graph ? ", cuda graph" : "",
               m.fused_decode() ? ", fused decode" : "", build_s);
@@ -318,14 +364,20 @@ int main(int argc, char** argv) {
               (long long)dec.decode_steps, (long long)a.batch, dec.decode_seconds, decode_tps,
               step_ms);
   std::printf("peak memory: %.2f GiB\n", peak);
-  const char* quant = a.w8a8 ? "w8a8" : (a.w8a16 ? "w8a16" : (a.w4a16 ? "w4a16" : "none"));
+  const std::string quant_key = a.w8a8    ? "w8a8"
+                                : a.w8a16 ? "w8a16"
+                                : a.w4a16 ? "w4a16"
+                                : !a.fp8.empty() ? "fp8-" + a.fp8
+                                                 : "none";
   std::printf("{\"shape\": \"%s\", \"quant\": \"%s\", \"device\": \"%s\", \"dtype\": \"%s\", \"batch\": %lld, "
               "\"ctx\": %lld, \"new\": %lld, \"cuda_graph\": %s, \"prefill_tok_s\": %.1f, "
-              "\"decode_tok_s\": %.1f, \"decode_ms_per_step\": %.3f, \"peak_gib\": %.3f, \"fused\": %s}\n",
-              a.model.empty() ? a.shape.c_str() : a.model.c_str(), quant, device.str().c_str(),
+              "\"decode_tok_s\": %.1f, \"decode_ms_per_step\": %.3f, \"peak_gib\": %.3f, \"fused\": %s, "
+              "\"fp8\": \"%s\", \"fp8_kv\": %s}\n",
+              a.model.empty() ? a.shape.c_str() : a.model.c_str(), quant_key.c_str(), device.str().c_str(),
               qb::model::dtype_label(m.dtype()), (long long)a.batch, (long long)a.ctx,
               (long long)a.new_tokens, a.cuda_graph ? "true" : "false", prefill_tps, decode_tps,
-              step_ms, peak, m.fused_decode() ? "true" : "false");
+              step_ms, peak, m.fused_decode() ? "true" : "false", a.fp8.c_str(),
+              a.fp8_kv ? "true" : "false");
   if (a.profile && a.new_tokens > 1) profile_decode(m, prompts, opts, a.new_tokens, step_ms);
   return 0;
 }

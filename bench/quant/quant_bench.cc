@@ -8,7 +8,7 @@
 //       T random calibration tokens (default 2048; 512 x 2048 = 1M tokens is the reference
 //       setting), GPTQ int8 per-channel with actorder; per-phase totals for the layer.
 //   bench_quant model [--device ...] [--dtype ...] [--scale S] [--layers L] [--samples N]
-//                     [--seq T] [--method rtn,static,gptq,sq-gptq,awq] [--model DIR]
+//                     [--seq T] [--method rtn,static,gptq,sq-gptq,awq,fp8,gptq-fp8] [--model DIR]
 //                     [--calibration-path eager|fast]
 //       A random Qwen3-shaped checkpoint (hidden 4096/S, intermediate 12288/S, 32/S heads of
 //       128, vocab 151936/S, L layers) written to a temp dir (or an existing checkpoint: --model,
@@ -18,7 +18,8 @@
 //       seed's gptq-W8A8-static); sq-gptq = the smooth step (SmoothQuant, α 0.5, llm-compressor's
 //       mappings) then that GPTQ on the smoothed model (pipline/qwen3-8b's
 //       smoothquant-gptq-W8A8-static); awq = the smooth step (AWQ, duo scaling, 20-point grid)
-//       then RTN W4A16_ASYM (awq-W4A16); N x T random calibration tokens; prints the wall time
+//       then RTN W4A16_ASYM (awq-W4A16); fp8 = RTN FP8_DYNAMIC (no calibration), gptq-fp8 = GPTQ
+//       FP8_DYNAMIC (actorder static); N x T random calibration tokens; prints the wall time
 //       (both steps for sq-gptq / awq, the smooth step's equivalence check included), the peak
 //       GPU allocation and the steps' own phase timings.
 //       bench/quant/llmc_smooth_bench.py runs llm-compressor's oneshot on the same checkpoint,
@@ -95,7 +96,7 @@ Args parse(int argc, char** argv) {
   model->add_option("--samples", a.samples, "random calibration samples")->check(qb::bench::at_least(1));
   model->add_option("--seq", a.seq, "tokens per calibration sample")->check(qb::bench::at_least(1));
   model->add_option("--method", a.method, "comma-separated, run in this order")
-      ->check(qb::bench::list_of({"rtn", "static", "gptq", "sq-gptq", "awq"}));
+      ->check(qb::bench::list_of({"rtn", "static", "gptq", "sq-gptq", "awq", "fp8", "gptq-fp8"}));
   model->add_option("--calibration-path", a.calibration_path,
                     "eager (transformers' eager layer, what the quantize step runs) | fast (SDPA, fused GEMMs)")
       ->check(CLI::IsMember({"eager", "fast"}));
@@ -244,24 +245,27 @@ int bench_model(const Args& a) {
     i = j + 1;
   }
   for (const auto& m : methods) {
-    if (m != "rtn" && m != "static" && m != "gptq" && m != "sq-gptq" && m != "awq") {
-      std::fprintf(stderr, "unknown method '%s' (rtn, static, gptq, sq-gptq, awq)\n", m.c_str());
+    if (m != "rtn" && m != "static" && m != "gptq" && m != "sq-gptq" && m != "awq" && m != "fp8" && m != "gptq-fp8") {
+      std::fprintf(stderr, "unknown method '%s' (rtn, static, gptq, sq-gptq, awq, fp8, gptq-fp8)\n", m.c_str());
       return 2;
     }
+    const bool fp8 = m == "fp8" || m == "gptq-fp8";
     // The seed's recipes: RTN W8A8 dynamic (the preset), and static per-tensor activations
     // (static_minmax) with per-channel weights, by RTN or GPTQ (actorder static).
-    // sq-gptq: SmoothQuant before gptq's recipe; awq: AWQ before RTN W4A16_ASYM.
-    const bool gptq = m == "gptq" || m == "sq-gptq";
+    // sq-gptq: SmoothQuant before gptq's recipe; awq: AWQ before RTN W4A16_ASYM; fp8 / gptq-fp8:
+    // FP8_DYNAMIC by RTN / GPTQ (actorder static).
+    const bool gptq = m == "gptq" || m == "sq-gptq" || m == "gptq-fp8";
     qb::spec::QuantRecipe recipe;
     recipe.modifier = gptq ? qb::spec::Modifier::kGptq : qb::spec::Modifier::kRtn;
     recipe.ignore = {"lm_head"};
-    recipe.groups = {qb::spec::preset_group(*qb::spec::find_scheme(m == "awq" ? "W4A16_ASYM" : "W8A8"), {"Linear"})};
-    if (m != "rtn" && m != "awq") {
+    recipe.groups = {qb::spec::preset_group(
+        *qb::spec::find_scheme(m == "awq" ? "W4A16_ASYM" : fp8 ? "FP8_DYNAMIC" : "W8A8"), {"Linear"})};
+    if (m == "static" || m == "gptq" || m == "sq-gptq") {
       qb::spec::QuantArgs acts;
       acts.observer = qb::spec::ObserverKind::kStaticMinMax;
       recipe.groups[0].input_activations = acts;
     }
-    if (m != "rtn") recipe.calibration = qb::spec::CalibrationSpec{"txt", a.samples, a.seq, 0};
+    if (m != "rtn" && m != "fp8") recipe.calibration = qb::spec::CalibrationSpec{"txt", a.samples, a.seq, 0};
     if (gptq) recipe.groups[0].weights.actorder = qb::spec::ActOrder::kWeight;
     if (m == "sq-gptq") recipe.stages = {qb::spec::SmoothQuantStage{}};
     if (m == "awq") recipe.stages = {qb::spec::AwqStage{}};

@@ -7,7 +7,8 @@
 //
 // This file reads YAML: types, unknown keys, the user-level spellings (a `scheme:` preset,
 // strategy inferred from group_size, actorder aliases and GPTQModifier-level actorder, observer
-// names mapped to what llm-compressor runs) and the calibration file on disk. Every rule of a
+// names mapped to what llm-compressor runs, block_structure as [rows, cols] or "RxC", the
+// modifier's kv_cache_scheme) and the calibration file on disk. Every rule of a
 // recipe itself — what compressed-tensors and vLLM accept, bounds — is QuantRecipe::validate()
 // (src/spec/quant_recipe.cc), the one the step re-checks; its findings are reported here at the
 // YAML location of the field (LocMap). Defaults are the spec's member initializers.
@@ -38,19 +39,24 @@ const std::vector<std::string_view> kModifiers = {"QuantizationModifier", "GPTQM
 const std::vector<std::string_view> kSmoothQuantKeys = {"smoothing_strength", "mappings", "ignore"};
 const std::vector<std::string_view> kAwqKeys = {"mappings", "duo_scaling", "n_grid"};
 const std::vector<std::string_view> kMappingKeys = {"smooth_layer", "balance_layers"};
-const std::vector<std::string_view> kRtnKeys = {"config_groups", "scheme", "targets", "ignore"};
-const std::vector<std::string_view> kGptqKeys = {"config_groups", "scheme",     "targets",
-                                                 "ignore",        "block_size", "dampening_frac",
-                                                 "actorder"};
+const std::vector<std::string_view> kRtnKeys = {"config_groups", "scheme", "targets", "ignore", "kv_cache_scheme"};
+const std::vector<std::string_view> kGptqKeys = {"config_groups",  "scheme",     "targets",
+                                                 "ignore",         "block_size", "dampening_frac",
+                                                 "actorder",       "kv_cache_scheme"};
 const std::vector<std::string_view> kGroupKeys = {"targets", "weights", "input_activations"};
-const std::vector<std::string_view> kWeightKeys = {"num_bits", "type",     "symmetric",
-                                                   "strategy", "group_size", "dynamic",
-                                                   "observer", "actorder"};
+const std::vector<std::string_view> kWeightKeys = {"num_bits", "type",       "symmetric",
+                                                   "strategy", "group_size", "block_structure",
+                                                   "dynamic",  "observer",   "actorder"};
 const std::vector<std::string_view> kActKeys = {"num_bits",   "type",    "symmetric", "strategy",
                                                 "group_size", "dynamic", "observer"};
 const std::vector<std::string_view> kCalibKeys = {"source", "num_samples", "seq_len", "seed"};
 const std::vector<std::string_view> kTypes = {"int", "float"};
-const std::vector<std::string_view> kWeightStrategies = {"tensor", "channel", "group"};
+const std::vector<std::string_view> kWeightStrategies = {"tensor", "channel", "group", "block"};
+// The KV cache: every strategy reads, so the spec's rule reports vLLM's own message.
+const std::vector<std::string_view> kKvKeys = {"num_bits", "type",    "symmetric", "strategy",
+                                               "group_size", "dynamic", "observer"};
+const std::vector<std::string_view> kKvStrategies = {"tensor", "attn_head", "channel", "group",
+                                                     "token"};
 const std::vector<std::string_view> kActStrategies = {"tensor", "channel", "group", "token"};
 const std::vector<std::string_view> kObservers = {"static_minmax", "minmax", "memoryless_minmax",
                                                   "mse", "memoryless_mse"};
@@ -148,13 +154,65 @@ bool read_common(FileContext& c, MapReader& r, const std::vector<std::string_vie
   return c.diags.error_count() == before;
 }
 
+// block_structure: [rows, cols] of positive ints, or compressed-tensors' older "RxC" string;
+// present exactly with strategy block (compressed-tensors 0.19 validate_block_structure and
+// validate_model_after, whose messages these are).
+void read_block_structure(FileContext& c, MapReader& r, QuantArgs& a) {
+  const Node* n = r.find("block_structure");
+  if (n && n->is_null()) n = nullptr;
+  if (!n) {
+    if (a.strategy == Strategy::kBlock)
+      c.diags.error(r.find("strategy")->loc, "Block strategy requires block structure "
+                                             "(add 'block_structure: [128, 128]')");
+    return;
+  }
+  std::vector<std::int64_t> v;
+  bool ok = true;
+  SourceLoc at = n->loc;  // the offending item of a list, else the value
+  if (n->is_scalar() && n->text.find('x') != std::string::npos) {
+    const std::string& t = n->text;
+    const auto x = t.find('x');
+    for (const std::string part : {t.substr(0, x), t.substr(x + 1)}) {
+      ok &= !part.empty() && part.size() < 10 &&
+            part.find_first_not_of("0123456789") == std::string::npos;
+      v.push_back(ok ? std::stoll(part) : 0);
+    }
+  } else if (n->is_sequence() && n->items.size() == 2) {
+    for (const Node& it : n->items) {
+      const bool digits = it.is_scalar() && it.plain && !it.text.empty() && it.text.size() < 10 &&
+                          it.text.find_first_not_of("0123456789") == std::string::npos;
+      v.push_back(digits ? std::stoll(it.text) : 0);
+      if (ok && (!digits || v.back() <= 0)) at = it.loc;
+      ok &= digits;
+    }
+  } else {
+    ok = false;
+  }
+  if (!ok || v.size() != 2 || v[0] <= 0 || v[1] <= 0) {
+    std::string shown = n->text;
+    if (n->is_sequence()) {
+      shown = "[";
+      for (const Node& it : n->items) shown += (shown.size() > 1 ? ", " : "") + it.text;
+      shown += "]";
+    }
+    c.diags.error(at, "Invalid block_structure '" + shown +
+                              "'. Must be a list of positive ints [rows, cols].");
+    return;
+  }
+  if (a.strategy != Strategy::kBlock) {
+    c.diags.error(r.find_key("block_structure")->loc, "Block structure requires block strategy");
+    return;
+  }
+  a.block_structure = {v[0], v[1]};
+}
+
 std::optional<QuantArgs> parse_weights(FileContext& c, const Node& node, const SourceLoc& key_loc,
                                        bool gptq, ActOrderIn& actorder) {
   int before = c.diags.error_count();
   MapReader r(c.diags, node, "weights", key_loc, kWeightKeys);
   if (!r.is_mapping()) return std::nullopt;
   QuantArgs a;
-  read_common(c, r, kWeightStrategies, a);
+  if (read_common(c, r, kWeightStrategies, a)) read_block_structure(c, r, a);
   // Weights are observed once, so llm-compressor swaps any observer for its memoryless twin.
   a.observer = ObserverKind::kMemorylessMinMax;
   if (const Node* n = r.find("observer"); n && !n->is_null()) {
@@ -191,6 +249,22 @@ std::optional<QuantArgs> parse_acts(FileContext& c, const Node& node, const Sour
     if (obs && !obs->is_null()) {
       if (auto o = read_enum(c.diags, *obs, "observer", kObservers)) a.observer = *spec::parse_observer(*o);
     }
+  }
+  if (c.diags.error_count() != before) return std::nullopt;
+  return a;
+}
+
+// kv_cache_scheme: QuantizationArgs like input activations; an observer left unset stays unset
+// (llm-compressor then runs "minmax" and records null, which the checkpoint repeats).
+std::optional<QuantArgs> parse_kv_cache_scheme(FileContext& c, const Node& node,
+                                               const SourceLoc& key_loc) {
+  int before = c.diags.error_count();
+  MapReader r(c.diags, node, "kv_cache_scheme", key_loc, kKvKeys);
+  if (!r.is_mapping()) return std::nullopt;
+  QuantArgs a;
+  if (!read_common(c, r, kKvStrategies, a)) return std::nullopt;
+  if (const Node* obs = r.find("observer"); obs && !obs->is_null()) {
+    if (auto o = read_enum(c.diags, *obs, "observer", kObservers)) a.observer = *spec::parse_observer(*o);
   }
   if (c.diags.error_count() != before) return std::nullopt;
   return a;
@@ -277,6 +351,11 @@ void parse_modifier(FileContext& c, spec::QuantRecipe& recipe, const Node& node,
         if (auto g = parse_group(c, k.text, v, k.loc, gptq)) groups.push_back(std::move(*g));
       }
     }
+  }
+
+  if (const Node* kv = r.find("kv_cache_scheme"); kv && !kv->is_null()) {
+    locs.add_tree("kv_cache_scheme", r.find_key("kv_cache_scheme"), *kv);
+    recipe.kv_cache_scheme = parse_kv_cache_scheme(c, *kv, r.find_key("kv_cache_scheme")->loc);
   }
 
   const Node* ignore = r.find("ignore");

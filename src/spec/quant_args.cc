@@ -25,6 +25,8 @@ const char* strategy_name(Strategy s) {
     case Strategy::kChannel: return "channel";
     case Strategy::kGroup: return "group";
     case Strategy::kToken: return "token";
+    case Strategy::kBlock: return "block";
+    case Strategy::kAttnHead: return "attn_head";
   }
   return "?";
 }
@@ -52,11 +54,14 @@ Result<Strategy> parse_strategy(std::string_view s) {
   if (s == "channel") return Strategy::kChannel;
   if (s == "group") return Strategy::kGroup;
   if (s == "token") return Strategy::kToken;
-  if (s == "block" || s == "tensor_group" || s == "attn_head")
+  if (s == "block") return Strategy::kBlock;
+  if (s == "attn_head") return Strategy::kAttnHead;
+  if (s == "tensor_group")
     return invalid_argument("strategy '" + std::string(s) +
-                            "' is not supported by qbuild (tensor, channel, group, token)");
+                            "' is not supported by qbuild (tensor, channel, group, token, block, "
+                            "attn_head)");
   return invalid_argument("unknown strategy '" + std::string(s) +
-                          "' (expected tensor, channel, group or token)");
+                          "' (expected tensor, channel, group, token, block or attn_head)");
 }
 
 Result<ObserverKind> parse_observer(std::string_view s) {
@@ -82,7 +87,8 @@ Result<ActOrder> parse_actorder(std::string_view s) {
 
 Status check_int_args(const QuantArgs& args) {
   if (args.type != QuantType::kInt)
-    return invalid_argument("quantization args: type float (fp8) is not implemented; use int");
+    return invalid_argument("quantization args: expected type int, got float (fp8 has its own "
+                            "functions: qmath/fp8.h)");
   if (args.num_bits < 1 || args.num_bits > 8)
     return invalid_argument("quantization args: num_bits " + std::to_string(args.num_bits) +
                             " is out of range [1, 8]");
@@ -90,7 +96,35 @@ Status check_int_args(const QuantArgs& args) {
     return invalid_argument("quantization args: strategy group requires group_size > 0");
   if (args.strategy != Strategy::kGroup && args.group_size > 0)
     return invalid_argument("quantization args: group_size requires strategy group");
+  if (args.strategy == Strategy::kBlock || args.strategy == Strategy::kAttnHead)
+    return invalid_argument(std::string("quantization args: strategy ") +
+                            strategy_name(args.strategy) + " requires type float (fp8)");
   return Status::ok();
+}
+
+Status check_fp8_args(const QuantArgs& args) {
+  if (!args.is_fp8())
+    return invalid_argument("quantization args: fp8 needs type float with num_bits 8, got " +
+                            std::string(quant_type_name(args.type)) + " with num_bits " +
+                            std::to_string(args.num_bits));
+  if (!args.symmetric)
+    return invalid_argument("quantization args: fp8 quantization is symmetric only");
+  if (args.strategy == Strategy::kGroup && args.group_size <= 0)
+    return invalid_argument("quantization args: strategy group requires group_size > 0");
+  if (args.strategy != Strategy::kGroup && args.group_size > 0)
+    return invalid_argument("quantization args: group_size requires strategy group");
+  const bool has_block = args.block_structure[0] > 0 || args.block_structure[1] > 0;
+  if (args.strategy == Strategy::kBlock &&
+      (args.block_structure[0] <= 0 || args.block_structure[1] <= 0))
+    return invalid_argument("quantization args: strategy block requires a block_structure of two "
+                            "positive sizes");
+  if (args.strategy != Strategy::kBlock && has_block)
+    return invalid_argument("quantization args: block_structure requires strategy block");
+  return Status::ok();
+}
+
+Status check_quant_args(const QuantArgs& args) {
+  return args.type == QuantType::kFloat ? check_fp8_args(args) : check_int_args(args);
 }
 
 }  // namespace qb::spec

@@ -1,5 +1,6 @@
 // Quantization arguments: the plain-struct mirror of compressed-tensors' QuantizationArgs
-// (compressed-tensors 0.19.0, quantization/quant_args.py) for the int formats qbuild builds.
+// (compressed-tensors 0.19.0, quantization/quant_args.py) for the formats qbuild builds: int
+// (W8A8, weight-only) and float e4m3 (FP8 W8A8 and the FP8 KV cache; qmath/fp8.h).
 //
 // Names on the wire ("int", "channel", "static_minmax", ...) are compressed-tensors' own, so a
 // QuantArgs round-trips through a recipe and through config.json's quantization_config.
@@ -7,6 +8,7 @@
 // here the arguments of one tensor's quantization and what the arithmetic itself needs.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,14 +18,18 @@
 
 namespace qb::spec {
 
-enum class QuantType { kInt, kFloat };  // "int" | "float" (float: fp8; qmath implements int only)
+enum class QuantType { kInt, kFloat };  // "int" | "float" (float: fp8 e4m3, num_bits 8 only)
 
 // Which elements share one scale (and zero point):
 //   kTensor  one for the whole tensor         scale [1]
 //   kChannel one per output row of a weight   scale [out, 1]
 //   kGroup   one per `group_size` columns     scale [out, in / group_size]
 //   kToken   one per activation row (dynamic) scale [..., 1]
-enum class Strategy { kTensor, kChannel, kGroup, kToken };
+//   kBlock   one per block_structure [rows, cols] tile of a weight (fp8)
+//                                              scale [out / rows, in / cols]
+//   kAttnHead one per attention head of the KV cache (fp8 kv_cache_scheme)
+//                                              scale [num_kv_heads, 1, 1]
+enum class Strategy { kTensor, kChannel, kGroup, kToken, kBlock, kAttnHead };
 
 // GPTQ column order. compressed-tensors 0.19 accepts "weight" and its alias "static" (both:
 // permute columns by descending diag(H) during GPTQ only; the stored format is unchanged);
@@ -57,6 +63,8 @@ struct QuantArgs {
   bool symmetric = true;
   Strategy strategy = Strategy::kTensor;
   std::int64_t group_size = 0;  // > 0 exactly when strategy == kGroup
+  // [rows, cols] of one scale's tile, both > 0 exactly when strategy == kBlock ({0, 0} else).
+  std::array<std::int64_t, 2> block_structure{0, 0};
   bool dynamic = false;         // scales computed at run time from each input (activations)
   // nullopt: the llm-compressor default for the role (weights: memoryless_minmax; static
   // activations: minmax; dynamic: none). See default_observer().
@@ -67,6 +75,7 @@ struct QuantArgs {
 
   std::int64_t qmin() const { return -(std::int64_t{1} << (num_bits - 1)); }     // -128 for 8 bits
   std::int64_t qmax() const { return (std::int64_t{1} << (num_bits - 1)) - 1; }  //  127 for 8 bits
+  bool is_fp8() const { return type == QuantType::kFloat && num_bits == 8; }
 };
 
 enum class Role { kWeight, kInputActivation };
@@ -80,12 +89,18 @@ const char* quant_type_name(QuantType t);        // "int" | "float"
 const char* strategy_name(Strategy s);           // "tensor" | "channel" | "group" | "token"
 const char* observer_name(ObserverKind o);       // "memoryless_minmax" | "static_minmax" | ...
 Result<QuantType> parse_quant_type(std::string_view s);
-Result<Strategy> parse_strategy(std::string_view s);  // also rejects "block", "tensor_group", ...
+Result<Strategy> parse_strategy(std::string_view s);  // also rejects "tensor_group"
 Result<ObserverKind> parse_observer(std::string_view s);
 Result<ActOrder> parse_actorder(std::string_view s);  // "weight" | "static" -> kWeight; "none"
 
 // Arithmetic preconditions only: int type, 1 <= num_bits <= 8, group_size > 0 iff kGroup.
 // Messages: "quantization args: ...".
 Status check_int_args(const QuantArgs& args);
+
+// The same for fp8 (qmath/fp8.h): float, num_bits 8, symmetric, block_structure > 0 iff kBlock.
+Status check_fp8_args(const QuantArgs& args);
+
+// check_int_args or check_fp8_args by type: what the shared code (observers) accepts.
+Status check_quant_args(const QuantArgs& args);
 
 }  // namespace qb::spec

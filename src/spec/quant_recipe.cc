@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "spec/canonical_json.h"
+#include "spec/fp8_rules.h"
 #include "spec/project.h"
 #include "spec/targets.h"
 
@@ -33,6 +34,33 @@ QuantArgs asym(QuantArgs a) {
 QuantArgs dynamic_token_acts() {
   QuantArgs a;
   a.strategy = Strategy::kToken;
+  a.dynamic = true;
+  return a;
+}
+
+// compressed-tensors 0.19 quant_scheme.py FP8 / FP8_DYNAMIC / FP8_BLOCK: e4m3 everywhere.
+QuantArgs fp8(QuantArgs a) {
+  a.type = QuantType::kFloat;
+  a.num_bits = 8;
+  return a;
+}
+
+QuantArgs fp8_block_weights() {
+  QuantArgs a = fp8(int_weights(8, Strategy::kBlock, 0));
+  a.block_structure = {128, 128};
+  return a;
+}
+
+QuantArgs fp8_static_tensor_acts() {
+  QuantArgs a = fp8({});
+  a.observer = ObserverKind::kStaticMinMax;
+  return a;
+}
+
+QuantArgs fp8_dynamic_group_acts(std::int64_t group_size) {
+  QuantArgs a = fp8({});
+  a.strategy = Strategy::kGroup;
+  a.group_size = group_size;
   a.dynamic = true;
   return a;
 }
@@ -72,17 +100,21 @@ void validate_group(const ConfigGroup& g, Modifier modifier, const std::string& 
   for (std::size_t i = 0; i < g.targets.size(); ++i)
     if (std::string p = target_problem(g.targets[i]); !p.empty()) out.error(item(field(at, "targets"), i), p);
 
+  if (is_fp8_group(g)) return validate_fp8_group(g, modifier, at, out);  // spec/fp8_rules.h
+
   const QuantArgs& w = g.weights;
   const std::string wa = field(at, "weights");
-  if (w.type != QuantType::kInt) out.error(field(wa, "type"), "type 'float' (fp8) is not implemented; use 'int'");
   if (!contains({4, 8}, w.num_bits))
     out.error(field(wa, "num_bits"),
               fmt::format("num_bits {} is not supported for int weights (allowed: {})", w.num_bits, join({4, 8})));
   if (w.dynamic)
     out.error(field(wa, "dynamic"),
               "dynamic weight quantization is not supported: weights are quantized once, offline");
-  if (w.strategy == Strategy::kToken)
-    out.error(field(wa, "strategy"), "strategy 'token' cannot be applied to weights");
+  if (w.strategy == Strategy::kToken || w.strategy == Strategy::kAttnHead)
+    out.error(field(wa, "strategy"),
+              fmt::format("strategy '{}' cannot be applied to weights", strategy_name(w.strategy)));
+  if (w.strategy == Strategy::kBlock)
+    out.error(field(wa, "strategy"), "strategy 'block' is for fp8 weights ('type: float') only");
   if ((w.strategy == Strategy::kGroup) != (w.group_size > 0))
     out.error(field(wa, "group_size"), "'group_size' must be positive exactly when strategy is 'group'");
   if (modifier == Modifier::kRtn && w.actorder != ActOrder::kNone)
@@ -92,7 +124,6 @@ void validate_group(const ConfigGroup& g, Modifier modifier, const std::string& 
     const QuantArgs& a = *g.input_activations;
     const std::string aa = field(at, "input_activations");
     const int before = out.error_count();
-    if (a.type != QuantType::kInt) out.error(field(aa, "type"), "type 'float' (fp8) is not implemented; use 'int'");
     if (a.num_bits != 8)
       out.error(field(aa, "num_bits"),
                 fmt::format("num_bits {} is not supported for input activations (allowed: 8)", a.num_bits));
@@ -159,7 +190,7 @@ Result<QuantArgs> args_from_json(const json& j, const std::string& at, bool gptq
                                         "group_size", "dynamic",      "observer",   "observer_kwargs",
                                         "scale_rule", "rounding"};
   if (gptq_weights) keys.push_back("actorder");
-  CanonicalReader r(j, at, issues, keys);
+  CanonicalReader r(j, at, issues, keys, {"block_structure"});
   QuantArgs a;
   a.num_bits = static_cast<int>(r.i64("num_bits"));
   if (auto t = parse_quant_type(r.str("type")); t.is_ok()) a.type = *t;
@@ -168,6 +199,13 @@ Result<QuantArgs> args_from_json(const json& j, const std::string& at, bool gptq
   if (auto s = parse_strategy(r.str("strategy")); s.is_ok()) a.strategy = *s;
   else issues.error(r.at("strategy"), s.status().message());
   a.group_size = r.opt_i64("group_size").value_or(0);
+  if (r.has("block_structure")) {
+    const json& bs = r.raw("block_structure");
+    if (!bs.is_array() || bs.size() != 2 || !bs[0].is_number_integer() || !bs[1].is_number_integer())
+      issues.error(r.at("block_structure"), "expected [rows, cols]");
+    else
+      a.block_structure = {bs[0].get<std::int64_t>(), bs[1].get<std::int64_t>()};
+  }
   a.dynamic = r.boolean("dynamic");
   if (auto o = r.opt_str("observer")) {
     if (auto k = parse_observer(*o); k.is_ok()) a.observer = *k;
@@ -207,6 +245,7 @@ Result<QuantArgs> args_from_json(const json& j, const std::string& at, bool gptq
 const char* modifier_name(Modifier m) { return m == Modifier::kGptq ? "GPTQModifier" : "QuantizationModifier"; }
 
 std::string scale_rule(const QuantArgs& a) {
+  if (a.type == QuantType::kFloat) return "absmax/448";  // e4m3 (qmath/fp8.h)
   if (a.dynamic) return "absmax/(2^(bits-1)-1)";
   return a.symmetric ? "absmax/((2^bits-1)/2)" : "(max-min)/(2^bits-1)";
 }
@@ -223,6 +262,7 @@ json args_to_json(const QuantArgs& a, bool gptq_weights) {
             {"scale_rule", scale_rule(a)},
             {"rounding", "half_even"}};
   if (gptq_weights) j["actorder"] = a.actorder == ActOrder::kWeight ? json("weight") : json(nullptr);
+  if (a.strategy == Strategy::kBlock) j["block_structure"] = a.block_structure;
   return j;
 }
 
@@ -237,6 +277,12 @@ const std::vector<SchemePreset>& scheme_presets() {
        std::nullopt},
       {"W4A16_ASYM", "int4 weight-only, groups of 128 columns, with zero points (AWQ's usual scheme)",
        asym(int_weights(4, Strategy::kGroup, 128)), std::nullopt},
+      {"FP8", "fp8 e4m3 weights per tensor + fp8 activations per tensor, static (static_minmax)",
+       fp8(int_weights(8, Strategy::kTensor, 0)), fp8_static_tensor_acts()},
+      {"FP8_DYNAMIC", "fp8 e4m3 weights per channel + fp8 activations per token, dynamic",
+       fp8(int_weights(8, Strategy::kChannel, 0)), fp8(dynamic_token_acts())},
+      {"FP8_BLOCK", "fp8 e4m3 weights in 128x128 blocks + fp8 activations per group of 128, dynamic",
+       fp8_block_weights(), fp8_dynamic_group_acts(128)},
   };
   return kPresets;
 }
@@ -262,7 +308,7 @@ ConfigGroup preset_group(const SchemePreset& preset, std::vector<std::string> ta
 }
 
 bool QuantRecipe::needs_calibration() const {
-  if (!stages.empty() || modifier == Modifier::kGptq) return true;
+  if (!stages.empty() || modifier == Modifier::kGptq || kv_cache_scheme) return true;
   for (const auto& g : groups)
     if (g.input_activations && !g.input_activations->dynamic) return true;
   return false;
@@ -280,6 +326,7 @@ void QuantRecipe::validate(Issues& out) const {
   validate_stage_quantization(stages, groups, out);
   if (groups.empty()) out.error("config_groups", "'config_groups' is empty");
   for (const auto& g : groups) validate_group(g, modifier, field("config_groups", g.name), out);
+  if (kv_cache_scheme) validate_kv_cache_scheme(*kv_cache_scheme, "kv_cache_scheme", out);
   for (std::size_t i = 0; i < ignore.size(); ++i)
     if (ignore[i].rfind("re:", 0) == 0)
       if (std::string p = target_problem(ignore[i]); !p.empty()) out.error(item("ignore", i), p);
@@ -292,11 +339,13 @@ void QuantRecipe::validate(Issues& out) const {
   if (needs_calibration() && !calibration) {
     const std::string who = !stages.empty() ? std::string(stage_modifier_name(stages.front())) + " needs"
                             : modifier == Modifier::kGptq ? "GPTQModifier needs"
+                            : kv_cache_scheme             ? "the KV-cache scheme needs"
                                                           : "static input activations need";
     out.error("calibration", who + " calibration data: add a 'calibration' section with a 'source'");
   } else if (!needs_calibration() && calibration) {
     out.error("calibration",
-              "'calibration' is set but this recipe has no smoothing stage, no static activations and is not GPTQ");
+              "'calibration' is set but this recipe has no smoothing stage, no static activations, no KV-cache "
+              "scheme and is not GPTQ");
   }
   if (calibration) validate_calibration(*calibration, out);
 }
@@ -336,6 +385,7 @@ json QuantRecipe::to_json() const {
     j["block_size"] = block_size;
     j["dampening_frac"] = dampening_frac;
   }
+  if (kv_cache_scheme) j["kv_cache_scheme"] = args_to_json(*kv_cache_scheme, false);
   if (calibration)
     j["calibration"] = {{"source_kind", calibration->source_kind},
                         {"num_samples", calibration->num_samples},
@@ -359,7 +409,7 @@ Result<QuantRecipe> QuantRecipe::from_json(const json& j) {
   std::vector<std::string_view> keys = {"modifier", "config_groups", "ignore", "save_compressed", "device",
                                         "compute_dtype"};
   if (gptq) keys.insert(keys.end(), {"block_size", "dampening_frac"});
-  CanonicalReader top(j, "", issues, keys, {"calibration", "stages"});
+  CanonicalReader top(j, "", issues, keys, {"calibration", "kv_cache_scheme", "stages"});
   if (mod == "GPTQModifier") r.modifier = Modifier::kGptq;
   else if (mod == "QuantizationModifier") r.modifier = Modifier::kRtn;
   else issues.error("modifier", "expected QuantizationModifier or GPTQModifier");
@@ -387,6 +437,8 @@ Result<QuantRecipe> QuantRecipe::from_json(const json& j) {
     r.block_size = top.i64("block_size");
     r.dampening_frac = top.f64("dampening_frac");
   }
+  if (top.has("kv_cache_scheme"))
+    r.kv_cache_scheme = *args_from_json(top.raw("kv_cache_scheme"), "kv_cache_scheme", false, issues);
   if (top.has("calibration")) {
     CanonicalReader c(top.raw("calibration"), "calibration", issues, {"source_kind", "num_samples", "seq_len", "seed"});
     CalibrationSpec cs;

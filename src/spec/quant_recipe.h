@@ -1,7 +1,8 @@
 // QuantRecipe: the typed spec of a `quant` node — what the quantize step does, as llm-compressor
 // 0.14.0.1 recipes express it (QuantizationModifier = RTN, GPTQModifier = GPTQ; config groups
-// or a preset scheme; ignore), restricted to what vLLM can load from a compressed-tensors int
-// checkpoint, plus the calibration settings and the compute dtype the step runs in.
+// or a preset scheme; ignore; kv_cache_scheme), restricted to what vLLM can load from a
+// compressed-tensors int or fp8 checkpoint, plus the calibration settings and the compute dtype
+// the step runs in. FP8 groups and the KV-cache scheme follow spec/fp8_rules.h.
 //
 // A recipe may list smoothing stages before its quantization modifier (llm-compressor recipes
 // with several modifiers: [SmoothQuantModifier, GPTQModifier], [AWQModifier,
@@ -24,17 +25,23 @@
 //    ["block_size": int, "dampening_frac": float]            (GPTQ only)
 //    ["calibration": {"source_kind": "txt"|"jsonl", "num_samples", "seq_len", "seed"}]
 //                                                             (exactly when needs_calibration())
+//    ["kv_cache_scheme": <args>]                              (only when set: fp8 KV cache)
 //    ["stages": [<stage>, ...]]}                              (only when there are any; the
 //                                                              stage JSON is in smoothing.h)
-//   <args> = {"num_bits", "type": "int", "symmetric", "strategy", "group_size": null|int,
+//   <args> = {"num_bits", "type": "int"|"float", "symmetric", "strategy", "group_size": null|int,
 //             "dynamic", "observer": null|name, "observer_kwargs": {...}, "scale_rule",
-//             "rounding": "half_even", ["actorder": null|"weight" (GPTQ weights)]}
+//             "rounding": "half_even", ["actorder": null|"weight" (GPTQ weights)],
+//             ["block_structure": [rows, cols] (strategy block only)]}
+//   A kv_cache_scheme's observer null means llm-compressor's default for it, "minmax" (it
+//   records null in the checkpoint's config too).
 //
 // Conventions fixed here and recorded in the args (the quantizer and the runtime implement them):
 //   - static scales, symmetric: absmax / ((2^bits - 1) / 2), i.e. absmax/127.5 for int8 —
 //     llm-compressor's calibration; asymmetric: (max - min)/(2^bits - 1);
 //   - dynamic per-token activation scales: absmax / (2^(bits-1) - 1) = absmax/127, as vLLM's
 //     int8 kernel computes them at run time;
+//   - fp8 (e4m3): scale = absmax / 448 (static and dynamic), values rounded to the nearest
+//     e4m3 (ties to even) after clamping to ±448 (qmath/fp8.h);
 //   - rounding half-to-even everywhere;
 //   - observers: weights memoryless (llm-compressor always swaps in the memoryless twin),
 //     static activations static_minmax unless written (llm-compressor 0.14 would pick its
@@ -98,12 +105,14 @@ struct QuantRecipe {
   double dampening_frac = 0.01;     // GPTQ: H += dampening_frac · mean(diag H) · I
   bool save_compressed = true;
   std::optional<CalibrationSpec> calibration;  // set exactly when needs_calibration()
+  // FP8 KV cache (k_scale / v_scale calibrated per attention layer); nullopt: not quantized.
+  std::optional<QuantArgs> kv_cache_scheme;
   // Where and in which dtype the step calibrates (and saves unquantized tensors): the project's
   // resolved device and compute_dtype. Both change the bits, so both are part of the key.
   std::string device = "cpu";  // cpu | cuda
   std::string compute_dtype = "float32";
 
-  // Smoothing stages, GPTQ, or any group with static input activations.
+  // Smoothing stages, GPTQ, any group with static input activations, or a KV-cache scheme.
   bool needs_calibration() const;
   // The quantization modifier alone: no stages, and calibration only if it needs it (what the
   // `quant` node after a `smooth` node runs).

@@ -148,7 +148,7 @@ TEST_F(QuantTest, UnknownScheme) {
   EXPECT_EQ(check("name: q\noutput_suffix: -q\nquant_modifiers:\n  QuantizationModifier:\n"
                   "    scheme: W8A9\n"),
             "pipline/2-quant/q.yaml:5:13: error: invalid value 'W8A9' for 'scheme' (allowed: "
-            "W8A8, W8A16, W4A16, W4A16_ASYM); did you mean 'W8A8'?\n"
+            "W8A8, W8A16, W4A16, W4A16_ASYM, FP8, FP8_DYNAMIC, FP8_BLOCK); did you mean 'W8A8'?\n"
             "    5 |     scheme: W8A9\n"
             "      |             ^~~~\n");
 }
@@ -219,9 +219,10 @@ TEST_F(QuantTest, OutputSuffixIsRequiredToBeAString) {
             "      |                ^~~~\n");
 }
 
-TEST_F(QuantTest, TypeFloatIsNotSupported) {
+TEST_F(QuantTest, Fp8WeightOnlyIsNotSupported) {
   EXPECT_EQ(check(recipe("{type: float, strategy: channel}")),
-            "pipline/2-quant/q.yaml:8:25: error: type 'float' (fp8) is not implemented; use 'int'\n"
+            "pipline/2-quant/q.yaml:8:25: error: fp8 weight-only quantization (W8A16 FP8) is not "
+            "supported by qbuild; add fp8 'input_activations' (e.g. scheme FP8_DYNAMIC)\n"
             "    8 |         weights: {type: float, strategy: channel}\n"
             "      |                         ^~~~~\n");
 }

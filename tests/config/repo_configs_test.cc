@@ -31,6 +31,13 @@ class RepoConfigsTest : public ProjectTest {
   }
 };
 
+// The canonical recipe JSON of the quant config `name` (null when there is none).
+nlohmann::json recipe_named(const std::vector<QuantSpec>& quant, const std::string& name) {
+  for (const QuantSpec& q : quant)
+    if (q.name == name) return q.recipe.to_json();
+  return nlohmann::json();
+}
+
 TEST_F(RepoConfigsTest, Qwen3PipelineLoadsCleanly) {
   for (const char* stage : {"1-trans", "2-quant", "3-eval"})
     copy_configs(std::string("qwen3-8b/") + stage, std::string("qwen3-8b/") + stage);
@@ -43,10 +50,12 @@ TEST_F(RepoConfigsTest, Qwen3PipelineLoadsCleanly) {
   ASSERT_EQ(p->trans.size(), 2u);
   EXPECT_EQ(p->trans[0].kind, "original");
   EXPECT_EQ(p->trans[1].kind, "spinquant");
-  ASSERT_EQ(p->quant.size(), 10u);
+  ASSERT_EQ(p->quant.size(), 14u);
   int calibrated = 0;
   for (const QuantSpec& q : p->quant) calibrated += q.recipe.needs_calibration();
-  EXPECT_EQ(calibrated, 8);  // all but the two RTN recipes without static activations
+  // All but the RTN recipes without static activations or a KV-cache scheme (rtn-w8a8-dynamic,
+  // rtn-W8-weightonly, fp8-dynamic, fp8-block).
+  EXPECT_EQ(calibrated, 10);
   EXPECT_EQ(p->quant[0].name, "awq-W4A16");  // sorted by file name
   // Issue 20's variants: the smoothing stage, then the quantization modifier.
   auto stages = [&](const std::string& name) {
@@ -72,15 +81,33 @@ TEST_F(RepoConfigsTest, StaticAndDynamicRecipesDifferOnlyWhereTheyShould) {
   copy_configs("qwen3-8b/2-quant", "2-quant");
   auto p = load();
   ASSERT_TRUE(p.is_ok()) << diags_.render();
-  auto find = [&](const std::string& name) {
-    for (const QuantSpec& q : p->quant)
-      if (q.name == name) return q.recipe.to_json();
-    return nlohmann::json();
-  };
+  auto find = [&](const std::string& name) { return recipe_named(p->quant, name); };
   nlohmann::json a = find("gptq-W8A8-static"), b = find("gptq-ignore-down-W8A8-static");
   EXPECT_EQ(b["ignore"], nlohmann::json({"lm_head", "re:.*down_proj$"}));
   b["ignore"] = a["ignore"];
   EXPECT_EQ(a, b);
+}
+
+TEST_F(RepoConfigsTest, Fp8RecipesAreThePresetsAndTheKvVariantAddsOnlyItsCacheScheme) {
+  copy_configs("qwen3-8b/2-quant", "2-quant");
+  auto p = load();
+  ASSERT_TRUE(p.is_ok()) << diags_.render();
+  auto find = [&](const std::string& name) { return recipe_named(p->quant, name); };
+  const nlohmann::json dyn = find("fp8-dynamic"), kv = find("fp8-dynamic-kv");
+  EXPECT_EQ(dyn["config_groups"]["group_0"]["weights"]["type"], "float");
+  EXPECT_EQ(dyn["config_groups"]["group_0"]["input_activations"]["strategy"], "token");
+  EXPECT_EQ(find("fp8-static")["config_groups"]["group_0"]["input_activations"]["observer"],
+            "static_minmax");
+  EXPECT_EQ(find("fp8-block")["config_groups"]["group_0"]["weights"]["block_structure"],
+            nlohmann::json({128, 128}));
+  EXPECT_EQ(kv["kv_cache_scheme"]["strategy"], "tensor");
+  nlohmann::json stripped = kv;
+  stripped.erase("kv_cache_scheme");
+  stripped.erase("calibration");
+  nlohmann::json plain = dyn;
+  plain.erase("kv_cache_scheme");
+  plain.erase("calibration");
+  EXPECT_EQ(stripped, plain);
 }
 
 TEST_F(RepoConfigsTest, ExampleTemplatesAreValidConfigs) {

@@ -309,13 +309,21 @@ TEST(LoadErrors, QuantizedTensorsAreChecked) {
                                "int8 is supported (as vLLM loads it) only with per-tensor or "
                                "per-channel weights and symmetric 8-bit activations that are "
                                "static per-tensor or dynamic per-token");
+  // float-quantized with int8 arguments: the format holds e4m3 codes only.
   json fp8 = config;
   fp8["quantization_config"]["config_groups"]["group_0"]["format"] = "float-quantized";
   TempCheckpoint e = write_checkpoint(t, fp8);
   EXPECT_EQ(load_error(e), "loading model '" + e.path().string() +
                                "': model.layers.0.self_attn.q_proj: config group 'group_0': "
-                               "format 'float-quantized' is not supported (int-quantized, "
-                               "pack-quantized)");
+                               "float-quantized is supported for fp8 (e4m3) weights with fp8 "
+                               "input activations (W8A8-FP8) only");
+  json other = config;
+  other["quantization_config"]["config_groups"]["group_0"]["format"] = "nvfp4-pack-quantized";
+  TempCheckpoint f = write_checkpoint(t, other);
+  EXPECT_EQ(load_error(f), "loading model '" + f.path().string() +
+                               "': model.layers.0.self_attn.q_proj: config group 'group_0': "
+                               "format 'nvfp4-pack-quantized' is not supported (int-quantized, "
+                               "pack-quantized, float-quantized)");
 }
 
 TEST(LoadErrors, PackedShapeIsChecked) {

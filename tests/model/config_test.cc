@@ -241,12 +241,14 @@ TEST(QuantizationConfig, RejectsWhatCannotBeLoaded) {
   EXPECT_EQ(quant_error(j), "c.json: quantization_config: quantization_status 'frozen' is not "
                             "supported (compressed)");
   j = w8a8_config();
-  j["quantization_config"]["kv_cache_scheme"] = {{"num_bits", 8}};
-  EXPECT_EQ(quant_error(j), "c.json: quantization_config: kv_cache_scheme is not supported");
+  j["quantization_config"]["kv_cache_scheme"] = {{"num_bits", 8}};  // type int by default
+  EXPECT_EQ(quant_error(j), "c.json: quantization_config: kv_cache_scheme: only static fp8 (type "
+                            "float, num_bits 8) per tensor or per attention head is supported");
   j = w8a8_config();
   j["quantization_config"]["config_groups"]["group_0"]["weights"]["type"] = "float";
+  j["quantization_config"]["config_groups"]["group_0"]["weights"]["num_bits"] = 4;
   EXPECT_EQ(quant_error(j), "c.json: quantization_config: config_groups.group_0.weights: type "
-                            "'float' is not supported (int only)");
+                            "'float' with num_bits 4 is not supported (fp8 e4m3: num_bits 8)");
   j = w8a8_config();
   j["quantization_config"]["config_groups"]["group_0"]["output_activations"] = {{"num_bits", 8}};
   EXPECT_EQ(quant_error(j), "c.json: quantization_config: config_groups.group_0: "

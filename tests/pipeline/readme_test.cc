@@ -63,12 +63,12 @@ const char* kQuant = "pipline/2-quant/rtn-w8a8-dynamic.yaml";
 // The demo, then every inspection command and tool of the README on the built project.
 TEST_F(Readme, TheDemoThenEveryCommand) {
   ASSERT_EQ(first_.code, 0) << first_.text;
-  EXPECT_NE(first_.text.find("done (37 built"), std::string::npos) << first_.text;
+  EXPECT_NE(first_.text.find("done (43 built"), std::string::npos) << first_.text;
   std::string csv = read(root_ / "results/demo_mmlu_gsm8k.csv");
   std::stringstream s(csv);
   std::vector<std::string> rows;
   for (std::string l; std::getline(s, l);) rows.push_back(l);
-  ASSERT_EQ(rows.size(), 1u + 1 + 10) << csv;  // header, base model, 2 trans × 5 quant
+  ASSERT_EQ(rows.size(), 1u + 1 + 12) << csv;  // header, base model, 2 trans × 6 quant
   EXPECT_NE(rows[0].find("fidelity_kl"), std::string::npos);
   EXPECT_EQ(rows[1].rfind("qwen3-demo,(source),(none)", 0), 0u) << rows[1];
   EXPECT_TRUE(fs::exists(root_ / "outputs/demo/reports/qwen3-demo-r1r2-gptq-W8A8-dynamic.json"));
@@ -77,6 +77,7 @@ TEST_F(Readme, TheDemoThenEveryCommand) {
   EXPECT_EQ(ok_runs("smooth"), 2);
   EXPECT_TRUE(fs::exists(root_ / "outputs/demo/reports/qwen3-demo-smoothquant-rtn-W8A8-static.json"));
   EXPECT_TRUE(fs::exists(root_ / "data/demo_mmlu_gsm8k.jsonl"));
+  EXPECT_TRUE(fs::exists(root_ / "outputs/demo/reports/qwen3-demo-FP8-dynamic.json"));
   // The report and the model cards (README: "The report").
   EXPECT_NE(first_.text.find("qbuild: report results/demo_mmlu_gsm8k.html"), std::string::npos) << first_.text;
   const std::string html = read(root_ / "results/demo_mmlu_gsm8k.html");
@@ -99,7 +100,7 @@ TEST_F(Readme, TheDemoThenEveryCommand) {
 TEST_F(Readme, TheIncrementalSession) {
   ASSERT_EQ(first_.code, 0) << first_.text;
   auto again = run("");
-  EXPECT_NE(again.text.find("nothing to do (37 cached)"), std::string::npos) << again.text;
+  EXPECT_NE(again.text.find("nothing to do (43 cached)"), std::string::npos) << again.text;
   const std::string original = read(root_ / kQuant);
   std::string edited = original;
   auto at = edited.find("ignore: [lm_head]");
@@ -114,7 +115,7 @@ TEST_F(Readme, TheIncrementalSession) {
                            "input changed: model 'qwen3-demo-rtn-W8A8-dynamic' (rebuilt in this run)",
                            "run     generate qwen3-demo-r1r2-rtn-W8A8-dynamic",
                            "input changed: generation 'qwen3-demo-r1r2-rtn-W8A8-dynamic' (rebuilt in this run)",
-                           "run     score qwen3-demo-r1r2-rtn-W8A8-dynamic", "6 to run, 31 cached"})
+                           "run     score qwen3-demo-r1r2-rtn-W8A8-dynamic", "6 to run, 37 cached"})
     EXPECT_NE(dry.text.find(line), std::string::npos) << line << "\n" << dry.text;
   const int before = ok_runs();
   auto o = run("");
@@ -138,13 +139,13 @@ void Readme::report_in_the_browser() {
   ASSERT_EQ(r.code, 0) << r.log;
   for (const auto& line : r.console) ADD_FAILURE() << line;
   EXPECT_NE(r.dom.find("<body data-rendered=\"1\">"), std::string::npos) << r.log;
-  EXPECT_EQ(count(r.dom, "<tr data-variant=\""), 1 + 10);
+  EXPECT_EQ(count(r.dom, "<tr data-variant=\""), 1 + 12);
   // Three scatter plots (size, KL, decode speed), one point per row.
-  EXPECT_EQ(count_marks(r.dom, "mark-symbol role-mark points", "path"), 3 * 11);
-  // Ten heatmaps of 2 layers × 7 projections (lm_head is not quantized).
-  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark cells", "path"), 10 * 2 * 7);
-  // The first build's 37 steps.
-  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark runs", "path"), 37);
+  EXPECT_EQ(count_marks(r.dom, "mark-symbol role-mark points", "path"), 3 * 13);
+  // Twelve heatmaps of 2 layers × 7 projections (lm_head is not quantized).
+  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark cells", "path"), 12 * 2 * 7);
+  // The first build's 43 steps.
+  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark runs", "path"), 43);
 }
 
 void Readme::targets_and_inspection() {
@@ -163,7 +164,7 @@ void Readme::targets_and_inspection() {
   EXPECT_NE(report.text.find("report: results/demo_mmlu_gsm8k.html\n"), std::string::npos) << report.text;
   auto verify = run("verify");
   EXPECT_EQ(verify.code, 0) << verify.text;
-  EXPECT_NE(verify.text.find("verified 37 object(s)"), std::string::npos) << verify.text;
+  EXPECT_NE(verify.text.find("verified 43 object(s)"), std::string::npos) << verify.text;
   auto sel = run("--trans-config original --quant-config rtn-w8a8-dynamic --dry-run");
   EXPECT_EQ(sel.code, 0) << sel.text;
   auto real = run("--pipeline pipline/qwen3-8b --dry-run");

@@ -173,7 +173,8 @@ TEST(Rtn, RejectsBadInputs) {
   QuantArgs f = channel8();
   f.type = QuantType::kFloat;
   EXPECT_EQ(rtn_quantize_weight(at::zeros({2, 8}), f).status().message(),
-            "quantization args: type float (fp8) is not implemented; use int");
+            "quantization args: expected type int, got float (fp8 has its own functions: "
+            "qmath/fp8.h)");
 }
 
 TEST(DynamicFakeQuant, PerTokenUsesAbsmaxOver127_5) {

@@ -2,8 +2,10 @@
 // a step SIGKILLed right after its second layer's checkpoint — what a Slurm preemption or time
 // limit does — is run again with the same partial folder; it recomputes only layers 2 and 3 and
 // writes exactly the bytes of an uninterrupted run. For GPTQ (calibrated, the next layer sees the
-// quantized layer's outputs), RTN with static activations (calibrated) and RTN weight-only (no
-// calibration).
+// quantized layer's outputs), RTN with static activations (calibrated), RTN weight-only (no
+// calibration), FP8_DYNAMIC (no calibration) and static FP8 with an FP8 KV cache (calibrated; each
+// layer's KV-cache scales are checkpointed with it: the resumed run has the killed run's scales
+// for layers 0 and 1, not none).
 //
 // The kill is real: the killed run is a gtest death-test child (threadsafe style: a fresh
 // process running this test up to the EXPECT_EXIT), which SIGKILLs itself from the step's
@@ -62,6 +64,15 @@ std::vector<Sample> samples() {
 }
 
 json recipe_json(const std::string& which) {
+  if (which == "fp8-dynamic")
+    return {{"modifier", "QuantizationModifier"}, {"scheme", "FP8_DYNAMIC"}, {"ignore", {"lm_head"}}};
+  if (which == "fp8-static-kv")
+    return {{"modifier", "QuantizationModifier"},
+            {"scheme", "FP8"},
+            {"kv_cache_scheme",
+             {{"num_bits", 8}, {"type", "float"}, {"strategy", "tensor"}, {"dynamic", false}, {"symmetric", true}}},
+            {"ignore", {"lm_head"}},
+            {"calibration", {{"source_kind", "txt"}}}};
   json weights = {{"num_bits", 8}, {"type", "int"}, {"symmetric", true}, {"strategy", "channel"}};
   json acts = {{"num_bits", 8},        {"type", "int"},   {"symmetric", true},
                {"strategy", "tensor"}, {"dynamic", false}, {"observer", "static_minmax"}};
@@ -73,6 +84,8 @@ json recipe_json(const std::string& which) {
   if (which != "rtn-weight-only") r["calibration"] = {{"source_kind", "txt"}};  // samples given directly
   return r;
 }
+
+bool calibrated(const std::string& which) { return which != "rtn-weight-only" && which != "fp8-dynamic"; }
 
 struct QuantRun {
   Status status;
@@ -90,7 +103,7 @@ QuantRun run(const std::string& which, const stdfs::path& out, const stdfs::path
   req.recipe = *recipe;
   req.model_dir = random_model();
   req.output_dir = out;
-  if (which != "rtn-weight-only") req.calibration_samples = samples();
+  if (calibrated(which)) req.calibration_samples = samples();
   req.resume_dir = resume_dir;
   req.device = device;
   req.compute_dtype = dtype;
@@ -126,7 +139,7 @@ void kill_resume_compare(const std::string& which, at::Device device, std::optio
   // The kill left layers 0 and 1 whole, and nothing of layer 2.
   for (const char* d : {"layer-00000", "layer-00001"}) EXPECT_TRUE(stdfs::exists(partial / d / "outcomes.safetensors")) << d;
   EXPECT_FALSE(stdfs::exists(partial / "layer-00002"));
-  if (which != "rtn-weight-only") {
+  if (calibrated(which)) {
     EXPECT_FALSE(stdfs::exists(partial / "layer-00000/hidden.safetensors")) << "only the newest layer keeps hidden states";
     EXPECT_TRUE(stdfs::exists(partial / "layer-00001/hidden.safetensors"));
   }
@@ -160,7 +173,7 @@ TEST(LayerResumeCuda, OnCudaKilledAfterLayerOneResumesAndWritesTheSameBytes) {
   for (const std::string which : {"gptq", "rtn-static"}) kill_resume_compare(which, at::Device("cuda:0"), at::kBFloat16);
 }
 
-INSTANTIATE_TEST_SUITE_P(Recipes, LayerResume, ::testing::Values("gptq", "rtn-static", "rtn-weight-only"),
+INSTANTIATE_TEST_SUITE_P(Recipes, LayerResume, ::testing::Values("gptq", "rtn-static", "rtn-weight-only", "fp8-dynamic", "fp8-static-kv"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (auto& c : n)
@@ -181,6 +194,21 @@ TEST(LayerResumeDamage, ATornLayerCheckpointIsRecomputed) {
   const auto f = partial / "layer-00001/outcomes.safetensors";
   stdfs::resize_file(f, stdfs::file_size(f) / 2);
   const QuantRun again = run("gptq", work / "again", partial);
+  ASSERT_TRUE(again.status.is_ok()) << again.status.to_string();
+  EXPECT_EQ(again.report["resume"]["layers_resumed"], 0);
+  EXPECT_EQ(again.report["resume"]["layers_computed"], json::array({0, 1, 2, 3}));
+}
+
+// With a kv_cache_scheme, a layer checkpoint without KV-cache scales (one of a recipe without
+// one, had the key let it through) is not resumed from: every layer is recomputed, and the
+// artifact is complete.
+TEST(LayerResumeDamage, CheckpointsWithoutKvScalesAreRecomputedForAKvCacheRecipe) {
+  const stdfs::path work = stdfs::path(::testing::TempDir()) / "qb_layer_resume_no_kv";
+  stdfs::remove_all(work);
+  const stdfs::path partial = work / "partial";
+  ASSERT_TRUE(run("rtn-static", work / "first", partial, [](std::int64_t) {}).status.is_ok());
+  ASSERT_TRUE(stdfs::exists(partial / "layer-00003/hidden.safetensors"));
+  const QuantRun again = run("fp8-static-kv", work / "again", partial);
   ASSERT_TRUE(again.status.is_ok()) << again.status.to_string();
   EXPECT_EQ(again.report["resume"]["layers_resumed"], 0);
   EXPECT_EQ(again.report["resume"]["layers_computed"], json::array({0, 1, 2, 3}));

@@ -47,8 +47,9 @@ TEST(ValidateQuantRecipe, EachRuleAtItsField) {
        "config_groups.group_0.targets[0]: invalid regular expression 're:((': "},
       {"bad regex ignore", [](QuantRecipe& r) { r.ignore = {"lm_head", "re:[z-a]"}; },
        "ignore[1]: invalid regular expression 're:[z-a]': "},
-      {"fp8", [](QuantRecipe& r) { r.groups[0].weights.type = QuantType::kFloat; },
-       "config_groups.group_0.weights.type: type 'float' (fp8) is not implemented; use 'int'"},
+      {"fp8 weights with int activations", [](QuantRecipe& r) { r.groups[0].weights.type = QuantType::kFloat; },
+       "config_groups.group_0.input_activations.type: fp8 weights need fp8 input activations ('type: "
+       "float'): vLLM has no compressed-tensors scheme for fp8 weights with int activations"},
       {"3 bits", [](QuantRecipe& r) { r.groups[0].weights.num_bits = 3; },
        "config_groups.group_0.weights.num_bits: num_bits 3 is not supported for int weights (allowed: 4, 8)"},
       {"dynamic weights", [](QuantRecipe& r) { r.groups[0].weights.dynamic = true; },

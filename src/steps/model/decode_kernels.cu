@@ -11,6 +11,7 @@
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -22,6 +23,30 @@
 namespace qb::model::kernels {
 
 namespace {
+
+// ---- the KV cache's element type: T itself, or e4m3 with a scale (an FP8 cache) ----------------
+// An FP8 cache holds e4m3(clamp(float(x) / s, ±448)) of each compute-dtype value x and reads back
+// rnd<T>(e4m3 · s): qmath::fp8_kv_fake_quantize, what the op-by-op FP8 cache (kv_cache.h) stores
+// and returns.
+template <typename T, typename C>
+struct CacheIo {  // C == T
+  static __device__ __forceinline__ C store(float x, float) { return Cvt<T>::t(x); }
+  static __device__ __forceinline__ float load(C c, float) { return Cvt<T>::f(c); }
+};
+template <typename T>
+struct CacheIo<T, __nv_fp8_e4m3> {
+  static __device__ __forceinline__ __nv_fp8_e4m3 store(float x, float s) {
+    return __nv_fp8_e4m3(fminf(fmaxf(x / s, -448.0f), 448.0f));
+  }
+  static __device__ __forceinline__ float load(__nv_fp8_e4m3 c, float s) {
+    return rnd<T>(static_cast<float>(c) * s);
+  }
+};
+
+// A layer's FP8 scale for KV head `kvh` (per tensor: one value), or 1 for a T cache.
+__device__ __forceinline__ float kv_scale(const float* s, bool per_head, int kvh) {
+  return s ? s[per_head ? kvh : 0] : 1.0f;
+}
 
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
@@ -113,12 +138,14 @@ __global__ void rms_norm_kernel(const T* __restrict__ x, const T* __restrict__ r
 
 // ---- q/k norm, RoPE, cache write --------------------------------------------------------------
 
-template <typename T>
+template <typename T, typename C>
 __global__ void qk_norm_rope_cache_kernel(const T* __restrict__ qkv, const T* __restrict__ qk_norm,
                                           const T* __restrict__ cos, const T* __restrict__ sin_signed,
-                                          T* __restrict__ q_out, T* __restrict__ k_cache,
-                                          T* __restrict__ v_cache, const int64_t* __restrict__ slot,
-                                          int heads, int kv_heads, int d, int64_t max_len, float eps) {
+                                          T* __restrict__ q_out, C* __restrict__ k_cache,
+                                          C* __restrict__ v_cache, const int64_t* __restrict__ slot,
+                                          int heads, int kv_heads, int d, int64_t max_len, float eps,
+                                          const float* __restrict__ k_scale,
+                                          const float* __restrict__ v_scale, bool scale_per_head) {
   extern __shared__ float shared[];  // 2 * d floats
   const int head = blockIdx.x, b = blockIdx.y, i = threadIdx.x;
   const int all = heads + 2 * kv_heads;
@@ -126,7 +153,8 @@ __global__ void qk_norm_rope_cache_kernel(const T* __restrict__ qkv, const T* __
   const int64_t s = slot[b];  // this row's slot
   if (head >= heads + kv_heads) {  // v: straight into the cache (uniform for the block)
     const int kvh = head - heads - kv_heads;
-    v_cache[((static_cast<int64_t>(b) * kv_heads + kvh) * max_len + s) * d + i] = Cvt<T>::t(x);
+    v_cache[((static_cast<int64_t>(b) * kv_heads + kvh) * max_len + s) * d + i] =
+        CacheIo<T, C>::store(x, kv_scale(v_scale, scale_per_head, kvh));
     return;
   }
   if (qk_norm) {
@@ -144,7 +172,8 @@ __global__ void qk_norm_rope_cache_kernel(const T* __restrict__ qkv, const T* __
     q_out[(static_cast<int64_t>(b) * heads + head) * d + i] = o;
   } else {
     const int kvh = head - heads;
-    k_cache[((static_cast<int64_t>(b) * kv_heads + kvh) * max_len + s) * d + i] = o;
+    k_cache[((static_cast<int64_t>(b) * kv_heads + kvh) * max_len + s) * d + i] =
+        CacheIo<T, C>::store(Cvt<T>::f(o), kv_scale(k_scale, scale_per_head, kvh));
   }
 }
 
@@ -165,6 +194,22 @@ __device__ __forceinline__ void convert(const typename RawVec<N>::type& raw, flo
   const T* h = reinterpret_cast<const T*>(&raw);
 #pragma unroll
   for (int e = 0; e < N; ++e) v[e] = Cvt<T>::f(h[e]);
+}
+
+// N consecutive cache elements of C as one load of N * sizeof(C) bytes (1 .. 16).
+template <int Bytes> struct RawBytes;
+template <> struct RawBytes<1> { using type = unsigned char; };
+template <> struct RawBytes<2> { using type = unsigned short; };
+template <> struct RawBytes<4> { using type = unsigned int; };
+template <> struct RawBytes<8> { using type = uint2; };
+template <> struct RawBytes<16> { using type = uint4; };
+
+template <typename T, typename C, int N>
+__device__ __forceinline__ void convert_kv(const typename RawBytes<N * sizeof(C)>::type& raw,
+                                           float (&v)[N], float s) {
+  const C* h = reinterpret_cast<const C*>(&raw);
+#pragma unroll
+  for (int e = 0; e < N; ++e) v[e] = CacheIo<T, C>::load(h[e], s);
 }
 
 // One round of the warp's transpose reduction of 2*O values per lane: lanes whose bit O is set
@@ -191,16 +236,19 @@ __device__ __forceinline__ void transpose_round(float (&part)[32], int lane) {
 // shuffles for the V accumulation. The warps then merge; with one split the block writes the
 // output, else its (max, sum, weighted values) go to the workspace: ml [B, H, splits, 2], acc
 // [B, H, splits, D], for attention_combine_kernel.
-template <typename T, int D, int MG>
+template <typename T, typename C, int D, int MG>
 __global__ void __launch_bounds__(kWarps * 32)
-    attention_split_kernel(const T* __restrict__ q, const T* __restrict__ k_cache,
-                           const T* __restrict__ v_cache, const bool* __restrict__ valid,
+    attention_split_kernel(const T* __restrict__ q, const C* __restrict__ k_cache,
+                           const C* __restrict__ v_cache, const bool* __restrict__ valid,
                            const int64_t* __restrict__ slot, float* __restrict__ ws_ml,
                            float* __restrict__ ws_acc, T* __restrict__ out, int heads,
-                           int kv_heads, int64_t max_len, int chunk, float scale) {
+                           int kv_heads, int64_t max_len, int chunk, float scale,
+                           const float* __restrict__ k_scale, const float* __restrict__ v_scale,
+                           bool scale_per_head) {
   constexpr int E = D >= 32 ? D / 32 : 1;  // dims per lane
   constexpr int TJ = 32 / MG;              // slots per tile
   using Raw = typename RawVec<E>::type;
+  using RawKv = typename RawBytes<E * sizeof(C)>::type;
   __shared__ float merge_s[kWarps][MG][D + 2];
 
   const int split = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z, splits = gridDim.x;
@@ -231,17 +279,18 @@ __global__ void __launch_bounds__(kWarps * 32)
   float m = -INFINITY, l = 0.0f;  // running max and sum of head my_g (meaningful where my_g < G)
 
   const int64_t row = static_cast<int64_t>(b) * kv_heads + kvh;
-  const T* kb = k_cache + row * max_len * D + lane * E;
-  const T* vb = v_cache + row * max_len * D + lane * E;
+  const C* kb = k_cache + row * max_len * D + lane * E;
+  const C* vb = v_cache + row * max_len * D + lane * E;
+  const float ks = kv_scale(k_scale, scale_per_head, kvh), vs = kv_scale(v_scale, scale_per_head, kvh);
   const bool* vrow = valid + static_cast<int64_t>(b) * max_len;
 
   for (int64_t t0 = s0 + static_cast<int64_t>(warp) * TJ; t0 < s1; t0 += kWarps * TJ) {
-    Raw kraw[TJ], vraw[TJ];
+    RawKv kraw[TJ], vraw[TJ];
 #pragma unroll
     for (int j = 0; j < TJ; ++j) {
       const bool in = t0 + j < s1 && owns_dims;
-      kraw[j] = in ? *reinterpret_cast<const Raw*>(kb + (t0 + j) * D) : Raw{};
-      vraw[j] = in ? *reinterpret_cast<const Raw*>(vb + (t0 + j) * D) : Raw{};
+      kraw[j] = in ? *reinterpret_cast<const RawKv*>(kb + (t0 + j) * D) : RawKv{};
+      vraw[j] = in ? *reinterpret_cast<const RawKv*>(vb + (t0 + j) * D) : RawKv{};
     }
     const int64_t my_s = t0 + my_j;
     const bool my_ok = my_s < s1 && my_g < g_count && vrow[my_s];
@@ -250,7 +299,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int j = 0; j < TJ; ++j) {
       float k[E];
-      convert<T, E>(kraw[j], k);
+      convert_kv<T, C, E>(kraw[j], k, ks);
 #pragma unroll
       for (int g = 0; g < MG; ++g) {
         float d = 0.0f;
@@ -287,7 +336,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int j = 0; j < TJ; ++j) {
       float v[E];
-      convert<T, E>(vraw[j], v);
+      convert_kv<T, C, E>(vraw[j], v, vs);
 #pragma unroll
       for (int g = 0; g < MG; ++g) {
         const float pj = __shfl_sync(0xffffffffu, p, j * MG + g);
@@ -433,10 +482,11 @@ int last_error() { return static_cast<int>(cudaGetLastError()); }
 
 bool pow2_in(int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi && (v & (v - 1)) == 0; }
 
-template <typename T>
+template <typename T, typename C>
 int attention_launch(const void* q, const void* k, const void* v, const bool* valid,
                      const int64_t* slot, void* out, float* ws, int64_t batch, int64_t heads,
-                     int64_t kv_heads, int64_t d, int64_t max_len, int splits, cudaStream_t st) {
+                     int64_t kv_heads, int64_t d, int64_t max_len, int splits,
+                     const Fp8KvScales* fp8, cudaStream_t st) {
   const int chunk = static_cast<int>((max_len + splits - 1) / splits);
   const dim3 grid(splits, static_cast<unsigned>(kv_heads), static_cast<unsigned>(batch));
   const int g = static_cast<int>(heads / kv_heads);
@@ -444,16 +494,18 @@ int attention_launch(const void* q, const void* k, const void* v, const bool* va
   float* ws_acc = ws + batch * heads * splits * 2;
   const float scale = 1.0f / sqrtf(static_cast<float>(d));
   auto go = [&](auto kernel) {
-    kernel<<<grid, kWarps * 32, 0, st>>>(static_cast<const T*>(q), static_cast<const T*>(k),
-                                         static_cast<const T*>(v), valid, slot, ws_ml, ws_acc,
+    kernel<<<grid, kWarps * 32, 0, st>>>(static_cast<const T*>(q), static_cast<const C*>(k),
+                                         static_cast<const C*>(v), valid, slot, ws_ml, ws_acc,
                                          static_cast<T*>(out), static_cast<int>(heads),
-                                         static_cast<int>(kv_heads), max_len, chunk, scale);
+                                         static_cast<int>(kv_heads), max_len, chunk, scale,
+                                         fp8 ? fp8->k_scale : nullptr, fp8 ? fp8->v_scale : nullptr,
+                                         fp8 && fp8->per_head);
   };
   auto by_group = [&](auto d_tag) {
     constexpr int D = decltype(d_tag)::value;
-    if (g <= 2) go(attention_split_kernel<T, D, 2>);
-    else if (g <= 4) go(attention_split_kernel<T, D, 4>);
-    else go(attention_split_kernel<T, D, 8>);
+    if (g <= 2) go(attention_split_kernel<T, C, D, 2>);
+    else if (g <= 4) go(attention_split_kernel<T, C, D, 4>);
+    else go(attention_split_kernel<T, C, D, 8>);
   };
   switch (d) {
     case 16: by_group(std::integral_constant<int, 16>{}); break;
@@ -495,21 +547,29 @@ int rms_norm(Dtype dt, const void* x, const void* residual, void* sum_out, const
 int qk_norm_rope_cache(Dtype dt, const void* qkv, const void* qk_norm, const void* cos,
                        const void* sin_signed, void* q_out, void* k_cache, void* v_cache,
                        const int64_t* slot, int64_t batch, int64_t heads, int64_t kv_heads,
-                       int64_t head_dim, int64_t max_len, float eps, void* stream) {
+                       int64_t head_dim, int64_t max_len, float eps, const Fp8KvScales* fp8,
+                       void* stream) {
   if (!pow2_in(head_dim, 16, 1024)) return static_cast<int>(cudaErrorInvalidValue);
   const auto st = static_cast<cudaStream_t>(stream);
   const dim3 grid(static_cast<unsigned>(heads + 2 * kv_heads), static_cast<unsigned>(batch));
   const size_t smem = sizeof(float) * 2 * head_dim;
-  auto go = [&](auto tag) {
+  auto go = [&](auto tag, auto cache_tag) {
     using T = decltype(tag);
-    qk_norm_rope_cache_kernel<T><<<grid, static_cast<unsigned>(head_dim), smem, st>>>(
+    using C = decltype(cache_tag);
+    qk_norm_rope_cache_kernel<T, C><<<grid, static_cast<unsigned>(head_dim), smem, st>>>(
         static_cast<const T*>(qkv), static_cast<const T*>(qk_norm), static_cast<const T*>(cos),
-        static_cast<const T*>(sin_signed), static_cast<T*>(q_out), static_cast<T*>(k_cache),
-        static_cast<T*>(v_cache), slot, static_cast<int>(heads), static_cast<int>(kv_heads),
-        static_cast<int>(head_dim), max_len, eps);
+        static_cast<const T*>(sin_signed), static_cast<T*>(q_out), static_cast<C*>(k_cache),
+        static_cast<C*>(v_cache), slot, static_cast<int>(heads), static_cast<int>(kv_heads),
+        static_cast<int>(head_dim), max_len, eps, fp8 ? fp8->k_scale : nullptr,
+        fp8 ? fp8->v_scale : nullptr, fp8 && fp8->per_head);
   };
-  if (dt == Dtype::kBf16) go(__nv_bfloat16{});
-  else go(__half{});
+  if (dt == Dtype::kBf16) {
+    if (fp8) go(__nv_bfloat16{}, __nv_fp8_e4m3{});
+    else go(__nv_bfloat16{}, __nv_bfloat16{});
+  } else {
+    if (fp8) go(__half{}, __nv_fp8_e4m3{});
+    else go(__half{}, __half{});
+  }
   return last_error();
 }
 
@@ -533,15 +593,18 @@ int64_t decode_attention_workspace(int64_t batch, int64_t heads, int64_t head_di
 int decode_attention(Dtype dt, const void* q, const void* k_cache, const void* v_cache,
                      const bool* valid, const int64_t* slot, void* out, float* workspace,
                      int64_t batch, int64_t heads, int64_t kv_heads, int64_t head_dim,
-                     int64_t max_len, int splits, void* stream) {
+                     int64_t max_len, int splits, const Fp8KvScales* fp8, void* stream) {
   if (!decode_attention_supported(heads, kv_heads, head_dim) || splits < 1)
     return static_cast<int>(cudaErrorInvalidValue);
   const auto st = static_cast<cudaStream_t>(stream);
+  auto go = [&](auto tag, auto cache_tag) {
+    return attention_launch<decltype(tag), decltype(cache_tag)>(
+        q, k_cache, v_cache, valid, slot, out, workspace, batch, heads, kv_heads, head_dim,
+        max_len, splits, fp8, st);
+  };
   if (dt == Dtype::kBf16)
-    return attention_launch<__nv_bfloat16>(q, k_cache, v_cache, valid, slot, out, workspace, batch,
-                                           heads, kv_heads, head_dim, max_len, splits, st);
-  return attention_launch<__half>(q, k_cache, v_cache, valid, slot, out, workspace, batch, heads,
-                                  kv_heads, head_dim, max_len, splits, st);
+    return fp8 ? go(__nv_bfloat16{}, __nv_fp8_e4m3{}) : go(__nv_bfloat16{}, __nv_bfloat16{});
+  return fp8 ? go(__half{}, __nv_fp8_e4m3{}) : go(__half{}, __half{});
 }
 
 int silu_mul(Dtype dt, const void* gate_up, void* out, int64_t rows, int64_t f, void* stream) {

@@ -14,6 +14,14 @@ namespace qb::model::kernels {
 
 enum class Dtype { kBf16, kFp16 };
 
+// An FP8 KV cache (float8_e4m3fn elements; kv_cache.h): the layer's fp32 scales, [1] or one per
+// KV head. Where a launcher takes `fp8`, nullptr means caches of the compute dtype.
+struct Fp8KvScales {
+  const float* k_scale = nullptr;
+  const float* v_scale = nullptr;
+  bool per_head = false;
+};
+
 // out = weight * rms_norm(x) per row of `cols`; with `residual`, x + residual first (rounded),
 // written to `sum_out`, then normalized. rows x cols.
 int rms_norm(Dtype dt, const void* x, const void* residual, void* sum_out, const void* weight,
@@ -22,23 +30,26 @@ int rms_norm(Dtype dt, const void* x, const void* residual, void* sum_out, const
 // One token per row: qkv [B, H + 2 KVH, D] (the fused projection's output) -> q [B, H, D]
 // after the per-head q_norm (qk_norm [H + 2 KVH, D] rows, or null: no norm) and RoPE (cos /
 // sin_signed [B, D]); k the same with k_norm, written with v into slot slot[b] of row b of the
-// caches [B, KVH, max_len, D] (slot [B]). D a power of two in [16, 1024].
+// caches [B, KVH, max_len, D] (slot [B]; with `fp8`: e4m3 caches, each value stored as
+// e4m3(clamp(x / scale))). D a power of two in [16, 1024].
 int qk_norm_rope_cache(Dtype dt, const void* qkv, const void* qk_norm, const void* cos,
                        const void* sin_signed, void* q_out, void* k_cache, void* v_cache,
                        const int64_t* slot, int64_t batch, int64_t heads, int64_t kv_heads,
-                       int64_t head_dim, int64_t max_len, float eps, void* stream);
+                       int64_t head_dim, int64_t max_len, float eps, const Fp8KvScales* fp8,
+                       void* stream);
 
 // Grouped-query attention of one new token per row over slots [0, slot[b]] of row b's caches,
 // skipping slots whose valid[b, s] is false: q [B, H, D] -> out [B, H, D]. Split over the slots
 // into `splits` parts (flash-decoding), combined in a second kernel; `workspace` holds
-// decode_attention_workspace(...) floats.
+// decode_attention_workspace(...) floats. With `fp8`, the caches are e4m3 and every key / value
+// is read as rnd(e4m3 · scale) in the compute dtype (what the op-by-op FP8 cache returns).
 bool decode_attention_supported(int64_t heads, int64_t kv_heads, int64_t head_dim);
 int decode_attention_splits(int64_t batch, int64_t kv_heads, int64_t max_len, int sm_count);
 int64_t decode_attention_workspace(int64_t batch, int64_t heads, int64_t head_dim, int splits);
 int decode_attention(Dtype dt, const void* q, const void* k_cache, const void* v_cache,
                      const bool* valid, const int64_t* slot, void* out, float* workspace,
                      int64_t batch, int64_t heads, int64_t kv_heads, int64_t head_dim,
-                     int64_t max_len, int splits, void* stream);
+                     int64_t max_len, int splits, const Fp8KvScales* fp8, void* stream);
 
 // One input row: y [n_out] = weight [n_out, k] · x [k] (+ bias [n_out]); k % 8 == 0, k <= 49152.
 int gemv(Dtype dt, const void* x, const void* weight, const void* bias, void* y, int64_t n_out,

@@ -2,6 +2,7 @@
 // build, or no CUDA compiler) available() is false and the model never calls the rest.
 #include "steps/model/fused_decode.h"
 
+#include <optional>
 #include <string>
 
 #ifdef QB_DECODE_KERNELS
@@ -27,6 +28,25 @@ void* stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 
 void check_launch(int rc, const char* kernel) {
   TORCH_CHECK(rc == 0, "fused decode kernel ", kernel, " failed: CUDA error ", rc);
+}
+
+// The kernels' view of an FP8 cache's scales; nullopt for a cache of the compute dtype.
+std::optional<kernels::Fp8KvScales> fp8_scales(const at::Tensor& k_cache, const at::Tensor& k_scale,
+                                               const at::Tensor& v_scale) {
+  if (!k_scale.defined()) {
+    TORCH_CHECK(k_cache.scalar_type() != at::kFloat8_e4m3fn, "fused decode: an FP8 cache needs its scales");
+    return std::nullopt;
+  }
+  TORCH_CHECK(k_cache.scalar_type() == at::kFloat8_e4m3fn, "fused decode: scales given for a ",
+              k_cache.scalar_type(), " cache");
+  const int64_t kvh = k_cache.size(1);
+  for (const at::Tensor* s : {&k_scale, &v_scale})
+    TORCH_CHECK(s->defined() && s->scalar_type() == at::kFloat && s->is_contiguous() &&
+                    s->device() == k_cache.device() && (s->numel() == 1 || s->numel() == kvh),
+                "fused decode: FP8 cache scales must be fp32, contiguous, [1] or [KVH] on the cache's device");
+  TORCH_CHECK(k_scale.numel() == v_scale.numel(), "fused decode: k_scale and v_scale differ in shape");
+  return kernels::Fp8KvScales{k_scale.data_ptr<float>(), v_scale.data_ptr<float>(),
+                              k_scale.numel() > 1};
 }
 
 }  // namespace
@@ -66,7 +86,8 @@ std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x, const at::Te
 at::Tensor qk_norm_rope_cache(const at::Tensor& qkv, const at::Tensor& qk_norm,
                               const at::Tensor& cos, const at::Tensor& sin_signed,
                               const at::Tensor& k_cache, const at::Tensor& v_cache,
-                              const at::Tensor& slot, double eps) {
+                              const at::Tensor& slot, double eps, const at::Tensor& k_scale,
+                              const at::Tensor& v_scale) {
   const at::Tensor in = qkv.contiguous();
   const int64_t b = k_cache.size(0), kv_heads = k_cache.size(1), s = k_cache.size(2), d = k_cache.size(3);
   const int64_t heads = in.numel() / (b * d) - 2 * kv_heads;  // qkv holds H + 2 KVH heads per row
@@ -76,18 +97,20 @@ at::Tensor qk_norm_rope_cache(const at::Tensor& qkv, const at::Tensor& qk_norm,
   TORCH_CHECK(slot.numel() == b && slot.is_contiguous(), "fused decode: ", slot.numel(), " slots for ", b, " rows");
   const at::Tensor c = cos.contiguous(), sn = sin_signed.contiguous();
   at::Tensor q = at::empty({b, heads, d}, in.options());
+  const auto fp8 = fp8_scales(k_cache, k_scale, v_scale);
   check_launch(kernels::qk_norm_rope_cache(
                    kernel_dtype(in), in.data_ptr(), qk_norm.defined() ? qk_norm.data_ptr() : nullptr,
                    c.data_ptr(), sn.data_ptr(), q.data_ptr(), k_cache.data_ptr(),
                    v_cache.data_ptr(), slot.data_ptr<int64_t>(), b, heads, kv_heads, d, s,
-                   static_cast<float>(eps), stream()),
+                   static_cast<float>(eps), fp8 ? &*fp8 : nullptr, stream()),
                "qk_norm_rope_cache");
   return q;
 }
 
 at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache,
                             const at::Tensor& v_cache, const at::Tensor& valid,
-                            const at::Tensor& slot) {
+                            const at::Tensor& slot, const at::Tensor& k_scale,
+                            const at::Tensor& v_scale) {
   const int64_t b = q.size(0), h = q.size(1), d = q.size(2);
   const int64_t kvh = k_cache.size(1), s = k_cache.size(2);
   TORCH_CHECK(slot.numel() == b && slot.is_contiguous(), "fused decode: ", slot.numel(), " slots for ", b, " rows");
@@ -97,10 +120,12 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache,
                             q.options().dtype(at::kFloat));
   at::Tensor out = at::empty({b, h, d}, q.options());
   const at::Tensor vc = valid.contiguous();
+  const auto fp8 = fp8_scales(k_cache, k_scale, v_scale);
   check_launch(kernels::decode_attention(kernel_dtype(q), q.data_ptr(), k_cache.data_ptr(),
                                          v_cache.data_ptr(), vc.data_ptr<bool>(),
                                          slot.data_ptr<int64_t>(), out.data_ptr(),
-                                         ws.data_ptr<float>(), b, h, kvh, d, s, splits, stream()),
+                                         ws.data_ptr<float>(), b, h, kvh, d, s, splits,
+                                         fp8 ? &*fp8 : nullptr, stream()),
                "decode_attention");
   return out;
 }
@@ -148,9 +173,14 @@ std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor&, const at::Tens
                                                const at::Tensor&, double) { missing(); }
 at::Tensor qk_norm_rope_cache(const at::Tensor&, const at::Tensor&, const at::Tensor&,
                               const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                              const at::Tensor&, double) { missing(); }
+                              const at::Tensor&, double, const at::Tensor&, const at::Tensor&) {
+  missing();
+}
 at::Tensor decode_attention(const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                            const at::Tensor&, const at::Tensor&) { missing(); }
+                            const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                            const at::Tensor&) {
+  missing();
+}
 at::Tensor silu_mul(const at::Tensor&) { missing(); }
 at::Tensor linear(const Linear& f, const at::Tensor& x) { return f.forward(x); }
 

@@ -29,14 +29,20 @@ std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x, const at::Te
 // slot slot[b] of row b of k_cache / v_cache [B, KVH, S, D] (slot [B] int64: each row's own
 // next slot, KvCache::slot()); H follows from qkv's size.
 // qk_norm [H + 2 KVH, D] or undefined.
+// An FP8 cache (float8_e4m3fn, kv_cache.h) takes the layer's fp32 k_scale / v_scale ([1] or
+// [KVH, 1, 1]): k and v are written as e4m3(clamp(x / scale)); undefined scales: a cache of the
+// compute dtype.
 at::Tensor qk_norm_rope_cache(const at::Tensor& qkv, const at::Tensor& qk_norm,
                               const at::Tensor& cos, const at::Tensor& sin_signed,
                               const at::Tensor& k_cache, const at::Tensor& v_cache,
-                              const at::Tensor& slot, double eps);
+                              const at::Tensor& slot, double eps, const at::Tensor& k_scale = {},
+                              const at::Tensor& v_scale = {});
 // q [B, H, D] over slots [0, slot[b]] of row b's caches where valid [B, S] -> [B, H, D].
+// FP8 caches as above: each key / value read back as e4m3 · scale rounded to the compute dtype.
 at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache,
                             const at::Tensor& v_cache, const at::Tensor& valid,
-                            const at::Tensor& slot);
+                            const at::Tensor& slot, const at::Tensor& k_scale = {},
+                            const at::Tensor& v_scale = {});
 // gate_up [..., 2F] -> silu(gate) * up [..., F].
 at::Tensor silu_mul(const at::Tensor& gate_up);
 // f.forward(x), through the batch-1 GEMV kernel when x is one row and f a DenseLinear in x's

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "steps/model/attention.h"
+#include "steps/qmath/fp8.h"
 
 namespace qb::model {
 
@@ -24,7 +25,35 @@ KvCache KvCache::create(const ModelConfig& config, int64_t batch, int64_t max_le
   c.key_valid_ = at::zeros({batch, max_len}, opts.dtype(at::kBool));
   c.next_position_ = at::zeros({batch}, opts.dtype(at::kLong));
   c.slot_ = at::zeros({batch}, opts.dtype(at::kLong));
+  c.dtype_ = dtype;
   return c;
+}
+
+KvCache KvCache::create_fp8(const ModelConfig& config, int64_t batch, int64_t max_len,
+                            at::ScalarType dtype, at::Device device,
+                            const std::vector<std::pair<at::Tensor, at::Tensor>>& scales) {
+  TORCH_CHECK(static_cast<int64_t>(scales.size()) == config.num_layers,
+              "KvCache: fp8 scales for ", scales.size(), " of ", config.num_layers, " layers");
+  KvCache c = create(config, batch, max_len, at::kFloat8_e4m3fn, device);
+  c.dtype_ = dtype;
+  for (const auto& [k, v] : scales)
+    c.scales_.emplace_back(k.to(device, at::kFloat), v.to(device, at::kFloat));
+  return c;
+}
+
+at::Tensor KvCache::k_scale(int64_t layer) const {
+  return fp8() ? scales_.at(layer).first.reshape({-1}) : at::Tensor();
+}
+
+at::Tensor KvCache::v_scale(int64_t layer) const {
+  return fp8() ? scales_.at(layer).second.reshape({-1}) : at::Tensor();
+}
+
+int64_t KvCache::bytes() const {
+  int64_t n = 0;
+  for (const auto* buffers : {&keys_, &values_})
+    for (const at::Tensor& t : *buffers) n += t.numel() * static_cast<int64_t>(t.element_size());
+  return n;
 }
 
 bool KvCache::aligned() const {
@@ -51,16 +80,32 @@ std::pair<at::Tensor, at::Tensor> KvCache::append(int64_t layer, const at::Tenso
   const int64_t t = k.size(2);
   at::Tensor& keys = keys_[layer];
   at::Tensor& values = values_[layer];
+  // An FP8 cache is written through byte views: copies of e4m3 codes, whatever kernels float8
+  // dispatches to (index and scatter ops have no float8 kernels on every device).
+  at::Tensor kw = k, vw = v, kb = keys, vb = values;
+  if (fp8()) {
+    const auto& [ks, vs] = scales_[layer];
+    kw = qmath::round_to_fp8(k.to(at::kFloat) / ks).view(at::kByte);
+    vw = qmath::round_to_fp8(v.to(at::kFloat) / vs).view(at::kByte);
+    kb = keys.view(at::kByte);
+    vb = values.view(at::kByte);
+  }
   if (device_slot(t)) {
     // Row b's token goes to slot slot_[b].
-    const at::Tensor at_slot = slot_.view({batch_, 1, 1, 1}).expand(k.sizes());  // [B, KVH, 1, D]
-    keys.scatter_(2, at_slot, k);
-    values.scatter_(2, at_slot, v);
+    const at::Tensor at_slot = slot_.view({batch_, 1, 1, 1}).expand(kw.sizes());  // [B, KVH, 1, D]
+    kb.scatter_(2, at_slot, kw);
+    vb.scatter_(2, at_slot, vw);
   } else {
-    keys.narrow(2, length_, t).copy_(k);
-    values.narrow(2, length_, t).copy_(v);
+    kb.narrow(2, length_, t).copy_(kw);
+    vb.narrow(2, length_, t).copy_(vw);
   }
   const int64_t slots = attended_slots(t);
+  if (fp8()) {
+    auto dequant = [&](const at::Tensor& q, const at::Tensor& s) {
+      return (q.narrow(2, 0, slots).to(at::kFloat) * s).to(dtype_);  // [B, KVH, S, D]
+    };
+    return {dequant(keys, scales_[layer].first), dequant(values, scales_[layer].second)};
+  }
   return {keys.narrow(2, 0, slots), values.narrow(2, 0, slots)};  // [B, KVH, S, D]
 }
 
@@ -85,6 +130,12 @@ Status KvCache::copy_rows(const KvCache& src, const std::vector<int64_t>& src_ro
       src.keys_[0].size(1) != keys_[0].size(1) || src.keys_[0].size(3) != keys_[0].size(3) ||
       src.keys_[0].scalar_type() != keys_[0].scalar_type() || src.keys_[0].device() != keys_[0].device())
     return invalid_argument("KV cache copy: the caches differ in layers, head shape, dtype or device");
+  if (src.fp8() != fp8() || src.dtype_ != dtype_)
+    return invalid_argument("KV cache copy: one cache is FP8 and the other is not, or their compute dtypes differ");
+  for (size_t l = 0; l < scales_.size(); ++l)
+    if (!at::equal(src.scales_[l].first, scales_[l].first) || !at::equal(src.scales_[l].second, scales_[l].second))
+      return invalid_argument("KV cache copy: the FP8 caches' k_scale / v_scale differ at layer " +
+                              std::to_string(l) + " (their e4m3 codes would mean other values)");
   if (!src.aligned()) return invalid_argument("KV cache copy: the source rows are not at one slot");
   const int64_t len = src.length_;
   if (len > max_len_)
@@ -101,9 +152,11 @@ Status KvCache::copy_rows(const KvCache& src, const std::vector<int64_t>& src_ro
   if (dst_rows.empty()) return Status::ok();
   const at::Tensor si = at::tensor(src_rows, at::kLong).to(slot_.device());
   const at::Tensor di = at::tensor(dst_rows, at::kLong).to(slot_.device());
+  // Byte views for FP8 caches, as in append().
+  auto raw = [&](const at::Tensor& t) { return fp8() ? t.view(at::kByte) : t; };
   for (size_t l = 0; l < keys_.size() && len > 0; ++l) {
-    keys_[l].narrow(2, 0, len).index_copy_(0, di, src.keys_[l].narrow(2, 0, len).index_select(0, si));
-    values_[l].narrow(2, 0, len).index_copy_(0, di, src.values_[l].narrow(2, 0, len).index_select(0, si));
+    raw(keys_[l]).narrow(2, 0, len).index_copy_(0, di, raw(src.keys_[l]).narrow(2, 0, len).index_select(0, si));
+    raw(values_[l]).narrow(2, 0, len).index_copy_(0, di, raw(src.values_[l]).narrow(2, 0, len).index_select(0, si));
   }
   key_valid_.index_fill_(0, di, false);
   if (len > 0) key_valid_.narrow(1, 0, len).index_copy_(0, di, src.key_valid_.narrow(1, 0, len).index_select(0, si));

@@ -20,6 +20,14 @@
 // step issues the same kernels with the same arguments every time and can be captured in a CUDA
 // graph. Otherwise attention spans only the slots written so far (up to the longest row), which
 // is cheaper.
+//
+// FP8 storage (a checkpoint with a kv_cache_scheme, create_fp8): the buffers are float8_e4m3fn
+// (half the bytes of bf16) and layer l's keys are stored as e4m3(clamp(float(k) / k_scale_l,
+// ±448)) — vLLM's cache write with the checkpoint's k_scale / v_scale (fp32, [1] per tensor or
+// [KVH, 1, 1] per head). append() hands attention the stored values dequantized, e4m3 · scale
+// in fp32 cast to the compute dtype: exactly qmath::fp8_kv_fake_quantize of what was written.
+// Writes and copy_rows() move the e4m3 codes through byte views; copy_rows() needs both caches
+// FP8 with equal scales (or neither FP8).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -39,6 +47,12 @@ class KvCache {
   // c10::Error (out of memory).
   static KvCache create(const ModelConfig& config, int64_t batch, int64_t max_len,
                         at::ScalarType dtype, at::Device device);
+  // The same with FP8 storage: `scales` holds each layer's (k_scale, v_scale), fp32 [1] or
+  // [KVH, 1, 1] (moved to `device`); `dtype` is the compute dtype append() returns. May throw
+  // c10::Error.
+  static KvCache create_fp8(const ModelConfig& config, int64_t batch, int64_t max_len,
+                            at::ScalarType dtype, at::Device device,
+                            const std::vector<std::pair<at::Tensor, at::Tensor>>& scales);
 
   int64_t batch() const { return batch_; }
   int64_t max_len() const { return max_len_; }
@@ -46,6 +60,9 @@ class KvCache {
   int64_t row_length(int64_t b) const { return row_length_.at(b); }
   bool aligned() const;                       // every row at the same slot
   int64_t remaining() const { return max_len_ - length_; }
+  bool fp8() const { return !scales_.empty(); }
+  // Bytes of the key and value buffers (all layers).
+  int64_t bytes() const;
 
   void set_static_shapes(bool on) { static_shapes_ = on; }
   bool static_shapes() const { return static_shapes_; }
@@ -74,18 +91,22 @@ class KvCache {
   // Rows dst_rows[i] take over slots [0, src.length()) of src's rows src_rows[i] (keys, values,
   // validity) and their positions; their later slots become invalid and their next slot is
   // src.length(). `src` must be aligned, with the same layers, head shape, dtype and device and
-  // at most max_len() slots. Errors: mismatched caches or rows out of range. May throw
+  // at most max_len() slots; an FP8 cache takes only an FP8 source with the same scales.
+  // Errors: mismatched caches or rows out of range. May throw
   // c10::Error (device failures).
   Status copy_rows(const KvCache& src, const std::vector<int64_t>& src_rows,
                    const std::vector<int64_t>& dst_rows);
 
   const at::Tensor& key_valid() const { return key_valid_; }  // [B, T_max] bool
   // The buffers themselves, for kernels that write a step's keys and values in place (the fused
-  // decode step): [B, KVH, T_max, D] each, and the device slot counters [B] int64 (row b's next
-  // slot, == row_length(b)).
+  // decode step): [B, KVH, T_max, D] each (float8_e4m3fn when fp8()), and the device slot
+  // counters [B] int64 (row b's next slot, == row_length(b)).
   const at::Tensor& keys(int64_t layer) const { return keys_.at(layer); }
   const at::Tensor& values(int64_t layer) const { return values_.at(layer); }
   const at::Tensor& slot() const { return slot_; }
+  // An FP8 cache's scales of `layer`, flattened: fp32 [1] or [KVH] (undefined otherwise).
+  at::Tensor k_scale(int64_t layer) const;
+  at::Tensor v_scale(int64_t layer) const;
   // Additive mask [B, 1, T, S] for the next T tokens (S = attended_slots(T)), in `dtype`.
   at::Tensor mask(int64_t t, at::ScalarType dtype) const;
 
@@ -102,6 +123,8 @@ class KvCache {
   bool static_shapes_ = false, row_slots_ = false;
   std::vector<int64_t> row_length_;        // [B] host mirror of slot_
   std::vector<at::Tensor> keys_, values_;  // per layer [B, KVH, T_max, D]
+  std::vector<std::pair<at::Tensor, at::Tensor>> scales_;  // per layer (k, v) fp32; fp8 only
+  at::ScalarType dtype_ = at::kFloat;                       // what append() returns
   at::Tensor key_valid_;                   // [B, T_max] bool
   at::Tensor next_position_;               // [B] int64
   at::Tensor slot_;                        // [B] int64 on the device, == row_length_

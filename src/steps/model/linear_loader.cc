@@ -1,6 +1,7 @@
 #include "steps/model/linear_loader.h"
 
 
+#include "steps/model/fp8_linear.h"
 #include "steps/model/int8_linear.h"
 #include "steps/model/quant_ops.h"
 #include "steps/model/weight_only_linear.h"
@@ -43,9 +44,19 @@ Result<std::vector<int64_t>> scale_shape(const qmath::QuantArgs& w, const Linear
         return invalid_argument(name + ": group_size " + std::to_string(w.group_size) +
                                 " does not divide in_features " + std::to_string(s.in));
       return std::vector<int64_t>{s.out, s.in / w.group_size};
-    case qmath::Strategy::kToken: break;
+    case qmath::Strategy::kBlock: {
+      const auto [bn, bk] = w.block_structure;
+      if (bn <= 0 || bk <= 0 || s.out % bn != 0 || s.in % bk != 0)
+        return invalid_argument(name + ": block_structure [" + std::to_string(bn) + ", " +
+                                std::to_string(bk) + "] does not divide the weight [" +
+                                std::to_string(s.out) + ", " + std::to_string(s.in) + "]");
+      return std::vector<int64_t>{s.out / bn, s.in / bk};
+    }
+    case qmath::Strategy::kToken:
+    case qmath::Strategy::kAttnHead: break;
   }
-  return invalid_argument(name + ": weights cannot use strategy 'token'");
+  return invalid_argument(name + ": weights cannot use strategy '" +
+                          qmath::strategy_name(w.strategy) + "'");
 }
 
 // Zero points are read for pack-quantized weights only (vLLM's WNA16 kernels take them; its W8A8
@@ -147,6 +158,33 @@ Result<std::shared_ptr<const Linear>> load_int_quantized(const LinearLoadContext
   return std::shared_ptr<const Linear>(std::move(lin));
 }
 
+// float-quantized (W8A8-FP8): an Fp8Linear, the exact emulation of what vLLM runs (fp8_linear.h).
+Result<std::shared_ptr<const Linear>> load_float_quantized(const LinearLoadContext& ctx,
+                                                           const LinearSpec& s,
+                                                           const QuantGroup& g,
+                                                           std::optional<at::Tensor> bias) {
+  const qmath::QuantArgs& w = *g.weights;
+  const std::string wname = s.module + ".weight";
+  if (!g.input_activations || !w.is_fp8() || !g.input_activations->is_fp8())
+    return invalid_argument(s.module + ": config group '" + g.name +
+                            "': float-quantized is supported for fp8 (e4m3) weights with fp8 "
+                            "input activations (W8A8-FP8) only");
+  QB_ASSIGN_OR_RETURN(at::Tensor q, load_raw(ctx, wname));
+  QB_TRY(expect_dtype(q, wname, at::kFloat8_e4m3fn));
+  QB_TRY(expect_shape(q, wname, {s.out, s.in}));
+  QB_ASSIGN_OR_RETURN(auto sshape, scale_shape(w, s, s.module + ".weight_scale"));
+  QB_ASSIGN_OR_RETURN(at::Tensor scale, load_scale(ctx, s.module + ".weight_scale", sshape));
+  const qmath::QuantArgs& a = *g.input_activations;
+  std::optional<at::Tensor> input_scale;
+  if (!a.dynamic) {
+    QB_ASSIGN_OR_RETURN(input_scale, load_scale(ctx, s.module + ".input_scale", {1}));
+  }
+  QB_ASSIGN_OR_RETURN_CTX(auto lin,
+                          Fp8Linear::create(q, scale, w, a, input_scale, std::move(bias), ctx.dtype),
+                          s.module + ": config group '" + g.name + "'");
+  return std::shared_ptr<const Linear>(std::move(lin));
+}
+
 Result<std::shared_ptr<const Linear>> load_pack_quantized(const LinearLoadContext& ctx,
                                                           const LinearSpec& s,
                                                           const QuantGroup& g,
@@ -210,8 +248,9 @@ Result<std::shared_ptr<const Linear>> load_untransformed(const LinearLoadContext
   QB_TRY(reject_zero_point(ctx, s.module, *g->weights));
   if (g->format == "int-quantized") return load_int_quantized(ctx, s, *g, std::move(bias));
   if (g->format == "pack-quantized") return load_pack_quantized(ctx, s, *g, std::move(bias));
+  if (g->format == "float-quantized") return load_float_quantized(ctx, s, *g, std::move(bias));
   return invalid_argument(s.module + ": config group '" + g->name + "': format '" + g->format +
-                          "' is not supported (int-quantized, pack-quantized)");
+                          "' is not supported (int-quantized, pack-quantized, float-quantized)");
 }
 
 }  // namespace

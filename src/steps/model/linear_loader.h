@@ -3,6 +3,10 @@
 //   int-quantized   "<m>.weight" int8 [out, in], "<m>.weight_scale" [out, 1] | [1],
 //                   "<m>.input_scale" [1] (static activations only) -> Int8Linear (W8A8); without
 //                   input activations: dequantized to a DenseLinear (weight-only int8)
+//   float-quantized "<m>.weight" float8_e4m3fn [out, in], "<m>.weight_scale" [1] | [out, 1] |
+//                   [out / bn, in / bk] (block), "<m>.input_scale" [1] (static only) -> Fp8Linear
+//                   (W8A8-FP8: static per-tensor, dynamic per-token or, with block weights,
+//                   dynamic per-group activations)
 //   pack-quantized  "<m>.weight_packed" int32 [out, ceil(in·bits/32)], "<m>.weight_shape" [2],
 //                   "<m>.weight_scale" [out, 1] | [out, in/group] | [1], asymmetric also
 //                   "<m>.weight_zero_point" int32 [ceil(out·bits/32), 1 | in/group] (packed along

@@ -22,6 +22,7 @@
 #include "steps/model/rms_norm.h"
 #include "steps/model/tensor_names.h"
 #include "steps/model/weight_only_linear.h"
+#include "steps/qmath/fp8.h"
 
 namespace qb::model {
 
@@ -68,7 +69,10 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   const int64_t h = c.num_heads, kvh = c.num_kv_heads, d = c.head_dim;
   const int64_t f = c.intermediate_size;
   if (path_ == LayerPath::kEager) return forward_eager(x, in, cache, hooks);
-  if (fused_decode_ && cache && t == 1 && !hooks && x.is_cuda()) return forward_decode_fused(x, in, *cache);
+  // An FP8-KV layer decodes fused only into an FP8 cache (the kernels round into it).
+  if (fused_decode_ && cache && t == 1 && !hooks && x.is_cuda() &&
+      (!w_.k_scale.defined() || cache->fp8()))
+    return forward_decode_fused(x, in, *cache);
 
   // ---- attention ----
   at::Tensor qkv;                                                   // [B, T, (H + 2 KVH) * D]
@@ -99,6 +103,12 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   trace(hooks, "self_attn.q", q);
   trace(hooks, "self_attn.k", k);
   trace(hooks, "self_attn.v", v);
+  if (w_.k_scale.defined() && !(cache && cache->fp8())) {
+    // FP8 KV cache without an FP8 cache buffer (no cache, or a caller's bf16 one): what the
+    // cache would hold, e4m3 · scale; an FP8 cache rounds in append() itself.
+    k = qmath::fp8_kv_fake_quantize(k, w_.k_scale);                                // [B, KVH, T, D]
+    v = qmath::fp8_kv_fake_quantize(v, w_.v_scale);
+  }
   if (cache) std::tie(k, v) = cache->append(index_, k, v);                         // [B, KVH, S, D]
   at::Tensor y = attention(q, k, v, in.mask, attention_);                          // [B, H, T, D]
   y = y.transpose(1, 2).reshape({b, t, h * d});                                    // [B, T, H*D]
@@ -194,6 +204,10 @@ at::Tensor DecoderLayer::eager_attention(const LayerWeights& w, const at::Tensor
   trace(hooks, "self_attn.q", q);
   trace(hooks, "self_attn.k", k);
   trace(hooks, "self_attn.v", v);
+  if (w_.k_scale.defined() && !(cache && cache->fp8())) {  // FP8 KV (QuantizedKVCache.forward)
+    k = qmath::fp8_kv_fake_quantize(k, w_.k_scale);                                // [B, KVH, T, D]
+    v = qmath::fp8_kv_fake_quantize(v, w_.v_scale);
+  }
   if (cache) std::tie(k, v) = cache->append(index_, k, v);                         // [B, KVH, S, D]
   // eager_attention_forward: repeat_kv is expand + reshape.
   auto repeat_kv = [&](const at::Tensor& y) {
@@ -244,9 +258,11 @@ at::Tensor DecoderLayer::forward_decode_fused(const at::Tensor& x, const LayerIn
   const at::Tensor q = fused::qk_norm_rope_cache(qkv, c.qk_norm ? qk_norm_ : at::Tensor(),
                                                  in.rope.cos, in.rope.sin_signed,
                                                  cache.keys(index_), cache.values(index_),
-                                                 cache.slot(), eps);
+                                                 cache.slot(), eps, cache.k_scale(index_),
+                                                 cache.v_scale(index_));
   const at::Tensor y = fused::decode_attention(q, cache.keys(index_), cache.values(index_),
-                                               cache.key_valid(), cache.slot());  // [B, H, D]
+                                               cache.key_valid(), cache.slot(),
+                                               cache.k_scale(index_), cache.v_scale(index_));  // [B, H, D]
   const at::Tensor attn_out = fused::linear(*w_.o_proj, y.view({x.size(0), 1, -1}));  // [B, 1, C]
   if (const Int8Linear* gu8 = int8_input(gate_up_, x, c.hidden_size, nullptr)) {
     auto [r, a] = qops::rms_norm_quant(x, attn_out, w_.post_attention_layernorm, eps,
@@ -466,6 +482,14 @@ Status check_layer(const ModelConfig& c, const LayerWeights& w, int64_t i, at::S
   QB_TRY(check_linear(w.gate_proj, name(Role::kFfnGate), c.hidden_size, c.intermediate_size));
   QB_TRY(check_linear(w.up_proj, name(Role::kFfnUp), c.hidden_size, c.intermediate_size));
   QB_TRY(check_linear(w.down_proj, name(Role::kFfnDown), c.intermediate_size, c.hidden_size));
+  for (const auto* t : {&w.k_scale, &w.v_scale}) {
+    if (!t->defined()) continue;
+    const bool per_head = t->dim() == 3;
+    if (t->scalar_type() != at::kFloat || t->device() != dev ||
+        !(t->sizes() == at::IntArrayRef{1} || (per_head && t->sizes() == at::IntArrayRef{c.num_kv_heads, 1, 1})))
+      return invalid_argument("model.layers." + std::to_string(i) + ".self_attn.k_scale/v_scale: expected float32 [1] or [" +
+                              std::to_string(c.num_kv_heads) + ", 1, 1] on " + dev.str());
+  }
   return Status::ok();
 }
 
@@ -489,7 +513,14 @@ Result<Model> Model::create(ModelConfig config, ModelWeights weights, const Load
   if (static_cast<int64_t>(weights.layers.size()) != c.num_layers)
     return invalid_argument("expected " + std::to_string(c.num_layers) + " layers, got " +
                             std::to_string(weights.layers.size()));
-  for (int64_t i = 0; i < c.num_layers; ++i) QB_TRY(check_layer(c, weights.layers[i], i, dtype, dev));
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const LayerWeights& w = weights.layers[i];
+    QB_TRY(check_layer(c, w, i, dtype, dev));
+    if (w.k_scale.defined() != w.v_scale.defined() ||
+        (i > 0 && w.k_scale.defined() != weights.layers[0].k_scale.defined()))
+      return invalid_argument(module_name(Role::kAttnK, i) + ": k_scale / v_scale must be given for every "
+                                                             "layer or none");
+  }
 
   Model m;
   m.config_ = std::make_shared<const ModelConfig>(std::move(config));
@@ -523,7 +554,7 @@ Status Model::move_layer(int64_t i, at::Device device) {
   LayerWeights& w = layer.w_;
   LayerWeights moved = w;
   for (at::Tensor* t : {&moved.input_layernorm, &moved.q_norm, &moved.k_norm,
-                        &moved.post_attention_layernorm})
+                        &moved.post_attention_layernorm, &moved.k_scale, &moved.v_scale})
     if (t->defined()) *t = t->to(device);
   for (std::shared_ptr<const Linear>* f : {&moved.q_proj, &moved.k_proj, &moved.v_proj,
                                            &moved.o_proj, &moved.gate_proj, &moved.up_proj,
@@ -551,6 +582,10 @@ void Model::set_attention_impl(AttentionImpl impl) {
   attention_ = impl;
   for (DecoderLayer& l : layers_) l.attention_ = impl;
   if (impl != AttentionImpl::kSdpa) set_fused_decode(false);
+}
+
+bool Model::fp8_kv_cache() const {
+  return !layers_.empty() && layers_.front().w_.k_scale.defined();
 }
 
 bool Model::set_fused_decode(bool on) {
@@ -610,6 +645,11 @@ at::Tensor Model::forward(const at::Tensor& ids, const at::Tensor& valid, KvCach
 }
 
 KvCache Model::new_cache(int64_t batch, int64_t max_len) const {
+  if (fp8_kv_cache()) {  // kv_cache_scheme: keys and values stored as e4m3 with their scales
+    std::vector<std::pair<at::Tensor, at::Tensor>> scales;
+    for (const DecoderLayer& l : layers_) scales.emplace_back(l.w_.k_scale, l.w_.v_scale);
+    return KvCache::create_fp8(*config_, batch, max_len, dtype_, device_, scales);
+  }
   return KvCache::create(*config_, batch, max_len, dtype_, device_);
 }
 

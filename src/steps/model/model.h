@@ -50,6 +50,10 @@ struct LayerWeights {
   std::shared_ptr<const Linear> gate_proj; // C -> F
   std::shared_ptr<const Linear> up_proj;   // C -> F
   std::shared_ptr<const Linear> down_proj; // F -> C
+  // FP8 KV cache (kv_cache_scheme): keys / values are rounded through e4m3 with these scales
+  // before the cache and attention (qmath/fp8.h fp8_kv_fake_quantize). fp32 [1] (per tensor)
+  // or [KVH, 1, 1] (per head); undefined when the cache is not quantized.
+  at::Tensor k_scale, v_scale;
 };
 
 struct ModelWeights {
@@ -167,9 +171,12 @@ class Model {
   void set_layer_path(LayerPath path);
   // One-token steps over a cache through the fused CUDA kernels (fused_decode.h): on by default
   // where fused::supports() the model (CUDA, bf16/fp16, a supported head shape), the attention
-  // is kSdpa and the layer path kFast; off, they run op by op. Returns whether it is on.
+  // is kSdpa and the layer path kFast (an FP8 KV cache included: the kernels write and read its
+  // e4m3 values with the layer's scales); off, they run op by op. Returns whether it is on.
   bool set_fused_decode(bool on);
   bool fused_decode() const { return fused_decode_; }
+  // Whether keys/values go through e4m3 (LayerWeights::k_scale), i.e. an FP8 KV cache.
+  bool fp8_kv_cache() const;
 
   // ---- layer by layer ----
   at::Tensor embed(const at::Tensor& ids) const;  // [B, T] -> [B, T, C]

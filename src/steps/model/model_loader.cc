@@ -79,6 +79,18 @@ Result<Model> Model::load(const std::filesystem::path& dir, const LoadOptions& o
                                               c.intermediate_size, c.mlp_bias), where);
     QB_ASSIGN_OR_RETURN_CTX(l.down_proj, linear(Role::kFfnDown, i, c.intermediate_size,
                                                 c.hidden_size, c.mlp_bias), where);
+    if (quant && quant->kv_cache) {
+      // kv_cache_scheme: "<layer>.self_attn.k_scale" / "v_scale", fp32 for the e4m3 rounding.
+      const std::vector<int64_t> kv_shape =
+          quant->kv_cache->strategy == qmath::Strategy::kAttnHead
+              ? std::vector<int64_t>{c.num_kv_heads, 1, 1}
+              : std::vector<int64_t>{1};
+      const std::string attn = "model.layers." + std::to_string(i) + ".self_attn.";
+      LinearLoadContext f32 = ctx;
+      f32.dtype = at::kFloat;
+      QB_ASSIGN_OR_RETURN_CTX(l.k_scale, load_float_tensor(f32, attn + "k_scale", kv_shape), where);
+      QB_ASSIGN_OR_RETURN_CTX(l.v_scale, load_float_tensor(f32, attn + "v_scale", kv_shape), where);
+    }
     w.layers.push_back(std::move(l));
     progress.advance();
   }
@@ -93,6 +105,7 @@ Result<Model> Model::load(const std::filesystem::path& dir, const LoadOptions& o
   if (!gen_eos.empty()) m.set_eos_token_ids(std::move(gen_eos));
   log::info("loaded " + dir.string() + " (" + std::to_string(m.config().num_layers) +
                       " layers, " + m.config().model_type + (quant ? ", quantized" : "") +
+                      (m.fp8_kv_cache() ? ", fp8 KV cache (emulated)" : "") +
                       ") on " + m.device().str() + " as " + dtype_label(m.dtype()));
   return m;
 }

@@ -37,11 +37,17 @@ Result<qmath::QuantArgs> parse_quant_args(const nlohmann::json& j, const std::st
   if (observer) {
     QB_ASSIGN_OR_RETURN_CTX(a.observer, qmath::parse_observer(*observer), source);
   }
-  if (j.contains("block_structure") && !j["block_structure"].is_null())
-    return invalid_argument(source + ": block_structure is not supported");
-  if (a.type != qmath::QuantType::kInt)
-    return invalid_argument(source + ": type 'float' is not supported (int only)");
-  QB_TRY_CTX(qmath::check_int_args(a), source);
+  if (j.contains("block_structure") && !j["block_structure"].is_null()) {
+    const auto& bs = j["block_structure"];
+    if (!bs.is_array() || bs.size() != 2 || !bs[0].is_number_integer() ||
+        !bs[1].is_number_integer())
+      return invalid_argument(source + ": block_structure must be [rows, cols], got " + bs.dump());
+    a.block_structure = {bs[0].get<int64_t>(), bs[1].get<int64_t>()};
+  }
+  if (a.type == qmath::QuantType::kFloat && a.num_bits != 8)
+    return invalid_argument(source + ": type 'float' with num_bits " + std::to_string(a.num_bits) +
+                            " is not supported (fp8 e4m3: num_bits 8)");
+  QB_TRY_CTX(qmath::check_quant_args(a), source);
   return a;
 }
 
@@ -69,8 +75,16 @@ Result<std::optional<QuantizationConfig>> QuantizationConfig::from_model_config(
   if (c.status != "compressed")
     return invalid_argument(src + ": quantization_status '" + c.status +
                             "' is not supported (compressed)");
-  if (q.contains("kv_cache_scheme") && !q["kv_cache_scheme"].is_null())
-    return invalid_argument(src + ": kv_cache_scheme is not supported");
+  if (q.contains("kv_cache_scheme") && !q["kv_cache_scheme"].is_null()) {
+    // vLLM's _validate_kv_cache_scheme: fp8, static, symmetric, per tensor or per head.
+    const std::string ksrc = src + ": kv_cache_scheme";
+    QB_ASSIGN_OR_RETURN(qmath::QuantArgs kv, parse_quant_args(q["kv_cache_scheme"], ksrc));
+    if (!kv.is_fp8() || kv.dynamic ||
+        (kv.strategy != qmath::Strategy::kTensor && kv.strategy != qmath::Strategy::kAttnHead))
+      return invalid_argument(ksrc + ": only static fp8 (type float, num_bits 8) per tensor or "
+                                     "per attention head is supported");
+    c.kv_cache = kv;
+  }
   if (q.contains("sparsity_config") && !q["sparsity_config"].is_null() &&
       !q["sparsity_config"].empty())
     return invalid_argument(src + ": sparsity_config is not supported");

@@ -40,12 +40,16 @@ struct QuantizationConfig {
   std::string status;  // "quantization_status"
   std::vector<QuantGroup> groups;
   std::vector<std::string> ignore;
+  // kv_cache_scheme (fp8 e4m3, static, per tensor or per head): every attention module then has
+  // "<layer>.self_attn.k_scale" / "v_scale" ([1] or [KVH, 1, 1]); nullopt: the cache is not
+  // quantized.
+  std::optional<qmath::QuantArgs> kv_cache;
 
   // nullopt when config.json has no quantization_config or one without config_groups (a
   // transform-only model: see online_transforms.h). Errors name `source` and the field:
   // a quant_method other than compressed-tensors, a quantization_status other than
-  // "compressed", output_activations, kv_cache_scheme, a non-empty sparsity_config, malformed
-  // arguments.
+  // "compressed", output_activations, a kv_cache_scheme other than static fp8 per tensor or per
+  // head, a non-empty sparsity_config, malformed arguments.
   static Result<std::optional<QuantizationConfig>> from_model_config(const nlohmann::json& config,
                                                                      const std::string& source);
 

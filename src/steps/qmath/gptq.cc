@@ -18,6 +18,7 @@
 #endif
 
 #include "util/log.h"
+#include "steps/qmath/fp8.h"
 #include "steps/qmath/observer.h"
 
 namespace qb::qmath {
@@ -68,15 +69,17 @@ struct Block {
 // The per-column quantizer is compressed-tensors' fake_quantize with strategy channel on a
 // [rows, 1] column, written out so each column costs as few kernel launches as possible: w / s
 // in fp32, (+ zp), clamp, round half to even, to the scale dtype, (- zp), * s — the same
-// operations on the same dtypes.
+// operations on the same dtypes. fp8 (round_to_quantized_type_args, FLOAT): clamp to ±448 and
+// round to the nearest e4m3 (back to fp32) in place of the integer rounding.
 struct ColumnQuantizer {
   bool has_zp;
   at::ScalarType scale_dtype;
   double qmin, qmax;
+  bool fp8 = false;
 
   bool operator<(const ColumnQuantizer& o) const {
-    return std::tie(has_zp, scale_dtype, qmin, qmax) <
-           std::tie(o.has_zp, o.scale_dtype, o.qmin, o.qmax);
+    return std::tie(has_zp, scale_dtype, qmin, qmax, fp8) <
+           std::tie(o.has_zp, o.scale_dtype, o.qmin, o.qmax, o.fp8);
   }
 
   // The column loop over one block, in place.
@@ -87,7 +90,8 @@ struct ColumnQuantizer {
       auto s = b.eff.narrow(1, i, 1);
       auto scaled = w / s;
       if (has_zp) scaled += b.zpw.narrow(1, i, 1);
-      auto q = at::round(at::clamp(scaled, qmin, qmax)).to(scale_dtype);
+      auto q = (fp8 ? round_to_fp8(scaled).to(at::kFloat) : at::round(at::clamp(scaled, qmin, qmax)))
+                   .to(scale_dtype);
       if (has_zp) q = q - b.zpw.narrow(1, i, 1).to(scale_dtype);
       q = q * s;  // the scale dtype: a value of the quantization grid
       auto err = b.Err1.narrow(1, i, 1);
@@ -177,9 +181,10 @@ BlockGraph* block_graph(std::int64_t rows, std::int64_t width, const ColumnQuant
 
 Status check_gptq_inputs(const at::Tensor& weight, const at::Tensor& hessian,
                          const QuantArgs& args, const GptqOptions& opts) {
-  QB_TRY(check_int_args(args));
-  if (args.strategy == Strategy::kToken)
-    return invalid_argument("gptq: token strategy cannot be applied to weights");
+  QB_TRY(check_quant_args(args));
+  if (args.strategy == Strategy::kToken || args.strategy == Strategy::kAttnHead)
+    return invalid_argument(std::string("gptq: ") + strategy_name(args.strategy) +
+                            " strategy cannot be applied to weights");
   if (weight.dim() != 2 || !at::isFloatingType(weight.scalar_type()))
     return invalid_argument("gptq: weight must be a 2-D floating tensor");
   const auto in = weight.size(1);
@@ -191,6 +196,12 @@ Status check_gptq_inputs(const at::Tensor& weight, const at::Tensor& hessian,
     return invalid_argument("gptq: weight columns " + std::to_string(in) +
                             " are not divisible by group_size " +
                             std::to_string(args.group_size));
+  if (args.strategy == Strategy::kBlock &&
+      (weight.size(0) % args.block_structure[0] != 0 || in % args.block_structure[1] != 0))
+    return invalid_argument("gptq: block_structure [" + std::to_string(args.block_structure[0]) +
+                            ", " + std::to_string(args.block_structure[1]) +
+                            "] does not divide the weight [" + std::to_string(weight.size(0)) +
+                            ", " + std::to_string(in) + "]");
   if (opts.block_size < 1)
     return invalid_argument("gptq: block_size must be >= 1, got " +
                             std::to_string(opts.block_size));
@@ -222,12 +233,18 @@ Result<GptqResult> gptq_quantize(const at::Tensor& weight, const at::Tensor& hes
     H = H.index_select(1, perm).index_select(0, perm);
     W = W.index_select(1, perm);
   }
-  // g_idx: the group of each (permuted) column, by its original position.
+  // g_idx: the group (block: the column block) of each (permuted) column, by its original
+  // position.
   at::Tensor g_idx;
-  if (args.strategy == Strategy::kGroup) {
-    g_idx = at::floor_divide(at::arange(cols, W.options().dtype(at::kLong)), args.group_size);
+  if (args.strategy == Strategy::kGroup || args.strategy == Strategy::kBlock) {
+    const auto divisor = args.strategy == Strategy::kGroup ? args.group_size : args.block_structure[1];
+    g_idx = at::floor_divide(at::arange(cols, W.options().dtype(at::kLong)), divisor);
     if (perm.defined()) g_idx = g_idx.index_select(0, perm);
   }
+  // block: the row block of each row (column_scale_window).
+  at::Tensor row_idx;
+  if (args.strategy == Strategy::kBlock)
+    row_idx = at::floor_divide(at::arange(rows, W.options().dtype(at::kLong)), args.block_structure[0]);
 
   // factorize_hessian (the per-item path used for batches smaller than 16).
   bool rtn_fallback = false;
@@ -274,7 +291,13 @@ Result<GptqResult> gptq_quantize(const at::Tensor& weight, const at::Tensor& hes
         if (has_zp) zp = qp.zero_point.index_select(1, idx);
         break;
       }
-      case Strategy::kToken: break;  // rejected above
+      case Strategy::kBlock: {  // scale[row / bh, g_idx[col]]; symmetric only (fp8)
+        auto idx = g_idx.narrow(0, i1, width);
+        eff = qp.scale.index_select(1, idx).index_select(0, row_idx);
+        break;
+      }
+      case Strategy::kToken:
+      case Strategy::kAttnHead: break;  // rejected above
     }
     eff = eff.expand({rows, width}).contiguous();
     if (has_zp) zp = zp.to(at::kFloat).expand({rows, width}).contiguous();
@@ -282,7 +305,7 @@ Result<GptqResult> gptq_quantize(const at::Tensor& weight, const at::Tensor& hes
   };
   const auto scale_dtype = qp.scale.scalar_type();
   const ColumnQuantizer cq{has_zp, scale_dtype, static_cast<double>(args.qmin()),
-                           static_cast<double>(args.qmax())};
+                           static_cast<double>(args.qmax()), args.is_fp8()};
 #ifdef QB_QMATH_CUDA
   BlockGraph* graph =
       device.is_cuda() && opts.cuda_graph ? block_graph(rows, opts.block_size, cq, device) : nullptr;
@@ -317,8 +340,9 @@ Result<GptqResult> gptq_quantize(const at::Tensor& weight, const at::Tensor& hes
 
   GptqResult r;
   r.dequantized = W.to(weight.scalar_type());
-  // compressed-tensors' compressor: quantize(weight, scale, zero_point) -> int8.
-  r.q = quantize(r.dequantized, qp.scale, qp.zero_point, args);
+  // compressed-tensors' compressor: quantize(weight, scale, zero_point) -> int8 (fp8: e4m3).
+  r.q = args.is_fp8() ? fp8_quantize(r.dequantized, qp.scale, args)
+                      : quantize(r.dequantized, qp.scale, qp.zero_point, args);
   r.qparams = qp;
   r.loss = losses.sum().item<double>();
   r.row_losses = losses;

@@ -20,6 +20,9 @@
 //   then W[:, block_end:] -= Err_block · Hinv[block, block_end:]
 //   un-permute; the integer codes are quantize(result.to(weight dtype), scale, zp), which is
 //   what compressed-tensors' compressor stores.
+// fp8 args (qmath/fp8.h): the same loop with e4m3 rounding (clamp ±448, nearest e4m3) in place of
+// the integer rounding; block strategy: column i's scale is scale[row / rows, g_idx[i] ] with
+// g_idx = original column / cols (column_scale_window); codes are float8_e4m3fn.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -60,7 +63,7 @@ struct GptqOptions {
 };
 
 struct GptqResult {
-  at::Tensor q;            // int8 [out, in], the codes the checkpoint stores
+  at::Tensor q;            // int8 (fp8 args: float8_e4m3fn) [out, in], the codes the checkpoint stores
   QParams qparams;         // scale in the weight's dtype, [out,1] / [1] / [out, in/group]
   at::Tensor dequantized;  // [out, in] in the weight's dtype: the fake-quantized weight
   double loss = 0.0;       // Σ err²/2 over all rows and columns (llm-compressor's "loss")

@@ -63,7 +63,7 @@ std::pair<at::Tensor, at::Tensor> mse_search(const at::Tensor& x, const QuantArg
 }
 
 Result<Observer> Observer::create(const QuantArgs& args, Role role) {
-  QB_TRY(check_int_args(args));
+  QB_TRY(check_quant_args(args));  // int, or fp8 (fp8.h): calculate_qparams dispatches on type
   auto kind = effective_observer(args, role);
   if (!kind) return invalid_argument("observer: dynamic activations have no observer");
   if (role == Role::kInputActivation &&

@@ -7,21 +7,12 @@
 #include <limits>
 #include <string>
 
+#include "steps/qmath/fp8.h"
 #include "steps/qmath/observer.h"
 
 namespace qb::qmath {
 namespace {
 
-// _get_dtype_eps: torch.finfo(dtype).eps for floating scales.
-double dtype_eps(at::ScalarType t) {
-  switch (t) {
-    case at::kBFloat16: return 0.0078125;              // 2^-7
-    case at::kHalf: return 0.0009765625;               // 2^-10
-    case at::kFloat: return std::numeric_limits<float>::epsilon();
-    case at::kDouble: return std::numeric_limits<double>::epsilon();
-    default: return 1.0;
-  }
-}
 
 // For group strategy: [..., in] -> [..., in/g, g] and scale [..., in/g] -> [..., in/g, 1]
 // (_process_group). Other strategies broadcast as they are.
@@ -60,9 +51,20 @@ at::Tensor round_clamp(const at::Tensor& scaled, const QuantArgs& args) {
 
 }  // namespace
 
+double dtype_eps(at::ScalarType t) {
+  switch (t) {
+    case at::kBFloat16: return 0.0078125;              // 2^-7
+    case at::kHalf: return 0.0009765625;               // 2^-10
+    case at::kFloat: return std::numeric_limits<float>::epsilon();
+    case at::kDouble: return std::numeric_limits<double>::epsilon();
+    default: return 1.0;
+  }
+}
+
 QParams calculate_qparams(const at::Tensor& min_vals_in, const at::Tensor& max_vals_in,
                           const QuantArgs& args) {
-  // calculate_qparams (quantization/utils/helpers.py).
+  // calculate_qparams (quantization/utils/helpers.py); float args: range ∓448 (fp8.h).
+  if (args.type == QuantType::kFloat) return fp8_calculate_qparams(min_vals_in, max_vals_in);
   auto min_vals = at::minimum(min_vals_in, at::zeros_like(min_vals_in));
   auto max_vals = at::maximum(max_vals_in, at::zeros_like(max_vals_in));
   const auto dtype = min_vals.scalar_type();
@@ -107,7 +109,18 @@ at::Tensor flatten_for_calibration(const at::Tensor& x, const QuantArgs& args, R
         TORCH_CHECK(x.size(1) % args.group_size == 0, "weight columns ", x.size(1),
                     " not divisible by group_size ", args.group_size);
         return x.unflatten(-1, {-1, args.group_size}).unsqueeze(0);
+      case Strategy::kBlock: {
+        // _flatten_weight (BLOCK): (1, out/bh, in/bw, bh*bw); qbuild requires the block to
+        // divide the weight (compressed-tensors would zero-pad it).
+        const auto [bh, bw] = args.block_structure;
+        TORCH_CHECK(bh > 0 && bw > 0 && x.size(0) % bh == 0 && x.size(1) % bw == 0,
+                    "block_structure [", bh, ", ", bw, "] does not divide the weight ", x.sizes());
+        return x.reshape({x.size(0) / bh, bh, x.size(1) / bw, bw}).transpose(1, 2).flatten(-2, -1)
+            .unsqueeze(0);
+      }
       case Strategy::kToken: TORCH_CHECK(false, "Token quantization cannot be applied to weights");
+      case Strategy::kAttnHead:
+        TORCH_CHECK(false, "Attention head quantization cannot be applied to weights");
     }
   }
   switch (args.strategy) {
@@ -117,6 +130,10 @@ at::Tensor flatten_for_calibration(const at::Tensor& x, const QuantArgs& args, R
       TORCH_CHECK(false, "Channel quantization cannot be applied to activations");
     case Strategy::kGroup:
       TORCH_CHECK(false, "qbuild does not observe group-quantized activations (dynamic only)");
+    case Strategy::kBlock:
+      TORCH_CHECK(false, "Block quantization cannot be applied to activations");
+    case Strategy::kAttnHead:  // key/value states [B, KVH, T, D]: (B*T, KVH, 1, 1, D)
+      return x.transpose(1, 2).flatten(0, 1).unsqueeze(-2).unsqueeze(-2);
   }
   return x;
 }

@@ -30,6 +30,9 @@ struct QParams {
   at::Tensor zero_point;  // int8 (num_bits <= 8), same shape as scale; zeros when symmetric
 };
 
+// _get_dtype_eps: torch.finfo(t).eps for a floating scale dtype (a zero scale becomes it).
+double dtype_eps(at::ScalarType t);
+
 // From reduced min/max statistics (any matching shapes). May throw c10::Error.
 QParams calculate_qparams(const at::Tensor& min_vals, const at::Tensor& max_vals,
                           const QuantArgs& args);

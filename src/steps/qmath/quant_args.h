@@ -8,7 +8,9 @@
 namespace qb::qmath {
 
 using spec::ActOrder;
+using spec::check_fp8_args;
 using spec::check_int_args;
+using spec::check_quant_args;
 using spec::effective_observer;
 using spec::ObserverKind;
 using spec::ObserverOptions;

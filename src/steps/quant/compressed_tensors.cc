@@ -10,7 +10,9 @@ using nlohmann::json;
 const char* group_format(const ConfigGroup& g, bool save_compressed) {
   if (!save_compressed) return "dense";
   // compressed-tensors' infer_module_format: int weights with (int) input activations ->
-  // int-quantized; int weight-only of 1..8 bits -> pack-quantized.
+  // int-quantized; int weight-only of 1..8 bits -> pack-quantized; float weights with input
+  // activations (W8A8-FP8) -> float-quantized (FloatQuantizationCompressor.can_compress).
+  if (g.weights.type == qmath::QuantType::kFloat) return "float-quantized";
   return g.input_activations ? "int-quantized" : "pack-quantized";
 }
 
@@ -20,16 +22,19 @@ Result<std::vector<std::pair<std::string, at::Tensor>>> linear_tensors(
   std::vector<std::pair<std::string, at::Tensor>> t;
   const auto& scale = ql.weight_qparams.scale;
   if (!save_compressed) {
+    // Zero points in zp_dtype: int8, or float8_e4m3fn for fp8 args (QuantizationArgs.zp_dtype).
+    const bool fp8 = g.weights.type == qmath::QuantType::kFloat;
+    const auto zp_dtype = fp8 ? at::kFloat8_e4m3fn : at::kChar;
     t.emplace_back(module + ".weight", ql.dequantized);
     t.emplace_back(module + ".weight_scale", scale);
-    t.emplace_back(module + ".weight_zero_point", ql.weight_qparams.zero_point);
+    t.emplace_back(module + ".weight_zero_point", ql.weight_qparams.zero_point.to(zp_dtype));
     if (ql.input_scale) {
       t.emplace_back(module + ".input_scale", *ql.input_scale);
-      t.emplace_back(module + ".input_zero_point", at::zeros({1}, at::kChar));
+      t.emplace_back(module + ".input_zero_point", at::zeros({1}, zp_dtype));
     }
     return t;
   }
-  if (g.input_activations) {
+  if (g.input_activations) {  // int-quantized (int8 codes) or float-quantized (e4m3 codes)
     t.emplace_back(module + ".weight", ql.q);
     t.emplace_back(module + ".weight_scale", scale);
     if (ql.input_scale) t.emplace_back(module + ".input_scale", *ql.input_scale);
@@ -54,6 +59,16 @@ json quant_args_json(const qmath::QuantArgs& a, qmath::Role role) {
   // As llm-compressor records it: weights' observer (memoryless_minmax unless mse), static
   // activations' observer (minmax by default), none for dynamic activations.
   if (auto o = qmath::effective_observer(a, role)) observer = qmath::observer_name(*o);
+  return quant_args_json_with(a, observer);
+}
+
+json kv_cache_scheme_json(const qmath::QuantArgs& kv) {
+  // llm-compressor applies no observer override to kv_cache_scheme: it records what the recipe
+  // wrote (null when unset, though it then runs "minmax").
+  return quant_args_json_with(kv, kv.observer ? json(qmath::observer_name(*kv.observer)) : json(nullptr));
+}
+
+json quant_args_json_with(const qmath::QuantArgs& a, const json& observer) {
   // observer_kwargs: only values that differ from the observer defaults (llm-compressor writes
   // what the recipe gave; with defaults that is {}).
   json kw = json::object();
@@ -65,7 +80,8 @@ json quant_args_json(const qmath::QuantArgs& a, qmath::Role role) {
   if (o.grid != d.grid) kw["grid"] = o.grid;
   if (o.norm != d.norm) kw["norm"] = o.norm;
   return json{{"actorder", a.actorder == qmath::ActOrder::kWeight ? json("static") : json(nullptr)},
-              {"block_structure", nullptr},
+              {"block_structure", a.strategy == qmath::Strategy::kBlock ? json(a.block_structure)
+                                                                          : json(nullptr)},
               {"dynamic", a.dynamic},
               {"group_size", a.strategy == qmath::Strategy::kGroup ? json(a.group_size)
                                                                    : json(nullptr)},
@@ -81,7 +97,8 @@ json quant_args_json(const qmath::QuantArgs& a, qmath::Role role) {
 }
 
 json quantization_config(const std::vector<PlannedLinear>& plan, bool tied_lm_head,
-                         bool save_compressed, const json& transform_config) {
+                         bool save_compressed, const json& transform_config,
+                         const std::optional<qmath::QuantArgs>& kv_cache_scheme) {
   json groups = json::object();
   std::vector<const ConfigGroup*> order;
   json ignore = json::array();
@@ -113,7 +130,7 @@ json quantization_config(const std::vector<PlannedLinear>& plan, bool tied_lm_he
               {"format", format},
               {"global_compression_ratio", nullptr},
               {"ignore", ignore},
-              {"kv_cache_scheme", nullptr},
+              {"kv_cache_scheme", kv_cache_scheme ? kv_cache_scheme_json(*kv_cache_scheme) : json(nullptr)},
               {"quant_method", "compressed-tensors"},
               {"quantization_status", save_compressed ? "compressed" : "frozen"},
               {"sparsity_config", json::object()},

@@ -5,6 +5,11 @@
 //   int-quantized  (a group with input activations: W8A8)
 //     <m>.weight int8 [out, in], <m>.weight_scale [out, 1] | [1] (weight dtype),
 //     <m>.input_scale [1] (activation dtype; static activations only)
+//   float-quantized (fp8 weights with fp8 input activations: W8A8-FP8)
+//     <m>.weight float8_e4m3fn [out, in], <m>.weight_scale [1] | [out, 1] | [out/bn, in/bk]
+//     (weight dtype), <m>.input_scale [1] (static activations only)
+//   kv_cache_scheme (any format): <layer>.self_attn.k_scale / v_scale [1] | [KVH, 1, 1] (model
+//     dtype), written by the quantize step beside the Linears
 //   pack-quantized (weight-only)
 //     <m>.weight_packed int32 [out, ceil(in·bits/32)] (pack.h), <m>.weight_shape int64 [2],
 //     <m>.weight_scale [out, 1] | [out, in/group_size],
@@ -24,7 +29,8 @@
 // their first module appears, each {"format", "input_activations", "output_activations": null,
 // "targets", "weights"} with every QuantizationArgs field; "ignore" lists every Linear module
 // left unquantized (in module order); "format" is the groups' format or "mixed-precision";
-// "global_compression_ratio": null, "kv_cache_scheme": null, "quant_method":
+// "global_compression_ratio": null, "kv_cache_scheme": null | <args> (the recipe's, observer
+// as written), "quant_method":
 // "compressed-tensors", "quantization_status": "compressed" | "frozen", "sparsity_config": {},
 // "transform_config" (the input model's, else {}), "version": "0.19.0".
 #pragma once
@@ -49,13 +55,14 @@ inline constexpr const char* kCompressedTensorsVersion = "0.19.0";
 
 // One quantized Linear, on the CPU.
 struct QuantizedLinear {
-  at::Tensor q;                        // int8 [out, in]
+  at::Tensor q;                        // int8 (fp8: float8_e4m3fn) [out, in]
   qmath::QParams weight_qparams;       // scale in the weight dtype
   at::Tensor dequantized;              // [out, in], weight dtype (needed when !save_compressed)
   std::optional<at::Tensor> input_scale;  // [1], activation dtype (static activations)
 };
 
-// "int-quantized" | "pack-quantized" for a group (save_compressed), "dense" otherwise.
+// "int-quantized" | "pack-quantized" | "float-quantized" for a group (save_compressed), "dense"
+// otherwise.
 const char* group_format(const ConfigGroup& g, bool save_compressed);
 
 // The tensors replacing "<module>.weight" (the bias is written separately, unchanged).
@@ -66,10 +73,15 @@ Result<std::vector<std::pair<std::string, at::Tensor>>> linear_tensors(
 
 // compressed-tensors' QuantizationArgs JSON for `a` (every field, as it serialises them).
 nlohmann::json quant_args_json(const qmath::QuantArgs& a, qmath::Role role);
+// The same with a given "observer" value.
+nlohmann::json quant_args_json_with(const qmath::QuantArgs& a, const nlohmann::json& observer);
+// kv_cache_scheme's JSON: the args with the observer as the recipe wrote it (null when unset).
+nlohmann::json kv_cache_scheme_json(const qmath::QuantArgs& kv);
 
 // config.json's quantization_config. `tied_lm_head`: the model has an lm_head module sharing
 // embed_tokens (not a checkpoint tensor; listed in ignore like any unquantized Linear).
 nlohmann::json quantization_config(const std::vector<PlannedLinear>& plan, bool tied_lm_head,
-                                   bool save_compressed, const nlohmann::json& transform_config);
+                                   bool save_compressed, const nlohmann::json& transform_config,
+                                   const std::optional<qmath::QuantArgs>& kv_cache_scheme = std::nullopt);
 
 }  // namespace qb::quant

@@ -17,6 +17,19 @@ namespace {
 
 constexpr const char* kOutcomesFile = "outcomes.safetensors";
 constexpr const char* kHiddenFile = "hidden.safetensors";
+constexpr const char* kKScale = "kv:k_scale";
+constexpr const char* kVScale = "kv:v_scale";
+
+// A layer's KV-cache scales, when its checkpoint has them (both or neither).
+Result<std::optional<std::pair<at::Tensor, at::Tensor>>> read_kv_scales(const stdfs::path& file) {
+  QB_ASSIGN_OR_RETURN(auto reader, model_io::SafetensorsReader::open(file));
+  const bool k = static_cast<bool>(reader.find(kKScale)), v = static_cast<bool>(reader.find(kVScale));
+  if (k != v) return corrupt("it has only one of kv:k_scale / kv:v_scale");
+  if (!k) return std::optional<std::pair<at::Tensor, at::Tensor>>();
+  QB_ASSIGN_OR_RETURN(auto ks, reader.load(kKScale));
+  QB_ASSIGN_OR_RETURN(auto vs, reader.load(kVScale));
+  return std::optional<std::pair<at::Tensor, at::Tensor>>(std::make_pair(ks, vs));
+}
 
 Result<std::map<std::string, LinearOutcome>> read_outcomes(const stdfs::path& file) {
   QB_ASSIGN_OR_RETURN(auto reader, model_io::SafetensorsReader::open(file));
@@ -76,12 +89,16 @@ LayerCheckpoints::Resumed LayerCheckpoints::load(std::int64_t num_layers, bool w
     const stdfs::path d = layer_dir(l);
     if (!stdfs::is_directory(d, ec)) break;
     auto o = read_outcomes(d / kOutcomesFile);
-    if (!o.is_ok()) {
-      log::warn("quantize: layer checkpoint " + d.string() + " does not read back (" + o.status().message() +
+    auto kv = o.is_ok() ? read_kv_scales(d / kOutcomesFile) : Result<std::optional<std::pair<at::Tensor, at::Tensor>>>(o.status());
+    if (kv.is_ok() && l > 0 && kv->has_value() != !r.kv_scales.empty())
+      kv = corrupt(std::string("KV-cache scales ") + (kv->has_value() ? "here but not in layer 0" : "missing (layer 0 has them)"));
+    if (!kv.is_ok()) {
+      log::warn("quantize: layer checkpoint " + d.string() + " does not read back (" + kv.status().message() +
                 "); recomputing from layer " + std::to_string(l));
       break;
     }
     layers.push_back(std::move(*o));
+    if (kv->has_value()) r.kv_scales.push_back(std::move(**kv));
   }
   std::int64_t n = static_cast<std::int64_t>(layers.size());
   if (with_hidden) {
@@ -99,13 +116,15 @@ LayerCheckpoints::Resumed LayerCheckpoints::load(std::int64_t num_layers, bool w
     }
   }
   r.layers = n;
+  if (!r.kv_scales.empty()) r.kv_scales.resize(static_cast<std::size_t>(n));
   for (std::int64_t l = 0; l < n; ++l)
     for (auto& [m, o] : layers[static_cast<std::size_t>(l)]) r.outcomes.emplace(m, std::move(o));
   return r;
 }
 
 Status LayerCheckpoints::save(std::int64_t layer, const std::map<std::string, const LinearOutcome*>& outcomes,
-                              const std::vector<at::Tensor>* hidden) const {
+                              const std::vector<at::Tensor>* hidden,
+                              const std::pair<at::Tensor, at::Tensor>* kv_scales) const {
   if (!enabled()) return Status::ok();
   const stdfs::path final_dir = layer_dir(layer);
   const stdfs::path tmp = final_dir.string() + ".tmp-" + std::to_string(::getpid());
@@ -123,6 +142,10 @@ Status LayerCheckpoints::save(std::int64_t layer, const std::map<std::string, co
     tensors.emplace_back(module + ":zero_point", o->ql.weight_qparams.zero_point);
     if (o->ql.input_scale) tensors.emplace_back(module + ":input_scale", *o->ql.input_scale);
     if (o->ql.dequantized.defined()) tensors.emplace_back(module + ":dequantized", o->ql.dequantized);
+  }
+  if (kv_scales) {
+    tensors.emplace_back(kKScale, kv_scales->first);
+    tensors.emplace_back(kVScale, kv_scales->second);
   }
   QB_TRY_CTX(model_io::write_safetensors(tmp / kOutcomesFile, tensors,
                                          {{"format", std::to_string(kLayerCheckpointFormat)}, {"reports", reports.dump()}}),

@@ -14,7 +14,9 @@
 //                               ":scale", ":zero_point", and when present ":input_scale" (static
 //                               activations) and ":dequantized" (recipes that keep it);
 //                               metadata "format" = "1" and "reports" = {module: its
-//                               quant_report.json entry} as JSON (doubles round-trip exactly)
+//                               quant_report.json entry} as JSON (doubles round-trip exactly);
+//                               with a kv_cache_scheme also "kv:k_scale" / "kv:v_scale", the
+//                               layer's KV-cache scales (float32, on the CPU)
 //   hidden.safetensors          calibrated runs: the calibration hidden states after the layer
 //                               ("hidden:<batch>"), the next layer's input. Only the newest layer
 //                               keeps it; the previous layer's is deleted once the new one is in
@@ -56,6 +58,9 @@ class LayerCheckpoints {
     std::int64_t layers = 0;                       // layers [0, layers) are finished
     std::map<std::string, LinearOutcome> outcomes;  // their Linears, by module name (on the CPU)
     std::vector<at::Tensor> hidden;                 // with_hidden: the states after layers - 1
+    // Per layer of the prefix that has them, in layer order: its (k_scale, v_scale). Either every
+    // layer of the prefix has them or none does (a layer without them ends a prefix that had them).
+    std::vector<std::pair<at::Tensor, at::Tensor>> kv_scales;
   };
   // The finished prefix of at most `num_layers` layers. With `with_hidden` the prefix ends at the
   // newest layer whose hidden states read back (a calibrated run resumes only from there).
@@ -63,9 +68,11 @@ class LayerCheckpoints {
   Resumed load(std::int64_t num_layers, bool with_hidden) const;
 
   // Records layer `layer` as finished: its Linears' outcomes and, for a calibrated run, the
-  // hidden states after it (then drops the previous layer's).
+  // hidden states after it (then drops the previous layer's); `kv_scales`: the layer's KV-cache
+  // (k_scale, v_scale) when the recipe has a kv_cache_scheme.
   Status save(std::int64_t layer, const std::map<std::string, const LinearOutcome*>& outcomes,
-              const std::vector<at::Tensor>* hidden) const;
+              const std::vector<at::Tensor>* hidden,
+              const std::pair<at::Tensor, at::Tensor>* kv_scales = nullptr) const;
 
   std::filesystem::path layer_dir(std::int64_t layer) const;
 

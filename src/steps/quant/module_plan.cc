@@ -80,6 +80,24 @@ Result<std::vector<PlannedLinear>> plan_modules(const model::ModelConfig& config
                               " is not divisible by group_size " +
                               std::to_string(p.group->weights.group_size) + " (group '" +
                               p.group->name + "'); ignore the module or change group_size");
+    if (p.group && p.group->weights.strategy == qmath::Strategy::kBlock) {
+      // qbuild quantizes fp8 blocks that tile the weight exactly: compressed-tensors would
+      // zero-pad a partial block, but vLLM rejects such layers (validate_fp8_block_shape on
+      // merged q|k|v and gate|up outputs; the emulated block GEMM pairs whole blocks).
+      const auto [bn, bk] = p.group->weights.block_structure;
+      if (p.out % bn != 0)
+        return invalid_argument(p.module + ": Weight output_partition_size = " +
+                                std::to_string(p.out) +
+                                " is not divisible by weight quantization block_n = " +
+                                std::to_string(bn) + " (group '" + p.group->name +
+                                "'); ignore the module or change block_structure");
+      if (p.in % bk != 0)
+        return invalid_argument(p.module + ": Weight input_size_per_partition = " +
+                                std::to_string(p.in) +
+                                " is not divisible by weight quantization block_k = " +
+                                std::to_string(bk) + " (group '" + p.group->name +
+                                "'); ignore the module or change block_structure");
+    }
   }
   if (!lm_head_stored && config.tie_word_embeddings) {
     // A tied lm_head is a Linear too; quantizing it would untie it from embed_tokens.

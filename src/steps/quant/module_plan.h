@@ -6,7 +6,8 @@
 // A module is quantized by the one config group whose targets match it, unless an ignore entry
 // matches it (compressed-tensors matching: class name "Linear", the exact module name, or
 // "re:<regex>" with Python re.match semantics). Two matching groups are an error, as is a
-// group_size that does not divide the module's in_features, or a targeted tied lm_head.
+// group_size that does not divide the module's in_features, an fp8 block_structure [bn, bk]
+// that does not tile its weight (vLLM's messages), or a targeted tied lm_head.
 #pragma once
 
 #include <cstdint>

@@ -15,6 +15,7 @@
 #include "steps/model/model_config.h"
 #include "steps/model/rms_norm.h"
 #include "steps/model_io/checkpoint.h"
+#include "steps/qmath/fp8.h"
 #include "steps/qmath/gptq.h"
 #include "util/log.h"
 #include "steps/qmath/observer.h"
@@ -104,14 +105,21 @@ Result<std::vector<Outcome>> quantize_linears(const std::vector<const PlannedLin
       }
       r["weight_rel_error"] = relative_error(weights[k], dq);
       outs[k].ql.q = g.q.narrow(0, o, n).cpu();
-      outs[k].ql.weight_qparams = {g.qparams.scale.narrow(0, o, n).cpu(),
-                                   g.qparams.zero_point.narrow(0, o, n).cpu()};
+      // Stacked solves have per-row scales (stackable()); a lone module keeps its scale whole
+      // (tensor [1], block [out / rows, in / cols]).
+      outs[k].ql.weight_qparams =
+          ps.size() == 1 ? qmath::QParams{g.qparams.scale.cpu(), g.qparams.zero_point.cpu()}
+                         : qmath::QParams{g.qparams.scale.narrow(0, o, n).cpu(),
+                                          g.qparams.zero_point.narrow(0, o, n).cpu()};
       outs[k].ql.dequantized = dq;
     }
   } else {
     if (ps.size() != 1) return internal_error("quantize: RTN takes one Linear at a time");
-    QB_ASSIGN_OR_RETURN(auto q, qmath::rtn_quantize_weight(weights[0], args));
-    auto dq = qmath::dequantize(q.q, q.qparams.scale, q.qparams.zero_point, args)
+    const bool fp8 = args.type == qmath::QuantType::kFloat;  // qmath/fp8.h
+    QB_ASSIGN_OR_RETURN(auto q, fp8 ? qmath::fp8_rtn_quantize_weight(weights[0], args)
+                                    : qmath::rtn_quantize_weight(weights[0], args));
+    auto dq = (fp8 ? qmath::fp8_dequantize(q.q, q.qparams.scale, args)
+                   : qmath::dequantize(q.q, q.qparams.scale, q.qparams.zero_point, args))
                   .to(weights[0].scalar_type());
     auto& r = outs[0].report;
     r["method"] = "rtn";
@@ -161,6 +169,8 @@ class Quantizer {
   Status run_rtn();
   Status run_calibrated(const std::vector<Sample>& samples);
   std::map<std::string, Outcome>& outcomes() { return outcomes_; }
+  // kv_cache_scheme: each decoder layer's (k_scale, v_scale), on the CPU, in layer order.
+  const std::vector<std::pair<at::Tensor, at::Tensor>>& kv_scales() const { return kv_scales_; }
   json& timings() { return timings_; }
   // Which layers this run took from checkpoints and which it computed (the in-memory report).
   const json& resume() const { return resume_; }
@@ -171,10 +181,11 @@ class Quantizer {
     return w;
   }
   bool keep_dequantized() const { return !recipe_.save_compressed; }
+  // `kv_layer`: the decoder layer whose key/value states the KV-cache observers see, or -1.
   Status calibrate_group(const std::vector<const PlannedLinear*>& mods, model::Model& m,
                          std::vector<at::Tensor>& hidden,
                          const std::function<at::Tensor(const at::Tensor&, const model::ForwardHooks*)>& fwd,
-                         bool replace_hidden);
+                         bool replace_hidden, std::int64_t kv_layer = -1);
   // Where calibration hidden states are kept between layers (hidden_states.h).
   at::Tensor store(const at::Tensor& t) const { return hidden_->store(t); }
   Status finish_modules(const std::vector<const PlannedLinear*>& mods,
@@ -189,6 +200,7 @@ class Quantizer {
   const model_io::Checkpoint& ckpt_;
   std::vector<PlannedLinear> plan_;
   std::map<std::string, Outcome> outcomes_;
+  std::vector<std::pair<at::Tensor, at::Tensor>> kv_scales_;
   json timings_ = json::object();
   json resume_ = {{"layers_resumed", 0}, {"layers_computed", json::array()}};
   std::optional<HiddenStates> hidden_;
@@ -199,6 +211,14 @@ std::int64_t Quantizer::resume_from_checkpoints(std::int64_t num_layers, std::ve
   if (!ckpts.enabled()) return 0;
   auto r = ckpts.load(num_layers, hidden != nullptr);
   if (r.layers == 0) return 0;
+  // A kv_cache_scheme's scales of layers [0, n) come from the same checkpoints (the node key
+  // covers the scheme, so checkpoints without them are from another recipe: not used).
+  const bool kv = recipe_.kv_cache_scheme && hidden;
+  if (kv != (static_cast<std::int64_t>(r.kv_scales.size()) == r.layers)) {
+    log::warn("quantize: the layer checkpoints in " + req_.resume_dir.string() +
+              (kv ? " lack" : " have") + " KV-cache scales; recomputing every layer");
+    return 0;
+  }
   if (hidden) {
     // The same calibration batches as this run's embedding (the key says they are; a checkpoint
     // that disagrees is not used).
@@ -212,6 +232,7 @@ std::int64_t Quantizer::resume_from_checkpoints(std::int64_t num_layers, std::ve
     }
     for (std::size_t i = 0; i < hidden->size(); ++i) (*hidden)[i] = store(r.hidden[i].to(req_.device));
   }
+  kv_scales_ = std::move(r.kv_scales);
   for (auto& [m, o] : r.outcomes) outcomes_[m] = std::move(o);
   log::info("quantize: resuming after layer " + std::to_string(r.layers - 1) + " (layers 0-" +
             std::to_string(r.layers - 1) + " from the checkpoints in " + req_.resume_dir.string() + ")");
@@ -223,7 +244,11 @@ Status Quantizer::layer_done(std::int64_t l, const std::vector<at::Tensor>* hidd
   std::map<std::string, const Outcome*> mine;
   for (const auto& p : plan_)
     if (p.layer == l && p.group) mine[p.module] = &outcomes_.at(p.module);
-  QB_TRY(LayerCheckpoints(req_.resume_dir).save(l, mine, hidden));
+  // calibrate_group appended layer l's KV-cache scales last.
+  const bool kv = recipe_.kv_cache_scheme && hidden;
+  if (kv && static_cast<std::int64_t>(kv_scales_.size()) != l + 1)
+    return internal_error("layer " + std::to_string(l) + " has no KV-cache scales");
+  QB_TRY(LayerCheckpoints(req_.resume_dir).save(l, mine, hidden, kv ? &kv_scales_.back() : nullptr));
   resume_["layers_computed"].push_back(l);
   if (req_.after_layer) req_.after_layer(l);
   return Status::ok();
@@ -267,8 +292,22 @@ Status Quantizer::calibrate_group(
     const std::vector<const PlannedLinear*>& mods, model::Model& m,
     std::vector<at::Tensor>& hidden,
     const std::function<at::Tensor(const at::Tensor&, const model::ForwardHooks*)>& fwd,
-    bool replace_hidden) {
+    bool replace_hidden, std::int64_t kv_layer) {
   const bool gptq = recipe_.modifier == Modifier::kGptq;
+  // kv_cache_scheme: llm-compressor's calibrate_key_hook / calibrate_value_hook observe the
+  // attention's key states after q/k norm and RoPE and its value states ([B, KVH, T, D], the
+  // trace points self_attn.k / self_attn.v), one sample at a time (batch size 1), with the
+  // kv_cache_scheme's observer ("minmax" when none is written).
+  std::optional<qmath::Observer> k_obs, v_obs;
+  std::string k_name, v_name;
+  if (recipe_.kv_cache_scheme && kv_layer >= 0) {
+    QB_ASSIGN_OR_RETURN(auto ko, qmath::Observer::create(*recipe_.kv_cache_scheme, qmath::Role::kInputActivation));
+    QB_ASSIGN_OR_RETURN(auto vo, qmath::Observer::create(*recipe_.kv_cache_scheme, qmath::Role::kInputActivation));
+    k_obs.emplace(std::move(ko));
+    v_obs.emplace(std::move(vo));
+    k_name = "model.layers." + std::to_string(kv_layer) + ".self_attn.k";
+    v_name = "model.layers." + std::to_string(kv_layer) + ".self_attn.v";
+  }
   std::map<std::string, const PlannedLinear*> by_module;
   std::map<std::string, InputState> inputs;  // input_group -> state
   for (const auto* p : mods) {
@@ -304,6 +343,13 @@ Status Quantizer::calibrate_group(
     for (auto& [g, obs] : st.observers)  // one sample at a time, as llm-compressor's batch 1
       for (std::int64_t b = 0; b < x.size(0); ++b) obs.observe(x.narrow(0, b, 1));
   };
+  if (k_obs) {
+    hooks.trace = [&](const std::string& name, const at::Tensor& t) {
+      qmath::Observer* obs = name == k_name ? &*k_obs : name == v_name ? &*v_obs : nullptr;
+      if (!obs) return;
+      for (std::int64_t b = 0; b < t.size(0); ++b) obs->observe(t.narrow(0, b, 1));
+    };
+  }
   auto t0 = Clock::now();
   for (auto& h : hidden) {
     seen.clear();
@@ -312,6 +358,12 @@ Status Quantizer::calibrate_group(
     if (replace_hidden) h = store(out);
   }
   timings_["calibrate_s"] = timings_.value("calibrate_s", 0.0) + seconds_since(t0);
+  if (k_obs) {
+    const std::string ctx = "quantize: layer " + std::to_string(kv_layer) + " kv cache";
+    QB_ASSIGN_OR_RETURN_CTX(auto kq, k_obs->qparams(), ctx + ": k observer");
+    QB_ASSIGN_OR_RETURN_CTX(auto vq, v_obs->qparams(), ctx + ": v observer");
+    kv_scales_.emplace_back(kq.scale.cpu(), vq.scale.cpu());
+  }
   return finish_modules(mods, inputs, m);
 }
 
@@ -430,7 +482,7 @@ Status Quantizer::run_calibrated(const std::vector<Sample>& samples) {
       auto in = model.layer_inputs(valid, nullptr);
       return layer.forward(hd, in, nullptr, hooks);
     };
-    QB_TRY_CTX(calibrate_group(mods, model, hidden, fwd, /*replace_hidden=*/!gptq),
+    QB_TRY_CTX(calibrate_group(mods, model, hidden, fwd, /*replace_hidden=*/!gptq, /*kv_layer=*/l),
                "layer " + std::to_string(l));
     auto tp = Clock::now();
     if (gptq)
@@ -557,12 +609,31 @@ Status run_quantize(const QuantizeRequest& req) {
     QB_ASSIGN_OR_RETURN_CTX(auto t, ckpt.load(name), "quantize: copying");
     tensors.emplace_back(name, std::move(t));
   }
+  // kv_cache_scheme: the attention modules' k_scale / v_scale (compressed-tensors' names).
+  json kv_report = nullptr;
+  if (recipe.kv_cache_scheme) {
+    if (static_cast<std::int64_t>(q.kv_scales().size()) != config.num_layers)
+      return internal_error("quantize: kv cache scales for " + std::to_string(q.kv_scales().size()) +
+                            " of " + std::to_string(config.num_layers) + " layers");
+    kv_report = json::array();
+    for (std::int64_t l = 0; l < config.num_layers; ++l) {
+      const auto& [k, v] = q.kv_scales()[l];
+      const std::string attn = "model.layers." + std::to_string(l) + ".self_attn.";
+      tensors.emplace_back(attn + "k_scale", k);
+      tensors.emplace_back(attn + "v_scale", v);
+      std::vector<double> kd, vd;
+      for (std::int64_t i = 0; i < k.numel(); ++i) kd.push_back(k.flatten()[i].item<double>());
+      for (std::int64_t i = 0; i < v.numel(); ++i) vd.push_back(v.flatten()[i].item<double>());
+      kv_report.push_back({{"layer", l}, {"k_scale", kd}, {"v_scale", vd}});
+    }
+  }
   json out_config = ckpt.config();
   const bool tied_head = config.tie_word_embeddings && !ckpt.has("lm_head.weight");
   out_config.erase("transform_config");
   out_config.erase("quantization_config");
   out_config["quantization_config"] =
-      quantization_config(plan, tied_head, recipe.save_compressed, transform_config);
+      quantization_config(plan, tied_head, recipe.save_compressed, transform_config,
+                          recipe.kv_cache_scheme);
   QB_TRY_CTX(model_io::save_checkpoint(req.output_dir, tensors, out_config,
                                        ckpt.generation_config()),
              "quantize: writing '" + req.output_dir.string() + "'");
@@ -590,6 +661,7 @@ Status run_quantize(const QuantizeRequest& req) {
                  {"timings", q.timings()},
                  {"resume", q.resume()},
                  {"max_rss_gib", max_rss_gib()}};
+  if (!kv_report.is_null()) report["kv_cache"] = kv_report;
   // The file holds only what the key determines (the artifact is the same bytes on every run);
   // timings and memory go to the log and the in-memory report.
   json on_disk = report;
