@@ -14,13 +14,17 @@
 //                  sampler gives the remainder to the last), "total_samples", "seed", "mode",
 //                  "enable_thinking", "prompt_format"}
 //   GenerateSpec {"max_new_tokens": {"<task>": int} (generative tasks only), "batch_size",
-//                 "decoding": "greedy", "device", "compute_dtype", "logits": "none"|"keep"|"compare"}
+//                 "decoding": "greedy", "device", "compute_dtype", "logits": "none"|"keep"|"compare",
+//                 "max_length": int (only when the eval has lm-eval multiple-choice or perplexity
+//                 tasks, so the keys of other evals are unchanged; 0 = the model's
+//                 max_position_embeddings, lm-eval HFLM's default)}
 //   ScoreSpec    {"scorer": <scorer version>, "strip_thinking": bool, "fidelity": bool}
 // Defaults: the member initializers below and the task table (spec/tasks.h).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +44,7 @@ inline constexpr const char* kScorerVersion = "evalscope-1.12.0/qbuild-scorer-1"
 inline constexpr std::int64_t kMaxTotalSamples = 10'000'000;
 inline constexpr std::int64_t kMaxNewTokens = 131'072;
 inline constexpr std::int64_t kMaxBatchSize = 65'536;
+inline constexpr std::int64_t kMaxContextLength = 1'048'576;
 
 struct DatasetSpec {
   std::string name;                      // a task of spec/tasks.h: "mmlu" | "gsm8k"
@@ -54,9 +59,11 @@ struct DatasetSpec {
 
 struct SampleSpec {
   std::vector<DatasetSpec> datasets;
-  std::int64_t total_samples = 0;  // required
+  std::int64_t total_samples = 0;  // required, unless every dataset is a perplexity task (then 0)
   std::uint64_t seed = 42;         // evalscope's
-  std::string mode = "generative";  // generative (evalscope) | loglikelihood (lm-eval, MMLU only)
+  // generative (evalscope) | loglikelihood (lm-eval; switches MMLU only: the lm-eval tasks of
+  // spec/tasks.h are log-likelihood or perplexity tasks in either mode)
+  std::string mode = "generative";
   bool enable_thinking = false;     // Qwen3's chat template with or without the thinking block
   std::string prompt_format = kPromptFormatVersion;
 
@@ -77,6 +84,8 @@ struct GenerateSpec {
   // Next-token logits at each prompt's last position (fidelity): the base model keeps them
   // (logits.safetensors), a variant compares its own with the base's (per-item KL, top-1).
   std::string logits = "none";  // none | keep | compare
+  // lm-eval's max_length for log-likelihood requests and rolling windows (see the header).
+  std::optional<std::int64_t> max_length;
 
   void validate(Issues& issues) const;
   nlohmann::json to_json() const;

@@ -22,9 +22,21 @@ const std::vector<std::string>& mmlu_subjects() {
 
 const std::vector<TaskInfo>& tasks() {
   static const std::vector<std::string> kGsm8kSubsets = {"main"};
+  static const std::vector<std::string> kArcChallenge = {"ARC-Challenge"}, kArcEasy = {"ARC-Easy"},
+                                        kDefault = {"default"}, kWinogrande = {"winogrande_xl"},
+                                        kWikitext = {"wikitext-2-raw-v1"};
+  constexpr auto kMc = TaskKind::kMultipleChoice;
+  constexpr auto kPpl = TaskKind::kPerplexity;
   static const std::vector<TaskInfo> k = {
       {"mmlu", "knowledge", 5, 0, 5, 512, &mmlu_subjects()},
       {"gsm8k", "math", 4, 4, 100, 1024, &kGsm8kSubsets},
+      {"arc_challenge", "knowledge", 0, 0, 0, 0, &kArcChallenge, kMc},
+      {"arc_easy", "knowledge", 0, 0, 0, 0, &kArcEasy, kMc},
+      {"hellaswag", "commonsense", 0, 0, 0, 0, &kDefault, kMc},
+      {"winogrande", "commonsense", 0, 0, 0, 0, &kWinogrande, kMc},
+      {"piqa", "commonsense", 0, 0, 0, 0, &kDefault, kMc},
+      {"wikitext", "perplexity", 0, 0, 0, 0, &kWikitext, kPpl},
+      {"perplexity", "perplexity", 0, 0, 0, 0, &kDefault, kPpl},
   };
   return k;
 }
@@ -45,6 +57,17 @@ std::vector<std::string_view> task_names() {
   std::vector<std::string_view> out;
   for (const auto& t : tasks()) out.push_back(t.name);
   return out;
+}
+
+bool generates_text(std::string_view task, std::string_view mode) {
+  const TaskInfo* t = find_task(task);
+  if (!t || t->kind != TaskKind::kGenerative) return false;
+  return !(task == "mmlu" && mode == "loglikelihood");
+}
+
+bool is_perplexity_task(std::string_view task) {
+  const TaskInfo* t = find_task(task);
+  return t && t->kind == TaskKind::kPerplexity;
 }
 
 }  // namespace qb::spec
