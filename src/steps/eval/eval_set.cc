@@ -3,6 +3,7 @@
 
 #include "spec/tasks.h"
 
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -11,6 +12,7 @@
 
 #include "steps/eval/choice_answer.h"
 #include "steps/eval/dataset.h"
+#include "steps/eval/lm_eval_tasks.h"
 #include "steps/eval/math_answer.h"
 #include "steps/eval/prompts.h"
 #include "util/py_random.h"
@@ -225,7 +227,69 @@ Status sample_gsm8k(const FlatDataset& d, const Args& a, int64_t count, PyRandom
   return Status::ok();
 }
 
+// lm-eval multiple-choice tasks: drawn like the others (evalscope's sampler over the split in
+// file order), requests built as the harness builds them (lm_eval_tasks.h).
+Status sample_choice_task(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng,
+                          std::vector<EvalEntry>& out) {
+  const TaskSplit ts = lm_eval_split(d.name);
+  if (!a.subset_list.empty() && !(a.subset_list.size() == 1 && a.subset_list[0] == ts.config))
+    return invalid_argument(fmt::format("dataset '{}' args: subset_list: {} has one subset, \"{}\"", d.name, d.name,
+                                        ts.config));
+  if (a.few_shot_num != 0)
+    return invalid_argument(fmt::format("dataset '{}': few-shot prompts are not supported for lm-eval tasks (the "
+                                        "harness's default is zero-shot)", d.name));
+  QB_ASSIGN_OR_RETURN(std::vector<ChoiceDoc> docs, load_choice_docs(a.dir, d.name, a.format));
+  const int64_t k = drawn(count, docs.size(), d.name);
+  if (k == 0) return Status::ok();
+  for (uint64_t j : rng.sample(docs.size(), static_cast<uint64_t>(k))) {
+    ChoiceDoc& q = docs[j];
+    EvalEntry e = common_entry(d, a);
+    e.prompt_style = "loglikelihood";
+    e.chat_template = false;
+    e.subset_name = std::string(ts.config);
+    e.weight = d.weight / static_cast<double>(k);
+    e.gold = std::to_string(q.gold);
+    e.prompt = q.contexts[0];
+    if (q.contexts.size() > 1) e.contexts = q.contexts;
+    e.continuations = q.continuations;
+    e.choices = q.choices;
+    e.subset_id = q.index;
+    e.record_index = q.index;
+    e.source = q.where;
+    e.metadata = q.metadata;
+    out.push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
 }  // namespace
+
+Result<std::vector<EvalEntry>> perplexity_entries(const std::string& task, const std::filesystem::path& dir,
+                                                  FileFormat format, const std::string& task_type,
+                                                  const std::vector<std::string>& tags,
+                                                  const std::vector<std::string>& categories) {
+  QB_ASSIGN_OR_RETURN_CTX(std::vector<PerplexityDoc> docs, load_perplexity_docs(dir, task, format),
+                          "dataset '" + task + "'");
+  std::vector<EvalEntry> out;
+  for (auto& doc : docs) {
+    EvalEntry e;
+    e.dataset_name = task;
+    e.subset_name = std::string(lm_eval_split(task).config);
+    e.task_type = task_type;
+    e.tags = tags;
+    e.categories = categories;
+    e.weight = 1.0 / static_cast<double>(docs.size());
+    e.prompt_style = "rolling";
+    e.chat_template = false;
+    e.prompt = std::move(doc.text);
+    e.subset_id = doc.index;
+    e.record_index = doc.index;
+    e.source = doc.where;
+    e.metadata = {{"words", doc.words}, {"bytes", doc.bytes}};
+    out.push_back(std::move(e));
+  }
+  return out;
+}
 
 Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, const SampleOptions& opts) {
   QB_ASSIGN_OR_RETURN(std::vector<FlatDataset> flat, flatten(schema));
@@ -239,6 +303,8 @@ Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, cons
       QB_TRY_CTX(sample_mmlu(d, a, counts[i], rng, out), "sampling mmlu");
     } else if (d.name == "gsm8k") {
       QB_TRY_CTX(sample_gsm8k(d, a, counts[i], rng, out), "sampling gsm8k");
+    } else if (const auto* t = spec::find_task(d.name); t && t->kind == spec::TaskKind::kMultipleChoice) {
+      QB_TRY_CTX(sample_choice_task(d, a, counts[i], rng, out), "sampling " + d.name);
     } else {
       return invalid_argument(fmt::format("dataset '{}': unknown benchmark (qbuild knows mmlu and gsm8k)", d.name));
     }
@@ -268,6 +334,7 @@ nlohmann::ordered_json EvalEntry::to_json() const {
   j["gold"] = gold;
   j["prompt_style"] = prompt_style;
   j["chat_template"] = chat_template;
+  if (!contexts.empty()) j["contexts"] = contexts;
   if (!continuations.empty()) j["continuations"] = continuations;
   j["record_index"] = record_index;
   j["source"] = source;
@@ -310,17 +377,34 @@ Result<EvalEntry> EvalEntry::from_json(const nlohmann::json& j, const std::strin
   QB_ASSIGN_OR_RETURN(e.record_index, field<int64_t>(j, "record_index", where));
   QB_ASSIGN_OR_RETURN(e.source, field<std::string>(j, "source", where));
   QB_ASSIGN_OR_RETURN(e.fewshot_indices, field<std::vector<int64_t>>(j, "fewshot_indices", where));
-  if (e.dataset_name != "mmlu" && e.dataset_name != "gsm8k") {
+  const spec::TaskInfo* task = spec::find_task(e.dataset_name);
+  if (!task) {
     return invalid_argument(fmt::format("{}: field 'dataset_name': unknown benchmark \"{}\"", where, e.dataset_name));
   }
-  if (e.prompt_style != "generative" && e.prompt_style != "loglikelihood") {
+  if (e.prompt_style != "generative" && e.prompt_style != "loglikelihood" && e.prompt_style != "rolling") {
     return invalid_argument(fmt::format("{}: field 'prompt_style': unknown style \"{}\"", where, e.prompt_style));
+  }
+  const bool want_rolling = task->kind == spec::TaskKind::kPerplexity;
+  if (want_rolling != (e.prompt_style == "rolling") ||
+      (task->kind == spec::TaskKind::kMultipleChoice && e.prompt_style != "loglikelihood")) {
+    return invalid_argument(fmt::format("{}: field 'prompt_style': \"{}\" does not fit the task '{}'", where,
+                                        e.prompt_style, e.dataset_name));
   }
   if (j.contains("continuations")) {
     QB_ASSIGN_OR_RETURN(e.continuations, field<std::vector<std::string>>(j, "continuations", where));
   }
-  if (e.prompt_style == "loglikelihood" && e.continuations.size() != 4) {
-    return invalid_argument(where + ": field 'continuations': a loglikelihood entry needs 4 continuations");
+  if (j.contains("contexts")) {
+    QB_ASSIGN_OR_RETURN(e.contexts, field<std::vector<std::string>>(j, "contexts", where));
+  }
+  if (e.prompt_style == "loglikelihood") {
+    const size_t need = e.dataset_name == "mmlu" ? 4 : e.continuations.size();
+    if (e.continuations.size() != need || need < 2)
+      return invalid_argument(fmt::format("{}: field 'continuations': a loglikelihood entry needs {} continuations, "
+                                          "has {}", where, e.dataset_name == "mmlu" ? "4" : "at least 2",
+                                          e.continuations.size()));
+    if (!e.contexts.empty() && e.contexts.size() != e.continuations.size())
+      return invalid_argument(fmt::format("{}: field 'contexts': {} contexts for {} continuations", where,
+                                          e.contexts.size(), e.continuations.size()));
   }
   QB_ASSIGN_OR_RETURN(nlohmann::json sample, field<nlohmann::json>(j, "prompt", where));
   const std::string pw = where + ": field 'prompt'";
@@ -334,6 +418,16 @@ Result<EvalEntry> EvalEntry::from_json(const nlohmann::json& j, const std::strin
     QB_ASSIGN_OR_RETURN(e.choices, field<std::vector<std::string>>(sample, "choices", pw));
   }
   if (e.dataset_name == "mmlu" && e.choices.size() != 4) return invalid_argument(pw + ": mmlu needs 4 choices");
+  if (task->kind == spec::TaskKind::kMultipleChoice) {
+    if (e.choices.size() != e.continuations.size())
+      return invalid_argument(fmt::format("{}: {} choices for {} continuations", pw, e.choices.size(),
+                                          e.continuations.size()));
+    char* end = nullptr;
+    const long g = std::strtol(e.gold.c_str(), &end, 10);
+    if (e.gold.empty() || *end != '\0' || g < 0 || g >= static_cast<long>(e.choices.size()))
+      return invalid_argument(fmt::format("{}: field 'gold': expected a choice index 0..{}, got \"{}\"", where,
+                                          e.choices.size() - 1, e.gold));
+  }
   if (e.dataset_name == "mmlu" && (e.gold.size() != 1 || e.gold[0] < 'A' || e.gold[0] > 'D')) {
     return invalid_argument(fmt::format("{}: field 'gold': expected a letter A..D, got \"{}\"", where, e.gold));
   }
@@ -387,19 +481,59 @@ Result<Score> score_generation(const EvalEntry& e, std::string_view output, cons
   return s;
 }
 
-Result<Score> score_loglikelihoods(const EvalEntry& e, const std::array<double, 4>& ll) {
+bool has_acc_norm(std::string_view dataset) {
+  return dataset == "arc_challenge" || dataset == "arc_easy" || dataset == "hellaswag" || dataset == "piqa";
+}
+
+Result<Score> score_loglikelihoods(const EvalEntry& e, const std::vector<double>& ll) {
   if (e.prompt_style != "loglikelihood") {
-    return invalid_argument(fmt::format("entry {}: a generative entry is scored from its generated text", e.index));
+    return invalid_argument(fmt::format("entry {}: a {} entry is not scored from log-likelihoods", e.index,
+                                        e.prompt_style));
   }
-  size_t best = 0;
-  for (size_t i = 1; i < 4; ++i) {
-    if (ll[i] > ll[best]) best = i;
-  }
+  if (ll.size() != e.continuations.size() || ll.empty())
+    return invalid_argument(fmt::format("entry {}: {} log-likelihoods for {} continuations", e.index, ll.size(),
+                                        e.continuations.size()));
+  auto argmax = [](const std::vector<double>& v) {
+    size_t best = 0;
+    for (size_t i = 1; i < v.size(); ++i)
+      if (v[i] > v[best]) best = i;
+    return best;
+  };
+  const size_t best = argmax(ll);
   Score s;
   s.index = e.index;
-  s.extracted = std::string(1, static_cast<char>('A' + best));
+  if (e.dataset_name == "mmlu") {
+    s.extracted = std::string(1, static_cast<char>('A' + best));
+  } else {
+    s.extracted = std::to_string(best);
+  }
   s.correct = s.extracted == e.gold;
+  if (has_acc_norm(e.dataset_name)) {
+    if (e.choices.size() != ll.size())
+      return invalid_argument(fmt::format("entry {}: acc_norm needs the {} choices", e.index, ll.size()));
+    std::vector<double> norm(ll.size());
+    for (size_t i = 0; i < ll.size(); ++i) norm[i] = ll[i] / static_cast<double>(py_len(e.choices[i]));
+    s.correct_norm = std::to_string(argmax(norm)) == e.gold;
+  }
   return s;
+}
+
+Perplexity aggregate_perplexity(const std::vector<double>& ll, const std::vector<int64_t>& tokens,
+                                const std::vector<int64_t>& words, const std::vector<int64_t>& bytes) {
+  Perplexity p;
+  p.documents = static_cast<int64_t>(ll.size());
+  for (size_t i = 0; i < ll.size(); ++i) {
+    p.loglikelihood += ll[i];
+    p.tokens += tokens[i];
+    p.words += words[i];
+    p.bytes += bytes[i];
+  }
+  auto ratio = [&](int64_t n) { return n > 0 ? -p.loglikelihood / static_cast<double>(n) : 0.0; };
+  p.word_perplexity = std::exp(ratio(p.words));
+  p.byte_perplexity = std::exp(ratio(p.bytes));
+  p.bits_per_byte = ratio(p.bytes) / std::log(2.0);
+  p.token_perplexity = std::exp(ratio(p.tokens));
+  return p;
 }
 
 Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries, const std::vector<Score>& scores) {
@@ -413,10 +547,11 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
     by_index[s.index] = &s;
   }
   for (size_t i = 0; i < entries.size(); ++i) {
-    if (!by_index[i]) return invalid_argument(fmt::format("report: no score for index {}", i));
+    if (!by_index[i] && entries[i].prompt_style != "rolling")
+      return invalid_argument(fmt::format("report: no score for index {}", i));
   }
   struct Tally {
-    int64_t n = 0, correct = 0;
+    int64_t n = 0, correct = 0, norm_n = 0, norm_correct = 0;
     double wsum = 0, wcorrect = 0;
   };
   std::vector<std::string> dataset_order;
@@ -426,7 +561,9 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
   Tally all;
   for (size_t i = 0; i < entries.size(); ++i) {
     const EvalEntry& e = entries[i];
+    if (e.prompt_style == "rolling") continue;  // a perplexity document: no accuracy
     const bool ok = by_index[i]->correct;
+    const std::optional<bool> norm = by_index[i]->correct_norm;
     if (!per_dataset.count(e.dataset_name)) dataset_order.push_back(e.dataset_name);
     auto key = std::make_pair(e.dataset_name, e.subset_name);
     if (!per_subset.count(key)) subset_order[e.dataset_name].push_back(e.subset_name);
@@ -435,11 +572,21 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
       t->correct += ok;
       t->wsum += e.weight;
       t->wcorrect += ok ? e.weight : 0;
+      if (norm) {
+        t->norm_n += 1;
+        t->norm_correct += *norm;
+      }
     }
   }
   auto acc_json = [](const Tally& t) {
     Accuracy a = accuracy(t.correct, t.n);
-    return nlohmann::ordered_json{{"n", a.n}, {"correct", a.correct}, {"acc", a.acc}, {"stderr", a.stderr_}};
+    nlohmann::ordered_json j{{"n", a.n}, {"correct", a.correct}, {"acc", a.acc}, {"stderr", a.stderr_}};
+    if (t.norm_n > 0) {
+      Accuracy an = accuracy(t.norm_correct, t.norm_n);
+      j["acc_norm"] = an.acc;
+      j["acc_norm_stderr"] = an.stderr_;
+    }
+    return j;
   };
   nlohmann::ordered_json report;
   report["datasets"] = nlohmann::ordered_json::array();
@@ -464,8 +611,12 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
     }
     report["datasets"].push_back(std::move(dj));
   }
-  report["overall"] = acc_json(all);
-  report["weighted_acc"] = all.wsum > 0 ? all.wcorrect / all.wsum : 0.0;
+  if (all.n > 0) {  // an eval of perplexity tasks only has no accuracy
+    Tally overall = all;
+    overall.norm_n = 0;  // acc_norm is per task, never pooled across tasks
+    report["overall"] = acc_json(overall);
+    report["weighted_acc"] = all.wsum > 0 ? all.wcorrect / all.wsum : 0.0;
+  }
   return report;
 }
 
