@@ -13,7 +13,7 @@ for f in glob.glob(f"{proj}/cache/objects/*/*/qbuild-artifact.json"):
     m = d.get("meta", {})
     rows.append((d["kind"], d.get("name", ""), m.get("device", ""), m.get("duration_s", 0.0),
                  m.get("peak_gpu_gib"), m.get("peak_rss_gib")))
-order = {"sample": 0, "trans": 1, "quant": 2, "base_eval": 3, "eval": 4}
+order = {"check": 0, "sample": 1, "trans": 2, "quant": 3, "generate": 4, "score": 5}
 rows.sort(key=lambda r: (order.get(r[0], 9), r[1]))
 print("| step | name | device | wall s | peak GPU GiB | peak host GiB |")
 print("|---|---|---|---|---|---|")

@@ -89,10 +89,12 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   app.add_flag("-v,--verbose", c.verbose, "show every pass and Ninja's commands");
   app.add_flag("-n,--dry-run", b.dry_run, "print the plan with the reason each step would run; run nothing");
   app.add_option("-j,--jobs", b.jobs,
-                 "parallel steps (default: project.yaml's jobs, the number of cores); GPU steps are also limited to "
-                 "one per device; each step gets cores / jobs intra-op CPU threads (at least 1), so parallel CPU "
-                 "steps never oversubscribe the machine");
-  app.add_option("-k,--keep-going", b.keep_going, "keep going until N steps fail (0 = never stop)");
+                 "parallel steps (0 or unset: project.yaml's jobs, the number of cores); GPU steps are also limited "
+                 "to one per device; each step gets cores / jobs intra-op CPU threads (at least 1), so parallel CPU "
+                 "steps never oversubscribe the machine")
+      ->check(CLI::Range(0, 4096));
+  app.add_option("-k,--keep-going", b.keep_going, "keep going until N steps fail (0 = never stop)")
+      ->check(CLI::Range(0, 1000000));
   app.add_flag("--no-wait", b.no_wait, "fail instead of waiting when another qbuild runs here");
   app.add_option("targets", b.targets, "what to build (see Targets below)");
 

@@ -78,6 +78,17 @@ std::variant<Loaded, int> load_and_plan(const Common& c, const std::vector<std::
   if (!planned.is_ok()) return fail(planned.status());
   l.planned = std::move(*planned);
   passes.done("plan");
+  // A pipeline folder without a single config is a wrong --pipeline (or a checkout without its
+  // configs), not an empty study: say so rather than "0 to run" — and gc must not take it for
+  // "nothing is needed".
+  if (std::none_of(l.planned.graph.nodes.begin(), l.planned.graph.nodes.end(),
+                   [](const graph::Node& n) { return !n.is_source(); })) {
+    std::fprintf(stderr,
+                 "qbuild: error: the pipeline '%s' describes no artifacts (no configs under its 1-trans/, 2-quant/, "
+                 "3-eval/); is --pipeline right?\n",
+                 c.selection.pipeline_dir.c_str());
+    return kExitConfig;
+  }
   return l;
 }
 
@@ -158,7 +169,7 @@ int cmd_explain(const Common& c, const std::string& target, const runner::StepRe
     if (!n.config_file.empty()) std::printf("  config: %s\n", n.config_file.c_str());
     for (const auto& reason : item.reasons) std::printf("  why: %s\n", reason.c_str());
     std::printf("  hashed:\n");
-    for (const auto& line : n.explain) std::printf("    %s\n", line.c_str());
+    for (const auto& line : graph::explain_key(g, item.node)) std::printf("    %s\n", line.c_str());
     for (const auto& in : n.inputs) std::printf("  input %s: %s %s\n", in.role.c_str(), g.node(in.node).kind.c_str(), g.node(in.node).name.c_str());
     if (auto a = l.project->index().artifact(n.key); a.is_ok() && *a) {
       const auto& meta = (*a)->meta;
@@ -291,16 +302,9 @@ int cmd_gc(const Common& c, const std::vector<std::string>& targets, const GcArg
   auto r = load_and_plan(c, {}, reg, a.dry_run, a.no_wait, passes, /*exclusive_store=*/true);
   if (auto* rc = std::get_if<int>(&r)) return *rc;
   auto& l = std::get<Loaded>(r);
-  std::set<std::string> live;
+  std::set<std::string> live;  // never empty: load_and_plan refuses a pipeline without configs
   for (const auto& n : l.planned.graph.nodes)
     if (!n.is_source()) live.insert(n.key);
-  if (live.empty()) {
-    std::fprintf(stderr,
-                 "qbuild: error: the pipeline '%s' describes no artifacts (no configs under its 1-trans/, 2-quant/, "
-                 "3-eval/); gc refuses to delete every object. Is --pipeline right?\n",
-                 c.selection.pipeline_dir.c_str());
-    return kExitConfig;
-  }
   runner::GcOptions go;
   go.keep_days = a.keep_days;
   go.all = a.all;

@@ -117,7 +117,9 @@ void add_tool_commands(CLI::App& app, ToolArgs& a) {
   a.generate->add_option("--model", g.model_dir, "a Hugging Face model folder (dense or compressed-tensors)")->required();
   a.generate->add_option("--tokenizer", g.tokenizer, "tokenizer.json or its folder (default: the model folder)");
   a.generate->add_flag("--chat", g.chat, "wrap the prompt in the chat template (ChatML, thinking off)");
-  a.generate->add_option("--max-new-tokens", g.max_new_tokens, "tokens to generate")->capture_default_str();
+  a.generate->add_option("--max-new-tokens", g.max_new_tokens, "tokens to generate (prompt + these must fit the model's max_position_embeddings)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   a.generate->add_option("--device", g.device, "cpu | cuda | cuda:N")->capture_default_str();
   a.generate->add_option("--dtype", g.dtype, "float32 | bfloat16 | float16 (default: the checkpoint's)");
   a.generate->add_option("prompt", a.prompt_words, "the prompt (joined with spaces)")->required();
@@ -143,7 +145,25 @@ void add_tool_commands(CLI::App& app, ToolArgs& a) {
   a.random_model->add_option("--out", r.out, "the model folder to create")->required();
 }
 
+namespace {
+int dispatch(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools);
+}  // namespace
+
+// The model tools run libtorch outside any step: a device failure (out of memory, a driver
+// error) is reported here like the step runner reports it, never as an abort.
 int run_tool_command(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools) {
+  try {
+    return dispatch(app, a, tools);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    if (auto cut = what.find("\nException raised from"); cut != std::string::npos) what.resize(cut);  // libtorch's backtrace
+    std::fprintf(stderr, "qbuild: error: the model runtime failed: %s\n", what.c_str());
+    return kExitBuildFailed;
+  }
+}
+
+namespace {
+int dispatch(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools) {
   if (a.tokenize && a.tokenize->parsed()) {
     if (a.file.empty() && a.texts.empty()) return tool_error("tokenize", invalid_argument("give a TEXT or --file F"));
     return run_tokenize(a);
@@ -181,5 +201,7 @@ int run_tool_command(const CLI::App& app, const ToolArgs& a, const runner::Model
   }
   return s.is_ok() ? kExitOk : tool_error(name, s);
 }
+
+}  // namespace
 
 }  // namespace qb::cli

@@ -20,6 +20,10 @@ namespace {
 // Aliases share nodes in yaml-cpp, so a small file can expand into a huge tree ("billion
 // laughs"); no real config comes anywhere near this.
 constexpr int kMaxNodes = 100000;
+// An alias may refer to the node that contains it (`&a [*a]`): yaml-cpp then hands out a cyclic
+// graph, which the node budget alone would only stop after overflowing the stack. No config
+// nests anywhere near this deep.
+constexpr int kMaxDepth = 64;
 
 class Converter {
  public:
@@ -80,9 +84,20 @@ class Converter {
     return false;
   }
 
-  // Returns false when the node budget is exhausted.
-  bool convert(const YAML::Node& y, Node& out, const SourceLoc* key_loc) {
-    if (++nodes_ > kMaxNodes) return false;
+  // The first limit exceeded, if any (convert() then returns false).
+  std::string exceeded() const { return exceeded_; }
+
+  bool convert(const YAML::Node& y, Node& out, const SourceLoc* key_loc, int depth = 0) {
+    if (++nodes_ > kMaxNodes) {
+      exceeded_ = fmt::format("YAML document too large (more than {} nodes once aliases are expanded)",
+                              kMaxNodes);
+      return false;
+    }
+    if (depth > kMaxDepth) {
+      exceeded_ = fmt::format("YAML nested more than {} levels deep (an alias inside the node it names?)",
+                              kMaxDepth);
+      return false;
+    }
     const YAML::Mark mark = y.Mark();
     switch (y.Type()) {
       case YAML::NodeType::Scalar:
@@ -96,7 +111,7 @@ class Converter {
         out.loc = loc_of(mark, 1);
         for (const YAML::Node& item : y) {
           out.items.emplace_back();
-          if (!convert(item, out.items.back(), nullptr)) return false;
+          if (!convert(item, out.items.back(), nullptr, depth + 1)) return false;
         }
         return true;
       case YAML::NodeType::Map:
@@ -105,8 +120,8 @@ class Converter {
         for (auto it = y.begin(); it != y.end(); ++it) {
           out.entries.emplace_back();
           auto& [k, v] = out.entries.back();
-          if (!convert(it->first, k, nullptr)) return false;
-          if (!convert(it->second, v, &k.loc)) return false;
+          if (!convert(it->first, k, nullptr, depth + 1)) return false;
+          if (!convert(it->second, v, &k.loc, depth + 1)) return false;
         }
         return true;
       case YAML::NodeType::Null:
@@ -127,6 +142,7 @@ class Converter {
   const std::string& text_;
   std::vector<std::size_t> line_starts_;
   int nodes_ = 0;
+  std::string exceeded_;
 };
 
 }  // namespace
@@ -159,8 +175,7 @@ std::optional<Node> parse_yaml(const std::string& file, const std::string& text,
     Node root;
     if (docs.empty()) return root;
     if (!conv.convert(docs[0], root, nullptr)) {
-      diags.error(SourceLoc{file, 0, 0, 0},
-                  "YAML document too large (more than 100000 nodes once aliases are expanded)");
+      diags.error(SourceLoc{file, 0, 0, 0}, conv.exceeded());
       return std::nullopt;
     }
     return root;

@@ -30,7 +30,8 @@ struct Node {
 
 // Parses `text`, the content of `file` (the display path), and registers it with `diags` for
 // snippets. Malformed YAML is reported at yaml-cpp's mark ("malformed YAML: ...") and gives
-// nullopt; so does a file with several documents or one whose aliases expand past a size limit.
+// nullopt; so does a file with several documents or one whose aliases expand past a size limit
+// or nest past a depth limit (an alias inside the node it names).
 // An empty file gives a null root. Never throws.
 std::optional<Node> parse_yaml(const std::string& file, const std::string& text,
                                Diagnostics& diags);

@@ -18,6 +18,13 @@ std::optional<int> Graph::find_key(const std::string& key) const {
 
 namespace {
 
+// What a step node's key hashes: its kind, the kind's code version, its canonical params and
+// each input's role and key.
+void feed_step_key(Hasher& h, const Graph& g, const Node& n) {
+  h.salt(kKeySalt).str("kind", n.kind).i64("code_version", n.code_version).json("params", n.params);
+  for (const auto& in : n.inputs) h.digest_field("input:" + in.role, *Digest::from_hex(g.node(in.node).key));
+}
+
 class Builder {
  public:
   Builder(const stdfs::path& root, const KindCatalog& kinds, store::Index& index)
@@ -84,20 +91,18 @@ class Builder {
     return idx;
   }
 
-  // A step node; returns the index of an existing node with the same key if there is one.
+  // A step node; returns the index of an existing node with the same key if there is one. Its
+  // explain lines are left to explain_key(), which feeds the same fields again.
   int step(Node n) {
     auto k = kinds_.find(n.kind);
     n.available = k != kinds_.end();
     n.code_version = n.available ? k->second.code_version : 0;
     n.gpu = n.available && k->second.gpu;
-    Hasher h;
-    h.salt(kKeySalt).str("kind", n.kind).i64("code_version", n.code_version).json("params", n.params);
-    for (const auto& in : n.inputs) {
-      h.digest_field("input:" + in.role, *Digest::from_hex(g.node(in.node).key));
+    for (const auto& in : n.inputs)
       if (!g.node(in.node).available) n.available = false;
-    }
+    Hasher h(Hasher::Explain::kSkip);
+    feed_step_key(h, g, n);
     n.key = h.digest().hex();
-    n.explain = h.explain();
     return add(std::move(n));
   }
 
@@ -159,9 +164,12 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
 
   // Quantized models: one variant per trans × quant.
   std::map<std::string, std::string> variant_origin;
+  std::vector<nlohmann::json> recipes;  // each quant config's canonical JSON, made once
+  for (const auto& q : in.quant) recipes.push_back(q.recipe.to_json());
   for (std::size_t ti = 0; ti < in.trans.size(); ++ti) {
     const auto& t = in.trans[ti];
-    for (const auto& q : in.quant) {
+    for (std::size_t qi = 0; qi < in.quant.size(); ++qi) {
+      const auto& q = in.quant[qi];
       Variant v;
       v.name = model_basename(t.input_model) + t.suffix.value_or("") + q.suffix;
       v.trans_name = t.name;
@@ -176,7 +184,7 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
       n.name = v.name;
       n.identity = "quant:" + t.name + "/" + q.name;
       n.config_file = q.file;
-      n.params = q.recipe.to_json();
+      n.params = recipes[qi];
       n.inputs = {{"model", trans_nodes[ti]}};
       if (!t.suffix) n.inputs.push_back({"check", b.check(trans_nodes[ti])});  // the source model itself
       if (q.calib_path) {
@@ -210,6 +218,23 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     // The settings every generate/score node of this eval carries (not hashed).
     nlohmann::json settings = {{"work_dir", e.work_dir}, {"dataset_name", e.dataset_name}};
     if (!e.devices.empty()) settings["devices"] = e.devices;  // this eval's GPUs (a subset of the project's)
+    // The canonical JSON of this eval's generate and score specs, made once per variation.
+    std::map<std::string, nlohmann::json> generate_params;  // by logits mode
+    std::map<bool, nlohmann::json> score_params;            // by fidelity
+    auto generate_json = [&](const std::string& logits) -> const nlohmann::json& {
+      auto it = generate_params.find(logits);
+      if (it != generate_params.end()) return it->second;
+      spec::GenerateSpec gs = e.generate;
+      gs.logits = logits;
+      return generate_params.emplace(logits, gs.to_json()).first->second;
+    };
+    auto score_json = [&](bool fidelity) -> const nlohmann::json& {
+      auto it = score_params.find(fidelity);
+      if (it != score_params.end()) return it->second;
+      spec::ScoreSpec ss = e.score;
+      ss.fidelity = fidelity;
+      return score_params.emplace(fidelity, ss.to_json()).first->second;
+    };
     // One generate + score pair: `who` names the model in identities and logs.
     auto evaluate = [&](int model, const std::string& display, const std::string& identity_tail,
                         const std::string& logits, std::optional<std::pair<int, int>> base,
@@ -228,17 +253,13 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
         n.log_name = display + "_" + e.dataset_name + "_" + kind;
         return b.step(std::move(n));
       };
-      spec::GenerateSpec gs = e.generate;
-      gs.logits = logits;
       std::vector<NodeInput> gen_inputs = {{"model", model}, {"eval_set", sample}};
       if (g.node(model).is_source()) gen_inputs.push_back({"check", b.check(model)});
       if (base) gen_inputs.push_back({"base", base->first});
-      const int gen = node("generate", gs.to_json(), gen_inputs);
-      spec::ScoreSpec ss = e.score;
-      ss.fidelity = base.has_value();
+      const int gen = node("generate", generate_json(logits), gen_inputs);
       std::vector<NodeInput> score_inputs = {{"generation", gen}, {"eval_set", sample}};
       if (base) score_inputs.push_back({"base", base->second});
-      return {gen, node("score", ss.to_json(), score_inputs)};
+      return {gen, node("score", score_json(base.has_value()), score_inputs)};
     };
 
     std::map<std::string, std::pair<int, int>> base_of_model;  // source model path -> (generate, score)
@@ -287,6 +308,14 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
                                 "): shorten the names (model folder, output_suffix, dataset_name)");
   }
   return std::move(g);
+}
+
+std::vector<std::string> explain_key(const Graph& g, int i) {
+  const Node& n = g.node(i);
+  if (n.is_source()) return n.explain;
+  Hasher h;
+  feed_step_key(h, g, n);
+  return h.explain();
 }
 
 Result<std::set<int>> select_targets(const Graph& g, const std::vector<std::string>& targets) {

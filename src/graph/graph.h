@@ -94,7 +94,7 @@ struct Node {
   bool gpu = false;
   bool available = true;             // false: the kind is not built into this qbuild
   std::filesystem::path source_path; // source nodes: the file or folder (relative to root)
-  std::vector<std::string> explain;  // what went into the key, one line per field
+  std::vector<std::string> explain;  // source nodes: what went into the key (explain_key() for any node)
   std::vector<std::string> links;    // friendly paths pointing at the artifact (data/models/<v>)
   std::string log_name;              // "<variant>_quant" → logs/<inv>/<variant>_quant.log
 
@@ -128,6 +128,11 @@ struct Graph {
 // names, unreadable sources) are Status.
 Result<Graph> build_graph(const GraphInput& in, const std::filesystem::path& root, const KindCatalog& kinds,
                           store::Index& index);
+
+// What went into node i's key, one line per field ("kind = quant", "params = {...}"), for
+// `qbuild explain`. Step nodes' lines are made here, not when the graph is built: every
+// invocation hashes every node, and the lines (a JSON dump each) cost more than the hashing.
+std::vector<std::string> explain_key(const Graph& g, int node);
 
 // The node indices a target needs (with all their dependencies). Targets: a results CSV
 // ("results/<dataset_name>.csv"), a model ("data/models/<variant>"), an eval set

@@ -37,6 +37,12 @@ std::vector<std::string> json_diff(const nlohmann::json& a, const nlohmann::json
 
 Result<Plan> make_plan(const Graph& g, const std::set<int>& selected, const store::ObjectStore& store,
                        store::Index& index, const std::map<std::string, std::string>& damaged) {
+  return make_plan(g, selected, [&](const std::string& key) { return store.contains(key); }, index, damaged);
+}
+
+Result<Plan> make_plan(const Graph& g, const std::set<int>& selected,
+                       const std::function<bool(const std::string& key)>& in_store, store::Index& index,
+                       const std::map<std::string, std::string>& damaged) {
   Plan plan;
   std::map<int, Action> action_of;
   for (int i : selected) {  // std::set: ascending = topological (inputs are added first)
@@ -53,7 +59,7 @@ Result<Plan> make_plan(const Graph& g, const std::set<int>& selected, const stor
           self = false;
         }
       if (self) item.reasons.push_back("step kind '" + n.kind + "' is not available in this build of qbuild");
-    } else if (store.contains(n.key) && !damaged.count(n.key)) {
+    } else if (in_store(n.key) && !damaged.count(n.key)) {
       item.action = Action::kCached;
       item.reasons.push_back("cached");
     } else {

@@ -3,6 +3,7 @@
 // It is computed from the store and the index, not from `ninja -n`, which cannot see keys.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -29,8 +30,14 @@ struct Plan {
   int to_run = 0, cached = 0, unavailable = 0;
 };
 
-// `damaged`: artifacts found damaged (key → what is wrong), planned to run again with that
-// reason even when still in the store (a read-only command reports them and moves nothing).
+// `in_store(key)`: whether the artifact is in the store (the build passes what its check of
+// every artifact found). `damaged`: artifacts found damaged (key → what is wrong), planned to run
+// again with that reason even when still in the store (a read-only command reports them and
+// moves nothing).
+Result<Plan> make_plan(const Graph& g, const std::set<int>& selected,
+                       const std::function<bool(const std::string& key)>& in_store, store::Index& index,
+                       const std::map<std::string, std::string>& damaged = {});
+// The same, asking the store.
 Result<Plan> make_plan(const Graph& g, const std::set<int>& selected, const store::ObjectStore& store,
                        store::Index& index, const std::map<std::string, std::string>& damaged = {});
 

@@ -61,6 +61,7 @@ Result<std::string> generate_build_file(const Graph& g, const std::set<int>& sel
   return w.str();
 }
 
+// Keep node_spec() and node_spec_fingerprint() together: a field added to one goes into the other.
 nlohmann::json node_spec(const Graph& g, int i, const store::Layout& layout) {
   const Node& n = g.node(i);
   nlohmann::json inputs = nlohmann::json::array();
@@ -74,6 +75,22 @@ nlohmann::json node_spec(const Graph& g, int i, const store::Layout& layout) {
           {"name", n.name},        {"identity", n.identity}, {"config_file", n.config_file},
           {"params", n.params},    {"settings", n.settings}, {"inputs", inputs},     {"code_version", n.code_version},
           {"gpu", n.gpu},          {"log_name", n.log_name}, {"links", n.links}};
+}
+
+Digest node_spec_fingerprint(const Graph& g, int i) {
+  const Node& n = g.node(i);
+  Hasher h(Hasher::Explain::kSkip);
+  h.salt("qbuild-node-file-v1").str("key", n.key).str("kind", n.kind).str("name", n.name).str("identity", n.identity);
+  h.str("config_file", n.config_file).json("settings", n.settings).i64("code_version", n.code_version);
+  h.boolean("gpu", n.gpu).str("log_name", n.log_name).i64("links", static_cast<std::int64_t>(n.links.size()));
+  for (const auto& l : n.links) h.str("link", l);
+  h.i64("inputs", static_cast<std::int64_t>(n.inputs.size()));
+  for (const auto& in : n.inputs) {
+    const Node& src = g.node(in.node);
+    h.str("role", in.role).str("key", src.key).str("kind", src.kind).str("name", src.name);
+    h.boolean("source", src.is_source()).str("path", src.is_source() ? src.source_path.string() : std::string());
+  }
+  return h.digest();
 }
 
 }  // namespace qb::ninja

@@ -11,6 +11,7 @@
 #include "graph/graph.h"
 #include "ninja/ninja_writer.h"
 #include "store/layout.h"
+#include "util/hash.h"
 
 namespace qb::ninja {
 
@@ -29,5 +30,11 @@ Result<std::string> generate_build_file(const graph::Graph& g, const std::set<in
 
 // Node specs: cache/nodes/<key>.json, what `qbuild step <kind> <key>` runs from.
 nlohmann::json node_spec(const graph::Graph& g, int node, const store::Layout& layout);
+
+// A fingerprint of a step node's node_spec() without building it: its key (which covers the
+// kind, the code version, the params and the inputs' roles and keys) and every other field
+// node_spec() writes. Equal fingerprints mean equal node files: the build's outputs memo skips
+// writing them on that (tests/ninja checks that a change to any field changes it).
+Digest node_spec_fingerprint(const graph::Graph& g, int node);
 
 }  // namespace qb::ninja

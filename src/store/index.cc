@@ -10,15 +10,8 @@
 namespace qb::store {
 
 Result<FileStat> stat_file(const std::filesystem::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return errno_error("stat '" + path.string() + "'");
-  FileStat f;
-  f.dev = st.st_dev;
-  f.ino = st.st_ino;
-  f.size = static_cast<std::uint64_t>(st.st_size);
-  f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  f.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
-  return f;
+  if (auto f = fs::stat_of(path)) return *f;
+  return errno_error("stat '" + path.string() + "'");
 }
 
 ArtifactRow ArtifactRow::from_manifest(const Manifest& m) {
@@ -205,6 +198,31 @@ Result<std::vector<ArtifactRow>> Index::artifacts_of_kind(const std::string& kin
     QB_ASSIGN_OR_RETURN(bool row, st.step());
     if (!row) break;
     out.push_back(read_artifact(st));
+  }
+  return out;
+}
+
+Result<std::vector<ArtifactStamp>> Index::artifact_stamps(const std::string& kind) {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare("SELECT key, name, identity, created_unix FROM artifacts WHERE kind = ? "
+                                           "ORDER BY created_unix"));
+  st.bind(1, kind);
+  std::vector<ArtifactStamp> out;
+  for (;;) {
+    QB_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) break;
+    out.push_back({st.text(0), st.text(1), st.text(2), st.real(3)});
+  }
+  return out;
+}
+
+Result<std::map<std::string, ArtifactRow>> Index::artifacts(const std::vector<std::string>& keys) {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare(std::string("SELECT ") + kArtifactCols + " FROM artifacts WHERE key = ?"));
+  std::map<std::string, ArtifactRow> out;
+  for (const auto& key : keys) {
+    st.bind(1, key);
+    QB_ASSIGN_OR_RETURN(bool row, st.step());
+    if (row) out.emplace(key, read_artifact(st));
+    st.reset();
   }
   return out;
 }

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,11 +37,7 @@ enum class IndexAccess {
   kImmutable,  // read-only without locks or WAL (a cache on a read-only file system)
 };
 
-struct FileStat {
-  std::uint64_t dev = 0, ino = 0, size = 0;
-  std::int64_t mtime_ns = 0, ctime_ns = 0;
-  bool operator==(const FileStat&) const = default;
-};
+using FileStat = fs::FileStat;
 Result<FileStat> stat_file(const std::filesystem::path& path);
 
 struct ArtifactRow {
@@ -49,6 +46,13 @@ struct ArtifactRow {
   nlohmann::json params, inputs, meta;
   // The row upsert_artifact() would store for `m` (for readers that fall back to manifests).
   static ArtifactRow from_manifest(const Manifest& m);
+};
+
+// What identifies an artifact row's content without its JSON: a row is written once per build
+// of its key, from the manifest, so (key, created_unix) changes whenever the row does.
+struct ArtifactStamp {
+  std::string key, name, identity;
+  double created_unix = 0;
 };
 
 struct RunRow {
@@ -89,6 +93,10 @@ class Index {
   // The most recently built artifact of a node identity (e.g. "quant:original/rtn").
   Result<std::optional<ArtifactRow>> last_built(const std::string& identity);
   Result<std::vector<ArtifactRow>> artifacts_of_kind(const std::string& kind);
+  // The stamps of every artifact of `kind`, ordered by created_unix (no JSON is parsed).
+  Result<std::vector<ArtifactStamp>> artifact_stamps(const std::string& kind);
+  // The rows of those of `keys` the index has (one prepared statement for all).
+  Result<std::map<std::string, ArtifactRow>> artifacts(const std::vector<std::string>& keys);
   Result<std::vector<std::string>> artifact_keys();
   // Keys of the store's artifacts (with a manifest) that have no row here, sorted. Costs one
   // readdir per shard, a stat per object and one query.

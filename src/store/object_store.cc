@@ -71,7 +71,8 @@ std::int64_t mtime_ns_of(const struct stat& st) {
 }
 }  // namespace
 
-Status ObjectStore::verify(const std::string& key, VerifyLevel level, const FileHasher& hasher) const {
+Status ObjectStore::verify(const std::string& key, VerifyLevel level, const FileHasher& hasher,
+                           std::vector<SeenFile>* seen) const {
   QB_ASSIGN_OR_RETURN(Manifest m, read_manifest(key));
   auto dir = layout_.object_dir(key);
   for (const auto& f : m.files) {
@@ -94,6 +95,7 @@ Status ObjectStore::verify(const std::string& key, VerifyLevel level, const File
       if (d.hex() != f.value("xxh3", ""))
         return corrupt("artifact " + key + ": file '" + rel + "' does not match its checksum");
     }
+    if (seen) seen->push_back({rel, fs::file_stat(st)});
   }
   return Status::ok();
 }

@@ -58,6 +58,11 @@ enum class VerifyLevel {
 // Hashes a file for verify(); the default reads it (hash_file). The planner passes the index's
 // memo so that a file whose mtime changed is hashed once, not at every plan.
 using FileHasher = std::function<Result<Digest>(const std::filesystem::path&)>;
+// A file as verify() found it: its path in the artifact and its stat at the check.
+struct SeenFile {
+  std::string path;
+  fs::FileStat stat;
+};
 
 class ObjectStore {
  public:
@@ -69,7 +74,10 @@ class ObjectStore {
   Result<Manifest> read_manifest(const std::string& key) const;
   // Checks the files the manifest lists (see VerifyLevel). Code::kCorrupt names the first bad
   // file; an unreadable manifest is Code::kCorrupt too.
-  Status verify(const std::string& key, VerifyLevel level, const FileHasher& hasher = {}) const;
+  // `seen`, when given, receives each file checked with its stat (when the check passes: what
+  // the check memo records).
+  Status verify(const std::string& key, VerifyLevel level, const FileHasher& hasher = {},
+                std::vector<SeenFile>* seen = nullptr) const;
   Status verify(const std::string& key, bool checksums) const {
     return verify(key, checksums ? VerifyLevel::kChecksum : VerifyLevel::kSize);
   }

@@ -97,10 +97,13 @@ Status AtomicFileWriter::append(const void* data, std::size_t size) {
   return write_all(fd_, p, size, tmp_);
 }
 
-Status AtomicFileWriter::commit() {
+Status AtomicFileWriter::commit() { return finish(true); }
+Status AtomicFileWriter::commit_unsynced() { return finish(false); }
+
+Status AtomicFileWriter::finish(bool durable) {
   if (fd_ < 0) return internal_error("commit of a closed AtomicFileWriter for '" + path_.string() + "'");
   QB_TRY(flush());
-  if (::fsync(fd_) != 0) return errno_error("fsync '" + tmp_.string() + "'");
+  if (durable && ::fsync(fd_) != 0) return errno_error("fsync '" + tmp_.string() + "'");
   if (::close(fd_) != 0) {
     fd_ = -1;
     Status s = errno_error("close '" + tmp_.string() + "'");
@@ -113,6 +116,7 @@ Status AtomicFileWriter::commit() {
     ::unlink(tmp_.c_str());
     return s;
   }
+  if (!durable) return Status::ok();
   std::filesystem::path dir = path_.parent_path().empty() ? std::filesystem::path(".") : path_.parent_path();
   return fs::sync_path(dir);
 }

@@ -24,10 +24,14 @@ class AtomicFileWriter {
 
   Status append(const void* data, std::size_t size);
   Status commit();  // flush, fsync, rename to the target, fsync the folder
+  // Flush and rename, without fsync: for caches that are checked when read (memo files), which a
+  // crash may lose or leave empty but never half-written under the target's name.
+  Status commit_unsynced();
   const std::filesystem::path& path() const { return path_; }
 
  private:
   Status flush();
+  Status finish(bool durable);
   void abandon();  // close and unlink the temp file
 
   std::filesystem::path path_, tmp_;

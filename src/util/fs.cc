@@ -36,6 +36,22 @@ Result<std::string> read_file(const stdfs::path& path) {
   return out;
 }
 
+std::optional<FileStat> stat_of(const stdfs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return file_stat(st);
+}
+
+FileStat file_stat(const struct ::stat& st) {
+  FileStat f;
+  f.dev = st.st_dev;
+  f.ino = st.st_ino;
+  f.size = static_cast<std::uint64_t>(st.st_size);
+  f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  f.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  return f;
+}
+
 Status sync_path(const stdfs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno_error("open '" + path.string() + "' for fsync");

@@ -6,16 +6,31 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "util/status.h"
+
+struct stat;
 
 namespace qb::fs {
 
 namespace stdfs = std::filesystem;
 
 Result<std::string> read_file(const stdfs::path& path);
+
+// What stat(2) says of a file that identifies its content without reading it: no write, rename
+// or copy leaves all five unchanged (the key of every memo: file hashes, checked artifacts,
+// generated outputs).
+struct FileStat {
+  std::uint64_t dev = 0, ino = 0, size = 0;
+  std::int64_t mtime_ns = 0, ctime_ns = 0;
+  bool operator==(const FileStat&) const = default;
+};
+// stat(2) of `path` (following links); nullopt when it cannot be stat'ed (absent, no permission).
+std::optional<FileStat> stat_of(const stdfs::path& path);
+FileStat file_stat(const struct ::stat& st);
 
 // Writes `data` to `path` atomically: a sibling temp file, fsync, rename, fsync of the folder.
 Status write_file_atomic(const stdfs::path& path, std::string_view data);

@@ -15,8 +15,8 @@ namespace qb {
 namespace {
 XXH3_state_t* st(void* p) { return static_cast<XXH3_state_t*>(p); }
 
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+void put_u64(unsigned char* out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<unsigned char>((v >> (8 * i)) & 0xff);
 }
 }  // namespace
 
@@ -43,35 +43,45 @@ Result<Digest> Digest::from_hex(std::string_view hex) {
   return d;
 }
 
-Hasher::Hasher() : state_(XXH3_createState()) { XXH3_128bits_reset(st(state_)); }
+Hasher::Hasher(Explain explain) : state_(XXH3_createState()), record_(explain == Explain::kRecord) {
+  XXH3_128bits_reset(st(state_));
+}
 Hasher::~Hasher() { XXH3_freeState(st(state_)); }
 
 void Hasher::frame(char tag, const void* data, std::size_t size) {
-  std::string head(1, tag);
-  put_u64(head, size);
-  XXH3_128bits_update(st(state_), head.data(), head.size());
-  if (size) XXH3_128bits_update(st(state_), data, size);
+  // <tag><size u64 LE><bytes>, fed as one update when small (the common case: field names,
+  // short strings, numbers): XXH3's streaming update has a fixed cost per call.
+  unsigned char buf[64];
+  buf[0] = static_cast<unsigned char>(tag);
+  put_u64(buf + 1, size);
+  if (size <= sizeof buf - 9) {
+    if (size) std::memcpy(buf + 9, data, size);
+    XXH3_128bits_update(st(state_), buf, 9 + size);
+    return;
+  }
+  XXH3_128bits_update(st(state_), buf, 9);
+  XXH3_128bits_update(st(state_), data, size);
 }
 
 Hasher& Hasher::salt(std::string_view v) {
   frame('V', v.data(), v.size());
-  explain_.push_back("salt = " + std::string(v));
+  if (record_) explain_.push_back("salt = " + std::string(v));
   return *this;
 }
 
 Hasher& Hasher::str(std::string_view field, std::string_view value) {
   frame('F', field.data(), field.size());
   frame('s', value.data(), value.size());
-  explain_.push_back(std::string(field) + " = " + std::string(value));
+  if (record_) explain_.push_back(std::string(field) + " = " + std::string(value));
   return *this;
 }
 
 Hasher& Hasher::i64(std::string_view field, std::int64_t value) {
   frame('F', field.data(), field.size());
-  std::string b;
+  unsigned char b[8];
   put_u64(b, static_cast<std::uint64_t>(value));
-  frame('i', b.data(), b.size());
-  explain_.push_back(std::string(field) + " = " + std::to_string(value));
+  frame('i', b, sizeof b);
+  if (record_) explain_.push_back(std::string(field) + " = " + std::to_string(value));
   return *this;
 }
 
@@ -79,24 +89,24 @@ Hasher& Hasher::boolean(std::string_view field, bool value) {
   frame('F', field.data(), field.size());
   char b = value ? 1 : 0;
   frame('b', &b, 1);
-  explain_.push_back(std::string(field) + " = " + (value ? "true" : "false"));
+  if (record_) explain_.push_back(std::string(field) + " = " + (value ? "true" : "false"));
   return *this;
 }
 
 Hasher& Hasher::digest_field(std::string_view field, const Digest& d) {
   frame('F', field.data(), field.size());
-  std::string b;
+  unsigned char b[16];
   put_u64(b, d.hi);
-  put_u64(b, d.lo);
-  frame('d', b.data(), b.size());
-  explain_.push_back(std::string(field) + " = " + d.hex());
+  put_u64(b + 8, d.lo);
+  frame('d', b, sizeof b);
+  if (record_) explain_.push_back(std::string(field) + " = " + d.hex());
   return *this;
 }
 
 Hasher& Hasher::bytes(std::string_view field, const void* data, std::size_t size) {
   frame('F', field.data(), field.size());
   frame('x', data, size);
-  explain_.push_back(std::string(field) + " = <" + std::to_string(size) + " bytes>");
+  if (record_) explain_.push_back(std::string(field) + " = <" + std::to_string(size) + " bytes>");
   return *this;
 }
 
@@ -106,10 +116,10 @@ void Hasher::feed_json(const nlohmann::json& v) {
     case T::null: frame('n', nullptr, 0); break;
     case T::boolean: { char b = v.get<bool>() ? 1 : 0; frame('b', &b, 1); break; }
     case T::number_integer: case T::number_unsigned: {
-      std::string b;
+      unsigned char b[8];
       if (v.type() == T::number_unsigned) put_u64(b, v.get<std::uint64_t>());
       else put_u64(b, static_cast<std::uint64_t>(v.get<std::int64_t>()));
-      frame(v.type() == T::number_unsigned && v.get<std::uint64_t>() > INT64_MAX ? 'u' : 'i', b.data(), b.size());
+      frame(v.type() == T::number_unsigned && v.get<std::uint64_t>() > INT64_MAX ? 'u' : 'i', b, sizeof b);
       break;
     }
     case T::number_float: {
@@ -117,21 +127,23 @@ void Hasher::feed_json(const nlohmann::json& v) {
       if (d == 0.0) d = 0.0;  // fold -0.0
       std::uint64_t bits;
       std::memcpy(&bits, &d, 8);
-      std::string b;
+      unsigned char b[8];
       put_u64(b, bits);
-      frame('f', b.data(), b.size());
+      frame('f', b, sizeof b);
       break;
     }
     case T::string: { const auto& s = v.get_ref<const std::string&>(); frame('s', s.data(), s.size()); break; }
     case T::array: {
-      std::string n; put_u64(n, v.size());
-      frame('[', n.data(), n.size());
+      unsigned char n[8];
+      put_u64(n, v.size());
+      frame('[', n, sizeof n);
       for (const auto& e : v) feed_json(e);
       break;
     }
     case T::object: {  // nlohmann::json's default object is a std::map: keys already sorted
-      std::string n; put_u64(n, v.size());
-      frame('{', n.data(), n.size());
+      unsigned char n[8];
+      put_u64(n, v.size());
+      frame('{', n, sizeof n);
       for (auto it = v.begin(); it != v.end(); ++it) {
         frame('k', it.key().data(), it.key().size());
         feed_json(it.value());
@@ -145,7 +157,7 @@ void Hasher::feed_json(const nlohmann::json& v) {
 Hasher& Hasher::json(std::string_view field, const nlohmann::json& value) {
   frame('F', field.data(), field.size());
   feed_json(value);
-  explain_.push_back(std::string(field) + " = " + value.dump());
+  if (record_) explain_.push_back(std::string(field) + " = " + value.dump());
   return *this;
 }
 

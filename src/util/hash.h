@@ -28,7 +28,9 @@ struct Digest {
 
 class Hasher {
  public:
-  Hasher();
+  // kSkip: no explain() lines (a fingerprint nobody prints: the lines cost more than the hash).
+  enum class Explain { kRecord, kSkip };
+  explicit Hasher(Explain explain = Explain::kRecord);
   ~Hasher();
   Hasher(const Hasher&) = delete;
   Hasher& operator=(const Hasher&) = delete;
@@ -51,6 +53,7 @@ class Hasher {
   void frame(char tag, const void* data, std::size_t size);
   void feed_json(const nlohmann::json& v);
   void* state_;
+  bool record_;
   std::vector<std::string> explain_;
 };
 

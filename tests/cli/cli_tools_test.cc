@@ -120,6 +120,21 @@ TEST(CliTools, GenerateWritesOnlyTheTextToStdout) {
   EXPECT_EQ(o.out.back(), '\n');
 }
 
+// A budget the model cannot hold is refused before a cache is sized for it (it used to abort
+// on the allocation); a negative one is a usage error.
+TEST(CliTools, GenerateRefusesABudgetPastTheModelsPositions) {
+  const auto dir = temp_dir() / "demo";
+  auto m = qbuild("random-model --shape demo --layers 1 --tokenizer " + kTok + " --out " + dir.string());
+  ASSERT_EQ(m.code, 0) << m.text;
+  auto o = qbuild("generate --model " + dir.string() + " --max-new-tokens 1000000 Hi");
+  EXPECT_EQ(o.code, 2) << o.text;
+  EXPECT_NE(o.text.find("1000000 new tokens exceed the model's max_position_embeddings of 40960"), std::string::npos)
+      << o.text;
+  auto neg = qbuild("generate --model " + dir.string() + " --max-new-tokens -5 Hi");
+  EXPECT_EQ(neg.code, 2) << neg.text;
+  EXPECT_NE(neg.text.find("--max-new-tokens: Value -5 not in range 0 to 1000000"), std::string::npos) << neg.text;
+}
+
 TEST(CliTools, LogitsRejectsABadId) {
   auto o = qbuild("logits --model " + std::string(QB_SOURCE_DIR) + "/tests/golden/models/qwen3-tiny --ids '1 x' --out /tmp/x.json");
   EXPECT_NE(o.code, 0);

@@ -107,6 +107,18 @@ TEST_F(PipelineTest, AliasBombIsRefused) {
             "once aliases are expanded)\n");
 }
 
+// An alias inside the node it names makes yaml-cpp return a cyclic graph; it used to overflow
+// the stack (exit 139) on every command.
+TEST_F(PipelineTest, SelfReferencingAliasIsAnErrorNotACrash) {
+  for (const char* yaml : {"&a [*a]\n", "a: &x\n  b: *x\n"}) {
+    write("pipline/1-trans/cycle.yaml", yaml);
+    EXPECT_EQ(diagnostics(),
+              "pipline/1-trans/cycle.yaml: error: YAML nested more than 64 levels deep (an alias "
+              "inside the node it names?)\n")
+        << yaml;
+  }
+}
+
 TEST_F(PipelineTest, DeepNestingIsAnErrorNotACrash) {
   write("pipline/1-trans/deep.yaml", "name: " + std::string(100000, '[') + "\n");
   auto p = load();

@@ -298,6 +298,26 @@ std::map<std::string, std::vector<std::pair<double, double>>> gpu_intervals(cons
   return by;
 }
 
+// Issue 15 #23: parallel CPU steps oversubscribed the cores. On a CPU-only project the build
+// runs -j steps at once and gives each cores / j intra-op threads (at least one).
+TEST_F(E2E, ParallelCpuStepsShareTheCores) {
+  ASSERT_EQ(qbuild("-j 2").code, 0);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto project = nlohmann::json::parse(std::ifstream(root_ / "cache/project.json"));
+  EXPECT_EQ(project["cpu_threads"], std::max(1, cores / 2)) << project.dump();
+  std::ifstream in(root_ / "cache/build.ninja");
+  std::string ninja((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(ninja.find("pool gpu\n  depth = 2\n"), std::string::npos) << ninja;
+  ASSERT_EQ(qbuild("-j 1 --dry-run").code, 0);
+  write("pipline/2-quant/rtn-wo.yaml",
+        "name: rtn-w8\noutput_suffix: -rtn-w8\nquant_modifiers:\n  QuantizationModifier:\n    config_groups:\n"
+        "      group_0:\n        targets: [Linear]\n        weights: {num_bits: 8, type: int, symmetric: true, strategy: group, group_size: 128}\n"
+        "    ignore: [lm_head]\n");
+  ASSERT_EQ(qbuild("-j 1").code, 0);
+  project = nlohmann::json::parse(std::ifstream(root_ / "cache/project.json"));
+  EXPECT_EQ(project["cpu_threads"], cores);
+}
+
 TEST_F(E2E, GpuStepsGetOneDeviceEach) {
   write("pipline/project.yaml", "resources:\n  devices: [0, 5]\n");
   auto o = qbuild("-j 4", "QBUILD_TESTKIT_SLEEP=quant:0.3");

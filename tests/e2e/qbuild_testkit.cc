@@ -1,7 +1,7 @@
 // qbuild-testkit: the real qbuild front end with cheap, deterministic test-only step kinds in
 // place of the libtorch ones, so end-to-end tests exercise the engine (configs → graph → Ninja →
 // store → index → results) in milliseconds. Each kind writes a file naming its key, params and
-// inputs; evals write scores derived from their key.
+// inputs; evals write scores derived from their key, with predictions, a report and a config.
 //
 // Behaviour switches (environment):
 //   QBUILD_TESTKIT_SLEEP=<kind>:<seconds>   sleep inside that kind (to SIGKILL it mid-step)
@@ -42,6 +42,11 @@ qb::Status fake_step(qb::runner::StepContext& ctx) {
     auto d = qb::hash_bytes(ctx.key.data(), ctx.key.size());
     double acc = static_cast<double>(d.lo % 1000) / 1000.0;
     ctx.meta["scores"] = {{"datasets", {{"mmlu", {{"acc", acc}, {"stderr", 0.01}, {"n", 20}}}}}};
+    // The files the real score step leaves for `collect` to copy into work_dir.
+    QB_TRY(qb::fs::write_file_atomic(ctx.out_dir / "predictions" / "mmlu.jsonl",
+                                     nlohmann::json{{"key", ctx.key}, {"acc", acc}}.dump() + "\n"));
+    QB_TRY(qb::fs::write_file_atomic(ctx.out_dir / "report.json", ctx.meta["scores"].dump()));
+    QB_TRY(qb::fs::write_file_atomic(ctx.out_dir / "config.json", ctx.params.dump()));
   }
   if (ctx.kind == "trans") ctx.meta["equivalence"] = {{"max_rel_error", 0.0}, {"passed", true}};
   ctx.meta["gpu_env"] = std::getenv("CUDA_VISIBLE_DEVICES") ? std::getenv("CUDA_VISIBLE_DEVICES") : "";

@@ -469,6 +469,17 @@ TEST_F(StoreE2E, GcRefusesAPipelineWithoutConfigs) {
   EXPECT_EQ(count_objects(), objects);
 }
 
+// A build, a dry run or a status of a folder without configs is a wrong --pipeline, not an
+// empty study that succeeds with "0 to run".
+TEST_F(StoreE2E, APipelineWithoutConfigsIsAConfigError) {
+  fs::create_directories(root_ / "empty");
+  for (const std::string& args : {"--pipeline empty", "--pipeline empty --dry-run", "--pipeline /etc status"}) {
+    auto o = qbuild(args);
+    EXPECT_EQ(o.code, 3) << args << ": " << o.text;
+    EXPECT_NE(o.text.find("describes no artifacts"), std::string::npos) << args << ": " << o.text;
+  }
+}
+
 TEST_F(StoreE2E, GcRefusesWhileAConfigIsALinkToNothing) {
   ASSERT_EQ(qbuild("").code, 0);
   int objects = count_objects();

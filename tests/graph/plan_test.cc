@@ -2,6 +2,9 @@
 // real ObjectStore + Index, build.ninja text and node specs.
 #include "graph/plan.h"
 
+#include <functional>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "ninja/build_file.h"
@@ -14,6 +17,7 @@ namespace {
 using namespace testing_util;
 using ninja::generate_build_file;
 using ninja::node_spec;
+using ninja::node_spec_fingerprint;
 using ninja::stamp_path;
 using nlohmann::json;
 
@@ -377,6 +381,58 @@ TEST_F(BuildFileTest, NodeSpecOfSourceInputUsesItsProjectPath) {
   EXPECT_EQ(spec["inputs"][0]["source"], true);
   EXPECT_EQ(spec["inputs"][0]["kind"], "source_model");
   EXPECT_EQ(spec["links"], json::array({"data/models/tiny-rtn"}));
+}
+
+// The build skips writing a node file whose fingerprint it has seen (runner/output_memo.h), so
+// every field node_spec() writes must move the fingerprint. params are covered by the key (the
+// graph hashes them into it).
+TEST_F(BuildFileTest, NodeSpecFingerprintChangesWithEveryFieldOfTheNodeFile) {
+  const Graph base = build(tiny());
+  const int gen = find(base, "generate", "tiny-rtn"), quant = find(base, "quant", "tiny-rtn");
+  std::set<std::string> fields;
+  const json spec = node_spec(base, gen, layout());
+  for (auto it = spec.begin(); it != spec.end(); ++it) fields.insert(it.key());
+  EXPECT_EQ(fields, (std::set<std::string>{"format", "key", "kind", "name", "identity", "config_file", "params",
+                                           "settings", "inputs", "code_version", "gpu", "log_name", "links"}))
+      << "node_spec() writes another field: feed it to node_spec_fingerprint() and add a case below";
+  using Edit = std::function<void(Graph&, Node&)>;
+  auto input = [](Graph& g, Node& n, std::size_t i) -> Node& { return g.nodes[static_cast<std::size_t>(n.inputs[i].node)]; };
+  const std::vector<std::pair<std::string, Edit>> edits = {
+      {"key (and so params, kind, code version, inputs' roles and keys)", [](Graph&, Node& n) { n.key[0] ^= 1; }},
+      {"kind", [](Graph&, Node& n) { n.kind = "other"; }},
+      {"name", [](Graph&, Node& n) { n.name += "x"; }},
+      {"identity", [](Graph&, Node& n) { n.identity += "x"; }},
+      {"config_file", [](Graph&, Node& n) { n.config_file += "x"; }},
+      {"settings: a value", [](Graph&, Node& n) { n.settings["work_dir"] = "elsewhere"; }},
+      {"settings: a new key", [](Graph&, Node& n) { n.settings["new"] = 1; }},
+      {"code_version", [](Graph&, Node& n) { n.code_version += 1; }},
+      {"gpu", [](Graph&, Node& n) { n.gpu = !n.gpu; }},
+      {"log_name", [](Graph&, Node& n) { n.log_name += "x"; }},
+      {"links", [](Graph&, Node& n) { n.links.push_back("data/models/x"); }},
+      {"an input's role", [](Graph&, Node& n) { n.inputs[0].role = "other"; }},
+      {"an input's key", [&](Graph& g, Node& n) { input(g, n, 0).key[0] ^= 1; }},
+      {"an input's kind", [&](Graph& g, Node& n) { input(g, n, 0).kind = "other"; }},
+      {"an input's name", [&](Graph& g, Node& n) { input(g, n, 0).name += "x"; }},
+      {"the inputs", [](Graph&, Node& n) { n.inputs.pop_back(); }},
+  };
+  for (int node : {gen, quant}) {
+    const std::string text = node_spec(base, node, layout()).dump(2);
+    const Digest fp = node_spec_fingerprint(base, node);
+    for (const auto& [what, edit] : edits) {
+      Graph g = base;
+      edit(g, g.nodes[static_cast<std::size_t>(node)]);
+      ASSERT_NE(node_spec(g, node, layout()).dump(2), text) << what;
+      EXPECT_NE(node_spec_fingerprint(g, node), fp) << base.node(node).kind << ": " << what;
+    }
+  }
+  // A source input's path: the quant reads its model from the project.
+  Graph g = base;
+  g.nodes[static_cast<std::size_t>(g.node(quant).inputs[0].node)].source_path = "models/elsewhere";
+  ASSERT_NE(node_spec(g, quant, layout()).dump(2), node_spec(base, quant, layout()).dump(2));
+  EXPECT_NE(node_spec_fingerprint(g, quant), node_spec_fingerprint(base, quant));
+  // And the same graph built again gives the same fingerprints.
+  const Graph again = build(tiny());
+  for (int node : {gen, quant}) EXPECT_EQ(node_spec_fingerprint(again, node), node_spec_fingerprint(base, node));
 }
 
 }  // namespace

@@ -26,39 +26,6 @@ std::int64_t mtime_ns(const stdfs::path& p) {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
-class ObjectStoreTest : public ProjectTest {
- protected:
-  void SetUp() override {
-    ProjectTest::SetUp();
-    store_ = std::make_unique<ObjectStore>(layout());
-  }
-  Manifest manifest(const std::string& key, const std::string& name = "v") {
-    Manifest m;
-    m.key = key;
-    m.kind = "quant";
-    m.name = name;
-    m.identity = "quant:original/" + name;
-    m.params = {{"bits", 8}};
-    m.inputs = {{"model", key_of('0')}};
-    m.meta = {{"code_version", 1}};
-    return m;
-  }
-  // Commits an artifact holding `files` (relative path -> content).
-  Manifest commit(const std::string& key, const std::vector<std::pair<std::string, std::string>>& files,
-                  const std::string& name = "v") {
-    auto dir = store_->begin(key);
-    EXPECT_TRUE(dir.is_ok()) << dir.status().to_string();
-    for (const auto& [rel, data] : files) write_text(dir->path() / rel, data);
-    auto m = store_->commit(std::move(*dir), manifest(key, name));
-    EXPECT_TRUE(m.is_ok()) << m.status().to_string();
-    return m.is_ok() ? *m : Manifest{};
-  }
-  void write_manifest_text(const std::string& key, const std::string& text) {
-    write_text(layout().manifest(key), text);
-  }
-  std::unique_ptr<ObjectStore> store_;
-};
-
 TEST_F(ObjectStoreTest, BeginCreatesFreshDirUnderTmp) {
   auto dir = store_->begin(key_of('a'));
   ASSERT_TRUE(dir.is_ok()) << dir.status().to_string();

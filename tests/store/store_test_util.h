@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store/layout.h"
+#include "store/object_store.h"
 #include "util/fs.h"
 
 namespace qb::store::testing_util {
@@ -45,6 +46,40 @@ class ProjectTest : public ::testing::Test {
   }
   Layout layout() const { return Layout(root_.path()); }
   fs::TempDir root_;
+};
+
+// A project with an object store, and artifacts committed the way steps commit them.
+class ObjectStoreTest : public ProjectTest {
+ protected:
+  void SetUp() override {
+    ProjectTest::SetUp();
+    store_ = std::make_unique<ObjectStore>(layout());
+  }
+  Manifest manifest(const std::string& key, const std::string& name = "v") {
+    Manifest m;
+    m.key = key;
+    m.kind = "quant";
+    m.name = name;
+    m.identity = "quant:original/" + name;
+    m.params = {{"bits", 8}};
+    m.inputs = {{"model", key_of('0')}};
+    m.meta = {{"code_version", 1}};
+    return m;
+  }
+  // Commits an artifact holding `files` (relative path -> content).
+  Manifest commit(const std::string& key, const std::vector<std::pair<std::string, std::string>>& files,
+                  const std::string& name = "v") {
+    auto dir = store_->begin(key);
+    EXPECT_TRUE(dir.is_ok()) << dir.status().to_string();
+    for (const auto& [rel, data] : files) write_text(dir->path() / rel, data);
+    auto m = store_->commit(std::move(*dir), manifest(key, name));
+    EXPECT_TRUE(m.is_ok()) << m.status().to_string();
+    return m.is_ok() ? *m : Manifest{};
+  }
+  void write_manifest_text(const std::string& key, const std::string& text) {
+    write_text(layout().manifest(key), text);
+  }
+  std::unique_ptr<ObjectStore> store_;
 };
 
 }  // namespace qb::store::testing_util

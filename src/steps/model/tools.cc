@@ -19,6 +19,15 @@ Result<TextGeneration> generate_text(const Model& model, const tok::Tokenizer& t
   TextGeneration out;
   for (int32_t id : tokenizer.encode(text)) out.prompt_ids.push_back(id);
   if (out.prompt_ids.empty()) return invalid_argument("the prompt encodes to no tokens");
+  // Like vLLM's max_model_len: a request that cannot fit is refused before a cache is sized
+  // for it (an absurd budget would otherwise end in an allocation failure).
+  const int64_t max_pos = model.config().max_position_embeddings;
+  const int64_t want = static_cast<int64_t>(out.prompt_ids.size()) + options.max_new_tokens;
+  if (max_pos > 0 && (options.max_new_tokens > max_pos || want > max_pos))
+    return invalid_argument("the prompt's " + std::to_string(out.prompt_ids.size()) + " tokens + " +
+                            std::to_string(options.max_new_tokens) +
+                            " new tokens exceed the model's max_position_embeddings of " +
+                            std::to_string(max_pos) + "; lower --max-new-tokens");
   QB_ASSIGN_OR_RETURN_CTX(std::vector<Generation> g, generate_greedy(model, {out.prompt_ids}, gen),
                           "prompt tokenized by " + tokenizer.origin());
   out.output_ids = g[0].tokens;
