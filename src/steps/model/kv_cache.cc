@@ -76,4 +76,21 @@ void KvCache::reset() {
   slot_.zero_();
 }
 
+// Copies every member, row-wise where it has rows: a member added to KvCache belongs here too.
+KvCache KvCache::select_rows(const at::Tensor& rows) const {
+  KvCache c;
+  c.batch_ = rows.size(0);
+  c.max_len_ = max_len_;
+  c.length_ = length_;
+  c.static_shapes_ = static_shapes_;
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    c.keys_.push_back(keys_[i].index_select(0, rows));
+    c.values_.push_back(values_[i].index_select(0, rows));
+  }
+  c.key_valid_ = key_valid_.index_select(0, rows);
+  c.next_position_ = next_position_.index_select(0, rows);
+  c.slot_ = slot_.clone();
+  return c;
+}
+
 }  // namespace qb::model

@@ -65,6 +65,10 @@ class KvCache {
 
   // Forgets everything (length 0, no valid slots); buffers are kept.
   void reset();
+  // A new cache whose row r is a copy of this cache's row rows[r] (rows: [R] int64 on the
+  // device): a shared prefix computed once, then continued separately per row. May throw
+  // c10::Error (out of memory).
+  KvCache select_rows(const at::Tensor& rows) const;
 
  private:
   // One-token steps with static shapes index the slot through slot_ (device) instead of length_.
