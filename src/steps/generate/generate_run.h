@@ -9,6 +9,13 @@
 // partial_dir) reads them back and computes only what is missing; a torn last line is cut.
 // Fidelity logits of generative items come from their generation's prefill; items resumed from
 // disk and log-likelihood items get one extra prefill each at the end (not resumed: cheap).
+//
+// Log-likelihood items are tokenized as lm-eval's _encode_pair does (trailing spaces of the
+// context moved to the continuation; continuation = encode(context + continuation) minus the
+// context's token count; an empty context is the prefix token); perplexity documents are scored
+// in lm-eval's rolling windows (steps/eval/rolling_windows.h) with max_length from the spec (0:
+// the model's max_position_embeddings) and the tokenizer's bos (else eos) as the prefix token.
+// When the base keeps per-token top-k (keep_top_k), rolling items are recomputed on resume.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -36,12 +43,27 @@ struct GenerateRunOptions {
   spec::GenerateSpec spec;              // token budgets, batch size
   std::filesystem::path partial_dir;    // resume file lives here (empty: no resume)
   bool want_logits = false;
+  // Perplexity documents (rolling items), fidelity: keep_top_k > 0 keeps the k most likely tokens
+  // and their log-probabilities at every scored token (the base model); compare_tokens names the
+  // base generation's token file to compare with (a variant: per-token KL and top-1 agreement).
+  int64_t keep_top_k = 0;
+  std::filesystem::path compare_tokens;
+  // Multiple-choice items whose choices share a context run that context once (score_choice_groups);
+  // false runs one forward per choice (the benchmark's comparison).
+  bool shared_prefill = true;
 };
+
+// The per-token file of a base generation with perplexity documents (token_topk.safetensors):
+// "top_ids" [P, k] int64 and "top_logprobs" [P, k] fp32, P = every scored token of the rolling
+// items in eval-set order, each document's windows in order.
+inline constexpr const char* kTokenTopkFile = "token_topk.safetensors";
+inline constexpr int64_t kTokenTopK = 32;
 
 struct GenerateRunResult {
   std::vector<eval::EvalEntry> entries;  // the eval set, in order
   std::vector<eval::RawOutput> items;    // parallel to entries
   at::Tensor last_logits;                // [N, V] fp32 on the CPU (want_logits), row i = entry i
+  at::Tensor token_top_ids, token_top_logprobs;  // keep_top_k: [P, k] (see kTokenTopkFile)
   int64_t resumed = 0;
   nlohmann::ordered_json stats;          // tokens, seconds, rates
 };
