@@ -22,6 +22,9 @@ const std::vector<std::string>& mmlu_subjects() {
 
 const std::vector<TaskInfo>& tasks() {
   static const std::vector<std::string> kGsm8kSubsets = {"main"};
+  static const std::vector<std::string> kMmluProSubsets = {
+      "computer science", "math", "chemistry", "engineering", "law", "biology", "health",
+      "physics", "business", "philosophy", "economics", "other", "psychology", "history"};
   static const std::vector<std::string> kArcChallenge = {"ARC-Challenge"}, kArcEasy = {"ARC-Easy"},
                                         kDefault = {"default"}, kWinogrande = {"winogrande_xl"},
                                         kWikitext = {"wikitext-2-raw-v1"};
@@ -30,6 +33,8 @@ const std::vector<TaskInfo>& tasks() {
   static const std::vector<TaskInfo> k = {
       {"mmlu", "knowledge", 5, 0, 5, 512, &mmlu_subjects()},
       {"gsm8k", "math", 4, 4, 100, 1024, &kGsm8kSubsets},
+      // Generative in either mode (only MMLU switches), so 5-shot in both.
+      {"mmlu_pro", "knowledge", 5, 5, 5, 2048, &kMmluProSubsets},
       {"arc_challenge", "knowledge", 0, 0, 0, 0, &kArcChallenge, kMc},
       {"arc_easy", "knowledge", 0, 0, 0, 0, &kArcEasy, kMc},
       {"hellaswag", "commonsense", 0, 0, 0, 0, &kDefault, kMc},

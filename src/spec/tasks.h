@@ -8,6 +8,9 @@
 //                     0.4.13's mmlu task: no
 //                     num_fewshot)
 //   gsm8k  math       4 (evalscope 1.12.0)            100           1024            main
+//   mmlu_pro knowledge 5 (evalscope 1.12.0's         5 (validation: 2048           14 categories,
+//                     MMLUProAdapter; generative    5 per category)               evalscope's
+//                     in both modes)                                               order
 //
 // lm-evaluation-harness 0.4.13 tasks (log-likelihood only; zero-shot, the harness's default;
 // the eval split as the harness evaluates it):

@@ -91,8 +91,9 @@ TEST_P(LmEvalChoiceTask, AccAndAccNormOfTheHarnessesLoglikelihoods) {
   }
   const double n = static_cast<double>(docs->size());
   EXPECT_DOUBLE_EQ(acc / n, t.at("metrics").at("acc").get<double>()) << task;
-  if (t.at("metrics").contains("acc_norm"))
+  if (t.at("metrics").contains("acc_norm")) {
     EXPECT_DOUBLE_EQ(acc_norm / n, t.at("metrics").at("acc_norm").get<double>()) << task;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Tasks, LmEvalChoiceTask,

@@ -153,7 +153,10 @@ TEST(Tasks, OneRowPerBenchmarkWithEvalscopeDefaults) {
   EXPECT_FALSE(generates_text("arc_easy", "generative"));
   EXPECT_FALSE(generates_text("mmlu", "loglikelihood"));
   EXPECT_TRUE(generates_text("mmlu", "generative"));
-  EXPECT_EQ(find_task("mmlu_pro"), nullptr);
+  EXPECT_EQ(find_task("mmlu_pro")->few_shot_generative, 5);  // evalscope 1.12.0 MMLUProAdapter
+  EXPECT_TRUE(generates_text("mmlu_pro", "loglikelihood"));  // only MMLU switches
+  EXPECT_EQ(default_few_shot_num("mmlu_pro", "loglikelihood"), 5);
+  EXPECT_EQ(find_task("gpqa_diamond"), nullptr);
 }
 
 TEST(SampleSpecValidate, PerplexityOnlyEvalsDrawNothing) {

@@ -14,6 +14,7 @@
 #include "steps/eval/dataset.h"
 #include "steps/eval/lm_eval_tasks.h"
 #include "steps/eval/math_answer.h"
+#include "steps/eval/mmlu_pro.h"
 #include "steps/eval/prompts.h"
 #include "util/py_random.h"
 #include "steps/eval/rows.h"
@@ -193,6 +194,64 @@ Status sample_mmlu(const FlatDataset& d, const Args& a, int64_t count, PyRandom&
   return Status::ok();
 }
 
+// MMLU-Pro (mmlu_pro.h): evalscope's subsets (SUBSET_LIST or subset_list, in that order), items in
+// file order within each; the first few_shot_num validation items of the item's subset.
+Status sample_mmlu_pro(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng,
+                       std::vector<EvalEntry>& out) {
+  QB_ASSIGN_OR_RETURN(std::vector<MmluProItem> test, load_mmlu_pro(a.dir, "test", a.format));
+  std::vector<MmluProItem> val;
+  if (a.few_shot_num > 0) {
+    QB_ASSIGN_OR_RETURN(val, load_mmlu_pro(a.dir, "validation", a.format));
+  }
+  std::map<std::string, std::vector<const MmluProItem*>> by_subject, val_by_subject;
+  for (const auto& it : test) by_subject[it.category].push_back(&it);
+  for (const auto& it : val) val_by_subject[it.category].push_back(&it);
+  std::vector<std::string> subsets;
+  for (const auto& s : a.subset_list.empty() ? mmlu_pro_subjects() : a.subset_list)
+    if (std::find(subsets.begin(), subsets.end(), s) == subsets.end()) subsets.push_back(s);
+  if (a.subset_list.empty()) {
+    for (const auto& [s, items] : by_subject)
+      if (std::find(subsets.begin(), subsets.end(), s) == subsets.end())
+        spdlog::warn("mmlu_pro: category '{}' ({} items) is not one of MMLU-Pro's 14 and no subset_list names it: "
+                     "skipped", s, items.size());
+  }
+  struct Member {
+    const MmluProItem* item;
+    int64_t subset_id;
+  };
+  std::vector<Member> population;
+  for (const auto& s : subsets) {
+    const auto& items = by_subject[s];
+    if (!items.empty() && val_by_subject[s].size() < static_cast<size_t>(a.few_shot_num))
+      return invalid_argument(fmt::format("dataset 'mmlu_pro': subject '{}' has {} validation items, few_shot_num is {}",
+                                          s, val_by_subject[s].size(), a.few_shot_num));
+    for (size_t k = 0; k < items.size(); ++k) population.push_back({items[k], static_cast<int64_t>(k)});
+  }
+  if (population.empty())
+    return invalid_argument(fmt::format("dataset 'mmlu_pro': no test items in the subsets asked for in {}",
+                                        a.dir.string()));
+  const int64_t k = drawn(count, population.size(), "mmlu_pro");
+  if (k == 0) return Status::ok();
+  for (uint64_t j : rng.sample(population.size(), static_cast<uint64_t>(k))) {
+    const MmluProItem& q = *population[j].item;
+    std::vector<const MmluProItem*> shots;
+    for (int s = 0; s < a.few_shot_num; ++s) shots.push_back(val_by_subject[q.category][s]);
+    EvalEntry e = common_entry(d, a);
+    e.subset_name = q.category;
+    e.weight = d.weight / static_cast<double>(k);
+    e.gold = std::string(1, static_cast<char>('A' + q.answer));
+    e.choices = q.options;
+    e.subset_id = population[j].subset_id;
+    e.record_index = q.index;
+    e.source = q.where;
+    for (const auto* s : shots) e.fewshot_indices.push_back(s->index);
+    e.metadata = {{"subject", q.category}, {"question_id", q.question_id}};
+    e.prompt = mmlu_pro_prompt(q, shots);
+    out.push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
 Status sample_gsm8k(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng, std::vector<EvalEntry>& out) {
   if (!a.subset_list.empty() && !(a.subset_list.size() == 1 && a.subset_list[0] == "main")) {
     return invalid_argument("dataset 'gsm8k' args: subset_list: gsm8k has one subset, \"main\"");
@@ -303,10 +362,12 @@ Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, cons
       QB_TRY_CTX(sample_mmlu(d, a, counts[i], rng, out), "sampling mmlu");
     } else if (d.name == "gsm8k") {
       QB_TRY_CTX(sample_gsm8k(d, a, counts[i], rng, out), "sampling gsm8k");
+    } else if (d.name == "mmlu_pro") {
+      QB_TRY_CTX(sample_mmlu_pro(d, a, counts[i], rng, out), "sampling mmlu_pro");
     } else if (const auto* t = spec::find_task(d.name); t && t->kind == spec::TaskKind::kMultipleChoice) {
       QB_TRY_CTX(sample_choice_task(d, a, counts[i], rng, out), "sampling " + d.name);
     } else {
-      return invalid_argument(fmt::format("dataset '{}': unknown benchmark (qbuild knows mmlu and gsm8k)", d.name));
+      return invalid_argument(fmt::format("dataset '{}': unknown benchmark (qbuild knows mmlu, gsm8k, mmlu_pro and the lm-eval tasks of spec/tasks.h)", d.name));
     }
   }
   for (size_t i = 0; i < out.size(); ++i) out[i].index = static_cast<int64_t>(i);
@@ -320,7 +381,7 @@ nlohmann::ordered_json EvalEntry::to_json() const {
   sample["target"] = gold;
   sample["id"] = subset_id;
   sample["group_id"] = subset_id;
-  if (dataset_name == "mmlu") sample["subset_key"] = subset_name;
+  if (dataset_name == "mmlu" || dataset_name == "mmlu_pro") sample["subset_key"] = subset_name;
   sample["metadata"] = metadata;
   nlohmann::ordered_json j;
   j["index"] = index;
@@ -430,6 +491,13 @@ Result<EvalEntry> EvalEntry::from_json(const nlohmann::json& j, const std::strin
   }
   if (e.dataset_name == "mmlu" && (e.gold.size() != 1 || e.gold[0] < 'A' || e.gold[0] > 'D')) {
     return invalid_argument(fmt::format("{}: field 'gold': expected a letter A..D, got \"{}\"", where, e.gold));
+  }
+  if (e.dataset_name == "mmlu_pro") {
+    if (e.choices.empty() || e.choices.size() > 26)
+      return invalid_argument(fmt::format("{}: mmlu_pro needs 1 to 26 choices, has {}", pw, e.choices.size()));
+    if (e.gold.size() != 1 || e.gold[0] < 'A' || e.gold[0] >= 'A' + static_cast<int>(e.choices.size()))
+      return invalid_argument(fmt::format("{}: field 'gold': expected a letter A..{}, got \"{}\"", where,
+                                          static_cast<char>('A' + e.choices.size() - 1), e.gold));
   }
   if (sample.contains("id")) {
     QB_ASSIGN_OR_RETURN(e.subset_id, field<int64_t>(sample, "id", pw));

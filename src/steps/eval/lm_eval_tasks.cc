@@ -94,8 +94,6 @@ int64_t count_words(std::string_view page) {
   return static_cast<int64_t>(kSpaces.finditer(page).size()) + 1;
 }
 
-namespace {
-
 Result<std::string> str_field(const Row& row, const char* name) {
   auto it = row.fields.find(name);
   if (it == row.fields.end()) return invalid_argument(fmt::format("{}: missing field '{}'", row.where, name));
@@ -114,6 +112,8 @@ Result<std::vector<std::string>> str_list(const json& v, const std::string& wher
   }
   return out;
 }
+
+namespace {
 
 // An integer label given as a number or a digit string ("2": hellaswag's on the Hub).
 Result<int> int_label(const Row& row, const char* name, int n_choices) {

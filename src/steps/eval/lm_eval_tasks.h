@@ -62,6 +62,10 @@ Result<std::vector<ChoiceDoc>> load_choice_docs(const std::filesystem::path& roo
 Result<std::vector<PerplexityDoc>> load_perplexity_docs(const std::filesystem::path& root, std::string_view task,
                                                         FileFormat format = FileFormat::kAuto);
 
+// A row's string field / a JSON list of strings; errors name the row ("<file>:<line>") and field.
+Result<std::string> str_field(const Row& row, const char* name);
+Result<std::vector<std::string>> str_list(const nlohmann::json& v, const std::string& where, const char* name);
+
 // The pieces, exposed for tests.
 std::string wikitext_detokenize(std::string_view page);
 int64_t count_words(std::string_view page);  // len(re.split(r"\s+", page))

@@ -14,7 +14,8 @@ namespace qb::eval {
 Result<Benchmark> parse_benchmark(std::string_view name) {
   if (name == "gsm8k") return Benchmark::kGsm8k;
   if (name == "mmlu") return Benchmark::kMmlu;
-  return invalid_argument(fmt::format("unknown dataset '{}' (known: gsm8k, mmlu)", name));
+  if (name == "mmlu_pro") return Benchmark::kMmlu;  // the same extraction, with the item's options
+  return invalid_argument(fmt::format("unknown dataset '{}' (known: gsm8k, mmlu, mmlu_pro)", name));
 }
 
 const char* benchmark_name(Benchmark b) { return b == Benchmark::kGsm8k ? "gsm8k" : "mmlu"; }
