@@ -11,6 +11,8 @@
 //   mmlu_pro knowledge 5 (evalscope 1.12.0's         5 (validation: 2048           14 categories,
 //                     MMLUProAdapter; generative    5 per category)               evalscope's
 //                     in both modes)                                               order
+//   math_500 math     0 (evalscope 1.12.0's         0 (no train   2048            Level 1..5
+//                     Math500Adapter)               split)
 //
 // lm-evaluation-harness 0.4.13 tasks (log-likelihood only; zero-shot, the harness's default;
 // the eval split as the harness evaluates it):

@@ -156,6 +156,8 @@ TEST(Tasks, OneRowPerBenchmarkWithEvalscopeDefaults) {
   EXPECT_EQ(find_task("mmlu_pro")->few_shot_generative, 5);  // evalscope 1.12.0 MMLUProAdapter
   EXPECT_TRUE(generates_text("mmlu_pro", "loglikelihood"));  // only MMLU switches
   EXPECT_EQ(default_few_shot_num("mmlu_pro", "loglikelihood"), 5);
+  EXPECT_EQ(find_task("math_500")->max_few_shot, 0);  // evalscope: no train split
+  EXPECT_EQ(find_task("math_500")->subsets->front(), "Level 1");
   EXPECT_EQ(find_task("gpqa_diamond"), nullptr);
 }
 

@@ -194,6 +194,69 @@ Status sample_mmlu(const FlatDataset& d, const Args& a, int64_t count, PyRandom&
   return Status::ok();
 }
 
+// MATH-500 as evalscope 1.12.0's Math500Adapter: HuggingFaceH4/MATH-500's test.jsonl (problem,
+// answer, level, unique_id, ...), subsets "Level 1".."Level 5" (reformat_subset: one split
+// grouped by level, file order within each), zero-shot (no train split), its prompt_template;
+// scored as GSM8K (extract_answer, math_equal against strip_answer_string(answer)).
+Status sample_math_500(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng,
+                       std::vector<EvalEntry>& out) {
+  if (a.few_shot_num != 0)
+    return invalid_argument("dataset 'math_500': few-shot prompts are not supported (evalscope's MATH-500 has no "
+                            "train split)");
+  QB_ASSIGN_OR_RETURN(SplitFiles sf, find_hf_split(a.dir, "default", "test", a.format));
+  QB_ASSIGN_OR_RETURN(std::vector<Row> rows, read_split_rows(a.dir, sf));
+  struct Problem {
+    int64_t index;
+    std::string where, problem, answer, level;
+    nlohmann::json id;
+  };
+  std::map<std::string, std::vector<Problem>> by_level;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
+    Problem p{static_cast<int64_t>(i), row.where, "", "", "", nullptr};
+    QB_ASSIGN_OR_RETURN(p.problem, str_field(row, "problem"));
+    QB_ASSIGN_OR_RETURN(p.answer, str_field(row, "answer"));
+    auto lv = row.fields.find("level");
+    if (lv == row.fields.end()) return invalid_argument(fmt::format("{}: missing field 'level'", row.where));
+    if (lv->is_number_integer()) p.level = "Level " + std::to_string(lv->get<int64_t>());
+    else if (lv->is_string()) p.level = "Level " + lv->get<std::string>();  // f'Level {record["level"]}'
+    else return invalid_argument(fmt::format("{}: field 'level': expected 1..5, got {}", row.where, lv->dump()));
+    if (auto id = row.fields.find("unique_id"); id != row.fields.end()) p.id = *id;
+    by_level[p.level].push_back(std::move(p));
+  }
+  std::vector<std::string> subsets;
+  for (const auto& s : a.subset_list.empty() ? *spec::find_task("math_500")->subsets : a.subset_list)
+    if (std::find(subsets.begin(), subsets.end(), s) == subsets.end()) subsets.push_back(s);
+  struct Member {
+    const Problem* p;
+    int64_t subset_id;
+  };
+  std::vector<Member> population;
+  for (const auto& s : subsets) {
+    const auto& items = by_level[s];
+    for (size_t k = 0; k < items.size(); ++k) population.push_back({&items[k], static_cast<int64_t>(k)});
+  }
+  if (population.empty())
+    return invalid_argument(fmt::format("dataset 'math_500': no test items in the levels asked for in {}",
+                                        a.dir.string()));
+  const int64_t k = drawn(count, population.size(), "math_500");
+  if (k == 0) return Status::ok();
+  for (uint64_t j : rng.sample(population.size(), static_cast<uint64_t>(k))) {
+    const Problem& q = *population[j].p;
+    EvalEntry e = common_entry(d, a);
+    e.subset_name = q.level;
+    e.weight = d.weight / static_cast<double>(k);
+    e.gold = q.answer;
+    e.subset_id = population[j].subset_id;
+    e.record_index = q.index;
+    e.source = q.where;
+    e.metadata = {{"question_id", q.id}};
+    e.prompt = q.problem + "\nPlease reason step by step, and put your final answer within \\boxed{}.";
+    out.push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
 // MMLU-Pro (mmlu_pro.h): evalscope's subsets (SUBSET_LIST or subset_list, in that order), items in
 // file order within each; the first few_shot_num validation items of the item's subset.
 Status sample_mmlu_pro(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng,
@@ -362,12 +425,14 @@ Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, cons
       QB_TRY_CTX(sample_mmlu(d, a, counts[i], rng, out), "sampling mmlu");
     } else if (d.name == "gsm8k") {
       QB_TRY_CTX(sample_gsm8k(d, a, counts[i], rng, out), "sampling gsm8k");
+    } else if (d.name == "math_500") {
+      QB_TRY_CTX(sample_math_500(d, a, counts[i], rng, out), "sampling math_500");
     } else if (d.name == "mmlu_pro") {
       QB_TRY_CTX(sample_mmlu_pro(d, a, counts[i], rng, out), "sampling mmlu_pro");
     } else if (const auto* t = spec::find_task(d.name); t && t->kind == spec::TaskKind::kMultipleChoice) {
       QB_TRY_CTX(sample_choice_task(d, a, counts[i], rng, out), "sampling " + d.name);
     } else {
-      return invalid_argument(fmt::format("dataset '{}': unknown benchmark (qbuild knows mmlu, gsm8k, mmlu_pro and the lm-eval tasks of spec/tasks.h)", d.name));
+      return invalid_argument(fmt::format("dataset '{}': unknown benchmark (qbuild knows mmlu, gsm8k, mmlu_pro, math_500 and the lm-eval tasks of spec/tasks.h)", d.name));
     }
   }
   for (size_t i = 0; i < out.size(); ++i) out[i].index = static_cast<int64_t>(i);
@@ -381,7 +446,8 @@ nlohmann::ordered_json EvalEntry::to_json() const {
   sample["target"] = gold;
   sample["id"] = subset_id;
   sample["group_id"] = subset_id;
-  if (dataset_name == "mmlu" || dataset_name == "mmlu_pro") sample["subset_key"] = subset_name;
+  if (dataset_name == "mmlu" || dataset_name == "mmlu_pro" || dataset_name == "math_500")
+    sample["subset_key"] = subset_name;
   sample["metadata"] = metadata;
   nlohmann::ordered_json j;
   j["index"] = index;
