@@ -22,6 +22,7 @@ const std::vector<std::string>& mmlu_subjects() {
 
 const std::vector<TaskInfo>& tasks() {
   static const std::vector<std::string> kGsm8kSubsets = {"main"};
+  static const std::vector<std::string> kDefaultSubset = {"default"};
   static const std::vector<std::string> kMath500Subsets = {"Level 1", "Level 2", "Level 3", "Level 4", "Level 5"};
   static const std::vector<std::string> kMmluProSubsets = {
       "computer science", "math", "chemistry", "engineering", "law", "biology", "health",
@@ -37,6 +38,7 @@ const std::vector<TaskInfo>& tasks() {
       // Generative in either mode (only MMLU switches), so 5-shot in both.
       {"mmlu_pro", "knowledge", 5, 5, 5, 2048, &kMmluProSubsets},
       {"math_500", "math", 0, 0, 0, 2048, &kMath500Subsets},
+      {"gpqa_diamond", "knowledge", 0, 0, 0, 2048, &kDefaultSubset},
       {"arc_challenge", "knowledge", 0, 0, 0, 0, &kArcChallenge, kMc},
       {"arc_easy", "knowledge", 0, 0, 0, 0, &kArcEasy, kMc},
       {"hellaswag", "commonsense", 0, 0, 0, 0, &kDefault, kMc},

@@ -13,6 +13,9 @@
 //                     in both modes)                                               order
 //   math_500 math     0 (evalscope 1.12.0's         0 (no train   2048            Level 1..5
 //                     Math500Adapter)               split)
+//   gpqa_diamond knowledge 0 (evalscope 1.12.0's   0 (its 5-shot 2048            default
+//                     GPQAAdapter; answers in a      examples are
+//                     per-question sha256 order)     not supported)
 //
 // lm-evaluation-harness 0.4.13 tasks (log-likelihood only; zero-shot, the harness's default;
 // the eval split as the harness evaluates it):

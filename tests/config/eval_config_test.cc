@@ -159,7 +159,7 @@ TEST_F(EvalTest, MissingDatasetDirIsNamed) {
 TEST_F(EvalTest, UnknownTask) {
   EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - name: mmluu\nsampling: {total_samples: 5}\n"),
             "pipline/3-eval/e.yaml:3:11: error: invalid value 'mmluu' for 'name' (allowed: mmlu, "
-            "gsm8k, mmlu_pro, math_500, arc_challenge, arc_easy, hellaswag, winogrande, piqa, wikitext, perplexity); "
+            "gsm8k, mmlu_pro, math_500, gpqa_diamond, arc_challenge, arc_easy, hellaswag, winogrande, piqa, wikitext, perplexity); "
             "did you mean 'mmlu'?\n"
             "    3 |   - name: mmluu\n"
             "      |           ^~~~~\n");

@@ -273,7 +273,7 @@ TEST(EvalSetErrors, DatasetArgs) {
   EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "gsm8k", "args": {"prompt_style": "loglikelihood"}}]})"),
             "dataset 'gsm8k' args: prompt_style: loglikelihood scoring is defined for mmlu only");
   EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "arc", "args": {}}]})"),
-            "dataset 'arc': unknown benchmark (qbuild knows mmlu, gsm8k, mmlu_pro, math_500 and the lm-eval tasks of spec/tasks.h)");
+            "dataset 'arc': unknown benchmark (qbuild knows mmlu, gsm8k, mmlu_pro, math_500, gpqa_diamond and the lm-eval tasks of spec/tasks.h)");
   EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "mmlu", "args": {"dataset_dir": "demo_mmlu", "format": "jsonl",
             "subset_list": ["astronmy"]}}]})"),
             "sampling mmlu: dataset 'mmlu' args: subset_list: no test items for subject 'astronmy' in " +

@@ -13,6 +13,7 @@
 #include "steps/eval/choice_answer.h"
 #include "steps/eval/dataset.h"
 #include "steps/eval/lm_eval_tasks.h"
+#include "steps/eval/gpqa.h"
 #include "steps/eval/math_answer.h"
 #include "steps/eval/mmlu_pro.h"
 #include "steps/eval/prompts.h"
@@ -189,6 +190,57 @@ Status sample_mmlu(const FlatDataset& d, const Args& a, int64_t count, PyRandom&
       e.prompt = p.context;
       e.continuations.assign(p.continuations.begin(), p.continuations.end());
     }
+    out.push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
+// GPQA-Diamond (gpqa.h): every row of the train split in file order, one subset "default".
+Status sample_gpqa_diamond(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng,
+                           std::vector<EvalEntry>& out) {
+  if (!a.subset_list.empty() && !(a.subset_list.size() == 1 && a.subset_list[0] == "default"))
+    return invalid_argument("dataset 'gpqa_diamond' args: subset_list: gpqa_diamond has one subset, \"default\"");
+  if (a.few_shot_num != 0)
+    return invalid_argument("dataset 'gpqa_diamond': few-shot prompts are not supported (evalscope's default is "
+                            "zero-shot)");
+  QB_ASSIGN_OR_RETURN(SplitFiles sf, find_hf_split(a.dir, "default", "train", a.format));
+  QB_ASSIGN_OR_RETURN(std::vector<Row> rows, read_split_rows(a.dir, sf));
+  if (rows.empty()) return invalid_argument(fmt::format("dataset 'gpqa_diamond': no rows in {}", a.dir.string()));
+  // An answer: a string, or null (the adapter's preprocess turns None into ' ').
+  auto answer = [](const Row& row, const char* name, std::optional<std::string>& v) -> Status {
+    auto it = row.fields.find(name);
+    if (it == row.fields.end()) return invalid_argument(fmt::format("{}: missing field '{}'", row.where, name));
+    if (it->is_null()) return Status::ok();
+    if (!it->is_string())
+      return invalid_argument(fmt::format("{}: field '{}': expected a string or null, got {}", row.where, name,
+                                          it->dump()));
+    v = it->get<std::string>();
+    return Status::ok();
+  };
+  const int64_t k = drawn(count, rows.size(), "gpqa_diamond");
+  if (k == 0) return Status::ok();
+  for (uint64_t j : rng.sample(rows.size(), static_cast<uint64_t>(k))) {
+    const Row& row = rows[j];
+    QB_ASSIGN_OR_RETURN(std::string question, str_field(row, "Question"));
+    std::optional<std::string> correct, wrong[3];
+    QB_TRY(answer(row, "Correct Answer", correct));
+    QB_TRY(answer(row, "Incorrect Answer 1", wrong[0]));
+    QB_TRY(answer(row, "Incorrect Answer 2", wrong[1]));
+    QB_TRY(answer(row, "Incorrect Answer 3", wrong[2]));
+    auto ptr = [](const std::optional<std::string>& o) { return o ? &*o : nullptr; };
+    const GpqaChoices g = gpqa_shuffle(question, ptr(correct), {ptr(wrong[0]), ptr(wrong[1]), ptr(wrong[2])});
+    EvalEntry e = common_entry(d, a);
+    e.subset_name = "default";
+    e.weight = d.weight / static_cast<double>(k);
+    e.gold = std::string(1, static_cast<char>('A' + g.gold));
+    e.choices = g.choices;
+    e.subset_id = static_cast<int64_t>(j);
+    e.record_index = static_cast<int64_t>(j);
+    e.source = row.where;
+    std::string choices;
+    for (size_t i = 0; i < g.choices.size(); ++i)
+      choices += (i ? "\n" : "") + std::string(1, static_cast<char>('A' + i)) + ") " + g.choices[i];
+    e.prompt = format_template(kMmluTemplateCot, {{"question", question}, {"choices", choices}, {"letters", "A,B,C,D"}});
     out.push_back(std::move(e));
   }
   return Status::ok();
@@ -425,6 +477,8 @@ Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, cons
       QB_TRY_CTX(sample_mmlu(d, a, counts[i], rng, out), "sampling mmlu");
     } else if (d.name == "gsm8k") {
       QB_TRY_CTX(sample_gsm8k(d, a, counts[i], rng, out), "sampling gsm8k");
+    } else if (d.name == "gpqa_diamond") {
+      QB_TRY_CTX(sample_gpqa_diamond(d, a, counts[i], rng, out), "sampling gpqa_diamond");
     } else if (d.name == "math_500") {
       QB_TRY_CTX(sample_math_500(d, a, counts[i], rng, out), "sampling math_500");
     } else if (d.name == "mmlu_pro") {
@@ -432,7 +486,7 @@ Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, cons
     } else if (const auto* t = spec::find_task(d.name); t && t->kind == spec::TaskKind::kMultipleChoice) {
       QB_TRY_CTX(sample_choice_task(d, a, counts[i], rng, out), "sampling " + d.name);
     } else {
-      return invalid_argument(fmt::format("dataset '{}': unknown benchmark (qbuild knows mmlu, gsm8k, mmlu_pro, math_500 and the lm-eval tasks of spec/tasks.h)", d.name));
+      return invalid_argument(fmt::format("dataset '{}': unknown benchmark (qbuild knows mmlu, gsm8k, mmlu_pro, math_500, gpqa_diamond and the lm-eval tasks of spec/tasks.h)", d.name));
     }
   }
   for (size_t i = 0; i < out.size(); ++i) out[i].index = static_cast<int64_t>(i);
@@ -558,9 +612,9 @@ Result<EvalEntry> EvalEntry::from_json(const nlohmann::json& j, const std::strin
   if (e.dataset_name == "mmlu" && (e.gold.size() != 1 || e.gold[0] < 'A' || e.gold[0] > 'D')) {
     return invalid_argument(fmt::format("{}: field 'gold': expected a letter A..D, got \"{}\"", where, e.gold));
   }
-  if (e.dataset_name == "mmlu_pro") {
+  if (e.dataset_name == "mmlu_pro" || e.dataset_name == "gpqa_diamond") {
     if (e.choices.empty() || e.choices.size() > 26)
-      return invalid_argument(fmt::format("{}: mmlu_pro needs 1 to 26 choices, has {}", pw, e.choices.size()));
+      return invalid_argument(fmt::format("{}: {} needs 1 to 26 choices, has {}", pw, e.dataset_name, e.choices.size()));
     if (e.gold.size() != 1 || e.gold[0] < 'A' || e.gold[0] >= 'A' + static_cast<int>(e.choices.size()))
       return invalid_argument(fmt::format("{}: field 'gold': expected a letter A..{}, got \"{}\"", where,
                                           static_cast<char>('A' + e.choices.size() - 1), e.gold));

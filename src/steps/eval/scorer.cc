@@ -16,7 +16,9 @@ Result<Benchmark> parse_benchmark(std::string_view name) {
   if (name == "mmlu") return Benchmark::kMmlu;
   if (name == "mmlu_pro") return Benchmark::kMmlu;  // the same extraction, with the item's options
   if (name == "math_500") return Benchmark::kGsm8k;  // Math500Adapter: GSM8K's extract_answer and math_equal
-  return invalid_argument(fmt::format("unknown dataset '{}' (known: gsm8k, mmlu, mmlu_pro, math_500)", name));
+  if (name == "gpqa_diamond") return Benchmark::kMmlu;  // GPQAAdapter: MultiChoiceAdapter's parse_answers
+  return invalid_argument(
+      fmt::format("unknown dataset '{}' (known: gsm8k, mmlu, mmlu_pro, math_500, gpqa_diamond)", name));
 }
 
 const char* benchmark_name(Benchmark b) { return b == Benchmark::kGsm8k ? "gsm8k" : "mmlu"; }
