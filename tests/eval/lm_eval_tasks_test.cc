@@ -10,7 +10,7 @@
 #include "steps/eval/raw_outputs.h"
 #include "steps/eval/score_run.h"
 #include "steps/eval/stats.h"
-#include "test_util.h"
+#include "task_draw.h"
 
 namespace qb::eval {
 namespace {
@@ -20,15 +20,7 @@ using testing::DatasetDir;
 using testing::source_path;
 
 Result<std::vector<EvalEntry>> draw(const std::string& task, const std::string& dir, int64_t total, json extra = {}) {
-  json args = {{"dataset_dir", dir}};
-  if (extra.is_object()) args.update(extra);
-  json schema = {{"name", "t"}, {"datasets", json::array({{{"name", task}, {"args", args}}})}};
-  auto root = CollectionNode::from_json(schema);
-  if (!root.is_ok()) return root.status();
-  SampleOptions o;
-  o.total = total;
-  o.datasets_root = source_path("data/datasets");
-  return build_eval_set(*root, o);
+  return testing::draw_task(task, dir, total, extra);
 }
 
 TEST(LmEvalTasks, MultipleChoiceItemsAreDrawnAndRoundTripTheEvalSet) {

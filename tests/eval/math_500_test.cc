@@ -10,7 +10,7 @@
 #include "steps/eval/eval_set.h"
 #include "steps/eval/math_answer.h"
 #include "steps/eval/scorer.h"
-#include "test_util.h"
+#include "task_draw.h"
 #include "util/fs.h"
 
 namespace qb::eval {
@@ -21,21 +21,13 @@ using testing::DatasetDir;
 using testing::source_path;
 
 const json& golden() {
-  static const json j = json::parse(fs::read_file(source_path("tests/golden/eval/math_500_oracle.json")).value());
+  static const json j = testing::golden_json("tests/golden/eval/math_500_oracle.json");
   return j;
 }
 
 Result<std::vector<EvalEntry>> draw(const std::string& dir, int64_t total, json args_extra = json::object(),
                                     const std::string& root = source_path("data/datasets")) {
-  json args = {{"dataset_dir", dir}};
-  args.update(args_extra);
-  json schema = {{"name", "t"}, {"datasets", json::array({{{"name", "math_500"}, {"args", args}}})}};
-  auto node = CollectionNode::from_json(schema);
-  if (!node.is_ok()) return node.status();
-  SampleOptions o;
-  o.total = total;
-  o.datasets_root = root;
-  return build_eval_set(*node, o);
+  return testing::draw_task("math_500", dir, total, args_extra, root);
 }
 
 TEST(Math500, PromptsAreEvalscopesByteForByte) {

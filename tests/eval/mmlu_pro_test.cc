@@ -11,7 +11,7 @@
 #include "steps/eval/eval_set.h"
 #include "steps/eval/mmlu_pro.h"
 #include "steps/eval/scorer.h"
-#include "test_util.h"
+#include "task_draw.h"
 #include "util/fs.h"
 
 namespace qb::eval {
@@ -22,20 +22,12 @@ using testing::DatasetDir;
 using testing::source_path;
 
 const json& golden() {
-  static const json j = json::parse(fs::read_file(source_path("tests/golden/eval/mmlu_pro_oracle.json")).value());
+  static const json j = testing::golden_json("tests/golden/eval/mmlu_pro_oracle.json");
   return j;
 }
 
 Result<std::vector<EvalEntry>> draw(const std::string& dir, int64_t total, json args_extra = json::object()) {
-  json args = {{"dataset_dir", dir}};
-  args.update(args_extra);
-  json schema = {{"name", "t"}, {"datasets", json::array({{{"name", "mmlu_pro"}, {"args", args}}})}};
-  auto root = CollectionNode::from_json(schema);
-  if (!root.is_ok()) return root.status();
-  SampleOptions o;
-  o.total = total;
-  o.datasets_root = source_path("data/datasets");
-  return build_eval_set(*root, o);
+  return testing::draw_task("mmlu_pro", dir, total, args_extra);
 }
 
 // Every item drawn (total = the population), each prompt equal to the adapter's for its subset
