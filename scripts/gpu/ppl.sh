@@ -6,6 +6,8 @@
 #      LmEvalNumbers.OnCudaMatchesTheHarness (lm-eval 0.4.13's log-likelihoods and WikiText
 #      perplexities of the golden fixture, fp32 on CUDA), plus the rest of those suites;
 #   3. the demo pipeline on CUDA (demo_cuda.sh): its eval now has a WikiText perplexity column;
+#      then scripts/gpu/recovery_suite.yaml added to it: the generative recovery tasks and two
+#      log-likelihood tasks on the authored samples, for every variant, on CUDA;
 #   4. the benchmarks, every ratio from the same call:
 #      a. bench_model's prefill ceiling on the Qwen3-8B shape at the window length (BATCH × CTX);
 #      b. bench_eval --mode perplexity: lm-eval's rolling windows over ~300k tokens (WikiText-2's
@@ -31,6 +33,10 @@ echo "== CUDA tests" | tee "$out/ppl_tests.log"
 
 echo "== demo on CUDA"
 QB_BUILD_DIR="$b" bash scripts/gpu/demo_cuda.sh /tmp/demo-cuda 2>&1 | tee "$out/demo_cuda.log" | tail -40
+echo "== the recovery suite on CUDA (MMLU-Pro, MATH-500, GPQA-Diamond, HellaSwag, ARC on the authored samples)"
+cp scripts/gpu/recovery_suite.yaml /tmp/demo-cuda/pipline/3-eval/
+(cd /tmp/demo-cuda && "$b/src/cli/qbuild" && cat results/recovery_suite.csv &&
+  python3 "$root/scripts/gpu/step_table.py" /tmp/demo-cuda) 2>&1 | tee "$out/recovery_cuda.log" | tail -30
 
 model=${MODEL:-/tmp/q8b}
 ctx=${CTX:-2048}
