@@ -67,3 +67,20 @@ if(QBUILD_WITH_TORCH AND QBUILD_CUDA_KERNELS AND TORCH_CUDA_LIBRARIES)
     message(STATUS "qbuild: no CUDA compiler: the model decodes op by op (no fused decode kernels)")
   endif()
 endif()
+
+# The W8A8 int8 GEMM for more than 16 rows (src/steps/model/int8_gemm_kernels.cu) is CUTLASS 3's
+# sm90 kernel: header-only, from the nvidia-cutlass wheel (its cutlass_library/source folder, as
+# the torch wheel ships libtorch). Without it the int8 GEMM runs on the GPU only for <= 16 rows
+# (decode) and larger batches keep at::_int_mm. scripts/gpu/kernels.sh sets it on the GPU host.
+set(QBUILD_CUTLASS_DIR "" CACHE PATH
+    "CUTLASS source root (holding include/cutlass and tools/util/include) for the sm90 int8 GEMM")
+set(QB_CUTLASS OFF)
+if(QB_CUDA_KERNELS AND QBUILD_CUTLASS_DIR)
+  if(EXISTS "${QBUILD_CUTLASS_DIR}/include/cutlass/cutlass.h" AND
+     EXISTS "${QBUILD_CUTLASS_DIR}/tools/util/include/cutlass/util/packed_stride.hpp")
+    set(QB_CUTLASS ON)
+    message(STATUS "qbuild: CUTLASS sm90 int8 GEMM from ${QBUILD_CUTLASS_DIR}")
+  else()
+    message(FATAL_ERROR "QBUILD_CUTLASS_DIR=${QBUILD_CUTLASS_DIR} holds no CUTLASS headers")
+  endif()
+endif()

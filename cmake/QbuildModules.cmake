@@ -1,7 +1,7 @@
 # qb_add_module(NAME <lib> [TORCH] DEPS <targets...>)
 #   One static library per source folder: every *.cc in the calling folder.
 #   TORCH marks a library that includes libtorch (it shares one precompiled header).
-# qb_add_test(NAME <exe> DEPS <targets...> [LABELS <labels...>])
+# qb_add_test(NAME <exe> DEPS <targets...> [LABELS <labels...>] [RESOURCE_LOCK <name>])
 #   One GoogleTest executable per test folder: every *_test.cc in the calling folder.
 set(QB_WARNINGS -Wall -Wextra -Wno-unused-parameter)
 
@@ -30,7 +30,7 @@ function(qb_add_module)
 endfunction()
 
 function(qb_add_test)
-  cmake_parse_arguments(T "" "NAME" "DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;RESOURCE_LOCK" "DEPS;LABELS" ${ARGN})
   file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
   if(NOT srcs)  # a suite folder not started yet
     return()
@@ -47,6 +47,12 @@ function(qb_add_test)
     set(T_LABELS unit)
   endif()
   include(GoogleTest)
-  gtest_discover_tests(${T_NAME} PROPERTIES LABELS "${T_LABELS}"
-                       WORKING_DIRECTORY ${PROJECT_BINARY_DIR} DISCOVERY_TIMEOUT 60)
+  # RESOURCE_LOCK: tests that share something outside the build (one Slurm) run one at a time.
+  if(T_RESOURCE_LOCK)
+    gtest_discover_tests(${T_NAME} PROPERTIES LABELS "${T_LABELS}" RESOURCE_LOCK ${T_RESOURCE_LOCK}
+                         WORKING_DIRECTORY ${PROJECT_BINARY_DIR} DISCOVERY_TIMEOUT 60)
+  else()
+    gtest_discover_tests(${T_NAME} PROPERTIES LABELS "${T_LABELS}"
+                         WORKING_DIRECTORY ${PROJECT_BINARY_DIR} DISCOVERY_TIMEOUT 60)
+  endif()
 endfunction()

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian/Ubuntu machine ready to build qbuild. Idempotent: a second run only
-# checks. Installs the Debian packages qbuild builds against and, when no Python on the machine
-# has PyTorch, a local virtual environment .venv/ with the torch wheel (libtorch comes from it).
+# checks. Installs the Debian packages qbuild builds against (and libjs-vega, the charting
+# library the HTML report inlines) and, when no Python on the machine has PyTorch, a local
+# virtual environment .venv/ with the torch wheel (libtorch comes from it).
 #
+#   --test          also what the tests need beyond the build: Debian's chromium (headless, it
+#                   renders the report in tests/report/browser_test.cc) and a font for its
+#                   screenshots; Debian's slurm-wlm and munge, the single-node Slurm that
+#                   scripts/slurm/start.sh starts for the tests labelled slurm. scripts/test.sh
+#                   (what CI runs) passes it.
 #   QB_TORCH_SPEC   pip requirement for torch (default: torch==2.13.0)
 #   QB_PYTHON       a python3 whose torch to use (skips the .venv)
 set -euo pipefail
@@ -10,7 +16,14 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 pkgs=(build-essential cmake ninja-build pkg-config git python3 python3-venv python3-pip
       libyaml-cpp-dev libxxhash-dev libsqlite3-dev libspdlog-dev libfmt-dev
-      libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev sqlite3)
+      libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev sqlite3
+      libjs-vega)
+for arg in "$@"; do
+  case "$arg" in
+    --test) pkgs+=(chromium fonts-dejavu-core slurm-wlm munge) ;;
+    *) echo "setup: unknown option '$arg' (known: --test)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -48,7 +48,7 @@ make_project() {
   # The config layer checks that calibration text can fill seq_len (2048) tokens.
   head -c 4096 /dev/zero | tr '\0' 'c' > data/calib.txt
   for e in $(seq 0 $((ne - 1))); do
-    printf 'dataset_name: e%d\ndatasets:\n  - {name: mmlu, weight: 1.0}\n  - {name: gsm8k, weight: 1.0}\nsampling: {total_samples: %d}\nfidelity: {enabled: false}\n' $e $((10 + e)) > pipline/3-eval/e$e.yaml
+    printf 'dataset_name: e%d\noutput: {work_dir: outputs/e%d}\ndatasets:\n  - {name: mmlu, weight: 1.0}\n  - {name: gsm8k, weight: 1.0}\nsampling: {total_samples: %d}\nfidelity: {enabled: false}\n' $e $e $((10 + e)) > pipline/3-eval/e$e.yaml
   done
 }
 

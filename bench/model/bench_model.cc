@@ -3,6 +3,8 @@
 //   bench_model --shape qwen3-8b --device cuda --batch 128 --ctx 512 --new 128 [--cuda-graph]
 //   bench_model --model tests/golden/models/qwen3-tiny --device cuda --compare-cpu
 //   bench_model --shape qwen3-8b --device cuda --w8a8 ...   (random int8 W8A8 projections)
+//   bench_model --shape qwen3-8b --device cuda --w8a16 | --w4a16 ...  (random weight-only int8
+//                                                           per-channel / int4 group-128 layers)
 //   bench_model --shape qwen3-8b --device cuda --r4 ...     (SpinQuant's online R4: a fast
 //                                                           Hadamard before every down_proj)
 //   bench_model ... --unfused   (one-token steps op by op instead of the fused CUDA kernels)
@@ -40,6 +42,7 @@
 #include "steps/model/model.h"
 #include "steps/model/online_transforms.h"
 #include "steps/model/random_model.h"
+#include "steps/model/weight_only_linear.h"
 #include "steps/model/device.h"
 
 namespace {
@@ -52,7 +55,7 @@ struct Args {
   std::string shape = "tiny", model, device = "cpu", dtype = "bf16", attention = "sdpa";
   int64_t batch = 1, ctx = 512, new_tokens = 128, repeat = 2, check_every = 0;
   bool cuda_graph = false, static_shapes = false, compare_cpu = false, w8a8 = false, r4 = false;
-  bool profile = false, unfused = false;
+  bool profile = false, unfused = false, w8a16 = false, w4a16 = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -86,6 +89,11 @@ Args parse(int argc, char** argv) {
       ->needs(model);
   app.add_flag("--w8a8", a.w8a8, "random int8 W8A8 projections (per-channel weights, per-token inputs)")
       ->excludes(model);
+  auto* w8 = app.add_flag("--w8a16", a.w8a16, "random int8 weight-only projections (per-channel)")
+                ->excludes(model);
+  app.add_flag("--w4a16", a.w4a16, "random int4 weight-only projections (symmetric, group 128)")
+      ->excludes(model)
+      ->excludes(w8);
   app.add_flag("--r4", a.r4, "SpinQuant's online R4: a fast Hadamard before every down_proj")->excludes(model);
   app.add_flag("--profile", a.profile, "GPU time per decode step by kernel (Kineto)");
   app.add_flag("--unfused", a.unfused, "one-token steps op by op instead of the fused CUDA kernels");
@@ -124,6 +132,29 @@ Model make_model(const Args& a, at::Device device, std::optional<at::ScalarType>
         const at::Tensor q = at::round(wf / scale).clamp(-128, 127).to(at::kChar);
         *p = check(qb::model::Int8Linear::create(q, scale, std::nullopt, std::nullopt, t),
                    "int8 layer");
+      }
+  }
+  if (a.w8a16 || a.w4a16) {
+    // RTN as compressed-tensors quantizes: int8 absmax / 127 per channel; int4 absmax / 7.5 per
+    // group of 128, codes in [-8, 7].
+    for (auto& l : w.layers)
+      for (auto* p : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj,
+                      &l.down_proj}) {
+        const at::Tensor wf = (*p)->effective_weight(at::kFloat);                // [out, in]
+        const int64_t out = wf.size(0), in = wf.size(1);
+        if (a.w8a16) {
+          const at::Tensor scale = wf.abs().amax(1, true).clamp_min(1e-8) / 127.0;  // [out, 1]
+          const at::Tensor q = at::round(wf / scale).clamp(-128, 127).to(at::kChar);
+          *p = check(qb::model::WeightOnlyLinear::create(8, q, scale, std::nullopt, std::nullopt, t),
+                     "w8a16 layer");
+        } else {
+          const at::Tensor g = wf.reshape({out, in / 128, 128});
+          const at::Tensor scale = g.abs().amax(2, true).clamp_min(1e-8) / 7.5;   // [out, G, 1]
+          const at::Tensor q = at::round(g / scale).clamp(-8, 7).to(at::kChar).reshape({out, in});
+          *p = check(qb::model::WeightOnlyLinear::create(4, q, scale.reshape({out, in / 128}),
+                                                         std::nullopt, std::nullopt, t),
+                     "w4a16 layer");
+        }
       }
   }
   if (a.r4) {
@@ -277,7 +308,7 @@ int main(int argc, char** argv) {
   const double step_ms = dec.decode_steps > 0 ? 1e3 * dec.decode_seconds / dec.decode_steps : 0;
   const double peak = peak_memory_gib(device);
   std::printf("model %s%s on %s as %s, attention %s%s%s%s (built in %.1f s)\n",
-              a.model.empty() ? a.shape.c_str() : a.model.c_str(), a.w8a8 ? " (w8a8)" : "",
+              a.model.empty() ? a.shape.c_str() : a.model.c_str(), a.w8a8 ? " (w8a8)" : (a.w8a16 ? " (w8a16)" : (a.w4a16 ? " (w4a16)" : "")),
               device.str().c_str(), qb::model::dtype_label(m.dtype()), a.attention.c_str(),
               a.static_shapes ? ", static shapes" : "", a.cuda_graph ? ", cuda graph" : "",
               m.fused_decode() ? ", fused decode" : "", build_s);
@@ -287,10 +318,11 @@ int main(int argc, char** argv) {
               (long long)dec.decode_steps, (long long)a.batch, dec.decode_seconds, decode_tps,
               step_ms);
   std::printf("peak memory: %.2f GiB\n", peak);
-  std::printf("{\"shape\": \"%s\", \"device\": \"%s\", \"dtype\": \"%s\", \"batch\": %lld, "
+  const char* quant = a.w8a8 ? "w8a8" : (a.w8a16 ? "w8a16" : (a.w4a16 ? "w4a16" : "none"));
+  std::printf("{\"shape\": \"%s\", \"quant\": \"%s\", \"device\": \"%s\", \"dtype\": \"%s\", \"batch\": %lld, "
               "\"ctx\": %lld, \"new\": %lld, \"cuda_graph\": %s, \"prefill_tok_s\": %.1f, "
               "\"decode_tok_s\": %.1f, \"decode_ms_per_step\": %.3f, \"peak_gib\": %.3f, \"fused\": %s}\n",
-              a.model.empty() ? a.shape.c_str() : a.model.c_str(), device.str().c_str(),
+              a.model.empty() ? a.shape.c_str() : a.model.c_str(), quant, device.str().c_str(),
               qb::model::dtype_label(m.dtype()), (long long)a.batch, (long long)a.ctx,
               (long long)a.new_tokens, a.cuda_graph ? "true" : "false", prefill_tps, decode_tps,
               step_ms, peak, m.fused_decode() ? "true" : "false");

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/report_command.h"
 #include "cli/score_command.h"
 #include "cli/tool_commands.h"
 
@@ -106,6 +107,11 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   step->add_option("kind", kind, "step kind")->required();
   step->add_option("key", key, "node key")->required();
   step->add_flag("--force", force, "rebuild even when the artifact exists");
+  std::vector<std::string> job_command;
+  auto* job = app.add_subcommand("job", "run a step as a Slurm job and report how the job ended (what build.ninja's "
+                                        "edges run under executor: slurm; rules/slurm.ninja)");
+  job->add_option("key", key, "node key")->required();
+  job->add_option("command", job_command, "after '--': the srun command line that runs the step")->required();
   auto* explain = app.add_subcommand("explain", "what went into a target's key, and why it would (not) run");
   explain->add_option("target", target, "a target or a node key")->required();
   auto* status = app.add_subcommand("status", "every configured node: cached, to run, or unavailable");
@@ -123,6 +129,12 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
       "verify", "check every byte of cached artifacts against their checksums; quarantine the damaged");
   verify->add_option("targets", target_list, "what to check (default: every object in the cache)");
   verify->add_flag("--no-wait", b.no_wait, "fail (exit 4) instead of waiting for a running qbuild");
+  std::vector<std::string> report_targets;
+  auto* report = app.add_subcommand(
+      "report", "write results/<dataset_name>.html (table, charts, quantization errors, build timeline, recipe "
+                "differences) and the model cards of the quantized variants");
+  report->add_option("targets", report_targets, "results/<dataset_name>.csv or .html, or a dataset_name (default: all)");
+  report->footer(kReportFooter);
   ToolArgs tools;
   add_tool_commands(app, tools);
   ScoreArgs score;
@@ -136,6 +148,7 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   c.root = find_root(project);
 
   if (*step) return cmd_step(c, kind, key, force, reg);
+  if (*job) return cmd_job(c, key, job_command);
   if (*explain) return cmd_explain(c, target, reg);
   if (*status) return cmd_status(c, json, reg);
   if (*runs) return cmd_runs(c, json, all);
@@ -145,6 +158,7 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
     return cmd_gc(c, b.targets, gca, reg);
   }
   if (*verify) return cmd_verify(c, target_list, b.no_wait, reg);
+  if (*report) return cmd_report(c, report_targets, reg);
   if (int rc = run_tool_command(app, tools, reg.tools()); rc >= 0) return rc;
   if (int rc = run_score_command(score); rc >= 0) return rc;
   return cmd_build(c, b, reg);

@@ -3,17 +3,24 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "cli/cli.h"
+#include "cli/report_command.h"
 #include "ninja/build_file.h"
 #include "runner/build.h"
 #include "runner/gc.h"
 #include "runner/project.h"
+#include "runner/run_record.h"
+#include "runner/slurm.h"
+#include "runner/slurm_job.h"
 #include "runner/step_runner.h"
 #include "runner/verify.h"
 #include "util/strings.h"
@@ -69,7 +76,7 @@ std::variant<Loaded, int> load_and_plan(const Common& c, const std::vector<std::
   oo.no_wait = no_wait;
   oo.exclusive_store = exclusive_store;
   oo.note = "qbuild " + join(targets, " ");
-  auto project = runner::Project::open(c.root, oo);
+  auto project = runner::Project::open(store::Layout(c.root, l.pipeline.project.cache), oo);
   if (!project.is_ok()) return fail(project.status());
   l.project = std::move(*project);
   passes.done("open");
@@ -92,6 +99,36 @@ std::variant<Loaded, int> load_and_plan(const Common& c, const std::vector<std::
   return l;
 }
 
+// The project's layout for commands that load no configs: project.yaml's `cache:` only.
+std::variant<store::Layout, int> layout_only(const Common& c) {
+  config::Diagnostics diags;
+  auto p = config::load_project(c.root, diags, c.selection.pipeline_dir);
+  if (diags.error_count() || diags.warning_count()) std::fputs(diags.render().c_str(), stderr);
+  if (!p.is_ok()) {
+    std::fprintf(stderr, "qbuild: %s\n", p.status().message().c_str());
+    return kExitConfig;
+  }
+  return store::Layout(c.root, p->cache);
+}
+
+// The Slurm jobs of this invocation that Slurm still runs or queues after Ninja returned (an
+// srun killed before it could cancel its job, or one still pending): cancelled, so nothing of
+// an interrupted build keeps running.
+void cancel_leftover_jobs(const std::string& invocation, const std::filesystem::path& root) {
+  if (!runner::slurm_available()) return;
+  auto jobs = runner::jobs_with_comment(runner::tag_comment_prefix(runner::job_tag(invocation, root)));
+  if (!jobs.is_ok()) {
+    std::fprintf(stderr, "qbuild: warning: could not list this build's Slurm jobs: %s\n", jobs.status().message().c_str());
+    return;
+  }
+  std::vector<std::string> ids;
+  for (const auto& j : *jobs)
+    if (j.active()) ids.push_back(j.id);
+  if (ids.empty()) return;
+  std::fprintf(stderr, "qbuild: cancelling Slurm job(s) %s\n", join(ids, " ").c_str());
+  if (Status s = runner::cancel_jobs(ids); !s.is_ok()) std::fprintf(stderr, "qbuild: warning: %s\n", s.message().c_str());
+}
+
 }  // namespace
 
 int cmd_build(const Common& c, const BuildArgs& a, const runner::StepRegistry& reg) {
@@ -108,19 +145,36 @@ int cmd_build(const Common& c, const BuildArgs& a, const runner::StepRegistry& r
   passes.done("generate");
   int ninja_rc = 0;
   std::string invocation = timestamp_compact();
+  const bool slurm = l.pipeline.project.executor == "slurm";
   if (plan.to_run > 0) {
     runner::NinjaOptions no;
     no.jobs = a.jobs > 0 ? a.jobs : l.pipeline.project.jobs;
+    // Under Slurm, Ninja's -j also counts the edges waiting in srun: room for every job of the
+    // `slurm` pool beside the local steps (which their own pool keeps at -j).
+    if (slurm) no.jobs += l.pipeline.project.slurm_jobs;
     no.keep_going = a.keep_going;
     no.verbose = c.verbose;
     no.invocation = invocation;
     auto rc = runner::run_ninja(*l.project, no);
     if (!rc.is_ok()) return fail(rc.status());
     ninja_rc = *rc;
+    if (slurm) {
+      cancel_leftover_jobs(invocation, l.project->layout().root());
+      auto n = runner::ingest_run_records(*l.project);
+      if (!n.is_ok()) return fail(n.status().with_context("ingesting cache/runs/"));
+      print_warnings(*l.project);
+    }
   }
   passes.done("run");
   if (Status s = runner::collect(*l.project, l.planned); !s.is_ok()) return fail(s);
   passes.done("collect");
+  // The HTML reports and model cards (src/report) follow the CSVs, failed steps or not (the
+  // page then shows what finished, and the timeline what failed); a report that cannot be
+  // written is a warning, never the build's failure. Not after Ctrl-C: the user wants out.
+  if (ninja_rc != kExitInterrupted) {
+    for (const auto& w : reports_after_build(*l.project, l.planned)) std::fprintf(stderr, "qbuild: warning: %s\n", w.c_str());
+    passes.done("report");
+  }
   if (ninja_rc == kExitInterrupted) {
     std::fprintf(stderr, "qbuild: interrupted; finished steps are kept, the rest reruns next time\n");
     return kExitInterrupted;
@@ -156,6 +210,28 @@ int cmd_step(const Common& c, const std::string& kind, const std::string& key, b
   return kExitOk;
 }
 
+int cmd_job(const Common& c, const std::string& key, const std::vector<std::string>& command) {
+  auto rc = runner::run_job(store::Layout(c.root), key, command);
+  if (!rc.is_ok()) {
+    std::fprintf(stderr, "qbuild job: %s\n", rc.status().to_string().c_str());
+    return kExitBuildFailed;
+  }
+  return *rc;
+}
+
+namespace {
+
+// Where a node's step runs (not part of its key): "on this machine" or the srun options.
+std::string where_it_runs(const spec::ProjectSpec& p, const graph::Node& n) {
+  if (auto job = p.slurm_job(n.kind, n.gpu)) {
+    auto opts = job->srun_options();
+    return "as a Slurm job (executor: slurm): srun" + (opts.empty() ? std::string() : " " + join(opts, " "));
+  }
+  return std::string("on this machine (executor: ") + p.executor + (n.gpu && p.executor == "local" && !p.devices.empty() ? ", one GPU of its devices" : "") + ")";
+}
+
+}  // namespace
+
 int cmd_explain(const Common& c, const std::string& target, const runner::StepRegistry& reg) {
   Passes passes(false);
   auto r = load_and_plan(c, {target}, reg, true, false, passes);
@@ -171,6 +247,10 @@ int cmd_explain(const Common& c, const std::string& target, const runner::StepRe
     std::printf("  hashed:\n");
     for (const auto& line : graph::explain_key(g, item.node)) std::printf("    %s\n", line.c_str());
     for (const auto& in : n.inputs) std::printf("  input %s: %s %s\n", in.role.c_str(), g.node(in.node).kind.c_str(), g.node(in.node).name.c_str());
+    std::printf("  runs: %s; not part of the key\n", where_it_runs(l.pipeline.project, n).c_str());
+    if (l.project->layout().shared_store())
+      std::printf("  artifact: %s (cache: %s)\n", l.project->layout().object_ref(n.key).c_str(),
+                  l.project->layout().store().c_str());
     if (auto a = l.project->index().artifact(n.key); a.is_ok() && *a) {
       const auto& meta = (*a)->meta;
       if (meta.contains("equivalence")) std::printf("  equivalence check: %s\n", meta["equivalence"].dump().c_str());
@@ -186,6 +266,20 @@ int cmd_status(const Common& c, bool json, const runner::StepRegistry& reg) {
   if (auto* rc = std::get_if<int>(&r)) return *rc;
   auto& l = std::get<Loaded>(r);
   const auto& g = l.planned.graph;
+  // Each node's Slurm job: one Slurm still has (queued, running, or recently ended), else the
+  // job of its last recorded run.
+  std::map<std::string, store::RunRow> last;
+  if (auto lr = l.project->index().last_runs(); lr.is_ok()) last = std::move(*lr);
+  for (const auto& [path, rec] : runner::list_run_records(l.project->layout()))
+    if (rec.is_ok()) last[rec->run.key] = rec->run;
+  std::map<std::string, runner::SlurmJob> live;
+  if (l.pipeline.project.executor == "slurm" && runner::slurm_available())
+    if (auto jobs = runner::jobs_with_comment("qbuild:"); jobs.is_ok())
+      for (const auto& j : *jobs) {
+        std::string key = j.comment.substr(j.comment.rfind(':') + 1);
+        auto it = live.find(key);
+        if (it == live.end() || std::atoll(j.id.c_str()) > std::atoll(it->second.id.c_str())) live[key] = j;
+      }
   nlohmann::json out = nlohmann::json::array();
   for (const auto& item : l.planned.plan.items) {
     const auto& n = g.node(item.node);
@@ -194,6 +288,11 @@ int cmd_status(const Common& c, bool json, const runner::StepRegistry& reg) {
     if (auto a = l.project->index().artifact(n.key); a.is_ok() && *a) {
       for (const char* k : {"equivalence", "scores", "duration_s", "device"})
         if ((*a)->meta.contains(k)) row[k] = (*a)->meta[k];
+    }
+    if (auto it = live.find(n.key); it != live.end()) {
+      row["job"] = {{"id", it->second.id}, {"node", it->second.node}, {"state", it->second.state}};
+    } else if (auto r = last.find(n.key); r != last.end() && !r->second.job_id.empty()) {
+      row["job"] = {{"id", r->second.job_id}, {"node", r->second.host}, {"state", r->second.job_state}};
     }
     out.push_back(row);
   }
@@ -206,13 +305,19 @@ int cmd_status(const Common& c, bool json, const runner::StepRegistry& reg) {
                 row["name"].get<std::string>().c_str());
     if (row.contains("equivalence")) std::printf("            equivalence: %s\n", row["equivalence"].dump().c_str());
     if (row.contains("scores")) std::printf("            scores: %s\n", row["scores"].dump().c_str());
+    if (row.contains("job"))
+      std::printf("            Slurm job %s on %s: %s\n", row["job"]["id"].get<std::string>().c_str(),
+                  row["job"]["node"].get<std::string>().empty() ? "(no node yet)" : row["job"]["node"].get<std::string>().c_str(),
+                  row["job"]["state"].get<std::string>().c_str());
   }
   std::printf("%d cached, %d missing, %d unavailable\n", l.planned.plan.cached, l.planned.plan.to_run, l.planned.plan.unavailable);
   return kExitOk;
 }
 
 int cmd_runs(const Common& c, bool json, bool all) {
-  auto project = runner::Project::open(c.root, runner::OpenOptions{false, "", true});
+  auto layout = layout_only(c);
+  if (auto* rc = std::get_if<int>(&layout)) return *rc;
+  auto project = runner::Project::open(std::get<store::Layout>(layout), runner::OpenOptions{false, "", true});
   if (!project.is_ok()) return fail(project.status());
   auto& idx = (*project)->index();
   std::string inv;
@@ -224,18 +329,36 @@ int cmd_runs(const Common& c, bool json, bool all) {
   auto runs = idx.runs(inv);
   if (!runs.is_ok()) return fail(runs.status());
   if (!all && inv.empty()) runs->clear();
+  // Runs of Slurm jobs not ingested yet (a build in progress, or one that crashed): shown as
+  // their records say, the next qbuild moves them into the index.
+  for (const auto& [path, rec] : runner::list_run_records((*project)->layout())) {
+    if (!rec.is_ok()) continue;
+    if (all || inv.empty() || rec->run.invocation == inv || rec->run.invocation > inv) runs->push_back(rec->run);
+  }
+  // In the order they started: the runs of Slurm jobs enter the index when their invocation
+  // ingests them, after the local steps that ran beside them.
+  std::stable_sort(runs->begin(), runs->end(), [](const store::RunRow& a, const store::RunRow& b) {
+    return a.invocation != b.invocation ? a.invocation < b.invocation : a.started < b.started;
+  });
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : *runs)
     out.push_back({{"invocation", r.invocation}, {"kind", r.kind}, {"name", r.name}, {"key", r.key}, {"status", r.status},
                    {"started", r.started}, {"ended", r.ended}, {"duration_s", r.duration_s}, {"gpu", r.gpu},
-                   {"host", r.host}, {"pid", r.pid}, {"log", r.log}, {"message", r.message}});
+                   {"host", r.host}, {"pid", r.pid}, {"log", r.log}, {"message", r.message}, {"job_id", r.job_id},
+                   {"job_state", r.job_state}});
   if (json) {
     std::printf("%s\n", out.dump(2).c_str());
     return kExitOk;
   }
-  for (const auto& r : *runs)
-    std::printf("%-12s %-8s %-12s %-40s %8.1fs %s\n", r.invocation.c_str(), r.status.c_str(), r.kind.c_str(),
-                r.name.c_str(), r.duration_s, r.gpu.empty() ? "" : ("gpu " + r.gpu).c_str());
+  for (const auto& r : *runs) {
+    std::string where = r.gpu.empty() ? "" : "gpu " + r.gpu;
+    if (!r.job_id.empty())
+      where = fmt::format("job {} on {}{} {}", r.job_id, r.host.empty() ? "?" : r.host, r.gpu.empty() ? "" : " gpu " + r.gpu,
+                          r.job_state);
+    std::printf("%-15s %-11s %-9s %-40s %8.1fs %s\n", r.invocation.c_str(), r.status.c_str(), r.kind.c_str(),
+                r.name.c_str(), r.duration_s, where.c_str());
+    if (r.status == "failed" && !r.message.empty()) std::printf("%15s %s\n", "", r.message.c_str());
+  }
   return kExitOk;
 }
 
@@ -302,6 +425,13 @@ int cmd_gc(const Common& c, const std::vector<std::string>& targets, const GcArg
   auto r = load_and_plan(c, {}, reg, a.dry_run, a.no_wait, passes, /*exclusive_store=*/true);
   if (auto* rc = std::get_if<int>(&r)) return *rc;
   auto& l = std::get<Loaded>(r);
+  if (l.project->layout().shared_store()) {
+    std::fprintf(stderr,
+                 "qbuild: error: the cache is shared (cache: %s in %s/project.yaml): other checkouts' artifacts would "
+                 "look unneeded here; gc refuses. Delete objects from %s/objects/ by hand, knowing who uses them.\n",
+                 l.project->layout().store().c_str(), c.selection.pipeline_dir.c_str(), l.project->layout().store().c_str());
+    return kExitConfig;
+  }
   std::set<std::string> live;  // never empty: load_and_plan refuses a pipeline without configs
   for (const auto& n : l.planned.graph.nodes)
     if (!n.is_source()) live.insert(n.key);
@@ -345,7 +475,9 @@ int cmd_verify(const Common& c, const std::vector<std::string>& targets, bool no
     runner::OpenOptions oo;
     oo.no_wait = no_wait;
     oo.note = "qbuild verify";
-    auto p = runner::Project::open(c.root, oo);
+    auto layout = layout_only(c);
+    if (auto* rc = std::get_if<int>(&layout)) return *rc;
+    auto p = runner::Project::open(std::get<store::Layout>(layout), oo);
     if (!p.is_ok()) return fail(p.status());
     project = std::move(*p);
     print_warnings(*project);
@@ -366,6 +498,23 @@ int cmd_verify(const Common& c, const std::vector<std::string>& targets, bool no
   std::printf("verified %d object(s), %s: %zu damaged, moved to cache/quarantine/; the next qbuild rebuilds them\n",
               r->checked, mb(r->bytes).c_str(), r->damaged.size());
   return kExitBuildFailed;
+}
+
+int cmd_report(const Common& c, const std::vector<std::string>& targets, const runner::StepRegistry& reg) {
+  Passes passes(c.verbose);
+  auto r = load_and_plan(c, {}, reg, /*read_only=*/true, false, passes);
+  if (auto* rc = std::get_if<int>(&r)) return *rc;
+  auto& l = std::get<Loaded>(r);
+  auto datasets = report_datasets(l.planned.graph, *l.project, targets);
+  if (!datasets.is_ok()) return fail(datasets.status());
+  if (datasets->empty()) {
+    std::fprintf(stderr, "qbuild: error: the pipeline '%s' has no eval config, so there is no report to write\n",
+                 c.selection.pipeline_dir.c_str());
+    return kExitUsage;
+  }
+  int rc = write_and_print_reports(*l.project, l.planned.graph, *datasets);
+  passes.done("report");
+  return rc;
 }
 
 }  // namespace qb::cli

@@ -30,11 +30,12 @@ const std::vector<std::string_view> kDatasetKeys = {"name", "weight", "task_type
 const std::vector<std::string_view> kSamplingKeys = {"total_samples", "seed"};
 const std::vector<std::string_view> kGpuKeys = {"devices", "tensor_parallel_size"};
 const std::vector<std::string_view> kOutputKeys = {"work_dir"};
-const std::vector<std::string_view> kGenerationKeys = {"max_new_tokens", "batch_size",
+const std::vector<std::string_view> kGenerationKeys = {"max_new_tokens", "batch_size", "batching",
                                                        "enable_thinking", "do_sample", "max_length"};
 const std::vector<std::string_view> kFidelityKeys = {"enabled"};
 const std::vector<std::string_view> kScoringKeys = {"strip_thinking"};
 const std::vector<std::string_view> kModes = {"generative", "loglikelihood"};
+const std::vector<std::string_view> kBatching = {"static", "continuous"};
 const std::vector<std::string_view> kFormats = {"auto", "jsonl", "csv", "parquet"};
 
 // Folders qbuild writes itself: a work_dir there would mix eval outputs into them (or into a
@@ -253,6 +254,8 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
       }
     }
     if (const Node* b = r.find("batch_size")) gen_locs.add("batch_size", r.find_key("batch_size"), *b);
+    if (auto b = r.get_enum("batching", kBatching, gen.batching)) gen.batching = *b;
+    if (const Node* b = r.find("batching")) gen_locs.add("batching", r.find_key("batching"), *b);
     sample.enable_thinking = r.get_bool("enable_thinking", sample.enable_thinking).value_or(false);
     if (r.get_bool("do_sample", false).value_or(false)) {
       c.diags.error(r.find("do_sample")->loc,

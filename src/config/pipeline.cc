@@ -68,6 +68,17 @@ void check_unique(Diagnostics& diags, const std::vector<Spec>& specs, KeyFn key,
   }
 }
 
+ProjectSpec read_project(const stdfs::path& root, Diagnostics& diags, const std::string& dir) {
+  std::string project_file = dir + "/project.yaml";
+  FileContext pc{diags, project_file, root, project_file};
+  std::error_code ec;
+  if (stdfs::exists(root / project_file, ec)) {
+    if (auto node = read_config(diags, root / project_file, project_file)) return parse_project(pc, *node);
+  }
+  Node empty;
+  return parse_project(pc, empty);
+}
+
 Result<Pipeline> load(const stdfs::path& root, Diagnostics& diags, const std::string& dir) {
   Pipeline p;
   std::error_code ec;
@@ -77,14 +88,7 @@ Result<Pipeline> load(const stdfs::path& root, Diagnostics& diags, const std::st
   }
 
   std::string project_file = dir + "/project.yaml";
-  FileContext pc{diags, project_file, root, project_file};
-  Node empty;
-  if (stdfs::exists(root / project_file, ec)) {
-    if (auto node = read_config(diags, root / project_file, project_file))
-      p.project = parse_project(pc, *node);
-  } else {
-    p.project = parse_project(pc, empty);
-  }
+  p.project = read_project(root, diags, dir);
 
   auto each_file = [&](const std::string& stage, auto&& parse) {
     std::string stage_dir = dir + "/" + stage;
@@ -123,6 +127,20 @@ Result<Pipeline> load(const stdfs::path& root, Diagnostics& diags, const std::st
                            "unique within {}/3-eval)",
                            e.dataset_name, e.dataset_name, dir);
       });
+  // Each eval copies predictions/<variant>/<dataset>.jsonl and reports/<variant>.json into its
+  // work_dir: two evals sharing one would overwrite each other's files on every build. (Two with
+  // one dataset_name already have their error.)
+  std::map<std::string, const EvalSpec*> work_dirs;
+  for (const EvalSpec& e : p.evals) {
+    if (e.dataset_name.empty() || e.work_dir.empty()) continue;
+    auto [it, inserted] = work_dirs.emplace(e.work_dir, &e);
+    if (inserted || it->second->dataset_name == e.dataset_name) continue;
+    diags.error(e.loc, fmt::format("output.work_dir '{}' is also the work_dir of '{}' (the default is "
+                                   "'outputs'): the two evals would overwrite each other's predictions "
+                                   "and reports; give each its own output.work_dir",
+                                   e.work_dir, it->second->dataset_name))
+        .notes.push_back(Diagnostics::note(it->second->loc, "first used here"));
+  }
   // Model names are <input model folder><trans suffix><quant suffix>: two configs of a stage
   // with the same suffix (and input) would make two different models with one name.
   check_unique(
@@ -224,6 +242,15 @@ Result<QuantSpec> parse_quant_text(const std::filesystem::path& root, const std:
   }
   if (diags.has_errors()) return invalid_argument(diags.render());
   return spec;
+}
+
+Result<ProjectSpec> load_project(const std::filesystem::path& project_root, Diagnostics& diags,
+                                 const std::string& pipeline_dir) {
+  std::string dir = normalize_rel_path(pipeline_dir);
+  ProjectSpec p = read_project(project_root, diags, dir);
+  if (diags.has_errors())
+    return invalid_argument(fmt::format("{} error(s) in {}/project.yaml", diags.error_count(), dir));
+  return p;
 }
 
 Result<Pipeline> load_pipeline(const std::filesystem::path& project_root, Diagnostics& diags,

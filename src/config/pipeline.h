@@ -23,6 +23,11 @@ inline constexpr const char* kDefaultPipelineDir = "pipline";
 Result<Pipeline> load_pipeline(const std::filesystem::path& project_root, Diagnostics& diags,
                                const std::string& pipeline_dir = kDefaultPipelineDir);
 
+// Only <pipeline_dir>/project.yaml (the defaults when it is absent), checked as load_pipeline()
+// checks it: for the commands that need the cache folder but no configs (runs, verify).
+Result<ProjectSpec> load_project(const std::filesystem::path& project_root, Diagnostics& diags,
+                                 const std::string& pipeline_dir = kDefaultPipelineDir);
+
 // One quant config from its text (e.g. a recipe written as JSON, which is YAML too), checked
 // exactly as load_pipeline() checks pipline/2-quant/<file>: for tests and tools. `display` names
 // the text in messages; the calibration source resolves against `root`. Errors:

@@ -3,14 +3,20 @@
 
 #include <map>
 
+#include "util/strings.h"
 
 namespace qb::ninja {
 
 using graph::Graph;
 using graph::Node;
 
-std::string stamp_path(const std::string& key) {
-  return store::Layout::rel_manifest(key);
+std::string stamp_path(const store::Layout& layout, const std::string& key) { return layout.manifest_ref(key); }
+
+std::string slurm_launcher(const std::string& qbuild_command, const Node& n, const spec::SlurmJobSpec& job) {
+  std::string s = qbuild_command + " job " + n.key + " -- srun --quit-on-interrupt --job-name=" + shell_quote(n.log_name) +
+                  " --comment=\"qbuild:$QBUILD_JOB_TAG:" + n.key + "\"";
+  for (const auto& o : job.srun_options()) s += " " + shell_quote(o);
+  return s + " -- ";  // the rule puts $qbuild right after it
 }
 
 Result<std::string> generate_build_file(const Graph& g, const std::set<int>& selected, const store::Layout& layout,
@@ -25,6 +31,12 @@ Result<std::string> generate_build_file(const Graph& g, const std::set<int>& sel
   w.comment("GPU-kind steps share this pool: one per configured GPU device (on a CPU-only project, as many as");
   w.comment("the build runs in parallel).");
   w.pool("gpu", std::max(1, opts.gpu_pool_depth));
+  const spec::ProjectSpec* slurm = opts.project && opts.project->executor == "slurm" ? opts.project : nullptr;
+  if (slurm) {
+    w.comment("executor: slurm (pipline/project.yaml): Slurm jobs at once (slurm.jobs), and steps run on this machine.");
+    w.pool("slurm", std::max(1, slurm->slurm_jobs));
+    w.pool("local", std::max(1, opts.local_pool_depth));
+  }
   w.newline();
 
   std::set<std::string> kinds;
@@ -32,11 +44,12 @@ Result<std::string> generate_build_file(const Graph& g, const std::set<int>& sel
     const Node& n = g.node(i);
     if (!n.is_source() && n.available) kinds.insert(n.kind);
   }
+  if (slurm) kinds.insert("slurm");  // rules/slurm.ninja documents the launcher (it defines no rule)
   for (const auto& k : kinds) {
     auto rule = layout.rules() / (k + ".ninja");
     std::error_code ec;
     if (!std::filesystem::exists(rule, ec))
-      return not_found("rule template '" + rule.string() + "' for step kind '" + k + "' is missing");
+      return not_found("rule template '" + rule.string() + "' for " + (k == "slurm" ? std::string("executor: slurm") : "step kind '" + k + "'") + " is missing");
     w.include(rule.string());
   }
   w.newline();
@@ -46,15 +59,24 @@ Result<std::string> generate_build_file(const Graph& g, const std::set<int>& sel
     const Node& n = g.node(i);
     if (n.is_source() || !n.available) continue;
     BuildEdge e;
-    e.outputs = {stamp_path(n.key)};
+    e.outputs = {stamp_path(layout, n.key)};
     e.rule = n.kind;
     for (const auto& in : n.inputs) {
       const Node& src = g.node(in.node);
-      if (!src.is_source()) e.order_only.push_back(stamp_path(src.key));
+      if (!src.is_source()) e.order_only.push_back(stamp_path(layout, src.key));
     }
     e.vars = {{"key", n.key}, {"desc", n.name}};
+    if (slurm) {
+      auto job = slurm->slurm_job(n.kind, n.gpu);
+      if (job && !opts.cached.count(n.key)) {
+        e.vars.push_back({"launcher", slurm_launcher(opts.qbuild_command, n, *job)});
+        e.vars.push_back({"pool", "slurm"});
+      } else if (!n.gpu) {
+        e.vars.push_back({"pool", "local"});
+      }
+    }
     QB_TRY(w.build(e));
-    defaults.push_back(stamp_path(n.key));
+    defaults.push_back(stamp_path(layout, n.key));
   }
   w.newline();
   w.default_targets(defaults);
@@ -67,7 +89,7 @@ nlohmann::json node_spec(const Graph& g, int i, const store::Layout& layout) {
   nlohmann::json inputs = nlohmann::json::array();
   for (const auto& in : n.inputs) {
     const Node& src = g.node(in.node);
-    std::string path = src.is_source() ? src.source_path.string() : store::Layout::rel_object_dir(src.key);
+    std::string path = src.is_source() ? src.source_path.string() : layout.object_ref(src.key);
     inputs.push_back({{"role", in.role}, {"key", src.key}, {"kind", src.kind}, {"name", src.name},
                       {"path", path}, {"source", src.is_source()}});
   }

@@ -13,6 +13,7 @@
 
 #include "ninja/build_file.h"
 #include "runner/output_memo.h"
+#include "runner/slurm.h"
 #include "store/check_memo.h"
 #include "util/fs.h"
 #include "util/strings.h"
@@ -77,13 +78,18 @@ Status write_build_files(Project& project, const Planned& planned, spec::Project
   const int parallel = std::max(1, jobs > 0 ? jobs : res.jobs);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   res.cpu_threads = std::max(1, cores / parallel);
-  QB_TRY(write_if_changed(memo, L.cache() / "project.json", res.to_json().dump(2) + "\n"));
+  QB_TRY(write_if_changed(memo, L.project_json(), res.to_json().dump(2) + "\n"));
   ninja::BuildFileOptions bo;
   std::string root = stdfs::absolute(L.root()).lexically_normal().string();
   if (!root.empty() && root.back() == '/') root.pop_back();
   bo.qbuild_command = shell_quote(self_executable().string()) + " --project " + shell_quote(root);
-  // On a GPU project, one step per device; on the CPU, as many steps as run in parallel.
-  bo.gpu_pool_depth = res.devices.empty() ? parallel : static_cast<int>(res.devices.size());
+  // On a GPU project, one step per device; on the CPU, as many steps as run in parallel. Under
+  // Slurm, GPU steps are jobs (the `slurm` pool); the gpu pool then holds only cache hits.
+  bo.gpu_pool_depth = res.devices.empty() || res.executor == "slurm" ? parallel : static_cast<int>(res.devices.size());
+  bo.project = &res;
+  bo.local_pool_depth = parallel;
+  for (const auto& item : planned.plan.items)
+    if (item.action == graph::Action::kCached) bo.cached.insert(planned.graph.node(item.node).key);
   QB_ASSIGN_OR_RETURN(std::string text, ninja::generate_build_file(planned.graph, planned.selected, L, bo));
   QB_TRY(write_if_changed(memo, L.build_ninja(), text));
   // Like the check memo, this one only saves work.
@@ -104,6 +110,7 @@ Result<int> run_ninja(Project& project, const NinjaOptions& opts) {
   QB_TRY(fs::make_dirs(log_dir));
   std::map<std::string, std::string> env = {{"QBUILD_LOG_DIR", log_dir.string()},
                                             {"QBUILD_INVOCATION", opts.invocation},
+                                            {"QBUILD_JOB_TAG", job_tag(opts.invocation, L.root())},
                                             {"NINJA_STATUS", "[%f/%t %es] "}};
   if (::isatty(1)) env["QBUILD_TTY_PROGRESS"] = "1";  // steps draw their progress line on the terminal
   // Ninja and its steps hold the project locks with us, and Ninja dies with us (project.h).
@@ -256,7 +263,8 @@ Status write_results(Project& project, OutputMemo& memo, const graph::Graph& g, 
 
   const auto csv = project.layout().results_csv(dataset_name);
   Hasher fp(Hasher::Explain::kSkip);
-  fp.salt("qbuild-results-csv-v1").str("qbuild_version", QBUILD_VERSION_STRING).str("dataset", dataset_name);
+  // v2: the speed and memory columns (a CSV written by v1 lacks them).
+  fp.salt("qbuild-results-csv-v2").str("qbuild_version", QBUILD_VERSION_STRING).str("dataset", dataset_name);
   for (const auto& p : picks) {
     fp.str("key", p.key).str("variant", p.variant).str("trans", p.trans).str("quant", p.quant).str("status", p.status);
     fp.bytes("created_unix", &p.created_unix, sizeof p.created_unix);
@@ -285,23 +293,45 @@ Status write_results(Project& project, OutputMemo& memo, const graph::Graph& g, 
     r.cols["eval_set_key"] = a.inputs.value("eval_set", "");
     r.cols["qbuild_version"] = a.meta.value("qbuild_version", QBUILD_VERSION_STRING);
     flatten(a.meta.value("scores", nlohmann::json::object()), "", r.cols);
+    // Speed and memory of the generation this row scored: its rates from the score's meta, its
+    // peak memory and device from the generate artifact's (the runner measures those).
+    const auto gen = a.meta.value("generation", nlohmann::json::object());
+    // A rate of 0 means that phase did not run (an eval of log-likelihood items only): no value.
+    for (const char* k : {"prefill_tokens_per_s", "decode_tokens_per_s"})
+      if (gen.contains(k) && gen[k].is_number() && gen[k].get<double>() > 0) r.cols[k] = scalar(gen[k]);
     rows.push_back(std::move(r));
+  }
+  std::vector<std::string> gen_keys;
+  for (const auto& r : rows) gen_keys.push_back(r.cols.at("generate_key"));
+  QB_ASSIGN_OR_RETURN(auto gens, project.index().artifacts(gen_keys));
+  for (auto& r : rows) {
+    auto g = gens.find(r.cols.at("generate_key"));
+    if (g == gens.end()) continue;  // (deleted by gc: the row keeps its scores)
+    for (const char* k : {"peak_gpu_gib", "peak_rss_gib"})
+      if (g->second.meta.contains(k)) r.cols[k] = scalar(g->second.meta[k]);
+    if (g->second.meta.contains("device")) r.cols["generate_device"] = scalar(g->second.meta["device"]);
   }
   // Columns: identity first, scores in sorted order, provenance last.
   std::vector<std::string> head = {"variant", "trans", "quant"};
   std::vector<std::string> tail = {"status", "model_key", "eval_set_key", "eval_key", "generate_key",
                                    "qbuild_version"};
+  // Added after the provenance columns, so that every older column keeps its position.
+  const std::vector<std::string> speed = {"prefill_tokens_per_s", "decode_tokens_per_s", "peak_gpu_gib",
+                                          "peak_rss_gib", "generate_device"};
+  auto in = [](const std::vector<std::string>& v, const std::string& k) { return std::find(v.begin(), v.end(), k) != v.end(); };
   std::set<std::string> mid;
   for (const auto& r : rows)
     for (const auto& [k, v] : r.cols)
-      if (std::find(head.begin(), head.end(), k) == head.end() && std::find(tail.begin(), tail.end(), k) == tail.end())
-        mid.insert(k);
+      if (!in(head, k) && !in(tail, k) && !in(speed, k)) mid.insert(k);
   std::vector<std::string> cols = head;
   cols.insert(cols.end(), mid.begin(), mid.end());
   cols.insert(cols.end(), tail.begin(), tail.end());
+  const std::size_t tail_end = cols.size();
+  cols.insert(cols.end(), speed.begin(), speed.end());
   // Score columns: per dataset first, then overall, then fidelity (alphabetical within each).
   auto rank = [](const std::string& c) { return starts_with(c, "fidelity_") ? 2 : starts_with(c, "overall_") ? 1 : 0; };
-  std::stable_sort(cols.begin() + static_cast<std::ptrdiff_t>(head.size()), cols.end() - static_cast<std::ptrdiff_t>(tail.size()),
+  std::stable_sort(cols.begin() + static_cast<std::ptrdiff_t>(head.size()),
+                   cols.begin() + static_cast<std::ptrdiff_t>(tail_end - tail.size()),
                    [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
   // Rows: the base model first, then variants by name.
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {

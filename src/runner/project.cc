@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "runner/run_record.h"
 #include "util/fs.h"
 #include "util/strings.h"
 
@@ -37,7 +38,11 @@ Result<FileLock> take(const stdfs::path& path, const std::string& note, LockMode
 
 }  // namespace
 
-std::string Project::rel(const stdfs::path& p) const { return stdfs::relative(p, layout_.root()).string(); }
+// A path as messages show it: relative to the project root, or absolute outside it (a shared store).
+std::string Project::rel(const stdfs::path& p) const {
+  auto r = p.lexically_relative(layout_.root());
+  return r.empty() || *r.begin() == ".." ? p.string() : r.string();
+}
 
 std::vector<int> Project::lock_fds() const {
   std::vector<int> fds;
@@ -49,11 +54,12 @@ std::vector<int> Project::lock_fds() const {
 Status Project::lock(const OpenOptions& opts) {
   const auto& L = layout_;
   // Say which folder is read-only rather than failing on the first file qbuild cannot open.
-  for (const auto& p : {L.root(), L.cache(), L.locks(), L.objects(), L.tmp(), L.index_db()})
+  for (const auto& p : {L.root(), L.cache(), L.locks(), L.store(), L.store_locks(), L.objects(), L.tmp(), L.index_db()})
     if (std::string why = not_writable(p); !why.empty())
       return io_error("'" + (p == L.root() ? std::string(".") : rel(p)) + "' is not writable (" + why +
                       "): building needs to write there; status, explain, graph, runs and --dry-run still work");
   QB_TRY(fs::make_dirs(L.locks()));
+  QB_TRY(fs::make_dirs(L.store_locks()));
   QB_ASSIGN_OR_RETURN(invocation_lock_, take(L.project_lock(), opts.note, LockMode::kExclusive, opts.no_wait,
                                              "another qbuild is running in this project",
                                              "another qbuild to finish"));
@@ -65,8 +71,8 @@ Status Project::lock(const OpenOptions& opts) {
   return Status::ok();
 }
 
-Result<std::unique_ptr<Project>> Project::open(const stdfs::path& root, const OpenOptions& opts) {
-  std::unique_ptr<Project> p(new Project(root));
+Result<std::unique_ptr<Project>> Project::open(const store::Layout& layout, const OpenOptions& opts) {
+  std::unique_ptr<Project> p(new Project(layout));
   p->read_only_ = opts.read_only;
   if (opts.read_only) {
     QB_TRY(p->open_index_for_reading());
@@ -74,6 +80,9 @@ Result<std::unique_ptr<Project>> Project::open(const stdfs::path& root, const Op
   }
   QB_TRY(p->lock(opts));
   QB_TRY(p->open_index_for_writing(opts));
+  // Runs of Slurm jobs that a previous invocation did not ingest (it crashed, or its jobs
+  // outlived it).
+  QB_TRY_CTX(ingest_run_records(*p).status(), "ingesting cache/runs/");
   p->store_.clean_tmp();
   return p;
 }
@@ -86,8 +95,10 @@ Status Project::open_index_for_writing(const OpenOptions& opts) {
     QB_ASSIGN_OR_RETURN(auto missing, idx->missing_artifacts(store_));
     if (!missing.empty()) {
       QB_ASSIGN_OR_RETURN(int added, idx->add_from_manifests(store_, missing));
-      warn("the index had no row for " + std::to_string(added) +
-           " artifact(s) in cache/objects/ (an interrupted step or index rebuild?); added them from their manifests");
+      // In a shared store other checkouts publish all the time: nothing to warn about.
+      if (!L.shared_store())
+        warn("the index had no row for " + std::to_string(added) +
+             " artifact(s) in cache/objects/ (an interrupted step or index rebuild?); added them from their manifests");
     }
     index_ = std::move(*idx);
     return Status::ok();
@@ -99,8 +110,15 @@ Status Project::open_index_for_writing(const OpenOptions& opts) {
     if (std::string ro = not_writable(db); !ro.empty()) msg += "; '" + rel(db) + "' is not writable (" + ro + ")";
     return Status(why.code(), msg + "; nothing was changed");
   }
-  // Rebuilding replaces the file: no step may write to it meanwhile.
-  if (store_lock_.mode() != LockMode::kExclusive) {
+  // Rebuilding replaces the file: no step may write to it meanwhile. In a store shared with
+  // other checkouts, their steps hold the store lock but never write this index: this
+  // checkout's own index writers hold cache/locks/index.lock shared instead (step_runner.cc).
+  FileLock index_lock;
+  if (L.shared_store()) {
+    QB_ASSIGN_OR_RETURN(index_lock, take(L.index_lock(), opts.note, LockMode::kExclusive, opts.no_wait,
+                                         "the index needs a rebuild and steps are running in this checkout",
+                                         "the steps writing this checkout's index to finish (it needs a rebuild)"));
+  } else if (store_lock_.mode() != LockMode::kExclusive) {
     Status c = store_lock_.convert(LockMode::kExclusive, false);
     if (c.code() == Code::kBusy) {
       std::string holder = FileLock::holder(L.store_lock());
@@ -129,11 +147,11 @@ Status Project::open_index_for_writing(const OpenOptions& opts) {
     }
     warning = "the index was unusable (" + why.message() + "); moved it to " + rel(aside) +
               " and rebuilt it from cache/objects/ (run history is lost)";
-  } else if (had_objects) {
+  } else if (had_objects && !L.shared_store()) {  // a new checkout of a shared store has no index yet
     warning = "the index cache/index.sqlite was missing; rebuilt it from cache/objects/ (run history is lost)";
   }
   QB_TRY(store::Index::rebuild(db, store_));
-  if (!opts.exclusive_store) QB_TRY(store_lock_.convert(LockMode::kShared));
+  if (!opts.exclusive_store && store_lock_.mode() == LockMode::kExclusive) QB_TRY(store_lock_.convert(LockMode::kShared));
   QB_ASSIGN_OR_RETURN(index_, store::Index::open(db, store::IndexAccess::kReadWrite));
   if (!warning.empty()) warn(warning);
   return Status::ok();
@@ -177,8 +195,9 @@ Status Project::open_index_for_reading() {
     }
     QB_ASSIGN_OR_RETURN(index_, idx->snapshot_in_memory());
     QB_ASSIGN_OR_RETURN(int added, index_.add_from_manifests(store_, missing));
-    warn("the index has no row for " + std::to_string(added) +
-         " artifact(s) in cache/objects/; showing them from their manifests (the next qbuild adds them)");
+    if (!L.shared_store())
+      warn("the index has no row for " + std::to_string(added) +
+           " artifact(s) in cache/objects/; showing them from their manifests (the next qbuild adds them)");
     return Status::ok();
   }
   const Status& why = idx.status();
@@ -208,7 +227,7 @@ Result<FileLock> lock_store_for_step(const store::Layout& layout, bool exclusive
     auto l = FileLock::adopt(layout.store_lock(), std::atoi(fd), mode);
     if (l.is_ok()) return l;
   }
-  QB_TRY(fs::make_dirs(layout.locks()));
+  QB_TRY(fs::make_dirs(layout.store_locks()));
   return take(layout.store_lock(), note, mode, false, "",
               exclusive ? "the running build and steps to finish (a forced step replaces an artifact)"
                         : "gc or a forced step to finish");

@@ -11,6 +11,14 @@
 //                 published artifact). So a replayed step runs beside a build, and gc waits for it.
 //   node-<key>.lock   one per node being run: two runs of one node never overlap.
 //   gpu<N>.lock   one per device.
+// With `cache:` (a store shared by several checkouts, maybe on a network file system) the store
+// lock and the node locks live in the store — flock works across checkouts, and across machines
+// on NFS (emulated with fcntl locks) — so gc in one checkout waits for the steps of every
+// checkout, and two checkouts building one key publish it once (the second finds it cached).
+// The index stays in each checkout's cache/: its rebuild then takes cache/locks/index.lock
+// exclusively, which this checkout's steps that write the index hold shared, rather than the
+// store lock, which would wait for every other checkout's build. Steps in Slurm jobs write no
+// index at all (runner/run_record.h).
 // Read-only commands (status, explain, graph, runs, --dry-run, gc --dry-run) take no lock and
 // never move, rebuild, repair or delete anything: when the index is unusable or behind they read
 // a copy in memory completed from the manifests, and a damaged artifact is only reported.
@@ -47,7 +55,8 @@ struct OpenOptions {
 
 class Project {
  public:
-  static Result<std::unique_ptr<Project>> open(const std::filesystem::path& root, const OpenOptions& opts);
+  // `layout` names the project root and the store (project.yaml's `cache:`).
+  static Result<std::unique_ptr<Project>> open(const store::Layout& layout, const OpenOptions& opts);
 
   const store::Layout& layout() const { return layout_; }
   store::ObjectStore& store() { return store_; }
@@ -67,7 +76,7 @@ class Project {
   void warn(std::string w) { warnings_.push_back(std::move(w)); }
 
  private:
-  explicit Project(const std::filesystem::path& root) : layout_(root), store_(layout_) {}
+  explicit Project(const store::Layout& layout) : layout_(layout), store_(layout_) {}
   Status lock(const OpenOptions& opts);
   Status open_index_for_writing(const OpenOptions& opts);
   Status open_index_for_reading();

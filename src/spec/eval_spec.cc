@@ -144,6 +144,8 @@ void GenerateSpec::validate(Issues& out) const {
   if (max_length && (*max_length < 0 || *max_length > kMaxContextLength))
     out.error("max_length", fmt::format("'max_length' must be in [1, {}] (or 0: the model's), got {}",
                                         kMaxContextLength, *max_length));
+  if (batching != "static" && batching != "continuous")
+    out.error("batching", "batching must be static or continuous, got '" + batching + "'");
 }
 
 json GenerateSpec::to_json() const {
@@ -156,13 +158,14 @@ json GenerateSpec::to_json() const {
             {"compute_dtype", compute_dtype},
             {"logits", logits}};
   if (max_length) j["max_length"] = *max_length;
+  if (batching != "static") j["batching"] = batching;  // absent when static: older keys unchanged
   return j;
 }
 
 Result<GenerateSpec> GenerateSpec::from_json(const json& j) {
   Issues issues;
   CanonicalReader r(j, "", issues, {"max_new_tokens", "batch_size", "decoding", "device", "compute_dtype", "logits"},
-                    {"max_length"});
+                    {"max_length", "batching"});
   GenerateSpec g;
   const json& m = r.raw("max_new_tokens");
   if (!m.is_object()) issues.error("max_new_tokens", "expected an object");
@@ -177,6 +180,7 @@ Result<GenerateSpec> GenerateSpec::from_json(const json& j) {
   g.compute_dtype = r.str("compute_dtype");
   g.logits = r.str("logits");
   if (r.has("max_length")) g.max_length = r.i64("max_length");
+  if (r.has("batching")) g.batching = r.str("batching");
   QB_TRY(issues.to_status("generate spec"));
   return g;
 }

@@ -17,7 +17,8 @@
 //                 "decoding": "greedy", "device", "compute_dtype", "logits": "none"|"keep"|"compare",
 //                 "max_length": int (only when the eval has lm-eval multiple-choice or perplexity
 //                 tasks, so the keys of other evals are unchanged; 0 = the model's
-//                 max_position_embeddings, lm-eval HFLM's default)}
+//                 max_position_embeddings, lm-eval HFLM's default),
+//                 "batching": "continuous" (only when not "static", so older keys stay)}
 //   ScoreSpec    {"scorer": <scorer version>, "strip_thinking": bool, "fidelity": bool}
 // Defaults: the member initializers below and the task table (spec/tasks.h).
 #pragma once
@@ -86,6 +87,11 @@ struct GenerateSpec {
   std::string logits = "none";  // none | keep | compare
   // lm-eval's max_length for log-likelihood requests and rolling windows (see the header).
   std::optional<std::int64_t> max_length;
+  // static: batches of batch_size items of similar length, each run until its longest member
+  // ends. continuous: a pool of batch_size rows refilled as items finish, shared prompt prefixes
+  // prefilled once (steps/model/continuous_batching.h). The same greedy tokens on the CPU; on a
+  // GPU the batch around an item differs, so low-precision bits may too: part of the key.
+  std::string batching = "static";  // static | continuous
 
   void validate(Issues& issues) const;
   nlohmann::json to_json() const;

@@ -30,7 +30,7 @@ CREATE INDEX IF NOT EXISTS artifacts_identity ON artifacts(identity, created_uni
 CREATE TABLE IF NOT EXISTS runs(
   id INTEGER PRIMARY KEY AUTOINCREMENT, invocation TEXT, key TEXT, kind TEXT, name TEXT,
   status TEXT, started REAL, ended REAL, duration_s REAL, host TEXT, gpu TEXT, pid INTEGER,
-  log TEXT, message TEXT);
+  log TEXT, message TEXT, job_id TEXT, job_state TEXT);
 CREATE INDEX IF NOT EXISTS runs_invocation ON runs(invocation);
 )sql";
 
@@ -99,6 +99,7 @@ Result<Index> Index::snapshot_in_memory() const {
   Index idx;
   QB_ASSIGN_OR_RETURN(idx.db_, Db::open_in_memory());
   QB_TRY(db_.copy_into(idx.db_));
+  idx.has_job_columns_ = has_job_columns_;
   return idx;
 }
 
@@ -120,6 +121,14 @@ Status Index::check_schema(bool create) {
     return corrupt("index '" + db_.path().string() + "' has schema " + std::to_string(version) +
                    ", newer than this qbuild's " + std::to_string(kSchemaVersion));
   if (version == kSchemaVersion) return Status::ok();
+  if (version == 1 && objects != 0) {  // schema 1: runs without the Slurm job columns
+    if (!writable_) {
+      has_job_columns_ = false;
+      return Status::ok();
+    }
+    return db_.exec("BEGIN; ALTER TABLE runs ADD COLUMN job_id TEXT; ALTER TABLE runs ADD COLUMN job_state TEXT; "
+                    "PRAGMA user_version=" + std::to_string(kSchemaVersion) + "; COMMIT;");
+  }
   if (!create || objects != 0)
     return corrupt("index '" + db_.path().string() + "' is not a qbuild index (" +
                    (objects == 0 ? "empty" : "no qbuild schema") + ")");
@@ -240,12 +249,21 @@ Result<std::vector<std::string>> Index::artifact_keys() {
 
 Result<std::int64_t> Index::begin_run(const RunRow& r) {
   QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare(
-      "INSERT INTO runs(invocation, key, kind, name, status, started, host, gpu, pid, log, message) "
-      "VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
+      "INSERT INTO runs(invocation, key, kind, name, status, started, host, gpu, pid, log, message, job_id, job_state) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"));
   st.bind(1, r.invocation).bind(2, r.key).bind(3, r.kind).bind(4, r.name).bind(5, r.status)
-      .bind(6, r.started).bind(7, r.host).bind(8, r.gpu).bind(9, r.pid).bind(10, r.log).bind(11, r.message);
+      .bind(6, r.started).bind(7, r.host).bind(8, r.gpu).bind(9, r.pid).bind(10, r.log).bind(11, r.message)
+      .bind(12, r.job_id).bind(13, r.job_state);
   QB_TRY(st.run());
   return db_.last_insert_rowid();
+}
+
+Result<std::int64_t> Index::add_run(const RunRow& r) {
+  QB_ASSIGN_OR_RETURN(std::int64_t id, begin_run(r));
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare("UPDATE runs SET ended = ?, duration_s = ? WHERE id = ?"));
+  st.bind(1, r.ended).bind(2, r.duration_s).bind(3, id);
+  QB_TRY(st.run());
+  return id;
 }
 
 Status Index::end_run(std::int64_t id, const std::string& status, double duration_s, const std::string& message) {
@@ -255,9 +273,51 @@ Status Index::end_run(std::int64_t id, const std::string& status, double duratio
   return st.run();
 }
 
+namespace {
+RunRow read_run(const Stmt& st, bool job_columns) {
+  RunRow r;
+  r.id = st.int64(0);
+  r.invocation = st.text(1);
+  r.key = st.text(2);
+  r.kind = st.text(3);
+  r.name = st.text(4);
+  r.status = st.text(5);
+  r.started = st.real(6);
+  r.ended = st.real(7);
+  r.duration_s = st.real(8);
+  r.host = st.text(9);
+  r.gpu = st.text(10);
+  r.pid = st.int64(11);
+  r.log = st.text(12);
+  r.message = st.text(13);
+  if (job_columns) {
+    r.job_id = st.text(14);
+    r.job_state = st.text(15);
+  }
+  return r;
+}
+}  // namespace
+
+std::string Index::run_columns() const {
+  return std::string("id, invocation, key, kind, name, status, started, ended, duration_s, host, gpu, pid, log, message") +
+         (has_job_columns_ ? ", job_id, job_state" : "");
+}
+
+Result<std::map<std::string, RunRow>> Index::last_runs() {
+  QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare("SELECT " + run_columns() +
+                                           " FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY key)"));
+  std::map<std::string, RunRow> out;
+  for (;;) {
+    QB_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) break;
+    RunRow r = read_run(st, has_job_columns_);
+    out[r.key] = std::move(r);
+  }
+  return out;
+}
+
 Result<std::vector<RunRow>> Index::runs(const std::string& invocation) {
-  std::string sql =
-      "SELECT id, invocation, key, kind, name, status, started, ended, duration_s, host, gpu, pid, log, message FROM runs";
+  std::string sql = "SELECT " + run_columns() + " FROM runs";
   if (!invocation.empty()) sql += " WHERE invocation = ?";
   sql += " ORDER BY id";
   QB_ASSIGN_OR_RETURN(Stmt st, db_.prepare(sql));
@@ -266,22 +326,7 @@ Result<std::vector<RunRow>> Index::runs(const std::string& invocation) {
   for (;;) {
     QB_ASSIGN_OR_RETURN(bool row, st.step());
     if (!row) break;
-    RunRow r;
-    r.id = st.int64(0);
-    r.invocation = st.text(1);
-    r.key = st.text(2);
-    r.kind = st.text(3);
-    r.name = st.text(4);
-    r.status = st.text(5);
-    r.started = st.real(6);
-    r.ended = st.real(7);
-    r.duration_s = st.real(8);
-    r.host = st.text(9);
-    r.gpu = st.text(10);
-    r.pid = st.int64(11);
-    r.log = st.text(12);
-    r.message = st.text(13);
-    out.push_back(std::move(r));
+    out.push_back(read_run(st, has_job_columns_));
   }
   return out;
 }

@@ -4,7 +4,10 @@
 //   file_hashes(path, dev, ino, size, mtime_ns, ctime_ns, hash)   content-hash memo for sources
 //   artifacts(key, kind, name, identity, created_unix, params, inputs, meta)   one per object
 //   runs(id, invocation, key, kind, name, status, started, ended, duration_s, host, gpu, pid,
-//        log, message)                                            every step execution
+//        log, message, job_id, job_state)                         every step execution; job_*:
+//                                                                 the Slurm job that ran it
+// Schema 2 added runs.job_id and runs.job_state; a schema-1 index is upgraded in place when
+// opened for writing (read-only opens read it with the two columns empty).
 // Scores live in the eval artifacts' meta and are read through artifacts.
 // Everything but `runs` and the memo can be rebuilt from the manifests (rebuild()).
 //
@@ -28,7 +31,7 @@
 
 namespace qb::store {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 enum class IndexAccess {
   kCreate,     // read-write; creates the file (and the schema in an empty file)
@@ -61,6 +64,7 @@ struct RunRow {
   double started = 0, ended = 0, duration_s = 0;
   std::string host, gpu, log, message;
   std::int64_t pid = 0;
+  std::string job_id, job_state;  // the Slurm job ("" for a local step) and its state at the end
 };
 
 class Index {
@@ -106,15 +110,21 @@ class Index {
   Result<int> add_from_manifests(const ObjectStore& store, const std::vector<std::string>& keys);
 
   Result<std::int64_t> begin_run(const RunRow& r);
+  // A finished run recorded elsewhere (a Slurm job's run record), with every field as given.
+  Result<std::int64_t> add_run(const RunRow& r);
   Status end_run(std::int64_t id, const std::string& status, double duration_s, const std::string& message);
   Result<std::vector<RunRow>> runs(const std::string& invocation);  // "" = all
   Result<std::string> last_invocation();
+  // The latest run of each key (by id), for `qbuild status`.
+  Result<std::map<std::string, RunRow>> last_runs();
 
   // Re-creates the artifacts table from the store's manifests, in one transaction.
   Status rebuild_from(const ObjectStore& store);
 
  private:
   Status check_schema(bool create);
+  std::string run_columns() const;
+  bool has_job_columns_ = true;  // false: a schema-1 file read without upgrading it
   Db db_;
   bool writable_ = true;
   int memo_hits_ = 0, memo_misses_ = 0;

@@ -35,6 +35,15 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
                                   const std::map<std::string, std::string>& env_overrides = {},
                                   const std::filesystem::path& cwd = {});
 
+// Runs `argv` to completion with its standard output and error captured (stdin: /dev/null) —
+// for short queries of other programs (squeue, scontrol). Code::kNotFound when the program is
+// not on PATH.
+struct CapturedOutput {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string out, err;
+};
+Result<CapturedOutput> run_capture(const std::vector<std::string>& argv);
+
 // Absolute path of the running executable (/proc/self/exe).
 std::filesystem::path self_executable();
 

@@ -59,6 +59,17 @@ TEST_F(EvalTest, GenerationSettingsChangeTheGenerateSpecOnly) {
   EXPECT_FALSE(b.score.fidelity);
 }
 
+TEST_F(EvalTest, ContinuousBatchingIsAGenerationSetting) {
+  EvalSpec a = spec(kEval);
+  EvalSpec b = spec(std::string(kEval) + "generation: {batching: continuous}\n");
+  EXPECT_EQ(a.sample, b.sample);
+  EXPECT_EQ(a.generate.batching, "static");
+  EXPECT_EQ(b.generate.batching, "continuous");
+  EXPECT_EQ(b.generate.to_json()["batching"], "continuous");
+  EXPECT_EQ(check(std::string(kEval) + "generation: {batching: dynamic}\n").substr(0, 103),
+            "pipline/3-eval/e.yaml:7:24: error: invalid value 'dynamic' for 'batching' (allowed: static, continuous)");
+}
+
 TEST_F(EvalTest, ScoringSettingsChangeTheScoreSpecOnly) {
   EvalSpec a = spec(kEval);
   EvalSpec b = spec(std::string(kEval) + "scoring: {strip_thinking: false}\n");

@@ -252,6 +252,24 @@ TEST_F(PipelineTest, DuplicateDatasetName) {
             "      |               ^~~\n");
 }
 
+// Two evals copying into one work_dir overwrote each other's predictions and reports on every
+// build (and a no-op build rewrote them all, found by bench/engine).
+TEST_F(PipelineTest, TwoEvalsCannotShareAWorkDir) {
+  write("pipline/3-eval/a.yaml", kEval);
+  write("pipline/3-eval/b.yaml", std::string(kEval).replace(14, 3, "other"));
+  EXPECT_EQ(diagnostics(),
+            "pipline/3-eval/b.yaml:1:15: error: output.work_dir 'outputs' is also the work_dir of 'mix' (the "
+            "default is 'outputs'): the two evals would overwrite each other's predictions and reports; give "
+            "each its own output.work_dir\n"
+            "    1 | dataset_name: other\n"
+            "      |               ^~~~~\n"
+            "pipline/3-eval/a.yaml:1:15: note: first used here\n"
+            "    1 | dataset_name: mix\n"
+            "      |               ^~~\n");
+  write("pipline/3-eval/b.yaml", std::string(kEval).replace(14, 3, "other") + "output: {work_dir: outputs/b}\n");
+  EXPECT_EQ(diagnostics(), "");
+}
+
 TEST_F(PipelineTest, AllErrorsOfAllFilesAreReportedInOrder) {
   write("pipline/project.yaml", "resources: {device: metal}\n");
   write("pipline/3-eval/e.yaml", "dataset_name: e\ndatasets: [{name: gsm8k}]\n"

@@ -4,11 +4,18 @@
 // inputs; evals write scores derived from their key, with predictions, a report and a config.
 //
 // Behaviour switches (environment):
-//   QBUILD_TESTKIT_SLEEP=<kind>:<seconds>   sleep inside that kind (to SIGKILL it mid-step)
+//   QBUILD_TESTKIT_SLEEP=<kind>:<seconds>   sleep inside that kind (to SIGKILL it mid-step); <kind>
+//                                           may also be a node name (only that step sleeps)
+//   QBUILD_TESTKIT_LAYERS=<n>               quant steps work in n "layers" like the real quantize
+//                                           step's resume: each finished layer is checkpointed in
+//                                           the partial folder, a rerun skips those, and the
+//                                           artifact's meta lists the layers this run computed
+//                                           (the sleep is spread over the layers)
 //   QBUILD_TESTKIT_FAIL=<name>              the step whose node name is <name> fails
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -26,11 +33,28 @@ qb::Status fake_step(qb::runner::StepContext& ctx) {
   // Write half the artifact, then (optionally) sleep, then the rest: a SIGKILL in between must
   // never leave a visible artifact.
   QB_TRY(qb::fs::write_file_atomic(ctx.out_dir / "part1.json", out.dump()));
+  double sleep_s = 0;
   if (const char* s = std::getenv("QBUILD_TESTKIT_SLEEP")) {
     std::string spec = s;
     auto colon = spec.find(':');
-    if (colon != std::string::npos && spec.substr(0, colon) == ctx.kind)
-      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(1000 * std::atof(spec.c_str() + colon + 1))));
+    if (colon != std::string::npos && (spec.substr(0, colon) == ctx.kind || spec.substr(0, colon) == ctx.name))
+      sleep_s = std::atof(spec.c_str() + colon + 1);
+  }
+  const char* layers_env = std::getenv("QBUILD_TESTKIT_LAYERS");
+  const int layers = ctx.kind == "quant" && layers_env ? std::atoi(layers_env) : 0;
+  if (layers > 0) {
+    QB_TRY(qb::fs::make_dirs(ctx.partial_dir));
+    nlohmann::json computed = nlohmann::json::array();
+    for (int l = 0; l < layers; ++l) {
+      const auto done = ctx.partial_dir / ("layer-" + std::to_string(l) + ".done");
+      if (std::filesystem::exists(done)) continue;
+      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(1000 * sleep_s / layers)));
+      QB_TRY(qb::fs::write_file_atomic(done, std::to_string(l)));
+      computed.push_back(l);
+    }
+    ctx.meta["layers_computed"] = computed;
+  } else if (sleep_s > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(1000 * sleep_s)));
   }
   QB_TRY(qb::fs::write_file_atomic(ctx.out_dir / "part2.json", out.dump()));
   if (ctx.kind == "sample") {

@@ -242,7 +242,7 @@ class BuildFileTest : public GraphTest {
 
 TEST_F(BuildFileTest, StampPathIsTheManifestInTheStore) {
   std::string k = "ab" + std::string(30, 'c');
-  EXPECT_EQ(stamp_path(k), "cache/objects/ab/" + k + "/qbuild-artifact.json");
+  EXPECT_EQ(stamp_path(layout(), k), "cache/objects/ab/" + k + "/qbuild-artifact.json");
 }
 
 TEST_F(BuildFileTest, TinyGraphExactText) {
@@ -273,24 +273,24 @@ TEST_F(BuildFileTest, TinyGraphExactText) {
             "include " + rules + "/sample.ninja\n"
             "include " + rules + "/score.ninja\n"
             "\n"
-            "build " + stamp_path(c) + ": check\n"
+            "build " + stamp_path(layout(), c) + ": check\n"
             "  key = " + c + "\n"
             "  desc = models/tiny\n"
-            "build " + stamp_path(q) + ": quant || " + stamp_path(c) + "\n"
+            "build " + stamp_path(layout(), q) + ": quant || " + stamp_path(layout(), c) + "\n"
             "  key = " + q + "\n"
             "  desc = tiny-rtn\n"
-            "build " + stamp_path(s) + ": sample\n"
+            "build " + stamp_path(layout(), s) + ": sample\n"
             "  key = " + s + "\n"
             "  desc = mmlu\n"
-            "build " + stamp_path(gen) + ": generate || " + stamp_path(q) + " " + stamp_path(s) + "\n"
+            "build " + stamp_path(layout(), gen) + ": generate || " + stamp_path(layout(), q) + " " + stamp_path(layout(), s) + "\n"
             "  key = " + gen + "\n"
             "  desc = tiny-rtn\n"
-            "build " + stamp_path(e) + ": score || " + stamp_path(gen) + " " + stamp_path(s) + "\n"
+            "build " + stamp_path(layout(), e) + ": score || " + stamp_path(layout(), gen) + " " + stamp_path(layout(), s) + "\n"
             "  key = " + e + "\n"
             "  desc = tiny-rtn\n"
             "\n"
-            "default " + stamp_path(c) + " " + stamp_path(q) + " " + stamp_path(s) + " " + stamp_path(gen) + " " +
-                stamp_path(e) + "\n");
+            "default " + stamp_path(layout(), c) + " " + stamp_path(layout(), q) + " " + stamp_path(layout(), s) + " " + stamp_path(layout(), gen) + " " +
+                stamp_path(layout(), e) + "\n");
 }
 
 TEST_F(BuildFileTest, PoolDepthIsAtLeastOne) {
@@ -310,7 +310,7 @@ TEST_F(BuildFileTest, OnlySelectedNodesGetEdges) {
   ASSERT_TRUE(text.is_ok());
   EXPECT_EQ(text->find("include " + layout().rules().string() + "/quant.ninja"), std::string::npos);
   EXPECT_EQ(text->find(": quant"), std::string::npos);
-  EXPECT_NE(text->find("default " + stamp_path(key(g, "sample", "mmlu")) + "\n"), std::string::npos);
+  EXPECT_NE(text->find("default " + stamp_path(layout(), key(g, "sample", "mmlu")) + "\n"), std::string::npos);
 }
 
 TEST_F(BuildFileTest, UnavailableNodesGetNoEdgesAndNeedNoRule) {
@@ -324,7 +324,7 @@ TEST_F(BuildFileTest, UnavailableNodesGetNoEdgesAndNeedNoRule) {
   EXPECT_EQ(text->find(": quant"), std::string::npos);
   EXPECT_EQ(text->find(": generate"), std::string::npos);
   EXPECT_EQ(text->find(": score"), std::string::npos);
-  EXPECT_NE(text->find("build " + stamp_path(key(g, "sample", "mmlu")) + ": sample\n"), std::string::npos);
+  EXPECT_NE(text->find("build " + stamp_path(layout(), key(g, "sample", "mmlu")) + ": sample\n"), std::string::npos);
 }
 
 TEST_F(BuildFileTest, MissingRuleFileIsNotFound) {
@@ -344,6 +344,100 @@ TEST_F(BuildFileTest, QbuildCommandWithNewlineIsRejected) {
   auto text = generate_build_file(g, *select_targets(g, {}), layout(), {"a\nb", 1});
   ASSERT_FALSE(text.is_ok());
   EXPECT_EQ(text.status().code(), Code::kInvalidArgument);
+}
+
+// executor: slurm — the GPU kinds' edges run through srun in the `slurm` pool (slurm.jobs deep);
+// CPU kinds stay on this machine in the `local` pool; a cached node is never submitted.
+class SlurmBuildFileTest : public BuildFileTest {
+ protected:
+  void SetUp() override {
+    BuildFileTest::SetUp();
+    write_rules();
+    write_text(layout().rules() / "slurm.ninja", "# launcher\n");
+    project_.executor = "slurm";
+    project_.slurm_jobs = 5;
+    project_.slurm_default.partition = "gpu";
+    project_.slurm_kinds["quant"].time = "1:00:00";
+  }
+  ninja::BuildFileOptions options() {
+    ninja::BuildFileOptions o{"/bin/qbuild --project /p", 2};
+    o.project = &project_;
+    o.local_pool_depth = 3;
+    return o;
+  }
+  // The lines of the edge whose output is `key`'s stamp, up to the next edge.
+  static std::string edge(const std::string& text, const std::string& stamp) {
+    auto at = text.find("build " + stamp + ":");
+    if (at == std::string::npos) return "";
+    auto end = text.find("\nbuild ", at + 1);
+    return text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+  spec::ProjectSpec project_;
+};
+
+TEST_F(SlurmBuildFileTest, GpuEdgesRunThroughSrunInTheSlurmPool) {
+  Graph g = build(tiny());
+  auto text = generate_build_file(g, *select_targets(g, {}), layout(), options());
+  ASSERT_TRUE(text.is_ok()) << text.status().to_string();
+  EXPECT_NE(text->find("pool slurm\n  depth = 5\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("pool local\n  depth = 3\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("include " + layout().rules().string() + "/slurm.ninja\n"), std::string::npos);
+  std::string q = key(g, "quant", "tiny-rtn");
+  const Node& qn = g.node(find(g, "quant", "tiny-rtn"));
+  EXPECT_EQ(edge(*text, stamp_path(layout(), q)),
+            "build " + stamp_path(layout(), q) + ": quant || " + stamp_path(layout(), key(g, "check", "models/tiny")) + "\n"
+            "  key = " + q + "\n"
+            "  desc = tiny-rtn\n"
+            // Ninja's escaping ($$ is a $ for the shell) and shell quoting (options with ':').
+            "  launcher = /bin/qbuild --project /p job " + q + " -- srun --quit-on-interrupt --job-name=" + qn.log_name +
+            " --comment=\"qbuild:$$QBUILD_JOB_TAG:" + q + "\" --partition=gpu '--time=1:00:00' '--gres=gpu:1' -- \n"
+            "  pool = slurm");
+  std::string gen = key(g, "generate", "tiny-rtn");
+  EXPECT_NE(edge(*text, stamp_path(layout(), gen)).find("--partition=gpu '--gres=gpu:1' -- \n  pool = slurm"), std::string::npos)
+      << edge(*text, stamp_path(layout(), gen));
+  for (auto [kind, name] : {std::pair{"check", "models/tiny"}, {"sample", "mmlu"}, {"score", "tiny-rtn"}}) {
+    std::string e = edge(*text, stamp_path(layout(), key(g, kind, name)));
+    EXPECT_EQ(e.find("launcher"), std::string::npos) << e;
+    EXPECT_NE(e.find("  pool = local"), std::string::npos) << e;
+  }
+}
+
+TEST_F(SlurmBuildFileTest, CpuKindListedUnderSlurmRunsAsAJobWithoutAGpu) {
+  project_.slurm_kinds["score"].mem = "8G";
+  Graph g = build(tiny());
+  auto text = generate_build_file(g, *select_targets(g, {}), layout(), options());
+  ASSERT_TRUE(text.is_ok());
+  std::string e = edge(*text, stamp_path(layout(), key(g, "score", "tiny-rtn")));
+  EXPECT_NE(e.find("--partition=gpu --mem=8G -- \n  pool = slurm"), std::string::npos) << e;
+  EXPECT_EQ(e.find("--gres"), std::string::npos) << e;
+}
+
+TEST_F(SlurmBuildFileTest, CachedNodeIsNeverSubmitted) {
+  Graph g = build(tiny());
+  auto o = options();
+  std::string q = key(g, "quant", "tiny-rtn");
+  o.cached.insert(q);
+  auto text = generate_build_file(g, *select_targets(g, {}), layout(), o);
+  ASSERT_TRUE(text.is_ok());
+  EXPECT_EQ(edge(*text, stamp_path(layout(), q)).find("srun"), std::string::npos);
+  EXPECT_NE(edge(*text, stamp_path(layout(), key(g, "generate", "tiny-rtn"))).find("srun"), std::string::npos);
+}
+
+TEST_F(SlurmBuildFileTest, LocalExecutorHasNoSlurmPoolOrLauncher) {
+  project_.executor = "local";
+  Graph g = build(tiny());
+  auto text = generate_build_file(g, *select_targets(g, {}), layout(), options());
+  ASSERT_TRUE(text.is_ok());
+  EXPECT_EQ(text->find("slurm"), std::string::npos) << *text;
+  EXPECT_EQ(text->find("launcher"), std::string::npos) << *text;
+}
+
+TEST_F(SlurmBuildFileTest, MissingSlurmRuleIsNotFound) {
+  std::filesystem::remove(layout().rules() / "slurm.ninja");
+  Graph g = build(tiny());
+  auto text = generate_build_file(g, *select_targets(g, {}), layout(), options());
+  ASSERT_FALSE(text.is_ok());
+  EXPECT_NE(text.status().message().find("for executor: slurm is missing"), std::string::npos) << text.status().message();
 }
 
 TEST_F(BuildFileTest, NodeSpecOfGenerateNamesInputsAndPaths) {

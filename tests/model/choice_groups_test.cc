@@ -1,10 +1,11 @@
-// The shared-context multiple-choice path (score_choice_groups: one prefill per context, the
-// continuations batched over copies of its KV cache) against one forward per choice
-// (score_continuations), and score_continuations' options (lm-eval truncation, top-k, compare
-// ids) against a plain full forward. CPU, tiny golden models.
+// score_continuations' options (lm-eval truncation, top-k, compare ids) against a plain full
+// forward, and the shared-context multiple-choice path (score_continuations_shared, tested on the
+// CPU in continuous_batching_test.cc) on CUDA against the CPU and one forward per choice. Tiny
+// golden models.
 #include <gtest/gtest.h>
 
 #include "steps/model/generate.h"
+#include "steps/model/shared_context_scoring.h"
 #include "test_support.h"
 
 namespace qb::model {
@@ -19,52 +20,18 @@ Model load_tiny(const std::string& name, at::Device device = at::kCPU) {
   return std::move(m.value());
 }
 
-// Groups of different context lengths and continuation counts/lengths (left and right padding).
-std::vector<ChoiceGroup> groups() {
-  return {{{1, 17, 30, 44, 5}, {{5}, {6, 7, 8}, {9, 10}, {11}}},
-          {{3, 9}, {{12, 13}, {14}}},
-          {{200, 201, 202, 203, 204, 205, 206, 207, 208}, {{1, 2, 3, 4}, {4, 3, 2, 1}, {0}}}};
-}
-
-// The same requests one (context, continuation) pair each.
-std::vector<ScoreRequest> per_choice(const std::vector<ChoiceGroup>& gs) {
+// Three questions of different context lengths and choice counts/lengths (left padding of the
+// contexts, one- and many-token continuations), one request per choice; choices of a question
+// share its context.
+std::vector<ScoreRequest> choices() {
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<std::vector<int64_t>>>> questions = {
+      {{1, 17, 30, 44, 5}, {{5}, {6, 7, 8}, {9, 10}, {11}}},
+      {{3, 9}, {{12, 13}, {14}}},
+      {{200, 201, 202, 203, 204, 205, 206, 207, 208}, {{1, 2, 3, 4}, {4, 3, 2, 1}, {0}}}};
   std::vector<ScoreRequest> reqs;
-  for (const auto& g : gs)
-    for (const auto& c : g.continuations) reqs.push_back({g.context, c});
+  for (const auto& [ctx, conts] : questions)
+    for (const auto& c : conts) reqs.push_back({ctx, c});
   return reqs;
-}
-
-TEST(ChoiceGroups, SharedPrefillEqualsOneForwardPerChoice) {
-  for (const std::string name : {"qwen3-tiny", "llama-tiny"}) {
-    const Model m = load_tiny(name);
-    const auto gs = groups();
-    auto grouped = score_choice_groups(m, gs);
-    ASSERT_TRUE(grouped.is_ok()) << grouped.status().to_string();
-    auto single = score_continuations(m, per_choice(gs));
-    ASSERT_TRUE(single.is_ok()) << single.status().to_string();
-    size_t r = 0;
-    for (size_t g = 0; g < gs.size(); ++g) {
-      ASSERT_EQ((*grouped)[g].size(), gs[g].continuations.size());
-      for (size_t c = 0; c < gs[g].continuations.size(); ++c, ++r) {
-        const auto& a = (*grouped)[g][c];
-        const auto& b = (*single)[r];
-        ASSERT_EQ(a.token_logprobs.size(), b.token_logprobs.size());
-        for (size_t i = 0; i < a.token_logprobs.size(); ++i)
-          EXPECT_NEAR(a.token_logprobs[i], b.token_logprobs[i], 1e-5) << name << " group " << g << " choice " << c;
-        EXPECT_NEAR(a.logprob, b.logprob, 1e-5) << name << " group " << g << " choice " << c;
-        EXPECT_EQ(a.greedy, b.greedy);
-      }
-    }
-  }
-}
-
-TEST(ChoiceGroups, RejectsEmptyInputs) {
-  const Model m = load_tiny("qwen3-tiny");
-  EXPECT_FALSE(score_choice_groups(m, {}).is_ok());
-  EXPECT_FALSE(score_choice_groups(m, {{{1, 2}, {}}}).is_ok());
-  EXPECT_FALSE(score_choice_groups(m, {{{}, {{1}}}}).is_ok());
-  EXPECT_FALSE(score_choice_groups(m, {{{1}, {{}}}}).is_ok());
-  EXPECT_FALSE(score_choice_groups(m, {{{1}, {{100000}}}}).is_ok());
 }
 
 // A full forward over `seq`'s first len-1 tokens: log-softmax rows [T-1, V].
@@ -115,20 +82,18 @@ TEST(ScoreOptions, TopKAndCompareIdsAreTheFullDistributions) {
 // CPU, and the per-choice path agrees with it there too.
 TEST(ChoiceGroups, OnCudaEqualsTheCpu) {
   if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
-  const auto gs = groups();
+  const auto reqs = choices();
   for (const std::string name : {"qwen3-tiny", "llama-tiny"}) {
-    auto cpu = score_choice_groups(load_tiny(name), gs);
+    auto cpu = score_continuations_shared(load_tiny(name), reqs);
     const Model gpu_model = load_tiny(name, at::Device(at::kCUDA, 0));
-    auto gpu = score_choice_groups(gpu_model, gs);
+    auto gpu = score_continuations_shared(gpu_model, reqs);
     ASSERT_TRUE(cpu.is_ok() && gpu.is_ok()) << gpu.status().to_string();
-    auto single = score_continuations(gpu_model, per_choice(gs));
+    auto single = score_continuations(gpu_model, reqs);
     ASSERT_TRUE(single.is_ok()) << single.status().to_string();
-    size_t r = 0;
-    for (size_t g = 0; g < gs.size(); ++g)
-      for (size_t c = 0; c < gs[g].continuations.size(); ++c, ++r) {
-        EXPECT_NEAR((*gpu)[g][c].logprob, (*cpu)[g][c].logprob, 1e-4) << name << " group " << g << " choice " << c;
-        EXPECT_NEAR((*gpu)[g][c].logprob, (*single)[r].logprob, 1e-4) << name << " group " << g << " choice " << c;
-      }
+    for (size_t r = 0; r < reqs.size(); ++r) {
+      EXPECT_NEAR((*gpu)[r].logprob, (*cpu)[r].logprob, 1e-4) << name << " request " << r;
+      EXPECT_NEAR((*gpu)[r].logprob, (*single)[r].logprob, 1e-4) << name << " request " << r;
+    }
   }
 }
 

@@ -101,19 +101,25 @@ TEST(CudaFusedDecode, BatchOneGemvMatchesCublas) {
   }
 }
 
-// Attention of q [B, H, D] over slots [0, slot] where valid, in fp32 from the same bf16 inputs.
+// Attention of q [B, H, D] over slots [0, slots[b]] of row b where valid, in fp32 from the same
+// bf16 inputs.
 at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                               const at::Tensor& valid, int64_t slot) {
+                               const at::Tensor& valid, const std::vector<int64_t>& slots) {
   const int64_t h = q.size(1), kvh = k.size(1), d = q.size(2);
-  const at::Tensor kf = k.to(at::kFloat).narrow(2, 0, slot + 1).repeat_interleave(h / kvh, 1);
-  const at::Tensor vf = v.to(at::kFloat).narrow(2, 0, slot + 1).repeat_interleave(h / kvh, 1);
-  at::Tensor scores = at::matmul(q.to(at::kFloat).unsqueeze(2), kf.transpose(2, 3)) / std::sqrt(double(d));
-  const at::Tensor ok = valid.narrow(1, 0, slot + 1).unsqueeze(1).unsqueeze(1);  // [B, 1, 1, S]
-  scores = scores.masked_fill(ok.logical_not(), -std::numeric_limits<float>::infinity());
-  return at::matmul(at::softmax(scores, -1), vf).squeeze(2);  // [B, H, D]
+  std::vector<at::Tensor> rows;
+  for (int64_t b = 0; b < q.size(0); ++b) {
+    const int64_t n = slots[b] + 1;
+    const at::Tensor kf = k[b].to(at::kFloat).narrow(1, 0, n).repeat_interleave(h / kvh, 0);  // [H, n, D]
+    const at::Tensor vf = v[b].to(at::kFloat).narrow(1, 0, n).repeat_interleave(h / kvh, 0);  // [H, n, D]
+    at::Tensor scores = at::matmul(q[b].to(at::kFloat).unsqueeze(1), kf.transpose(1, 2)) / std::sqrt(double(d));
+    const at::Tensor ok = valid[b].narrow(0, 0, n).unsqueeze(0).unsqueeze(0);  // [1, 1, n]
+    scores = scores.masked_fill(ok.logical_not(), -std::numeric_limits<float>::infinity());
+    rows.push_back(at::matmul(at::softmax(scores, -1), vf).squeeze(1));  // [H, D]
+  }
+  return at::stack(rows);  // [B, H, D]
 }
 
-TEST(CudaFusedDecode, AttentionMatchesAReferenceOverValidWrittenSlots) {
+TEST(CudaFusedDecode, AttentionMatchesAReferenceOverEachRowsValidWrittenSlots) {
   SKIP_WITHOUT_FUSED_KERNELS();
   c10::InferenceMode guard;
   at::manual_seed(5);
@@ -128,11 +134,16 @@ TEST(CudaFusedDecode, AttentionMatchesAReferenceOverValidWrittenSlots) {
     const at::Tensor k = at::randn({c.b, c.kvh, c.s, c.d}, cuda(c.t)) * 2;
     const at::Tensor v = at::randn({c.b, c.kvh, c.s, c.d}, cuda(c.t));
     at::Tensor valid = at::rand({c.b, c.s}, cuda(at::kFloat)).gt(0.3);  // holes: left padding
-    valid.select(1, c.slot).fill_(true);                                // this step's own slot
-    valid.narrow(1, c.slot + 1, c.s - c.slot - 1).fill_(true);          // never read: after the slot
-    const at::Tensor slot = at::full({1}, c.slot, cuda(at::kLong));
+    // Each row at its own slot (continuous batching): c.slot, then 7 fewer per row.
+    std::vector<int64_t> slots;
+    for (int64_t b = 0; b < c.b; ++b) {
+      slots.push_back(std::max<int64_t>(0, c.slot - 7 * b));
+      valid[b].select(0, slots[b]).fill_(true);                                  // this step's own slot
+      valid[b].narrow(0, slots[b] + 1, c.s - slots[b] - 1).fill_(true);          // never read: after it
+    }
+    const at::Tensor slot = at::tensor(slots, at::kLong).to(at::kCUDA);
     const at::Tensor out = fused::decode_attention(q, k, v, valid, slot);
-    const at::Tensor ref = attention_reference(q, k, v, valid, c.slot);
+    const at::Tensor ref = attention_reference(q, k, v, valid, slots);
     const double diff = (out.to(at::kFloat) - ref).abs().max().item<double>();
     EXPECT_LE(diff, 0.02) << "b " << c.b << " h " << c.h << " kvh " << c.kvh << " d " << c.d
                           << " s " << c.s << " slot " << c.slot;

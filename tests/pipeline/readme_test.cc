@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline_test_util.h"
+#include "report/chromium.h"
 
 namespace {
 
@@ -51,6 +52,7 @@ class Readme : public ::testing::Test {
 
   void targets_and_inspection();
   void model_tools();
+  void report_in_the_browser();
 
   fs::path root_;
   Out first_;
@@ -72,6 +74,17 @@ TEST_F(Readme, TheDemoThenEveryCommand) {
   EXPECT_TRUE(fs::exists(root_ / "outputs/demo/reports/qwen3-demo-r1r2-gptq-W8A8-dynamic.json"));
   EXPECT_TRUE(fs::exists(root_ / "outputs/demo/predictions/qwen3-demo-rtn-W8A8-static/gsm8k.jsonl"));
   EXPECT_TRUE(fs::exists(root_ / "data/demo_mmlu_gsm8k.jsonl"));
+  // The report and the model cards (README: "The report").
+  EXPECT_NE(first_.text.find("qbuild: report results/demo_mmlu_gsm8k.html"), std::string::npos) << first_.text;
+  const std::string html = read(root_ / "results/demo_mmlu_gsm8k.html");
+  EXPECT_NE(html.find("\"variant\":\"qwen3-demo-r1r2-gptq-W8A8-dynamic\",\"metrics\":[\"weight_rel_error\",\"gptq_loss\""),
+            std::string::npos);  // its heatmap, from the real quant report
+  for (const char* v : {"qwen3-demo-rtn-W8A8-dynamic", "qwen3-demo-r1r2-gptq-W8A8-dynamic"}) {
+    const auto card = root_ / "results/models" / v / "README.md";
+    EXPECT_NE(read(card).find("base_model: demo/qwen3-demo\n"), std::string::npos) << card;
+    EXPECT_TRUE(fs::exists(root_ / "results/models" / v / "config.json")) << v;
+  }
+  report_in_the_browser();
   targets_and_inspection();
   model_tools();
 }
@@ -106,6 +119,27 @@ TEST_F(Readme, TheIncrementalSession) {
   EXPECT_EQ(ok_runs(), before + 6);
 }
 
+// The demo's report as the README shows it: the real quant reports' heatmaps, the real first
+// build's timeline, drawn by headless Chromium without a console message.
+void Readme::report_in_the_browser() {
+  using namespace qb::report::testing;
+  if (chromium_binary().empty()) {
+    if (in_ci()) ADD_FAILURE() << "chromium is not installed; under CI the demo's report must be rendered";
+    return;
+  }
+  const auto r = render(root_ / "results/demo_mmlu_gsm8k.html", root_ / "chromium");
+  ASSERT_EQ(r.code, 0) << r.log;
+  for (const auto& line : r.console) ADD_FAILURE() << line;
+  EXPECT_NE(r.dom.find("<body data-rendered=\"1\">"), std::string::npos) << r.log;
+  EXPECT_EQ(count(r.dom, "<tr data-variant=\""), 1 + 8);
+  // Three scatter plots (size, KL, decode speed), one point per row.
+  EXPECT_EQ(count_marks(r.dom, "mark-symbol role-mark points", "path"), 3 * 9);
+  // Eight heatmaps of 2 layers × 7 projections (lm_head is not quantized).
+  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark cells", "path"), 8 * 2 * 7);
+  // The first build's 29 steps.
+  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark runs", "path"), 29);
+}
+
 void Readme::targets_and_inspection() {
   EXPECT_NE(run("results/demo_mmlu_gsm8k.csv").text.find("nothing to do"), std::string::npos);
   EXPECT_EQ(run("data/models/qwen3-demo-rtn-W8A8-dynamic").code, 0);
@@ -117,6 +151,9 @@ void Readme::targets_and_inspection() {
   EXPECT_EQ(run("runs").code, 0);
   EXPECT_NE(run("graph").text.find("digraph"), std::string::npos);
   EXPECT_EQ(run("gc --dry-run").code, 0);
+  auto report = run("report results/demo_mmlu_gsm8k.html");
+  EXPECT_EQ(report.code, 0) << report.text;
+  EXPECT_NE(report.text.find("report: results/demo_mmlu_gsm8k.html\n"), std::string::npos) << report.text;
   auto verify = run("verify");
   EXPECT_EQ(verify.code, 0) << verify.text;
   EXPECT_NE(verify.text.find("verified 29 object(s)"), std::string::npos) << verify.text;

@@ -91,6 +91,8 @@ TEST(RoundTrip, EvalSpecs) {
   g.device = "cuda";
   g.compute_dtype = "bfloat16";
   expect_round_trip(g);
+  g.batching = "continuous";
+  expect_round_trip(g);
   ScoreSpec sc;
   sc.strip_thinking = false;
   sc.fidelity = false;
@@ -115,6 +117,15 @@ TEST(Canonical, AMissingFieldIsAnErrorNotADefault) {
   json g = GenerateSpec().to_json();
   g.erase("compute_dtype");
   EXPECT_EQ(GenerateSpec::from_json(g).status().message(), "generate spec: compute_dtype: missing");
+}
+
+TEST(Canonical, StaticBatchingLeavesTheGenerateSpecAsBefore) {
+  // Keys made before continuous batching existed stay valid: "batching" appears only when set.
+  GenerateSpec g;
+  EXPECT_FALSE(g.to_json().contains("batching"));
+  g.batching = "continuous";
+  EXPECT_EQ(g.to_json()["batching"], "continuous");
+  EXPECT_NE(GenerateSpec().to_json(), g.to_json());
 }
 
 TEST(Canonical, UnknownFieldsAndWrongTypesNameTheField) {

@@ -132,6 +132,9 @@ TEST(ValidateEvalSpecs, RulesAtTheirFields) {
   GenerateSpec g;
   g.max_new_tokens = {{"gsm8k", 1'000'000'000}};
   EXPECT_EQ(first_error(g), "max_new_tokens.gsm8k: 'max_new_tokens' must be in [1, 131072], got 1000000000");
+  g.max_new_tokens = {};
+  g.batching = "dynamic";
+  EXPECT_EQ(first_error(g), "batching: batching must be static or continuous, got 'dynamic'");
   ScoreSpec sc;
   sc.scorer = "evalscope-0.1";
   EXPECT_NE(first_error(sc).find("scorer: scorer 'evalscope-0.1' is not this qbuild's"), std::string::npos);

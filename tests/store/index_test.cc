@@ -61,7 +61,7 @@ TEST_F(IndexTest, OpenCreatesSchema) {
   EXPECT_TRUE(stdfs::is_regular_file(layout().index_db()));
   EXPECT_EQ(query_column("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
             (std::vector<std::string>{"artifacts", "file_hashes", "runs"}));
-  EXPECT_EQ(query_column("PRAGMA user_version"), std::vector<std::string>{"1"});
+  EXPECT_EQ(query_column("PRAGMA user_version"), std::vector<std::string>{std::to_string(kSchemaVersion)});
   EXPECT_EQ(query_column("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
 }
 
@@ -96,7 +96,68 @@ TEST_F(IndexTest, NewerSchemaIsCorrupt) {
   ASSERT_FALSE(idx.is_ok());
   EXPECT_EQ(idx.status().code(), Code::kCorrupt);
   EXPECT_EQ(idx.status().message(),
-            "index '" + layout().index_db().string() + "' has schema 7, newer than this qbuild's 1");
+            "index '" + layout().index_db().string() + "' has schema 7, newer than this qbuild's " +
+                std::to_string(kSchemaVersion));
+}
+
+// An index written before runs recorded their Slurm job (schema 1): a writer upgrades it in
+// place, keeping its rows; a reader reads it as it is.
+TEST_F(IndexTest, SchemaOneIsUpgradedInPlaceAndReadAsIsByAReader) {
+  index_.reset();
+  stdfs::remove(layout().index_db());
+  {
+    auto db = Db::open(layout().index_db());
+    ASSERT_TRUE(db.is_ok());
+    ASSERT_TRUE(db->exec("CREATE TABLE file_hashes(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER, "
+                         "mtime_ns INTEGER, ctime_ns INTEGER, hash TEXT NOT NULL);"
+                         "CREATE TABLE artifacts(key TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT, identity TEXT, "
+                         "created_unix REAL, params TEXT, inputs TEXT, meta TEXT);"
+                         "CREATE TABLE runs(id INTEGER PRIMARY KEY AUTOINCREMENT, invocation TEXT, key TEXT, kind TEXT, "
+                         "name TEXT, status TEXT, started REAL, ended REAL, duration_s REAL, host TEXT, gpu TEXT, "
+                         "pid INTEGER, log TEXT, message TEXT);"
+                         "INSERT INTO runs(invocation, key, kind, status) VALUES('old', 'k1', 'quant', 'ok');"
+                         "PRAGMA user_version=1;")
+                    .is_ok());
+  }
+  {
+    auto ro = Index::open(layout().index_db(), IndexAccess::kReadOnly);
+    ASSERT_TRUE(ro.is_ok()) << ro.status().to_string();
+    auto runs = ro->runs("");
+    ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
+    ASSERT_EQ(runs->size(), 1u);
+    EXPECT_EQ((*runs)[0].job_id, "");
+  }
+  EXPECT_EQ(query_column("PRAGMA user_version"), std::vector<std::string>{"1"});  // the reader changed nothing
+  auto idx = Index::open(layout().index_db(), IndexAccess::kReadWrite);
+  ASSERT_TRUE(idx.is_ok()) << idx.status().to_string();
+  RunRow r;
+  r.invocation = "new";
+  r.key = "k2";
+  r.status = "ok";
+  r.job_id = "17";
+  r.job_state = "COMPLETED";
+  ASSERT_TRUE(idx->add_run(r).is_ok());
+  auto runs = idx->runs("");
+  ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].invocation, "old");
+  EXPECT_EQ((*runs)[1].job_id, "17");
+  EXPECT_EQ((*runs)[1].job_state, "COMPLETED");
+  EXPECT_EQ(query_column("PRAGMA user_version"), std::vector<std::string>{std::to_string(kSchemaVersion)});
+}
+
+TEST_F(IndexTest, LastRunsGivesTheLatestRunOfEachKey) {
+  for (auto [key, status] : {std::pair{"a", "failed"}, {"b", "ok"}, {"a", "ok"}}) {
+    RunRow r;
+    r.key = key;
+    r.status = status;
+    ASSERT_TRUE(index_->add_run(r).is_ok());
+  }
+  auto last = index_->last_runs();
+  ASSERT_TRUE(last.is_ok()) << last.status().to_string();
+  ASSERT_EQ(last->size(), 2u);
+  EXPECT_EQ(last->at("a").status, "ok");
+  EXPECT_EQ(last->at("b").status, "ok");
 }
 
 TEST_F(IndexTest, FileHashEqualsHashFile) {

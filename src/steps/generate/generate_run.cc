@@ -13,7 +13,9 @@
 #include "steps/eval/py_text.h"
 #include "steps/eval/rolling_windows.h"
 #include "steps/eval/stats.h"
+#include "steps/model/continuous_batching.h"
 #include "steps/model/generate.h"
+#include "steps/model/shared_context_scoring.h"
 #include "steps/model_io/safetensors.h"
 #include "steps/model/model.h"
 #include "steps/tokenizer/chat_format.h"
@@ -121,7 +123,9 @@ bool e_is_rolling(const eval::EvalEntry& e) { return e.prompt_style == "rolling"
 Status score_rolling(const model::Model& model, const tok::Tokenizer& tokenizer, std::optional<int64_t> prefix_token,
                      int64_t max_length, const std::vector<size_t>& items, const GenerateRunOptions& o,
                      GenerateRunResult& res, PartialWriter& partial, Progress& progress) {
-  if (items.empty()) return Status::ok();
+  // A data-parallel shard without documents still keeps its (empty) share of the top-k rows.
+  const bool any_document = std::any_of(res.entries.begin(), res.entries.end(), e_is_rolling);
+  if (!any_document || (items.empty() && o.keep_top_k == 0)) return Status::ok();
   if (!prefix_token)
     return invalid_argument("perplexity documents need the tokenizer's bos or eos token as lm-eval's prefix token "
                             "(tokenizer_config.json)");
@@ -170,6 +174,9 @@ Status score_rolling(const model::Model& model, const tok::Tokenizer& tokenizer,
   if (o.keep_top_k > 0) {
     res.token_top_ids = at::zeros({rows, o.keep_top_k}, at::kLong);
     res.token_top_logprobs = at::zeros({rows, o.keep_top_k}, at::kFloat);
+    res.token_row_item = at::empty({rows}, at::kLong);
+    for (size_t i = 0; i < res.entries.size(); ++i)
+      res.token_row_item.narrow(0, first_row[i], static_cast<int64_t>(doc_tokens[i].size())).fill_(static_cast<int64_t>(i));
   }
   std::vector<int> windows_left(res.entries.size(), 0);
   for (const auto& j : jobs) ++windows_left[j.item];
@@ -238,6 +245,8 @@ Status score_rolling(const model::Model& model, const tok::Tokenizer& tokenizer,
 
 Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
   GenerateRunResult res;
+  if (o.shards < 1 || o.shard < 0 || o.shard >= o.shards)
+    return invalid_argument("shard " + std::to_string(o.shard) + " of " + std::to_string(o.shards) + " does not exist");
   QB_ASSIGN_OR_RETURN(res.entries, eval::load_eval_set(o.eval_set_dir / "eval_set.jsonl"));
   const auto& entries = res.entries;
   const size_t n = entries.size();
@@ -354,7 +363,10 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
   // Pending items by kind: generative ones grouped by their token budget (per dataset).
   std::map<int64_t, std::vector<size_t>> gen_by_budget;
   std::vector<size_t> ll_items, rolling_items;
+  // This process's items: all, or those of its shard (data-parallel workers).
+  auto mine = [&](size_t i) { return static_cast<int64_t>(i % static_cast<size_t>(o.shards)) == o.shard; };
   for (size_t i = 0; i < n; ++i) {
+    if (!mine(i)) continue;
     if (e_is_rolling(entries[i])) {
       if (!resumed[i] || o.keep_top_k > 0) rolling_items.push_back(i);
       continue;
@@ -388,6 +400,87 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
   double gen_seconds = 0, ll_seconds = 0, prefill_seconds = 0, decode_seconds = 0;
   int64_t padded_prompt_tokens = 0;
 
+  if (!o.forced_stop_steps.empty() && o.forced_stop_steps.size() != n)
+    return invalid_argument("forced_stop_steps has " + std::to_string(o.forced_stop_steps.size()) + " entries for " +
+                            std::to_string(n) + " eval items");
+  auto forced_of = [&](const std::vector<size_t>& items) {
+    std::vector<int64_t> f;
+    if (!o.forced_stop_steps.empty())
+      for (size_t i : items) f.push_back(o.forced_stop_steps[i]);
+    return f;
+  };
+  // One finished generative item: its raw output, appended to the resume file.
+  auto record = [&](size_t item, const model::Generation& gen) {
+    eval::RawOutput& r = res.items[item];
+    const std::vector<int32_t> ids(gen.tokens.begin(), gen.tokens.end());
+    r.output = tokenizer.decode(ids);
+    r.output_tokens = static_cast<int64_t>(ids.size());
+    r.finish = gen.finish == model::FinishReason::kStop ? "stop" : "length";
+    generated_tokens += r.output_tokens;
+    partial.add(static_cast<int64_t>(item), r);
+  };
+
+  if (o.spec.batching == "continuous" && !gen_by_budget.empty()) {
+    // Every pending generative item through one pool, each with its dataset's budget; results
+    // reach the resume file as each decode round finishes them.
+    std::vector<size_t> items;
+    std::vector<std::vector<int64_t>> prompts;
+    model::ContinuousOptions c;
+    c.slots = batch_size;
+    c.share_prefixes = o.share_prefixes;
+    for (const auto& [budget, v] : gen_by_budget)
+      for (size_t i : v) {
+        items.push_back(i);
+        prompts.push_back(prompt_ids[i]);
+        c.max_new_tokens.push_back(budget);
+      }
+    model::GenerateOptions g;
+    g.max_new_tokens = c.max_new_tokens.front();
+    g.stop_token_ids = stop_ids;
+    g.cuda_graph = o.device.is_cuda();
+    g.forced_stop_steps = forced_of(items);
+    model::ContinuousCallbacks cb;
+    if (o.want_logits)
+      cb.on_prefill = [&](const std::vector<int64_t>& ps, const at::Tensor& logits) {
+        std::vector<int64_t> idx;
+        for (int64_t p : ps) idx.push_back(static_cast<int64_t>(items[static_cast<size_t>(p)]));
+        res.last_logits.index_copy_(0, at::tensor(idx, at::kLong), logits);
+        for (int64_t i : idx) have_logits[static_cast<size_t>(i)] = true;
+      };
+    // Rounds finish an item or two every few steps: the resume file is synced at most once a
+    // second (a crash loses at most that much work), and once at the end.
+    auto last_sync = Clock::now();
+    cb.on_finished = [&](const std::vector<model::FinishedGeneration>& finished) {
+      for (const auto& f : finished) record(items[static_cast<size_t>(f.prompt)], f.generation);
+      if (seconds_since(last_sync) >= 1.0) {
+        partial.sync();
+        last_sync = Clock::now();
+      }
+      progress.advance(static_cast<int64_t>(finished.size()));
+      return Status::ok();
+    };
+    auto t0 = Clock::now();
+    model::ContinuousStats cs;
+    try {
+      QB_TRY(model::generate_continuous(model, prompts, g, c, cb, &cs).status());
+    } catch (const c10::Error& e) {
+      return unavailable(device_error(e, batch_size));
+    }
+    partial.sync();
+    gen_seconds += seconds_since(t0);
+    prefill_seconds += cs.prefill_seconds;
+    decode_seconds += cs.decode_seconds;
+    padded_prompt_tokens += cs.prefill_tokens;
+    res.stats["batching"] = "continuous";
+    res.stats["slot_occupancy"] = cs.occupancy();
+    res.stats["steady_slot_occupancy"] = cs.steady_occupancy();
+    res.stats["decode_steps"] = cs.decode_steps;
+    res.stats["prefill_forwards"] = cs.prefill_forwards;
+    res.stats["shared_prefixes"] = cs.prefixes;
+    res.stats["shared_prefix_tokens"] = cs.shared_tokens;
+    gen_by_budget.clear();
+  }
+  int64_t static_row_steps = 0, static_used_row_steps = 0;
   for (const auto& [budget, items] : gen_by_budget) {
     for (const auto& batch : length_batches(items, length, batch_size)) {
       std::vector<std::vector<int64_t>> prompts;
@@ -396,6 +489,7 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
       g.max_new_tokens = budget;
       g.stop_token_ids = stop_ids;
       g.cuda_graph = o.device.is_cuda();
+      g.forced_stop_steps = forced_of(batch);
       at::Tensor prefill_logits;
       if (o.want_logits) g.prefill_logits = &prefill_logits;
       auto t0 = Clock::now();
@@ -415,15 +509,16 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
         res.last_logits.index_copy_(0, at::tensor(idx, at::kLong), prefill_logits);
         for (size_t i : batch) have_logits[i] = true;
       }
+      // A static batch steps all its rows until its longest member ends (the stop token's step
+      // counts as used, as in continuous batching's occupancy).
+      int64_t longest = 0;
       for (size_t k = 0; k < batch.size(); ++k) {
-        eval::RawOutput& r = res.items[batch[k]];
-        const std::vector<int32_t> ids(outs[k].tokens.begin(), outs[k].tokens.end());
-        r.output = tokenizer.decode(ids);
-        r.output_tokens = static_cast<int64_t>(ids.size());
-        r.finish = outs[k].finish == model::FinishReason::kStop ? "stop" : "length";
-        generated_tokens += r.output_tokens;
-        partial.add(static_cast<int64_t>(batch[k]), r);
+        const int64_t used = static_cast<int64_t>(outs[k].tokens.size()) + (outs[k].finish == model::FinishReason::kStop);
+        longest = std::max(longest, used);
+        static_used_row_steps += used;
+        record(batch[k], outs[k]);
       }
+      static_row_steps += longest * static_cast<int64_t>(batch.size());
       partial.sync();
       progress.advance(static_cast<int64_t>(batch.size()));
     }
@@ -449,15 +544,18 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
     auto t0 = Clock::now();
     try {
       if (!grouped.empty()) {
-        std::vector<model::ChoiceGroup> groups;
+        std::vector<model::ScoreRequest> reqs;
         for (size_t i : grouped) {
-          groups.push_back({ctx_ids[i][0], cont_ids[i]});
           ll_forward_tokens += static_cast<int64_t>(ctx_ids[i][0].size());
-          for (const auto& c : cont_ids[i]) ll_forward_tokens += static_cast<int64_t>(c.size());
+          for (const auto& c : cont_ids[i]) {
+            reqs.push_back({ctx_ids[i][0], c});
+            ll_forward_tokens += static_cast<int64_t>(c.size()) - 1;  // the last token is never fed
+          }
         }
-        QB_ASSIGN_OR_RETURN(auto scores, model::score_choice_groups(model, groups));
-        for (size_t k = 0; k < grouped.size(); ++k)
-          for (const auto& sc : scores[k]) res.items[grouped[k]].loglikelihoods.push_back(sc.logprob);
+        QB_ASSIGN_OR_RETURN(auto scores, model::score_continuations_shared(model, reqs));
+        size_t at = 0;
+        for (size_t i : grouped)
+          for (size_t c = 0; c < cont_ids[i].size(); ++c) res.items[i].loglikelihoods.push_back(scores[at++].logprob);
       }
       if (!paired.empty()) {
         std::vector<model::ScoreRequest> reqs;
@@ -483,6 +581,10 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
   }
   res.stats["loglikelihood_forward_tokens"] = ll_forward_tokens;
   QB_TRY(score_rolling(model, tokenizer, prefix_token, max_length, rolling_items, o, res, partial, progress));
+  if (static_row_steps > 0) {
+    res.stats["batching"] = "static";
+    res.stats["slot_occupancy"] = static_cast<double>(static_used_row_steps) / static_cast<double>(static_row_steps);
+  }
   res.stats["generated_tokens"] = generated_tokens;
   res.stats["generate_seconds"] = gen_seconds;
   res.stats["decode_tokens_per_s"] = decode_seconds > 0 ? static_cast<double>(generated_tokens) / decode_seconds : 0.0;
@@ -497,7 +599,7 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
     auto t0 = Clock::now();
     std::vector<size_t> rest;
     for (size_t i = 0; i < n; ++i)
-      if (!have_logits[i] && !e_is_rolling(entries[i])) rest.push_back(i);  // documents: per-token instead
+      if (!have_logits[i] && mine(i) && !e_is_rolling(entries[i])) rest.push_back(i);  // documents: per-token instead
     for (const auto& batch : length_batches(rest, length, batch_size)) {
       std::vector<std::vector<int64_t>> seqs;
       for (size_t i : batch) seqs.push_back(prompt_ids[i]);

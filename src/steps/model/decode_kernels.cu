@@ -140,7 +140,7 @@ __global__ void qk_norm_rope_cache_kernel(const T* __restrict__ qkv, const T* __
   const int head = blockIdx.x, b = blockIdx.y, i = threadIdx.x;
   const int all = heads + 2 * kv_heads;
   float x = Cvt<T>::f(qkv[(static_cast<int64_t>(b) * all + head) * d + i]);
-  const int64_t s = *slot;
+  const int64_t s = slot[b];  // this row's slot
   if (head >= heads + kv_heads) {  // v: straight into the cache (uniform for the block)
     const int kvh = head - heads - kv_heads;
     v_cache[((static_cast<int64_t>(b) * kv_heads + kvh) * max_len + s) * d + i] = Cvt<T>::t(x);
@@ -225,7 +225,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const bool owns_dims = lane * E < D;
   const int my_j = lane / MG, my_g = lane % MG;  // the (slot, head) pair this lane scores
-  const int64_t n = *slot + 1;  // slots written so far, this step's included
+  const int64_t n = slot[b] + 1;  // slots written so far in this row, this step's included
   const int64_t s0 = static_cast<int64_t>(split) * chunk;
   const int64_t s1 = min(s0 + chunk, n);
 

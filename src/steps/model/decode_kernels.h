@@ -21,14 +21,14 @@ int rms_norm(Dtype dt, const void* x, const void* residual, void* sum_out, const
 
 // One token per row: qkv [B, H + 2 KVH, D] (the fused projection's output) -> q [B, H, D]
 // after the per-head q_norm (qk_norm [H + 2 KVH, D] rows, or null: no norm) and RoPE (cos /
-// sin_signed [B, D]); k the same with k_norm, written with v into slot *slot of the caches
-// [B, KVH, max_len, D]. D a power of two in [16, 1024].
+// sin_signed [B, D]); k the same with k_norm, written with v into slot slot[b] of row b of the
+// caches [B, KVH, max_len, D] (slot [B]). D a power of two in [16, 1024].
 int qk_norm_rope_cache(Dtype dt, const void* qkv, const void* qk_norm, const void* cos,
                        const void* sin_signed, void* q_out, void* k_cache, void* v_cache,
                        const int64_t* slot, int64_t batch, int64_t heads, int64_t kv_heads,
                        int64_t head_dim, int64_t max_len, float eps, void* stream);
 
-// Grouped-query attention of one new token per row over slots [0, *slot] of the caches,
+// Grouped-query attention of one new token per row over slots [0, slot[b]] of row b's caches,
 // skipping slots whose valid[b, s] is false: q [B, H, D] -> out [B, H, D]. Split over the slots
 // into `splits` parts (flash-decoding), combined in a second kernel; `workspace` holds
 // decode_attention_workspace(...) floats.

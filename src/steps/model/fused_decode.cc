@@ -73,6 +73,7 @@ at::Tensor qk_norm_rope_cache(const at::Tensor& qkv, const at::Tensor& qk_norm,
   TORCH_CHECK(heads > 0 && in.numel() == b * (heads + 2 * kv_heads) * d, "fused decode: qkv has ",
               in.numel(), " elements, not one token per row of ", b, " rows");
   TORCH_CHECK(k_cache.is_contiguous() && v_cache.is_contiguous(), "fused decode: caches must be contiguous");
+  TORCH_CHECK(slot.numel() == b && slot.is_contiguous(), "fused decode: ", slot.numel(), " slots for ", b, " rows");
   const at::Tensor c = cos.contiguous(), sn = sin_signed.contiguous();
   at::Tensor q = at::empty({b, heads, d}, in.options());
   check_launch(kernels::qk_norm_rope_cache(
@@ -89,6 +90,7 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache,
                             const at::Tensor& slot) {
   const int64_t b = q.size(0), h = q.size(1), d = q.size(2);
   const int64_t kvh = k_cache.size(1), s = k_cache.size(2);
+  TORCH_CHECK(slot.numel() == b && slot.is_contiguous(), "fused decode: ", slot.numel(), " slots for ", b, " rows");
   const int sms = at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
   const int splits = kernels::decode_attention_splits(b, kvh, s, sms);
   at::Tensor ws = at::empty({kernels::decode_attention_workspace(b, h, d, splits)},

@@ -26,13 +26,14 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x, const at::Tensor& a,
                                                const at::Tensor& weight, double eps);
 // qkv [B, 1, (H + 2 KVH) * D] -> q [B, H, D] (q_norm, RoPE); k (k_norm, RoPE) and v written to
-// slot `slot` [1] int64 of k_cache / v_cache [B, KVH, S, D] (H follows from qkv's size).
+// slot slot[b] of row b of k_cache / v_cache [B, KVH, S, D] (slot [B] int64: each row's own
+// next slot, KvCache::slot()); H follows from qkv's size.
 // qk_norm [H + 2 KVH, D] or undefined.
 at::Tensor qk_norm_rope_cache(const at::Tensor& qkv, const at::Tensor& qk_norm,
                               const at::Tensor& cos, const at::Tensor& sin_signed,
                               const at::Tensor& k_cache, const at::Tensor& v_cache,
                               const at::Tensor& slot, double eps);
-// q [B, H, D] over slots [0, slot] of the caches where valid [B, S] -> [B, H, D].
+// q [B, H, D] over slots [0, slot[b]] of row b's caches where valid [B, S] -> [B, H, D].
 at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache,
                             const at::Tensor& v_cache, const at::Tensor& valid,
                             const at::Tensor& slot);

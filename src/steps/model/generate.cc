@@ -41,6 +41,20 @@ Result<PaddedBatch> left_pad(const std::vector<std::vector<int64_t>>& seqs, int6
   return PaddedBatch{ids.to(device), valid.to(device)};
 }
 
+Result<std::vector<int64_t>> stop_tokens(const Model& model, const GenerateOptions& options,
+                                         size_t n_prompts) {
+  std::vector<int64_t> stops = options.stop_token_ids;
+  if (options.stop_at_eos)
+    stops.insert(stops.end(), model.eos_token_ids().begin(), model.eos_token_ids().end());
+  if (!options.forced_stop_steps.empty()) {
+    if (options.forced_stop_steps.size() != n_prompts)
+      return invalid_argument("forced_stop_steps has " + std::to_string(options.forced_stop_steps.size()) +
+                              " entries for " + std::to_string(n_prompts) + " prompts");
+    if (stops.empty()) return invalid_argument("forced_stop_steps needs a stop token to force");
+  }
+  return stops;
+}
+
 Result<std::vector<Generation>> generate_greedy(const Model& model,
                                                 const std::vector<std::vector<int64_t>>& prompts,
                                                 const GenerateOptions& options,
@@ -57,9 +71,7 @@ Result<std::vector<Generation>> generate_greedy(const Model& model,
     return out;
   }
 
-  std::vector<int64_t> stops = options.stop_token_ids;
-  if (options.stop_at_eos)
-    stops.insert(stops.end(), model.eos_token_ids().begin(), model.eos_token_ids().end());
+  QB_ASSIGN_OR_RETURN(const std::vector<int64_t> stops, stop_tokens(model, options, prompts.size()));
   const std::unordered_set<int64_t> stop_set(stops.begin(), stops.end());
   const auto dev = model.device();
   const int64_t check_every =
@@ -95,10 +107,13 @@ Result<std::vector<Generation>> generate_greedy(const Model& model,
     (void)next.sum().item<int64_t>();  // wait for the device
     t1 = std::chrono::steady_clock::now();
   }
+  at::Tensor forced;                                                               // [B]
+  if (!options.forced_stop_steps.empty()) forced = at::tensor(options.forced_stop_steps, at::kLong).to(dev);
   at::Tensor finished = at::zeros({bsz}, next.options().dtype(at::kBool));         // [B]
   at::Tensor emitted = at::full({bsz, steps}, -1, next.options());                 // [B, N]
   int64_t done_steps = steps;
   for (int64_t step = 0; step < steps; ++step) {
+    if (forced.defined()) next = at::where(forced.eq(step), stop_ids.select(0, 0), next);
     // A row emits the token unless it had already finished; its stop token is emitted.
     emitted.select(1, step).copy_(at::where(finished, at::full_like(next, -1), next));
     finished.logical_or_(at::isin(next, stop_ids));

@@ -40,7 +40,18 @@ struct GenerateOptions {
   // When set, receives the prefill's logits at the last prompt position, [B, V] fp32 on the
   // CPU (what last_logits() gives for the prompts, without a second forward).
   at::Tensor* prefill_logits = nullptr;
+  // Test and benchmark hook that emulates a model which stops (a random-weight model never
+  // does): empty, or one entry per prompt; prompt i emits the first stop token
+  // (stop_token_ids[0], else the model's first eos id) as its token number forced_stop_steps[i]
+  // (0 = the first generated token) instead of the model's choice, and so stops there with
+  // FinishReason::kStop after that many tokens. A negative entry never forces.
+  std::vector<int64_t> forced_stop_steps;
 };
+
+// The stop tokens of `options` for `model` (stop_token_ids, then eos ids if stop_at_eos), and
+// checks of forced_stop_steps against `n_prompts` (one entry each; a stop token to force).
+Result<std::vector<int64_t>> stop_tokens(const Model& model, const GenerateOptions& options,
+                                         size_t n_prompts);
 
 // Wall-clock split of one generate_greedy call (filled when asked for: that costs one extra
 // host sync after the prefill).

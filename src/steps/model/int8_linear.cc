@@ -1,6 +1,7 @@
 #include "steps/model/int8_linear.h"
 
 #include "steps/model/model_config.h"
+#include "steps/model/quant_ops.h"
 #include "steps/qmath/int8_gemm.h"
 
 namespace qb::model {
@@ -19,6 +20,7 @@ Result<std::shared_ptr<const Int8Linear>> Int8Linear::create(
   auto p = std::shared_ptr<Int8Linear>(new Int8Linear());
   p->weight_ = weight.contiguous();
   p->weight_scale_ = weight_scale.to(at::kFloat).reshape({-1, 1});  // [out, 1] or [1, 1]
+  p->weight_scale_vec_ = p->weight_scale_.expand({out, 1}).reshape({out}).contiguous();
   if (input_scale) {
     if (!at::isFloatingType(input_scale->scalar_type()) || input_scale->numel() != 1)
       return invalid_argument("input_scale: expected one floating value (per-tensor static)");
@@ -29,7 +31,22 @@ Result<std::shared_ptr<const Int8Linear>> Int8Linear::create(
   return std::shared_ptr<const Int8Linear>(std::move(p));
 }
 
+bool Int8Linear::fast_path(int64_t rows, at::Device device, at::ScalarType dtype) const {
+  return device.is_cuda() && qops::available() && !bias_ && dtype == dtype_ &&
+         weight_.device() == device && (dtype == at::kBFloat16 || dtype == at::kHalf) &&
+         qops::int8_gemm_ok(rows, out_features(), in_features());
+}
+
+at::Tensor Int8Linear::forward_codes(const at::Tensor& q, const at::Tensor& scale) const {
+  return qops::int8_scaled_mm({q, scale}, weight_, weight_scale_vec_, dtype_);   // [..., out]
+}
+
 at::Tensor Int8Linear::forward(const at::Tensor& x) const {
+  const int64_t rows = x.numel() / in_features();
+  if (fast_path(rows, x.device(), x.scalar_type()) && qops::act_quant_ok(x)) {
+    const qops::Int8Act a = qops::quantize(x, input_scale_);                      // [..., in]
+    return forward_codes(a.q, a.scale);                                            // [..., out]
+  }
   const at::Tensor x2 = x.reshape({-1, in_features()});                           // [N, in]
   at::Tensor q, s;                                                                 // int8, fp32
   if (input_scale_.defined()) {

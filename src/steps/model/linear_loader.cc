@@ -2,6 +2,8 @@
 
 
 #include "steps/model/int8_linear.h"
+#include "steps/model/quant_ops.h"
+#include "steps/model/weight_only_linear.h"
 #include "steps/model/model_config.h"
 #include "steps/qmath/pack.h"
 #include "steps/qmath/qparams.h"
@@ -79,6 +81,26 @@ at::Tensor dequantize_weight(const at::Tensor& q, const at::Tensor& scale,
   return qmath::dequantize(q, scale, at::Tensor(), w).to(dtype);
 }
 
+// On a GPU with the quantized kernels (quant_ops.h), an 8- or 4-bit weight-only layer (per
+// tensor, channel or group) keeps its
+// codes (WeightOnlyLinear: the decode GEMV streams a half / a quarter of bf16's bytes). Its
+// effective weight is the dequantized one below when the scale's dtype is fp32 or the compute
+// dtype (then q * scale is exact in fp32 and rounds once); otherwise null: dequantize at load.
+std::shared_ptr<const Linear> weight_only_layer(const LinearLoadContext& ctx, const at::Tensor& q,
+                                                const at::Tensor& scale, const qmath::QuantArgs& w,
+                                                const std::optional<at::Tensor>& bias) {
+  if (!ctx.device.is_cuda() || !qops::available() || (w.num_bits != 8 && w.num_bits != 4) ||
+      (ctx.dtype != at::kBFloat16 && ctx.dtype != at::kHalf) ||
+      (scale.scalar_type() != at::kFloat && scale.scalar_type() != ctx.dtype))
+    return nullptr;
+  at::Tensor s = scale;
+  if (w.strategy == qmath::Strategy::kTensor) s = scale.reshape({1, 1}).expand({q.size(0), 1});
+  s = s.reshape({q.size(0), -1});                                                  // [out, in / group]
+  auto r = WeightOnlyLinear::create(w.num_bits, q, s, std::nullopt, bias, ctx.dtype);
+  if (!r.is_ok()) return nullptr;
+  return std::move(r).value();
+}
+
 Result<std::shared_ptr<const Linear>> load_int_quantized(const LinearLoadContext& ctx,
                                                          const LinearSpec& s,
                                                          const QuantGroup& g,
@@ -94,6 +116,7 @@ Result<std::shared_ptr<const Linear>> load_int_quantized(const LinearLoadContext
   QB_ASSIGN_OR_RETURN(auto sshape, scale_shape(w, s, s.module + ".weight_scale"));
   QB_ASSIGN_OR_RETURN(at::Tensor scale, load_scale(ctx, s.module + ".weight_scale", sshape));
   if (!g.input_activations) {  // int8 weight-only stored unpacked: dequantize
+    if (auto wo = weight_only_layer(ctx, q, scale, w, bias)) return wo;
     return std::shared_ptr<const Linear>(std::make_shared<DenseLinear>(
         dequantize_weight(q, scale, w, ctx.dtype), std::move(bias), "int8 weight-only"));
   }
@@ -137,6 +160,7 @@ Result<std::shared_ptr<const Linear>> load_pack_quantized(const LinearLoadContex
   QB_ASSIGN_OR_RETURN(auto sshape, scale_shape(w, s, s.module + ".weight_scale"));
   QB_ASSIGN_OR_RETURN(at::Tensor scale, load_scale(ctx, s.module + ".weight_scale", sshape));
   QB_ASSIGN_OR_RETURN_CTX(at::Tensor q, qmath::unpack_int32(packed, w.num_bits, s.in), pname);
+  if (auto wo = weight_only_layer(ctx, q, scale, w, bias)) return wo;
   const std::string label = "pack-quantized int" + std::to_string(w.num_bits) + " " +
                             qmath::strategy_name(w.strategy) + ", dequantized";
   return std::shared_ptr<const Linear>(std::make_shared<DenseLinear>(

@@ -6,7 +6,8 @@
 //   pack-quantized  "<m>.weight_packed" int32 [out, ceil(in·bits/32)], "<m>.weight_shape" [2],
 //                   "<m>.weight_scale" [out, 1] | [out, in/group] | [1] -> dequantized
 //                   (q·scale in the scale's dtype, compressed-tensors' arithmetic) to a
-//                   DenseLinear
+//                   DenseLinear — on a GPU with the quantized kernels, 8- and 4-bit weight-only
+//                   layers instead keep their codes (WeightOnlyLinear, the same W_eff)
 // then wrapped in its online input transform, if any. Only what vLLM can serve is accepted:
 // symmetric int weights (per-tensor or per-channel for W8A8; also per-group for weight-only);
 // W8A8 activations static per-tensor or dynamic per-token.

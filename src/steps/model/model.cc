@@ -18,8 +18,10 @@
 
 #include "steps/model/fused_decode.h"
 #include "steps/model/int8_linear.h"
+#include "steps/model/quant_ops.h"
 #include "steps/model/rms_norm.h"
 #include "steps/model/tensor_names.h"
+#include "steps/model/weight_only_linear.h"
 
 namespace qb::model {
 
@@ -42,6 +44,23 @@ at::Tensor DecoderLayer::linear(const Linear& f, std::string_view role, const at
   return f.forward(x);
 }
 
+namespace {
+
+// `f` as an Int8Linear whose input the fused norm / SwiGLU kernels can quantize (quant_ops.h):
+// rows x cols of `x`'s device and dtype, no hooks to observe the unquantized input. Else null.
+const Int8Linear* int8_input(const std::shared_ptr<const Linear>& f, const at::Tensor& x,
+                             int64_t cols, const ForwardHooks* hooks) {
+  if (hooks || !f || !x.is_cuda() || !qops::available()) return nullptr;
+  const auto* q = dynamic_cast<const Int8Linear*>(f.get());
+  const int64_t rows = x.numel() / x.size(-1);
+  if (!q || q->in_features() != cols || !q->fast_path(rows, x.device(), x.scalar_type()) ||
+      !qops::act_quant_ok(x.narrow(-1, 0, cols)))
+    return nullptr;
+  return q;
+}
+
+}  // namespace
+
 at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvCache* cache,
                                  const ForwardHooks* hooks) const {
   const ModelConfig& c = *config_;
@@ -52,14 +71,19 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   if (fused_decode_ && cache && t == 1 && !hooks && x.is_cuda()) return forward_decode_fused(x, in, *cache);
 
   // ---- attention ----
-  at::Tensor xn = rms_norm(x, w_.input_layernorm, c.rms_norm_eps);                 // [B, T, C]
-  trace(hooks, "input_layernorm", xn);
   at::Tensor qkv;                                                   // [B, T, (H + 2 KVH) * D]
-  if (qkv_) {
+  if (const Int8Linear* q8 = int8_input(qkv_, x, c.hidden_size, hooks)) {
+    // W8A8: the norm writes int8 codes and per-token scales, the GEMM scales in its epilogue.
+    const auto a = qops::rms_norm_quant(x, {}, w_.input_layernorm, c.rms_norm_eps,
+                                        q8->input_scale()).second;
+    qkv = q8->forward_codes(a.q, a.scale);
+  } else if (at::Tensor xn = rms_norm(x, w_.input_layernorm, c.rms_norm_eps); qkv_) {  // [B, T, C]
+    trace(hooks, "input_layernorm", xn);
     for (const char* role : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"})
       observe(hooks, role, xn);
     qkv = qkv_->forward(xn);
   } else {
+    trace(hooks, "input_layernorm", xn);
     qkv = at::cat({linear(*w_.q_proj, "self_attn.q_proj", xn, hooks),
                    linear(*w_.k_proj, "self_attn.k_proj", xn, hooks),
                    linear(*w_.v_proj, "self_attn.v_proj", xn, hooks)}, -1);
@@ -81,10 +105,23 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
   trace(hooks, "self_attn.attn", y);
   at::Tensor attn_out = linear(*w_.o_proj, "self_attn.o_proj", y, hooks);          // [B, T, C]
   trace(hooks, "self_attn.o_proj", attn_out);
+  // ---- MLP (SwiGLU) ----
+  if (const Int8Linear* gu8 = int8_input(gate_up_, x, c.hidden_size, hooks)) {
+    // W8A8: residual add + norm -> codes; SwiGLU -> down_proj's codes where it takes them.
+    auto [r, a] = qops::rms_norm_quant(x, attn_out, w_.post_attention_layernorm, c.rms_norm_eps,
+                                       gu8->input_scale());                        // [B, T, C]
+    const at::Tensor gu = gu8->forward_codes(a.q, a.scale);                        // [B, T, 2F]
+    at::Tensor mlp_out;                                                            // [B, T, C]
+    if (const Int8Linear* d8 = int8_input(w_.down_proj, gu, f, hooks)) {
+      const qops::Int8Act act = qops::silu_mul_quant(gu, d8->input_scale());
+      mlp_out = d8->forward_codes(act.q, act.scale);
+    } else {
+      mlp_out = w_.down_proj->forward(at::silu(gu.narrow(-1, 0, f)) * gu.narrow(-1, f, f));
+    }
+    return r + mlp_out;
+  }
   at::Tensor r = x + attn_out;                                                     // [B, T, C]
   trace(hooks, "residual_attn", r);
-
-  // ---- MLP (SwiGLU) ----
   at::Tensor rn = rms_norm(r, w_.post_attention_layernorm, c.rms_norm_eps);        // [B, T, C]
   trace(hooks, "post_attention_layernorm", rn);
   at::Tensor gate, up;                                                             // [B, T, F]
@@ -181,10 +218,16 @@ at::Tensor DecoderLayer::forward_decode_fused(const at::Tensor& x, const LayerIn
                                               KvCache& cache) const {
   const ModelConfig& c = *config_;
   const double eps = c.rms_norm_eps;
-  const at::Tensor xn = fused::rms_norm(x, w_.input_layernorm, eps);               // [B, 1, C]
-  const at::Tensor qkv = qkv_ ? fused::linear(*qkv_, xn)
-                              : at::cat({fused::linear(*w_.q_proj, xn), fused::linear(*w_.k_proj, xn),
-                                         fused::linear(*w_.v_proj, xn)}, -1);    // [B, 1, (H+2KVH)*D]
+  at::Tensor qkv;                                                                  // [B, 1, (H+2KVH)*D]
+  if (const Int8Linear* q8 = int8_input(qkv_, x, c.hidden_size, nullptr)) {
+    const auto a = qops::rms_norm_quant(x, {}, w_.input_layernorm, eps, q8->input_scale()).second;
+    qkv = q8->forward_codes(a.q, a.scale);
+  } else {
+    const at::Tensor xn = fused::rms_norm(x, w_.input_layernorm, eps);             // [B, 1, C]
+    qkv = qkv_ ? fused::linear(*qkv_, xn)
+               : at::cat({fused::linear(*w_.q_proj, xn), fused::linear(*w_.k_proj, xn),
+                          fused::linear(*w_.v_proj, xn)}, -1);
+  }
   const at::Tensor q = fused::qk_norm_rope_cache(qkv, c.qk_norm ? qk_norm_ : at::Tensor(),
                                                  in.rope.cos, in.rope.sin_signed,
                                                  cache.keys(index_), cache.values(index_),
@@ -192,6 +235,17 @@ at::Tensor DecoderLayer::forward_decode_fused(const at::Tensor& x, const LayerIn
   const at::Tensor y = fused::decode_attention(q, cache.keys(index_), cache.values(index_),
                                                cache.key_valid(), cache.slot());  // [B, H, D]
   const at::Tensor attn_out = fused::linear(*w_.o_proj, y.view({x.size(0), 1, -1}));  // [B, 1, C]
+  if (const Int8Linear* gu8 = int8_input(gate_up_, x, c.hidden_size, nullptr)) {
+    auto [r, a] = qops::rms_norm_quant(x, attn_out, w_.post_attention_layernorm, eps,
+                                       gu8->input_scale());
+    const at::Tensor gu = gu8->forward_codes(a.q, a.scale);                        // [B, 1, 2F]
+    const int64_t f = c.intermediate_size;
+    if (const Int8Linear* d8 = int8_input(w_.down_proj, gu, f, nullptr)) {
+      const qops::Int8Act act = qops::silu_mul_quant(gu, d8->input_scale());
+      return r + d8->forward_codes(act.q, act.scale);
+    }
+    return r + fused::linear(*w_.down_proj, fused::silu_mul(gu));
+  }
   const auto [r, rn] = fused::add_rms_norm(x, attn_out, w_.post_attention_layernorm, eps);
   at::Tensor act;                                                                  // [B, 1, F]
   if (gate_up_) {
@@ -305,8 +359,19 @@ std::shared_ptr<const Linear> fuse_int8(Parts parts, at::ScalarType dtype) {
   return std::move(fused).value();
 }
 
+// The same for WeightOnlyLinears of one format: concatenated codes, parts rebound to row views.
+std::shared_ptr<const Linear> fuse_weight_only(Parts parts) {
+  const auto w = parts_as<WeightOnlyLinear>(parts);
+  if (w.empty()) return nullptr;
+  auto fused = WeightOnlyLinear::concat(w);
+  if (!fused) return nullptr;
+  rebind_parts(parts, w, [&](size_t, int64_t offset, int64_t out) { return fused->rows(offset, out); });
+  return fused;
+}
+
 std::shared_ptr<const Linear> fuse_parts(Parts parts, at::ScalarType dtype) {
   if (auto f = fuse_dense(parts)) return f;
+  if (auto f = fuse_weight_only(parts)) return f;
   return fuse_int8(parts, dtype);
 }
 

@@ -6,7 +6,8 @@
 // ForwardHooks observe intermediates (trace) and the input of every Linear by its Hugging Face
 // module name ("model.layers.3.mlp.down_proj"); set_linear() swaps a projection.
 // For speed, create() runs q|k|v and gate|up as one GEMM each when the parts allow it (all
-// DenseLinear, or all Int8Linear quantizing their shared input alike): the parts are rebound to
+// DenseLinear, all Int8Linear quantizing their shared input alike, or all WeightOnlyLinear of one
+// format): the parts are rebound to
 // views of the fused weight (same values, no extra memory); replacing a part unfuses its group.
 //
 // Legend for shape comments: B batch, T tokens in this forward, S key slots, C hidden_size,

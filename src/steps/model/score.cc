@@ -8,7 +8,6 @@
 #include <c10/core/InferenceMode.h>
 
 #include "steps/model/generate.h"  // left_pad
-#include "steps/model/kv_cache.h"
 
 namespace qb::model {
 
@@ -131,64 +130,6 @@ Result<std::vector<ContinuationScore>> score_continuations(const Model& model,
   std::vector<ContinuationScore> out(bsz);
   score_positions(model, hs, at::tensor(target, at::kLong).to(dev), owner, o,
                   compare.defined() ? compare.to(dev) : compare, out);
-  return out;
-}
-
-Result<std::vector<std::vector<ContinuationScore>>> score_choice_groups(const Model& model,
-                                                                        const std::vector<ChoiceGroup>& groups) {
-  if (groups.empty()) return invalid_argument("no choice groups to score");
-  std::vector<std::vector<int64_t>> contexts;
-  std::vector<int64_t> row_group, target, flat;
-  std::vector<std::pair<int64_t, int64_t>> owner;
-  int64_t kmax = 0, rows = 0;
-  for (size_t g = 0; g < groups.size(); ++g) {
-    if (groups[g].continuations.empty()) return invalid_argument("group " + std::to_string(g) + ": no continuations");
-    for (const auto& c : groups[g].continuations) {
-      QB_TRY(check_request(g, groups[g].context, c));
-      kmax = std::max<int64_t>(kmax, static_cast<int64_t>(c.size()));
-      row_group.push_back(static_cast<int64_t>(g));
-      ++rows;
-    }
-    contexts.push_back(groups[g].context);
-  }
-  QB_ASSIGN_OR_RETURN(PaddedBatch ctx, left_pad(contexts, model.config().vocab_size, model.device()));
-  // Continuations: right-padded [R, Kmax] after their context's cached slots.
-  at::Tensor ids = at::zeros({rows, kmax}, at::kLong), valid = at::zeros({rows, kmax}, at::kBool);
-  {
-    auto ia = ids.accessor<int64_t, 2>();
-    auto va = valid.accessor<bool, 2>();
-    int64_t r = 0;
-    for (const auto& g : groups)
-      for (const auto& c : g.continuations) {
-        for (size_t i = 0; i < c.size(); ++i) {
-          if (c[i] < 0 || c[i] >= model.config().vocab_size)
-            return invalid_argument("continuation id " + std::to_string(c[i]) + " is outside the vocabulary");
-          ia[r][i] = c[i];
-          va[r][i] = true;
-          // Token 0 is predicted by the context's last position (row r of `last`), token i > 0
-          // by continuation position i - 1 (rows R + r * Kmax + i - 1 of the stacked states).
-          flat.push_back(i == 0 ? r : rows + r * kmax + static_cast<int64_t>(i) - 1);
-          target.push_back(c[i]);
-          owner.emplace_back(r, static_cast<int64_t>(i));
-        }
-        ++r;
-      }
-  }
-  c10::InferenceMode inference;
-  const auto dev = model.device();
-  const int64_t tc = ctx.ids.size(1);
-  KvCache cache = model.new_cache(ctx.ids.size(0), tc + kmax);
-  const at::Tensor hc = model.forward_hidden(ctx.ids, ctx.valid, &cache);           // [G, Tc, C]
-  const at::Tensor rg = at::tensor(row_group, at::kLong).to(dev);                   // [R]
-  const at::Tensor last = hc.select(1, tc - 1).index_select(0, rg);                 // [R, C]
-  KvCache per_row = cache.select_rows(rg);
-  const at::Tensor h = model.forward_hidden(ids.to(dev), valid.to(dev), &per_row);  // [R, Kmax, C]
-  const at::Tensor stacked = at::cat({last, h.reshape({rows * kmax, h.size(2)})});  // [R + R*Kmax, C]
-  const at::Tensor hs = stacked.index_select(0, at::tensor(flat, at::kLong).to(dev));  // [P, C]
-  std::vector<ContinuationScore> flat_out(rows);
-  score_positions(model, hs, at::tensor(target, at::kLong).to(dev), owner, ScoreOptions{}, at::Tensor(), flat_out);
-  std::vector<std::vector<ContinuationScore>> out(groups.size());
-  for (int64_t r = 0; r < rows; ++r) out[row_group[r]].push_back(std::move(flat_out[r]));
   return out;
 }
 

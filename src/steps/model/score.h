@@ -1,7 +1,7 @@
 // Log-probabilities of continuations on token ids: lm-eval's log-likelihood requests (multiple
 // choice, with its max_length truncation), the rolling windows of perplexity documents (with
-// per-token top-k and comparison ids for fidelity), and multiple choice with a shared context
-// (one prefill of each context, the continuations batched over copies of its KV cache). Inputs
+// per-token top-k and comparison ids for fidelity). Multiple choice with a shared context (one
+// prefill per context) is score_continuations_shared (shared_context_scoring.h). Inputs
 // are host id lists, checked here (non-empty, ids in [0, V)). These functions may throw
 // c10::Error only for device failures (out of memory). Kept apart from generate.h's decoding.
 #pragma once
@@ -50,17 +50,6 @@ struct ScoreOptions {
 Result<std::vector<ContinuationScore>> score_continuations(const Model& model,
                                                            const std::vector<ScoreRequest>& reqs,
                                                            const ScoreOptions& options = {});
-
-// Multiple choice with a shared context: the same log-probabilities as score_continuations over
-// every (context, continuation) pair, but each context's forward runs once. The contexts are
-// prefilled into a KV cache (batched, left-padded), the cache rows are repeated per
-// continuation, and all continuations run as one right-padded batch over them.
-struct ChoiceGroup {
-  std::vector<int64_t> context;                     // non-empty
-  std::vector<std::vector<int64_t>> continuations;  // each non-empty
-};
-Result<std::vector<std::vector<ContinuationScore>>> score_choice_groups(const Model& model,
-                                                                        const std::vector<ChoiceGroup>& groups);
 
 // The multiple-choice form: one prompt, several continuations (" A", " B", ...).
 Result<std::vector<ContinuationScore>> logprobs_of_continuations(

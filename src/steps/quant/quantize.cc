@@ -21,6 +21,7 @@
 #include "steps/qmath/qparams.h"
 #include "steps/quant/activation_stats.h"
 #include "steps/quant/compressed_tensors.h"
+#include "steps/quant/layer_checkpoint.h"
 #include "steps/quant/module_plan.h"
 #include "steps/tokenizer/tokenizer.h"
 #include "util/fs.h"
@@ -79,11 +80,9 @@ class OneIntraOpThread {
   int saved_;
 };
 
-// Per-Linear results and report entries, filled as modules are quantized.
-struct Outcome {
-  QuantizedLinear ql;
-  json report;
-};
+// Per-Linear results and report entries, filled as modules are quantized (and read back from
+// layer checkpoints: layer_checkpoint.h).
+using Outcome = LinearOutcome;
 
 // Quantizes one Linear whose weight is `weight` (stored dtype, on the device) with RTN, or the
 // Linears of `ps` with GPTQ from their common Hessian. Several GPTQ modules are stacked along
@@ -189,6 +188,8 @@ class Quantizer {
   Status run_calibrated(const std::vector<Sample>& samples);
   std::map<std::string, Outcome>& outcomes() { return outcomes_; }
   json& timings() { return timings_; }
+  // Which layers this run took from checkpoints and which it computed (the in-memory report).
+  const json& resume() const { return resume_; }
 
  private:
   Result<at::Tensor> load_weight(const PlannedLinear& p) const {
@@ -210,6 +211,10 @@ class Quantizer {
   }
   Status finish_modules(const std::vector<const PlannedLinear*>& mods,
                         std::map<std::string, InputState>& inputs, model::Model& m);
+  // Layers [0, n) from the checkpoints: their outcomes; the hidden states when calibrated.
+  std::int64_t resume_from_checkpoints(std::int64_t num_layers, std::vector<at::Tensor>* hidden);
+  // Layer `l` is finished: checkpoint it, then the test hook.
+  Status layer_done(std::int64_t l, const std::vector<at::Tensor>* hidden);
 
   const QuantizeRequest& req_;
   const QuantRecipe& recipe_;
@@ -217,16 +222,57 @@ class Quantizer {
   std::vector<PlannedLinear> plan_;
   std::map<std::string, Outcome> outcomes_;
   json timings_ = json::object();
+  json resume_ = {{"layers_resumed", 0}, {"layers_computed", json::array()}};
   bool keep_hidden_on_device_ = true;
 };
 
+std::int64_t Quantizer::resume_from_checkpoints(std::int64_t num_layers, std::vector<at::Tensor>* hidden) {
+  LayerCheckpoints ckpts(req_.resume_dir);
+  if (!ckpts.enabled()) return 0;
+  auto r = ckpts.load(num_layers, hidden != nullptr);
+  if (r.layers == 0) return 0;
+  if (hidden) {
+    // The same calibration batches as this run's embedding (the key says they are; a checkpoint
+    // that disagrees is not used).
+    bool same = r.hidden.size() == hidden->size();
+    for (std::size_t i = 0; same && i < hidden->size(); ++i)
+      same = r.hidden[i].sizes() == (*hidden)[i].sizes() && r.hidden[i].scalar_type() == (*hidden)[i].scalar_type();
+    if (!same) {
+      log::warn("quantize: the layer checkpoints in " + req_.resume_dir.string() +
+                " hold other calibration batches; recomputing every layer");
+      return 0;
+    }
+    for (std::size_t i = 0; i < hidden->size(); ++i) (*hidden)[i] = store(r.hidden[i].to(req_.device));
+  }
+  for (auto& [m, o] : r.outcomes) outcomes_[m] = std::move(o);
+  log::info("quantize: resuming after layer " + std::to_string(r.layers - 1) + " (layers 0-" +
+            std::to_string(r.layers - 1) + " from the checkpoints in " + req_.resume_dir.string() + ")");
+  resume_["layers_resumed"] = r.layers;
+  return r.layers;
+}
+
+Status Quantizer::layer_done(std::int64_t l, const std::vector<at::Tensor>* hidden) {
+  std::map<std::string, const Outcome*> mine;
+  for (const auto& p : plan_)
+    if (p.layer == l && p.group) mine[p.module] = &outcomes_.at(p.module);
+  QB_TRY(LayerCheckpoints(req_.resume_dir).save(l, mine, hidden));
+  resume_["layers_computed"].push_back(l);
+  if (req_.after_layer) req_.after_layer(l);
+  return Status::ok();
+}
+
 Status Quantizer::run_rtn() {
   auto t0 = Clock::now();
-  std::int64_t n = 0;
-  for (const auto& p : plan_) n += p.group != nullptr;
-  Progress progress("quantize (rtn)", n);
+  // Each weight is quantized on its own, so the order is free: layer by layer, each layer
+  // checkpointed, then the Linears outside the decoder layers (lm_head).
+  std::int64_t num_layers = 0, n = 0;
   for (const auto& p : plan_) {
-    if (!p.group) continue;
+    num_layers = std::max(num_layers, p.layer + 1);
+    n += p.group != nullptr;
+  }
+  const std::int64_t start = resume_from_checkpoints(num_layers, nullptr);
+  Progress progress("quantize (rtn)", n);
+  auto quantize_one = [&](const PlannedLinear& p) -> Status {
     QB_ASSIGN_OR_RETURN_CTX(auto w, load_weight(p), "quantize '" + p.module + "'");
     QB_ASSIGN_OR_RETURN_CTX(auto os, quantize_linears({&p}, recipe_, {w}, nullptr),
                             "quantize '" + p.module + "'");
@@ -234,7 +280,15 @@ Status Quantizer::run_rtn() {
     o.ql.dequantized = keep_dequantized() ? o.ql.dequantized.cpu() : at::Tensor();
     outcomes_.emplace(p.module, std::move(o));
     progress.advance();
+    return Status::ok();
+  };
+  for (std::int64_t l = start; l < num_layers; ++l) {
+    for (const auto& p : plan_)
+      if (p.group && p.layer == l) QB_TRY(quantize_one(p));
+    QB_TRY(layer_done(l, nullptr));
   }
+  for (const auto& p : plan_)
+    if (p.group && p.layer < 0) QB_TRY(quantize_one(p));
   timings_["quantize_s"] = seconds_since(t0);
   return Status::ok();
 }
@@ -425,8 +479,10 @@ Status Quantizer::run_calibrated(const std::vector<Sample>& samples) {
     for (const auto& t : ids) hidden.push_back(store(at::embedding(table, t.to(dev))));
   }
 
-  Progress progress("quantize (calibrated layers)", model.num_layers());
-  for (std::int64_t l = 0; l < model.num_layers(); ++l) {
+  // A run killed mid-way resumes after its last checkpointed layer (layer_checkpoint.h).
+  const std::int64_t start = resume_from_checkpoints(model.num_layers(), &hidden);
+  Progress progress("quantize (calibrated layers)", model.num_layers() - start);
+  for (std::int64_t l = start; l < model.num_layers(); ++l) {
     std::vector<const PlannedLinear*> mods;
     for (const auto& p : plan_)
       if (p.layer == l) mods.push_back(&p);
@@ -449,6 +505,7 @@ Status Quantizer::run_calibrated(const std::vector<Sample>& samples) {
     // The finished layer is not run again: its device memory is released by moving it to the
     // meta device (shapes only, no copy back to the host).
     if (onload) QB_TRY_CTX(model.move_layer(l, at::kMeta), "quantize: layer " + std::to_string(l));
+    QB_TRY_CTX(layer_done(l, &hidden), "quantize: layer " + std::to_string(l));
     progress.advance();
   }
   // lm_head, when stored and targeted: its input is the final-normed hidden state.
@@ -611,12 +668,14 @@ Status run_quantize(const QuantizeRequest& req) {
                  {"linears", linears},
                  {"ignored", ignored},
                  {"timings", q.timings()},
+                 {"resume", q.resume()},
                  {"max_rss_gib", max_rss_gib()}};
   // The file holds only what the key determines (the artifact is the same bytes on every run);
   // timings and memory go to the log and the in-memory report.
   json on_disk = report;
   on_disk.erase("timings");
   on_disk.erase("max_rss_gib");
+  on_disk.erase("resume");  // a resumed run writes the same bytes as an uninterrupted one
   for (auto& l : on_disk["linears"]) l.erase("seconds");
   log::info("quantize: timings " + report["timings"].dump() + ", max RSS " +
                    std::to_string(report["max_rss_gib"].get<double>()) + " GiB");

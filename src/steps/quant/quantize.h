@@ -30,6 +30,11 @@
 //              tokenizer files copied; quant_report.json beside them (without timings: see
 //              Determinism).
 //
+// Resume: with resume_dir set (the step sets the node's partial folder), every finished decoder
+// layer is checkpointed (its Linears' results and, when calibrated, the hidden states after it),
+// and a rerun of a killed step continues after the last one (layer_checkpoint.h), writing the
+// same bytes as an uninterrupted run.
+//
 // Determinism: the written files are a function of the inputs, the recipe, the device kind and
 // the build. On the CPU the step runs with one intra-op thread (quantize.cc, OneIntraOpThread),
 // so the core count does not matter, and fp32 results are bit-identical to llm-compressor
@@ -50,6 +55,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -78,6 +84,12 @@ struct QuantizeRequest {
   // only for tests and benchmarks that measure the difference.
   model::LayerPath calibration_path = model::LayerPath::kEager;
   nlohmann::json* report = nullptr;             // when set, receives quant_report.json's content
+                                                // (plus timings and "resume": {"layers_resumed",
+                                                // "layers_computed"})
+  // Layer checkpoints (layer_checkpoint.h): the node's partial folder; empty = no resume.
+  std::filesystem::path resume_dir;
+  // Called after each computed layer's checkpoint is written (tests kill the step there).
+  std::function<void(std::int64_t layer)> after_layer;
 };
 
 inline constexpr const char* kReportFile = "quant_report.json";

@@ -22,6 +22,9 @@ Status run_quant(runner::StepContext& ctx) {
     req.output_dir = c.out_dir;
     if (auto it = c.inputs.find("calibration"); it != c.inputs.end()) req.calibration_source = it->second;
     req.device = step_device(c);
+    // A run killed mid-way (preempted, timed out, cancelled) left its finished layers here; the
+    // rerun continues after them (steps/quant/layer_checkpoint.h).
+    req.resume_dir = c.partial_dir;
     // bfloat16 on CUDA, float32 on the CPU unless the project says otherwise: an fp32 SpinQuant
     // model is then calibrated in bf16 on a GPU, and its unquantized tensors saved so.
     QB_ASSIGN_OR_RETURN(req.compute_dtype, model::parse_dtype(recipe.compute_dtype));

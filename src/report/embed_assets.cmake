@@ -1,0 +1,16 @@
+# cmake -DOUT=<file.cc> -DJS=<report.js> -DCSS=<report.css> -P embed_assets.cmake
+# Writes the definitions of report_assets.h: each file as one raw string literal.
+set(_delim "qb_report_asset")
+file(WRITE ${OUT}.tmp "// Generated from report.js and report.css by embed_assets.cmake; do not edit.\n#include \"report/report_assets.h\"\nnamespace qb::report {\n")
+foreach(_pair "kReportJs;${JS}" "kReportCss;${CSS}")
+  list(GET _pair 0 _name)
+  list(GET _pair 1 _file)
+  file(READ ${_file} _text)
+  string(FIND "${_text}" ")${_delim}\"" _clash)
+  if(NOT _clash EQUAL -1)
+    message(FATAL_ERROR "${_file} contains the raw-string delimiter )${_delim}\"")
+  endif()
+  file(APPEND ${OUT}.tmp "extern const char ${_name}[] = R\"${_delim}(${_text})${_delim}\";\n")
+endforeach()
+file(APPEND ${OUT}.tmp "}  // namespace qb::report\n")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
