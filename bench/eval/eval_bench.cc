@@ -384,7 +384,10 @@ int main(int argc, char** argv) {
     o.want_logits = a.logits;
     if (a.lengths == "lognormal") o.forced_stop_steps = stops;
 #ifdef QB_BENCH_CUDA_STATS
-    if (dev->is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(0);
+    if (dev->is_cuda()) {
+      (void)at::empty({1}, at::Device(at::kCUDA, 0));  // the allocator knows no device before its first use
+      c10::cuda::CUDACachingAllocator::resetPeakStats(0);
+    }
 #endif
     auto timed = timed_run(o, run + ": ");
     if (!timed) return 1;

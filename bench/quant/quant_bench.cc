@@ -8,15 +8,21 @@
 //       T random calibration tokens (default 2048; 512 x 2048 = 1M tokens is the reference
 //       setting), GPTQ int8 per-channel with actorder; per-phase totals for the layer.
 //   bench_quant model [--device ...] [--dtype ...] [--scale S] [--layers L] [--samples N]
-//                     [--seq T] [--method rtn,static,gptq] [--model DIR]
+//                     [--seq T] [--method rtn,static,gptq,sq-gptq,awq] [--model DIR]
 //                     [--calibration-path eager|fast]
 //       A random Qwen3-shaped checkpoint (hidden 4096/S, intermediate 12288/S, 32/S heads of
 //       128, vocab 151936/S, L layers) written to a temp dir (or an existing checkpoint: --model,
 //       e.g. `qbuild random-model --shape qwen3-8b --device cuda`), then the quantize step for
 //       each method: rtn = RTN W8A8 dynamic (no calibration), static = RTN W8A8 with static
 //       per-tensor activations (static_minmax), gptq = GPTQ W8A8 static (actorder static, the
-//       seed's gptq-W8A8-static); N x T random calibration tokens; prints the wall time, the
-//       peak GPU allocation and the step's own phase timings from quant_report.json.
+//       seed's gptq-W8A8-static); sq-gptq = the smooth step (SmoothQuant, α 0.5, llm-compressor's
+//       mappings) then that GPTQ on the smoothed model (pipline/qwen3-8b's
+//       smoothquant-gptq-W8A8-static); awq = the smooth step (AWQ, duo scaling, 20-point grid)
+//       then RTN W4A16_ASYM (awq-W4A16); N x T random calibration tokens; prints the wall time
+//       (both steps for sq-gptq / awq, the smooth step's equivalence check included), the peak
+//       GPU allocation and the steps' own phase timings.
+//       bench/quant/llmc_smooth_bench.py runs llm-compressor's oneshot on the same checkpoint,
+//       recipes and tokens (scripts/gpu/smooth_awq.sh runs both in one call).
 //
 // Peak memory: CPU max RSS (getrusage) for the process; on CUDA builds of libtorch also the
 // caching allocator's peak bytes per phase (reset before each phase).
@@ -44,7 +50,9 @@
 #include "steps/qmath/qparams.h"
 #ifndef QB_BENCH_LAYER_ONLY  // a build with qmath alone (e.g. a GPU check) has only `layer`
 #include "steps/model_io/checkpoint.h"
+#include "spec/smooth_spec.h"
 #include "steps/quant/quantize.h"
+#include "steps/quant/smooth.h"
 #include "util/fs.h"
 #endif
 
@@ -87,7 +95,7 @@ Args parse(int argc, char** argv) {
   model->add_option("--samples", a.samples, "random calibration samples")->check(qb::bench::at_least(1));
   model->add_option("--seq", a.seq, "tokens per calibration sample")->check(qb::bench::at_least(1));
   model->add_option("--method", a.method, "comma-separated, run in this order")
-      ->check(qb::bench::list_of({"rtn", "static", "gptq"}));
+      ->check(qb::bench::list_of({"rtn", "static", "gptq", "sq-gptq", "awq"}));
   model->add_option("--calibration-path", a.calibration_path,
                     "eager (transformers' eager layer, what the quantize step runs) | fast (SDPA, fused GEMMs)")
       ->check(CLI::IsMember({"eager", "fast"}));
@@ -236,23 +244,28 @@ int bench_model(const Args& a) {
     i = j + 1;
   }
   for (const auto& m : methods) {
-    if (m != "rtn" && m != "static" && m != "gptq") {
-      std::fprintf(stderr, "unknown method '%s' (rtn, static, gptq)\n", m.c_str());
+    if (m != "rtn" && m != "static" && m != "gptq" && m != "sq-gptq" && m != "awq") {
+      std::fprintf(stderr, "unknown method '%s' (rtn, static, gptq, sq-gptq, awq)\n", m.c_str());
       return 2;
     }
     // The seed's recipes: RTN W8A8 dynamic (the preset), and static per-tensor activations
     // (static_minmax) with per-channel weights, by RTN or GPTQ (actorder static).
+    // sq-gptq: SmoothQuant before gptq's recipe; awq: AWQ before RTN W4A16_ASYM.
+    const bool gptq = m == "gptq" || m == "sq-gptq";
     qb::spec::QuantRecipe recipe;
-    recipe.modifier = m == "gptq" ? qb::spec::Modifier::kGptq : qb::spec::Modifier::kRtn;
+    recipe.modifier = gptq ? qb::spec::Modifier::kGptq : qb::spec::Modifier::kRtn;
     recipe.ignore = {"lm_head"};
-    recipe.groups = {qb::spec::preset_group(*qb::spec::find_scheme("W8A8"), {"Linear"})};
-    if (m != "rtn") {
+    recipe.groups = {qb::spec::preset_group(*qb::spec::find_scheme(m == "awq" ? "W4A16_ASYM" : "W8A8"), {"Linear"})};
+    if (m != "rtn" && m != "awq") {
       qb::spec::QuantArgs acts;
       acts.observer = qb::spec::ObserverKind::kStaticMinMax;
       recipe.groups[0].input_activations = acts;
-      recipe.calibration = qb::spec::CalibrationSpec{"txt", a.samples, a.seq, 0};
     }
-    if (m == "gptq") recipe.groups[0].weights.actorder = qb::spec::ActOrder::kWeight;
+    if (m != "rtn") recipe.calibration = qb::spec::CalibrationSpec{"txt", a.samples, a.seq, 0};
+    if (gptq) recipe.groups[0].weights.actorder = qb::spec::ActOrder::kWeight;
+    if (m == "sq-gptq") recipe.stages = {qb::spec::SmoothQuantStage{}};
+    if (m == "awq") recipe.stages = {qb::spec::AwqStage{}};
+    const auto smooth = qb::spec::SmoothSpec::of(recipe);
     qb::spec::Issues issues;
     recipe.validate(issues);
     if (!issues.ok()) {
@@ -260,8 +273,8 @@ int bench_model(const Args& a) {
       return 1;
     }
     qb::quant::QuantizeRequest req;
-    req.recipe = recipe;
-    req.model_dir = model_dir;
+    req.recipe = recipe.quantization_stage();
+    req.model_dir = smooth ? dir / ("smoothed_" + m) : model_dir;
     req.output_dir = dir / ("out_" + m);
     req.device = dev;
     auto gen = at::detail::createCPUGenerator(3);
@@ -271,25 +284,49 @@ int bench_model(const Args& a) {
       auto row = ids[i].contiguous();
       req.calibration_samples.emplace_back(row.data_ptr<int>(), row.data_ptr<int>() + a.seq);
     }
-    if (m == "rtn") req.calibration_samples.clear();
+    qb::quant::SmoothRequest sreq;
+    if (smooth) {
+      sreq.spec = *smooth;
+      sreq.model_dir = model_dir;
+      sreq.output_dir = req.model_dir;
+      sreq.calibration_samples = req.calibration_samples;
+      sreq.device = dev;
+      sreq.compute_dtype = dtype;
+    }
+    if (!req.recipe.calibration) req.calibration_samples.clear();
     req.compute_dtype = dtype;
     req.calibration_path = a.calibration_path == "fast" ? qb::model::LayerPath::kFast
                                                         : qb::model::LayerPath::kEager;
-    json report;
+    json report, smooth_report;
     req.report = &report;
+    sreq.report = &smooth_report;
     reset_peak(dev);
+    double smooth_wall = 0;
     const double wall = timed(dev, [&] {
+      if (smooth) {
+        const auto t0 = Clock::now();
+        auto r = qb::quant::run_smooth(sreq);
+        if (!r.is_ok()) {
+          std::fprintf(stderr, "%s: %s\n", m.c_str(), r.status().to_string().c_str());
+          std::exit(1);
+        }
+        smooth_wall = std::chrono::duration<double>(Clock::now() - t0).count();
+      }
       auto s = qb::quant::run_quantize(req);
       if (!s.is_ok()) {
         std::fprintf(stderr, "%s: %s\n", m.c_str(), s.to_string().c_str());
         std::exit(1);
       }
     });
+    if (smooth)
+      std::printf("%s: smooth step %.2f s, timings %s\n", m.c_str(), smooth_wall,
+                  smooth_report["timings"].dump().c_str());
     std::printf("%s: wall %.2f s, peak GPU alloc %.2f GiB, timings %s\n", m.c_str(), wall,
                 qb::bench::peak_gpu_gib(dev), report["timings"].dump().c_str());
     std::fflush(stdout);
     std::error_code ec;
     std::filesystem::remove_all(req.output_dir, ec);  // a 36-layer output is ~9 GB of disk
+    if (smooth) std::filesystem::remove_all(req.model_dir, ec);
   }
   std::printf("max RSS %.2f GiB\n", rss_gib());
   return 0;

@@ -28,7 +28,7 @@ const std::vector<std::string_view> kTopKeys = {"dataset_name", "datasets", "sam
 const std::vector<std::string_view> kDatasetKeys = {"name", "weight", "task_type", "tags",
                                                     "few_shot_num", "subset_list", "dataset_dir", "format"};
 const std::vector<std::string_view> kSamplingKeys = {"total_samples", "seed"};
-const std::vector<std::string_view> kGpuKeys = {"devices", "tensor_parallel_size"};
+const std::vector<std::string_view> kGpuKeys = {"devices", "tensor_parallel_size", "data_parallel"};
 const std::vector<std::string_view> kOutputKeys = {"work_dir"};
 const std::vector<std::string_view> kGenerationKeys = {"max_new_tokens", "batch_size", "batching",
                                                        "enable_thinking", "do_sample", "max_length"};
@@ -199,6 +199,20 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
                                       c.project_file));
           spec.devices.clear();
         }
+      }
+    }
+    // data_parallel: N worker processes split each generate node's items, one per GPU, so it
+    // needs N of the devices this eval may use (its own list, else the project's). On a CPU
+    // project the N workers share the cores (each gets its share of the step's threads).
+    if (const Node* n = r.find("data_parallel")) {
+      if (auto v = r.get_positive_int("data_parallel", 1)) {
+        gen.data_parallel = *v;
+        gen_locs.add("data_parallel", r.find_key("data_parallel"), *n);
+        const std::size_t usable = !spec.devices.empty() ? spec.devices.size() : project.devices.size();
+        if (!project.devices.empty() && static_cast<std::size_t>(*v) > usable)
+          c.diags.error(n->loc, fmt::format("data_parallel {} needs {} GPUs, but this eval may use only {} ({})", *v,
+                                            *v, join(!spec.devices.empty() ? spec.devices : project.devices),
+                                            !spec.devices.empty() ? "its 'devices'" : "the devices of " + c.project_file));
       }
     }
   }

@@ -1,5 +1,9 @@
 // pipline/2-quant/*.yaml → QuantSpec: llm-compressor's QuantizationModifier / GPTQModifier
 // recipe shape read into the typed spec::QuantRecipe (field reference: pipline/README.md).
+// `quant_modifiers` is one modifier or several in order, written as llm-compressor recipes
+// write them — a mapping ({SmoothQuantModifier: {...}, GPTQModifier: {...}}, in file order) or
+// a list of one-key mappings ([{SmoothQuantModifier: {...}}, {GPTQModifier: {...}}]): any
+// SmoothQuantModifier / AWQModifier stages (spec/smoothing.h), then one quantization modifier.
 //
 // This file reads YAML: types, unknown keys, the user-level spellings (a `scheme:` preset,
 // strategy inferred from group_size, actorder aliases and GPTQModifier-level actorder, observer
@@ -29,7 +33,11 @@ using spec::Strategy;
 
 const std::vector<std::string_view> kTopKeys = {"name", "output_suffix", "quant_modifiers",
                                                 "save_compressed", "calibration"};
-const std::vector<std::string_view> kModifiers = {"QuantizationModifier", "GPTQModifier"};
+const std::vector<std::string_view> kModifiers = {"QuantizationModifier", "GPTQModifier", "SmoothQuantModifier",
+                                                  "AWQModifier"};
+const std::vector<std::string_view> kSmoothQuantKeys = {"smoothing_strength", "mappings", "ignore"};
+const std::vector<std::string_view> kAwqKeys = {"mappings", "duo_scaling", "n_grid"};
+const std::vector<std::string_view> kMappingKeys = {"smooth_layer", "balance_layers"};
 const std::vector<std::string_view> kRtnKeys = {"config_groups", "scheme", "targets", "ignore"};
 const std::vector<std::string_view> kGptqKeys = {"config_groups", "scheme",     "targets",
                                                  "ignore",        "block_size", "dampening_frac",
@@ -320,6 +328,105 @@ void parse_modifier(FileContext& c, spec::QuantRecipe& recipe, const Node& node,
             [](const spec::ConfigGroup& a, const spec::ConfigGroup& b) { return a.name < b.name; });
 }
 
+bool is_smoothing(std::string_view modifier) { return modifier == "SmoothQuantModifier" || modifier == "AWQModifier"; }
+
+// One mapping, in either spelling llm-compressor uses: SmoothQuant's [[balance, ...], smooth]
+// or AWQ's {smooth_layer: ..., balance_layers: [...]}. Locations go to `locs` under `at`.
+std::optional<spec::SmoothMapping> parse_mapping(FileContext& c, const Node& n, const std::string& at, LocMap& locs) {
+  spec::SmoothMapping m;
+  const Node* smooth = nullptr;
+  const Node* balance = nullptr;
+  if (n.is_sequence()) {
+    if (n.items.size() != 2 || !n.items[0].is_sequence()) {
+      c.diags.error(n.loc, "a mapping is [[balance layers...], smooth layer] or {smooth_layer: ..., "
+                           "balance_layers: [...]}, got " + describe(n));
+      return std::nullopt;
+    }
+    balance = &n.items[0];
+    smooth = &n.items[1];
+  } else if (n.is_mapping()) {
+    MapReader r(c.diags, n, "mapping", n.loc, kMappingKeys);
+    smooth = r.require("smooth_layer");
+    balance = r.require("balance_layers");
+    if (!smooth || !balance) return std::nullopt;
+  } else {
+    c.diags.error(n.loc, "a mapping is [[balance layers...], smooth layer] or {smooth_layer: ..., "
+                         "balance_layers: [...]}, got " + describe(n));
+    return std::nullopt;
+  }
+  auto sl = read_string(c.diags, *smooth, "smooth_layer");
+  auto bl = read_string_list(c.diags, *balance, "balance_layers");
+  if (!sl || !bl) return std::nullopt;
+  m.smooth_layer = *sl;
+  m.balance_layers = *bl;
+  locs.add(at, nullptr, n);
+  locs.add(spec::field(at, "smooth_layer"), nullptr, *smooth);
+  locs.add_tree(spec::field(at, "balance_layers"), nullptr, *balance);
+  return m;
+}
+
+std::optional<std::vector<spec::SmoothMapping>> parse_mappings(FileContext& c, MapReader& r, const std::string& at,
+                                                                LocMap& locs) {
+  const Node* n = r.find("mappings");
+  if (!n) return std::nullopt;  // the default
+  locs.add(at, r.find_key("mappings"), *n);
+  if (!n->is_sequence()) {
+    c.diags.error(n->loc, "expected a list for 'mappings', got " + describe(*n));
+    return std::nullopt;
+  }
+  std::vector<spec::SmoothMapping> out;
+  bool ok = true;
+  for (std::size_t i = 0; i < n->items.size(); ++i) {
+    if (auto m = parse_mapping(c, n->items[i], spec::item(at, i), locs)) out.push_back(std::move(*m));
+    else ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+// A SmoothQuantModifier / AWQModifier body into a stage at "stages[index]".
+std::optional<spec::SmoothingStage> parse_stage(FileContext& c, const std::string& kind, const Node& body,
+                                                const Node& key, std::size_t index, LocMap& locs) {
+  const int before = c.diags.error_count();
+  const std::string at = spec::item("stages", index);
+  locs.add(at, &key, body);
+  if (kind == "SmoothQuantModifier") {
+    MapReader r(c.diags, body, kind, key.loc, kSmoothQuantKeys);
+    spec::SmoothQuantStage sq;
+    if (auto a = r.get_float("smoothing_strength", sq.smoothing_strength)) sq.smoothing_strength = *a;
+    if (const Node* v = r.find("smoothing_strength")) locs.add(spec::field(at, "smoothing_strength"), r.find_key("smoothing_strength"), *v);
+    if (auto m = parse_mappings(c, r, spec::field(at, "mappings"), locs)) sq.mappings = std::move(*m);
+    if (const Node* ig = r.find("ignore")) {
+      sq.ignore = read_string_list(c.diags, *ig, "ignore").value_or(std::vector<std::string>{});
+      std::sort(sq.ignore.begin(), sq.ignore.end());
+      sq.ignore.erase(std::unique(sq.ignore.begin(), sq.ignore.end()), sq.ignore.end());
+      locs.add(spec::field(at, "ignore"), r.find_key("ignore"), *ig);
+      if (ig->is_sequence())  // the canonical list is sorted: map each entry back
+        for (const Node& it : ig->items) {
+          auto pos = std::find(sq.ignore.begin(), sq.ignore.end(), it.text);
+          if (it.is_scalar() && pos != sq.ignore.end())
+            locs.add(spec::item(spec::field(at, "ignore"), static_cast<std::size_t>(pos - sq.ignore.begin())), nullptr, it);
+        }
+    }
+    if (c.diags.error_count() != before) return std::nullopt;
+    return sq;
+  }
+  MapReader r(c.diags, body, kind, key.loc, kAwqKeys);
+  spec::AwqStage awq;
+  if (auto m = parse_mappings(c, r, spec::field(at, "mappings"), locs)) awq.mappings = std::move(*m);
+  if (const Node* d = r.find("duo_scaling")) {
+    locs.add(spec::field(at, "duo_scaling"), r.find_key("duo_scaling"), *d);
+    if (d->is_scalar() && d->plain && (d->text == "true" || d->text == "True")) awq.duo_scaling = spec::DuoScaling::kTrue;
+    else if (d->is_scalar() && d->plain && (d->text == "false" || d->text == "False")) awq.duo_scaling = spec::DuoScaling::kFalse;
+    else if (d->is_scalar() && d->text == "both") awq.duo_scaling = spec::DuoScaling::kBoth;
+    else c.diags.error(d->loc, "duo_scaling must be true, false or 'both', got " + describe(*d));
+  }
+  if (auto n = r.get_int("n_grid", awq.n_grid)) awq.n_grid = *n;
+  if (const Node* v = r.find("n_grid")) locs.add(spec::field(at, "n_grid"), r.find_key("n_grid"), *v);
+  if (c.diags.error_count() != before) return std::nullopt;
+  return awq;
+}
+
 std::optional<spec::CalibrationSpec> parse_calibration(FileContext& c, const Node& node,
                                                        const SourceLoc& key_loc, std::string& source,
                                                        LocMap& locs) {
@@ -362,20 +469,63 @@ QuantSpec parse_quant(FileContext& c, const Node& root, const ProjectSpec& proje
   LocMap locs(mod_loc);
   bool have_modifier = false;
   if (const Node* qm = top.require("quant_modifiers")) {
-    MapReader mods(c.diags, *qm, "quant_modifiers", top.find_key("quant_modifiers")->loc, kModifiers);
-    std::vector<std::string> kinds = mods.keys();
-    if (kinds.empty() && mods.is_mapping()) {
-      c.diags.error(top.find_key("quant_modifiers")->loc,
-                    "'quant_modifiers' needs one of QuantizationModifier, GPTQModifier");
-    } else if (kinds.size() > 1) {
-      c.diags.error(mods.find_key(kinds[1])->loc,
-                    fmt::format("one modifier per recipe: '{}' cannot follow '{}'", kinds[1], kinds[0]));
-    } else if (kinds.size() == 1) {
+    const SourceLoc& qm_loc = top.find_key("quant_modifiers")->loc;
+    // The modifiers in order: (name, key node, body node).
+    struct Entry {
+      std::string kind;
+      const Node* key;
+      const Node* body;
+    };
+    std::vector<Entry> entries;
+    if (qm->is_sequence()) {
+      for (const Node& it : qm->items) {
+        if (!it.is_mapping() || it.entries.size() != 1) {
+          c.diags.error(it.loc, "each item of 'quant_modifiers' is one modifier ({ModifierName: {...}}), got " +
+                                    describe(it));
+          continue;
+        }
+        MapReader one(c.diags, it, "quant_modifiers", it.loc, kModifiers);
+        for (const auto& k : one.keys()) entries.push_back({k, one.find_key(k), one.find(k)});
+      }
+    } else {
+      MapReader mods(c.diags, *qm, "quant_modifiers", qm_loc, kModifiers);
+      for (const auto& k : mods.keys()) entries.push_back({k, mods.find_key(k), mods.find(k)});
+    }
+    const Entry* quant = nullptr;
+    bool order_ok = true;
+    for (const auto& e : entries) {
+      if (is_smoothing(e.kind)) {
+        if (quant) {
+          c.diags.error(e.key->loc, fmt::format("'{}' must come before the quantization modifier '{}' (it "
+                                                "transforms the model that is then quantized)",
+                                                e.kind, quant->kind));
+          order_ok = false;
+        }
+      } else if (quant) {
+        c.diags.error(e.key->loc,
+                      fmt::format("one quantization modifier per recipe: '{}' cannot follow '{}'", e.kind, quant->kind));
+        order_ok = false;
+      } else {
+        quant = &e;
+      }
+    }
+    if (!quant && order_ok && !(entries.empty() && c.diags.error_count() != before)) {
+      c.diags.error(entries.empty() ? qm_loc : entries.back().key->loc,
+                    "'quant_modifiers' needs one of QuantizationModifier, GPTQModifier (after any "
+                    "SmoothQuantModifier / AWQModifier)");
+    } else if (quant && order_ok) {
       have_modifier = true;
-      recipe.modifier = kinds[0] == "GPTQModifier" ? spec::Modifier::kGptq : spec::Modifier::kRtn;
-      mod_loc = mods.find_key(kinds[0])->loc;
+      recipe.modifier = quant->kind == "GPTQModifier" ? spec::Modifier::kGptq : spec::Modifier::kRtn;
+      mod_loc = quant->key->loc;
       locs = LocMap(mod_loc);
-      parse_modifier(c, recipe, *mods.find(kinds[0]), mod_loc, locs);
+      for (const auto& e : entries) {
+        if (!is_smoothing(e.kind)) continue;
+        if (auto st = parse_stage(c, e.kind, *e.body, *e.key, recipe.stages.size(), locs))
+          recipe.stages.push_back(std::move(*st));
+        else
+          recipe.stages.push_back(spec::SmoothQuantStage{});  // keeps the indices; its errors are reported
+      }
+      parse_modifier(c, recipe, *quant->body, mod_loc, locs);
     }
   }
 
@@ -394,8 +544,8 @@ QuantSpec parse_quant(FileContext& c, const Node& root, const ProjectSpec& proje
   locs.report(issues, c.diags);
   if (issues.ok() && cal_node && !recipe.needs_calibration())
     c.diags.warning(top.find_key("calibration")->loc,
-                    "'calibration' is not used: this recipe has no static activations and is "
-                    "not GPTQ");
+                    "'calibration' is not used: this recipe has no smoothing stage, no static "
+                    "activations and is not GPTQ");
   return spec;
 }
 

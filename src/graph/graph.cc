@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "spec/smooth_spec.h"
 #include "util/hash.h"
 #include "util/strings.h"
 
@@ -162,10 +163,26 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     trans_nodes.push_back(b.step(std::move(n)));
   }
 
-  // Quantized models: one variant per trans × quant.
+  // Quantized models: one variant per trans × quant. A recipe with smoothing stages is two
+  // nodes: `smooth` (the stages, keyed by what determines the smoothed model: SmoothSpec) and
+  // `quant` (the quantization stage alone, reading the smoothed model), so an edit of the
+  // quantization modifier reruns the quantization only.
   std::map<std::string, std::string> variant_origin;
-  std::vector<nlohmann::json> recipes;  // each quant config's canonical JSON, made once
-  for (const auto& q : in.quant) recipes.push_back(q.recipe.to_json());
+  struct Keyed {
+    nlohmann::json quant;                  // the quant node's params
+    std::optional<nlohmann::json> smooth;  // the smooth node's params
+    bool quant_calibrated = true;          // the quant node reads the calibration file
+  };
+  std::vector<Keyed> recipes;  // per quant config, made once
+  for (const auto& q : in.quant) {
+    auto smooth = spec::SmoothSpec::of(q.recipe);
+    if (!smooth) {
+      recipes.push_back({q.recipe.to_json(), std::nullopt, true});
+      continue;
+    }
+    const spec::QuantRecipe stage = q.recipe.quantization_stage();
+    recipes.push_back({stage.to_json(), smooth->to_json(), stage.calibration.has_value()});
+  }
   for (std::size_t ti = 0; ti < in.trans.size(); ++ti) {
     const auto& t = in.trans[ti];
     for (std::size_t qi = 0; qi < in.quant.size(); ++qi) {
@@ -179,18 +196,37 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
       if (!fresh)
         return invalid_argument("two variants are both named '" + v.name + "' (" + it->second + " and " + origin +
                                 "); give the configs different output_suffix values");
+      // The model, its check when it is the source itself, the calibration file.
+      auto read_model = [&](Node& n, int model, bool source, bool calibrated) -> Status {
+        n.inputs = {{"model", model}};
+        if (source) n.inputs.push_back({"check", b.check(model)});
+        if (q.calib_path && calibrated) {
+          QB_ASSIGN_OR_RETURN_CTX(int c, b.source("source_file", *q.calib_path), q.file);
+          n.inputs.push_back({"calibration", c});
+        }
+        return Status::ok();
+      };
+      int model = trans_nodes[ti];
+      bool source = !t.suffix;
+      if (recipes[qi].smooth) {
+        Node sm;
+        sm.kind = "smooth";
+        sm.name = v.name + "-smoothed";
+        sm.identity = "smooth:" + t.name + "/" + q.name;
+        sm.config_file = q.file;
+        sm.params = *recipes[qi].smooth;
+        QB_TRY(read_model(sm, model, source, true));
+        sm.log_name = v.name + "_smooth";
+        model = b.step(std::move(sm));
+        source = false;
+      }
       Node n;
       n.kind = "quant";
       n.name = v.name;
       n.identity = "quant:" + t.name + "/" + q.name;
       n.config_file = q.file;
-      n.params = recipes[qi];
-      n.inputs = {{"model", trans_nodes[ti]}};
-      if (!t.suffix) n.inputs.push_back({"check", b.check(trans_nodes[ti])});  // the source model itself
-      if (q.calib_path) {
-        QB_ASSIGN_OR_RETURN_CTX(int c, b.source("source_file", *q.calib_path), q.file);
-        n.inputs.push_back({"calibration", c});
-      }
+      n.params = recipes[qi].quant;
+      QB_TRY(read_model(n, model, source, recipes[qi].quant_calibrated));
       n.links = {"data/models/" + v.name};
       n.log_name = v.name + "_quant";
       v.model_node = b.step(std::move(n));
@@ -218,6 +254,8 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
     // The settings every generate/score node of this eval carries (not hashed).
     nlohmann::json settings = {{"work_dir", e.work_dir}, {"dataset_name", e.dataset_name}};
     if (!e.devices.empty()) settings["devices"] = e.devices;  // this eval's GPUs (a subset of the project's)
+    // How many of them one generate node holds at once (its data-parallel workers; runner/gpu_claim.h).
+    if (e.generate.data_parallel > 1) settings["data_parallel"] = e.generate.data_parallel;
     // The canonical JSON of this eval's generate and score specs, made once per variation.
     std::map<std::string, nlohmann::json> generate_params;  // by logits mode
     std::map<bool, nlohmann::json> score_params;            // by fidelity
@@ -248,7 +286,10 @@ Result<Graph> build_graph(const GraphInput& in, const stdfs::path& root, const K
         n.params = std::move(params);
         n.settings = settings;
         n.settings.update(extra);
-        if (kind == "score") n.settings.erase("devices");  // a CPU step
+        if (kind == "score") {  // a CPU step
+          n.settings.erase("devices");
+          n.settings.erase("data_parallel");
+        }
         n.inputs = std::move(inputs);
         n.log_name = display + "_" + e.dataset_name + "_" + kind;
         return b.step(std::move(n));

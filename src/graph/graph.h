@@ -1,6 +1,6 @@
 // The artifact graph: every node an artifact with a content key.
 //
-//   source_model ──trans──▶ transformed model ──quant──▶ quantized model ─┐
+//   source_model ──trans──▶ transformed model ─[smooth]─▶ smoothed model ──quant──▶ quantized model ─┐
 //   source_dataset ──sample──▶ frozen eval set ───────────────────────────┴─generate─▶ raw outputs ─score─▶ scores
 //   (source model, eval set) ──generate (base)──▶ base outputs + next-token logits ─score─▶ base scores
 //
@@ -12,7 +12,9 @@
 // A node's key is XXH3-128 over a typed, versioned serialization of (kind, the kind's code
 // version, canonical params, each input's role and key). Source nodes hash their files' content
 // (memoized in the index). A trans of kind "original" is no node: the variant uses the source
-// model itself. Variants are trans × quant; evals are variant × eval config.
+// model itself. Variants are trans × quant; evals are variant × eval config. A recipe with
+// smoothing stages (SmoothQuant, AWQ) gets a `smooth` node before its `quant` node, keyed by
+// spec::SmoothSpec; the quant node then holds the quantization stage alone.
 #pragma once
 
 #include <filesystem>
@@ -83,7 +85,7 @@ struct NodeInput {
 
 struct Node {
   std::string key;       // 32 hex chars
-  std::string kind;      // source_model | source_dataset | source_file | check | trans | quant | sample | generate | score
+  std::string kind;      // source_model | source_dataset | source_file | check | trans | smooth | quant | sample | generate | score
   std::string name;      // readable: variant name, dataset_name, …
   std::string identity;  // stable across recipe edits, e.g. "quant:original/rtn-w8a8-dynamic"
   std::string config_file;

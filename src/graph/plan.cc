@@ -9,6 +9,7 @@ namespace {
 const char* what_changed(const std::string& kind) {
   if (kind == "quant") return "recipe";
   if (kind == "trans") return "transform";
+  if (kind == "smooth") return "smoothing";
   if (kind == "sample") return "sampling";
   if (kind == "generate") return "generation";
   if (kind == "score") return "scoring";

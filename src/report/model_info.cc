@@ -88,8 +88,17 @@ Result<ModelInfo> model_info(Sources& src, const std::string& model_key) {
       const auto* n = graph_node(src, ck);
       m.calibration_input = {{"key", ck}, {"path", n ? n->source_path.string() : ""}};
     }
-    // A transformed model in between, or the source itself.
+    // A smoothed model in between (SmoothQuant / AWQ stages: a smooth node before the quant
+    // node): its stages belong to the recipe, its time to the quantize time.
     QB_ASSIGN_OR_RETURN(auto up, src.index.artifact(upstream));
+    if (up && up->kind == "smooth") {
+      if (m.recipe.is_object()) m.recipe["stages"] = up->params.value("stages", nlohmann::json::array());
+      if (m.quant_seconds && up->meta.contains("duration_s") && up->meta["duration_s"].is_number())
+        *m.quant_seconds += up->meta["duration_s"].get<double>();
+      upstream = up->inputs.value("model", "");
+      QB_ASSIGN_OR_RETURN(up, src.index.artifact(upstream));
+    }
+    // A transformed model in between, or the source itself.
     if (up && up->kind == "trans") {
       m.transform = up->params;
       upstream = up->inputs.value("model", "");

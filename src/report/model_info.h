@@ -1,5 +1,6 @@
 // What the store knows about the model of a results row (its `model_key`): the artifact chain
-// quantized model → transformed model → source model, read from the index and the manifests.
+// quantized model → (smoothed model →) transformed model → source model, read from the index and
+// the manifests.
 // Both the report (sizes, quantize times, recipes, the quantization-error heatmaps) and the
 // model cards (recipe, calibration data, base model) start here.
 //
@@ -39,9 +40,10 @@ struct ModelInfo {
   std::string kind;  // "quant", "trans", "source" or "" (nothing known of the key)
   std::filesystem::path dir;                  // the artifact folder or the source folder (absolute)
   std::optional<std::uint64_t> weight_bytes;  // the *.safetensors files
-  std::optional<double> quant_seconds;        // the quant step's duration (its manifest's meta)
+  std::optional<double> quant_seconds;        // the quant step's duration (its manifest's meta), plus the smooth step's
   std::string quant_device;                   // where it ran ("cpu", "cuda:0")
-  nlohmann::json recipe;                      // the quant node's canonical recipe (null: none)
+  nlohmann::json recipe;                      // the quant node's canonical recipe (null: none), with
+                                              // the smooth node's "stages" when there is one
   nlohmann::json transform;                   // the trans node's canonical params (null: no transform)
   std::string quant_config;                   // the config file the recipe came from (from the graph)
   std::string source_key, source_path;        // the source model (path relative to the root, when known)

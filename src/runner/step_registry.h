@@ -33,7 +33,8 @@ struct StepContext {
   std::filesystem::path out_dir;
   std::filesystem::path partial_dir;  // cache/partial/<key>/: resumable work, kept across failures
   std::filesystem::path project_root;
-  std::string device = "cpu";         // "cpu" or "cuda" (CUDA_VISIBLE_DEVICES shows one device)
+  std::string device = "cpu";         // "cpu" or "cuda" (CUDA_VISIBLE_DEVICES shows the step's devices)
+  std::vector<int> gpus;              // the GPU ids it holds: one, or data_parallel (settings) of them
   int cpu_threads = 0;                // intra-op threads for this step (0: all cores)
   spec::ProjectSpec project;          // cache/project.json (resources)
   nlohmann::json meta = nlohmann::json::object();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -14,6 +15,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "runner/gpu_claim.h"
 #include "runner/project.h"
 #include "runner/run_record.h"
 #include "store/index.h"
@@ -61,24 +63,6 @@ Status write_replay_script(const stdfs::path& path, const store::Layout& layout,
   stdfs::permissions(path, stdfs::perms::owner_exec | stdfs::perms::group_exec | stdfs::perms::others_exec,
                      stdfs::perm_options::add, ec);
   return Status::ok();
-}
-
-// Claims one of `devices` (waits while all are busy). Returns the lock and the device id.
-Result<std::pair<FileLock, int>> claim_gpu(const store::Layout& layout, const std::vector<int>& devices,
-                                           const std::string& note) {
-  bool told = false;
-  for (;;) {
-    for (int d : devices) {
-      auto l = FileLock::try_acquire(layout.gpu_lock(d), note);
-      if (l.is_ok()) return std::make_pair(std::move(*l), d);
-      if (l.status().code() != Code::kBusy) return l.status();
-    }
-    if (!told) {
-      spdlog::info("waiting for a free GPU among {} device(s)", devices.size());
-      told = true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
 }
 
 // Where this run is recorded: the index (a step on this machine, beside the qbuild that owns
@@ -319,17 +303,23 @@ Status run_step(const store::Layout& checkout, const StepRegistry& registry, con
   spdlog::info("inputs verified against their checksums in {:.2f}s",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - verify_start).count());
 
-  FileLock gpu_lock;
+  GpuClaim gpu_claim;
   if (sk->gpu && job) {
-    // Slurm gave this job its GPU (GRES) and set CUDA_VISIBLE_DEVICES: no local device locks.
+    // Slurm gave this job its GPUs (GRES) and set CUDA_VISIBLE_DEVICES: no local device locks.
     ctx.device = project.device == "cuda" ? "cuda" : "cpu";
+    if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES"); v && ctx.device == "cuda") {
+      run.gpu = v;
+      std::stringstream ids(v);
+      for (std::string id; std::getline(ids, id, ',');) ctx.gpus.push_back(std::atoi(id.c_str()));
+    }
   } else if (sk->gpu) {
     std::vector<int> devices = project.devices;
     if (ctx.settings.contains("devices") && !devices.empty()) devices = ctx.settings["devices"].get<std::vector<int>>();
     if (!devices.empty()) {
-      QB_ASSIGN_OR_RETURN(auto claimed, claim_gpu(layout, devices, "step " + kind + " " + name));
-      gpu_lock = std::move(claimed.first);
-      run.gpu = std::to_string(claimed.second);
+      const int count = ctx.settings.value("data_parallel", 1);  // a data-parallel generate node's workers
+      QB_ASSIGN_OR_RETURN(gpu_claim, claim_gpus(layout, devices, count, "step " + kind + " " + name));
+      run.gpu = gpu_claim.visible();
+      ctx.gpus = gpu_claim.ids;
       ::setenv("CUDA_VISIBLE_DEVICES", run.gpu.c_str(), 1);
       ctx.device = "cuda";
       // The run starts when it holds its device: the index's [started, ended] of the runs on one

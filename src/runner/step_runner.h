@@ -9,8 +9,9 @@
 //     seconds for an 8B model): a damaged input is quarantined and the step fails, saying so,
 //     so the next qbuild rebuilds that input instead of building on it;
 //  4. for a GPU step, claims a free device through cache/locks/gpu<N>.lock (flock: released by
-//     the kernel however the step dies) and narrows CUDA_VISIBLE_DEVICES to it; the run's start
-//     is when it holds the device, so runs on one GPU never overlap in the index;
+//     the kernel however the step dies) and narrows CUDA_VISIBLE_DEVICES to it — N devices at
+//     once for a data-parallel generate node (runner/gpu_claim.h); the run's start is when it
+//     holds the device, so runs on one GPU never overlap in the index;
 //  5. logs to logs/<invocation>/<log_name>.log and writes <log_name>.sh beside it, which replays
 //     exactly this step;
 //  6. runs the kind's function into a temporary directory, publishes it atomically, records the

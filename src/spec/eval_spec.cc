@@ -146,6 +146,8 @@ void GenerateSpec::validate(Issues& out) const {
                                         kMaxContextLength, *max_length));
   if (batching != "static" && batching != "continuous")
     out.error("batching", "batching must be static or continuous, got '" + batching + "'");
+  if (data_parallel < 1 || data_parallel > kMaxGpuId)
+    out.error("data_parallel", fmt::format("'data_parallel' must be in [1, {}], got {}", kMaxGpuId, data_parallel));
 }
 
 json GenerateSpec::to_json() const {
@@ -159,13 +161,14 @@ json GenerateSpec::to_json() const {
             {"logits", logits}};
   if (max_length) j["max_length"] = *max_length;
   if (batching != "static") j["batching"] = batching;  // absent when static: older keys unchanged
+  if (data_parallel != 1) j["data_parallel"] = data_parallel;  // absent when 1: likewise
   return j;
 }
 
 Result<GenerateSpec> GenerateSpec::from_json(const json& j) {
   Issues issues;
   CanonicalReader r(j, "", issues, {"max_new_tokens", "batch_size", "decoding", "device", "compute_dtype", "logits"},
-                    {"max_length", "batching"});
+                    {"max_length", "batching", "data_parallel"});
   GenerateSpec g;
   const json& m = r.raw("max_new_tokens");
   if (!m.is_object()) issues.error("max_new_tokens", "expected an object");
@@ -181,6 +184,7 @@ Result<GenerateSpec> GenerateSpec::from_json(const json& j) {
   g.logits = r.str("logits");
   if (r.has("max_length")) g.max_length = r.i64("max_length");
   if (r.has("batching")) g.batching = r.str("batching");
+  if (r.has("data_parallel")) g.data_parallel = r.i64("data_parallel");
   QB_TRY(issues.to_status("generate spec"));
   return g;
 }

@@ -18,7 +18,8 @@
 //                 "max_length": int (only when the eval has lm-eval multiple-choice or perplexity
 //                 tasks, so the keys of other evals are unchanged; 0 = the model's
 //                 max_position_embeddings, lm-eval HFLM's default),
-//                 "batching": "continuous" (only when not "static", so older keys stay)}
+//                 "batching": "continuous" (only when not "static", so older keys stay),
+//                 "data_parallel": N (only when > 1, likewise)}
 //   ScoreSpec    {"scorer": <scorer version>, "strip_thinking": bool, "fidelity": bool}
 // Defaults: the member initializers below and the task table (spec/tasks.h).
 #pragma once
@@ -92,6 +93,17 @@ struct GenerateSpec {
   // prefilled once (steps/model/continuous_batching.h). The same greedy tokens on the CPU; on a
   // GPU the batch around an item differs, so low-precision bits may too: part of the key.
   std::string batching = "static";  // static | continuous
+  // Worker processes that split this node's items (i % N), one per GPU (steps/generate/
+  // data_parallel.h); 1 = one process. Part of the key: each worker batches only its own items,
+  // so the batch around an item — its padding, its pool neighbours — depends on N. Measured on
+  // the CPU (tests/generate, tests/pipeline): the same greedy tokens and finish reasons, but the
+  // fidelity logits at each prompt's last position differ in their last bits (another padded
+  // length changes the reduction order; a variant's per-item KL moved by ~1e-5 relative on the
+  // demo pipeline), so KL values and the base's logits.safetensors would not be a function of a
+  // key without N. On the GPU (bf16) the
+  // padding changes low-precision numerics as batch_size does (its comment), so even greedy
+  // tokens may differ; not measured here (no GPU for this change). Hence N, not just on/off.
+  std::int64_t data_parallel = 1;
 
   void validate(Issues& issues) const;
   nlohmann::json to_json() const;

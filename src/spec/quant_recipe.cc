@@ -25,6 +25,11 @@ QuantArgs int_weights(int bits, Strategy strategy, std::int64_t group_size) {
   return a;
 }
 
+QuantArgs asym(QuantArgs a) {
+  a.symmetric = false;
+  return a;
+}
+
 QuantArgs dynamic_token_acts() {
   QuantArgs a;
   a.strategy = Strategy::kToken;
@@ -61,7 +66,7 @@ bool contains(const std::vector<std::int64_t>& v, std::int64_t x) {
 // Rules for one group: compressed-tensors 0.19's QuantizationArgs validation and what vLLM can
 // load (CompressedTensorsW8A8Int8: 8-bit symmetric per-tensor/per-channel weights with static
 // per-tensor or dynamic per-token symmetric int8 activations; CompressedTensorsWNA16: 4/8-bit
-// per-channel/per-group weights, zero points not supported by qbuild's runtime).
+// per-channel/per-group weights, symmetric or with zero points).
 void validate_group(const ConfigGroup& g, Modifier modifier, const std::string& at, Issues& out) {
   if (g.targets.empty()) out.error(field(at, "targets"), "'targets' must not be empty");
   for (std::size_t i = 0; i < g.targets.size(); ++i)
@@ -124,10 +129,28 @@ void validate_group(const ConfigGroup& g, Modifier modifier, const std::string& 
     if (w.strategy == Strategy::kTensor)
       out.error(field(wa, "strategy"),
                 "vLLM cannot load weight-only int quantization per tensor; use strategy 'channel' or 'group'");
-    if (!w.symmetric)
-      out.error(field(wa, "symmetric"),
-                "asymmetric weight-only quantization is not supported yet (the runtime reads no zero points); "
-                "use 'symmetric: true'");
+  }
+}
+
+// Rules between the smoothing stages and the quantization stage.
+void validate_stage_quantization(const std::vector<SmoothingStage>& stages, const std::vector<ConfigGroup>& groups,
+                                 Issues& out) {
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    const auto* awq = std::get_if<AwqStage>(&stages[i]);
+    if (!awq) continue;
+    for (const auto& g : groups) {
+      const std::string at = field("config_groups", g.name);
+      if (g.input_activations)
+        out.error(field(at, "input_activations"),
+                  "AWQModifier (stage " + std::to_string(i) +
+                      ") searches its scales for weight-only quantization; config group '" + g.name +
+                      "' also quantizes input activations (use SmoothQuantModifier for W8A8)");
+      // awq/base.py on_calibration_start raises the same.
+      if (awq->duo_scaling != DuoScaling::kFalse && g.weights.strategy == Strategy::kTensor)
+        out.error(field(item("stages", i), "duo_scaling"),
+                  "duo_scaling is only supported with per-channel quantization strategies (group or channel), "
+                  "but config group '" + g.name + "' quantizes weights per tensor; set duo_scaling: false");
+    }
   }
 }
 
@@ -212,6 +235,8 @@ const std::vector<SchemePreset>& scheme_presets() {
        std::nullopt},
       {"W4A16", "int4 weight-only, groups of 128 columns (symmetric)", int_weights(4, Strategy::kGroup, 128),
        std::nullopt},
+      {"W4A16_ASYM", "int4 weight-only, groups of 128 columns, with zero points (AWQ's usual scheme)",
+       asym(int_weights(4, Strategy::kGroup, 128)), std::nullopt},
   };
   return kPresets;
 }
@@ -237,13 +262,22 @@ ConfigGroup preset_group(const SchemePreset& preset, std::vector<std::string> ta
 }
 
 bool QuantRecipe::needs_calibration() const {
-  if (modifier == Modifier::kGptq) return true;
+  if (!stages.empty() || modifier == Modifier::kGptq) return true;
   for (const auto& g : groups)
     if (g.input_activations && !g.input_activations->dynamic) return true;
   return false;
 }
 
+QuantRecipe QuantRecipe::quantization_stage() const {
+  QuantRecipe q = *this;
+  q.stages.clear();
+  if (!q.needs_calibration()) q.calibration.reset();
+  return q;
+}
+
 void QuantRecipe::validate(Issues& out) const {
+  validate_stages(stages, out);
+  validate_stage_quantization(stages, groups, out);
   if (groups.empty()) out.error("config_groups", "'config_groups' is empty");
   for (const auto& g : groups) validate_group(g, modifier, field("config_groups", g.name), out);
   for (std::size_t i = 0; i < ignore.size(); ++i)
@@ -256,29 +290,32 @@ void QuantRecipe::validate(Issues& out) const {
   }
   validate_compute(device, compute_dtype, out);
   if (needs_calibration() && !calibration) {
-    out.error("calibration",
-              std::string(modifier == Modifier::kGptq ? "GPTQModifier needs" : "static input activations need") +
-                  " calibration data: add a 'calibration' section with a 'source'");
+    const std::string who = !stages.empty() ? std::string(stage_modifier_name(stages.front())) + " needs"
+                            : modifier == Modifier::kGptq ? "GPTQModifier needs"
+                                                          : "static input activations need";
+    out.error("calibration", who + " calibration data: add a 'calibration' section with a 'source'");
   } else if (!needs_calibration() && calibration) {
-    out.error("calibration", "'calibration' is set but this recipe has no static activations and is not GPTQ");
+    out.error("calibration",
+              "'calibration' is set but this recipe has no smoothing stage, no static activations and is not GPTQ");
   }
-  if (calibration) {
-    const CalibrationSpec& c = *calibration;
-    if (c.source_kind != "txt" && c.source_kind != "jsonl")
-      out.error("calibration.source_kind", "calibration reads a .txt or .jsonl file, not '" + c.source_kind + "'");
-    if (c.num_samples < 1 || c.num_samples > kMaxCalibrationSamples)
-      out.error("calibration.num_samples",
-                fmt::format("'num_samples' must be in [1, {}], got {}", kMaxCalibrationSamples, c.num_samples));
-    if (c.seq_len < 1 || c.seq_len > kMaxCalibrationSeqLen)
-      out.error("calibration.seq_len",
-                fmt::format("'seq_len' must be in [1, {}], got {}", kMaxCalibrationSeqLen, c.seq_len));
-    if (c.num_samples >= 1 && c.seq_len >= 1 && c.num_samples <= kMaxCalibrationSamples &&
-        c.seq_len <= kMaxCalibrationSeqLen && c.num_samples * c.seq_len > kMaxCalibrationTokens)
-      out.error("calibration.num_samples",
-                fmt::format("num_samples × seq_len = {} tokens is more than qbuild calibrates on ({}); "
-                            "llm-compressor's examples use 512 × 2048",
-                            c.num_samples * c.seq_len, kMaxCalibrationTokens));
-  }
+  if (calibration) validate_calibration(*calibration, out);
+}
+
+void validate_calibration(const CalibrationSpec& c, Issues& out) {
+  if (c.source_kind != "txt" && c.source_kind != "jsonl")
+    out.error("calibration.source_kind", "calibration reads a .txt or .jsonl file, not '" + c.source_kind + "'");
+  if (c.num_samples < 1 || c.num_samples > kMaxCalibrationSamples)
+    out.error("calibration.num_samples",
+              fmt::format("'num_samples' must be in [1, {}], got {}", kMaxCalibrationSamples, c.num_samples));
+  if (c.seq_len < 1 || c.seq_len > kMaxCalibrationSeqLen)
+    out.error("calibration.seq_len",
+              fmt::format("'seq_len' must be in [1, {}], got {}", kMaxCalibrationSeqLen, c.seq_len));
+  if (c.num_samples >= 1 && c.seq_len >= 1 && c.num_samples <= kMaxCalibrationSamples &&
+      c.seq_len <= kMaxCalibrationSeqLen && c.num_samples * c.seq_len > kMaxCalibrationTokens)
+    out.error("calibration.num_samples",
+              fmt::format("num_samples × seq_len = {} tokens is more than qbuild calibrates on ({}); "
+                          "llm-compressor's examples use 512 × 2048",
+                          c.num_samples * c.seq_len, kMaxCalibrationTokens));
 }
 
 json QuantRecipe::to_json() const {
@@ -304,6 +341,11 @@ json QuantRecipe::to_json() const {
                         {"num_samples", calibration->num_samples},
                         {"seq_len", calibration->seq_len},
                         {"seed", calibration->seed}};
+  if (!stages.empty()) {
+    json s = json::array();
+    for (const auto& st : stages) s.push_back(stage_to_json(st));
+    j["stages"] = s;
+  }
   return j;
 }
 
@@ -317,7 +359,7 @@ Result<QuantRecipe> QuantRecipe::from_json(const json& j) {
   std::vector<std::string_view> keys = {"modifier", "config_groups", "ignore", "save_compressed", "device",
                                         "compute_dtype"};
   if (gptq) keys.insert(keys.end(), {"block_size", "dampening_frac"});
-  CanonicalReader top(j, "", issues, keys, {"calibration"});
+  CanonicalReader top(j, "", issues, keys, {"calibration", "stages"});
   if (mod == "GPTQModifier") r.modifier = Modifier::kGptq;
   else if (mod == "QuantizationModifier") r.modifier = Modifier::kRtn;
   else issues.error("modifier", "expected QuantizationModifier or GPTQModifier");
@@ -353,6 +395,12 @@ Result<QuantRecipe> QuantRecipe::from_json(const json& j) {
     cs.seq_len = c.i64("seq_len");
     cs.seed = c.u64("seed");
     r.calibration = cs;
+  }
+  if (top.has("stages")) {
+    const json& st = top.raw("stages");
+    if (!st.is_array() || st.empty()) issues.error("stages", "expected a non-empty list (absent when there are none)");
+    else
+      for (std::size_t i = 0; i < st.size(); ++i) r.stages.push_back(stage_from_json(st[i], item("stages", i), issues));
   }
   QB_TRY(issues.to_status("quant recipe"));
   return r;

@@ -3,6 +3,13 @@
 // or a preset scheme; ignore), restricted to what vLLM can load from a compressed-tensors int
 // checkpoint, plus the calibration settings and the compute dtype the step runs in.
 //
+// A recipe may list smoothing stages before its quantization modifier (llm-compressor recipes
+// with several modifiers: [SmoothQuantModifier, GPTQModifier], [AWQModifier,
+// QuantizationModifier]; spec/smoothing.h). The graph runs them as a `smooth` node of their own
+// (SmoothSpec, spec/smooth_spec.h) whose fp model the `quant` node quantizes with
+// quantization_stage() — exactly what llm-compressor's default "independent" pipeline computes:
+// each modifier calibrates on the model the previous one left.
+//
 // One home for every parameter: the defaults are the member initializers below (and the preset
 // table in quant_recipe.cc), validate() holds every rule the config layer reports at --dry-run
 // and the step re-checks, to_json() is the canonical form the graph hashes into the node key
@@ -15,8 +22,10 @@
 //    "ignore": [sorted, unique], "save_compressed": bool,
 //    "device": "cpu"|"cuda", "compute_dtype": "float32"|"bfloat16",
 //    ["block_size": int, "dampening_frac": float]            (GPTQ only)
-//    ["calibration": {"source_kind": "txt"|"jsonl", "num_samples", "seq_len", "seed"}]}
+//    ["calibration": {"source_kind": "txt"|"jsonl", "num_samples", "seq_len", "seed"}]
 //                                                             (exactly when needs_calibration())
+//    ["stages": [<stage>, ...]]}                              (only when there are any; the
+//                                                              stage JSON is in smoothing.h)
 //   <args> = {"num_bits", "type": "int", "symmetric", "strategy", "group_size": null|int,
 //             "dynamic", "observer": null|name, "observer_kwargs": {...}, "scale_rule",
 //             "rounding": "half_even", ["actorder": null|"weight" (GPTQ weights)]}
@@ -43,6 +52,7 @@
 
 #include "spec/issues.h"
 #include "spec/quant_args.h"
+#include "spec/smoothing.h"
 #include "util/status.h"
 
 namespace qb::spec {
@@ -75,7 +85,12 @@ inline constexpr std::int64_t kMaxCalibrationSamples = 1'000'000;
 inline constexpr std::int64_t kMaxCalibrationSeqLen = 1'048'576;
 inline constexpr std::int64_t kMaxCalibrationTokens = std::int64_t{1} << 27;  // 134M tokens
 
+// The calibration settings' rules (paths "calibration.<field>").
+void validate_calibration(const CalibrationSpec& c, Issues& issues);
+
 struct QuantRecipe {
+  // Smoothing modifiers that run before the quantization modifier, in recipe order.
+  std::vector<SmoothingStage> stages;
   Modifier modifier = Modifier::kRtn;
   std::vector<ConfigGroup> groups;  // in name order
   std::vector<std::string> ignore;  // module names, class names, "re:<regex>"; sorted, unique
@@ -88,8 +103,11 @@ struct QuantRecipe {
   std::string device = "cpu";  // cpu | cuda
   std::string compute_dtype = "float32";
 
-  // GPTQ, or any group with static input activations.
+  // Smoothing stages, GPTQ, or any group with static input activations.
   bool needs_calibration() const;
+  // The quantization modifier alone: no stages, and calibration only if it needs it (what the
+  // `quant` node after a `smooth` node runs).
+  QuantRecipe quantization_stage() const;
   // Every rule, with canonical field paths ("config_groups.group_0.weights.num_bits").
   void validate(Issues& issues) const;
   nlohmann::json to_json() const;

@@ -274,6 +274,34 @@ TEST_F(EvalTest, DevicesOnACpuProjectAreIgnored) {
   EXPECT_TRUE(spec(std::string(kEval) + "gpu_resources:\n  devices: [0]\n").devices.empty());
 }
 
+TEST_F(EvalTest, DataParallelNeedsThatManyOfTheEvalsGpus) {
+  write("pipline/project.yaml", "resources:\n  devices: [0, 1, 2]\n");
+  EXPECT_EQ(check(std::string(kEval) + "gpu_resources:\n  data_parallel: 4\n"),
+            "pipline/3-eval/e.yaml:8:18: error: data_parallel 4 needs 4 GPUs, but this eval may use only "
+            "[0, 1, 2] (the devices of pipline/project.yaml)\n"
+            "    8 |   data_parallel: 4\n"
+            "      |                  ^\n");
+  EXPECT_EQ(check(std::string(kEval) + "gpu_resources:\n  devices: [2]\n  data_parallel: 2\n"),
+            "pipline/3-eval/e.yaml:9:18: error: data_parallel 2 needs 2 GPUs, but this eval may use only "
+            "[2] (its 'devices')\n"
+            "    9 |   data_parallel: 2\n"
+            "      |                  ^\n");
+  EXPECT_EQ(check(std::string(kEval) + "gpu_resources:\n  data_parallel: 0\n"),
+            "pipline/3-eval/e.yaml:8:18: error: 'data_parallel' must be positive, got 0\n"
+            "    8 |   data_parallel: 0\n"
+            "      |                  ^\n");
+  EvalSpec e = spec(std::string(kEval) + "gpu_resources:\n  devices: [0, 2]\n  data_parallel: 2\n");
+  EXPECT_EQ(e.generate.data_parallel, 2);
+  EXPECT_EQ(e.generate.to_json()["data_parallel"], 2);
+}
+
+TEST_F(EvalTest, DataParallelOnACpuProjectRunsThatManyCpuWorkers) {
+  EXPECT_EQ(check(std::string(kEval) + "gpu_resources:\n  data_parallel: 2\n"), "");
+  EXPECT_EQ(spec(std::string(kEval) + "gpu_resources:\n  data_parallel: 2\n").generate.data_parallel, 2);
+  EXPECT_EQ(spec(kEval).generate.data_parallel, 1);  // default: one process
+  EXPECT_FALSE(spec(kEval).generate.to_json().contains("data_parallel"));
+}
+
 TEST_F(EvalTest, NothingButSamplingInputsInSampleParams) {
   EvalSpec a = spec(kEval);
   EvalSpec b = spec(std::string("# comment\n") + kEval +

@@ -294,7 +294,7 @@ TEST_F(PipelineTest, AllErrorsOfAllFilesAreReportedInOrder) {
             "    2 | output_suffix: ../q\n"
             "      |                ^~~~\n"
             "pipline/2-quant/q.yaml:4:34: error: invalid value 'int4' for 'scheme' (allowed: "
-            "W8A8, W8A16, W4A16)\n"
+            "W8A8, W8A16, W4A16, W4A16_ASYM)\n"
             "    4 |   QuantizationModifier: {scheme: int4}\n"
             "      |                                  ^~~~\n"
             "pipline/3-eval/e.yaml:3:27: error: 'total_samples' must be in [1, 10000000], got 0\n"

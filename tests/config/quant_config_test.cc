@@ -91,7 +91,7 @@ TEST_F(QuantTest, UnusedCalibrationWarnsAndStaysOutOfParams) {
   EXPECT_EQ(check(recipe("{strategy: channel}", "", "QuantizationModifier",
                          "calibration: {source: data/calib.txt, num_samples: 7}\n")),
             "pipline/2-quant/q.yaml:9:1: warning: 'calibration' is not used: this recipe has no "
-            "static activations and is not GPTQ\n"
+            "smoothing stage, no static activations and is not GPTQ\n"
             "    9 | calibration: {source: data/calib.txt, num_samples: 7}\n"
             "      | ^~~~~~~~~~~\n");
   EXPECT_EQ(params(recipe("{strategy: channel}", "", "QuantizationModifier",
@@ -148,7 +148,7 @@ TEST_F(QuantTest, UnknownScheme) {
   EXPECT_EQ(check("name: q\noutput_suffix: -q\nquant_modifiers:\n  QuantizationModifier:\n"
                   "    scheme: W8A9\n"),
             "pipline/2-quant/q.yaml:5:13: error: invalid value 'W8A9' for 'scheme' (allowed: "
-            "W8A8, W8A16, W4A16); did you mean 'W8A8'?\n"
+            "W8A8, W8A16, W4A16, W4A16_ASYM); did you mean 'W8A8'?\n"
             "    5 |     scheme: W8A9\n"
             "      |             ^~~~\n");
 }
@@ -156,13 +156,13 @@ TEST_F(QuantTest, UnknownScheme) {
 TEST_F(QuantTest, ZeroOrTwoModifiers) {
   EXPECT_EQ(check("name: q\noutput_suffix: -q\nquant_modifiers: {}\n"),
             "pipline/2-quant/q.yaml:3:1: error: 'quant_modifiers' needs one of "
-            "QuantizationModifier, GPTQModifier\n"
+            "QuantizationModifier, GPTQModifier (after any SmoothQuantModifier / AWQModifier)\n"
             "    3 | quant_modifiers: {}\n"
             "      | ^~~~~~~~~~~~~~~\n");
   EXPECT_EQ(check("name: q\noutput_suffix: -q\nquant_modifiers:\n"
                   "  QuantizationModifier: {scheme: W8A16}\n  GPTQModifier: {scheme: W8A16}\n"),
-            "pipline/2-quant/q.yaml:5:3: error: one modifier per recipe: 'GPTQModifier' cannot "
-            "follow 'QuantizationModifier'\n"
+            "pipline/2-quant/q.yaml:5:3: error: one quantization modifier per recipe: 'GPTQModifier' "
+            "cannot follow 'QuantizationModifier'\n"
             "    5 |   GPTQModifier: {scheme: W8A16}\n"
             "      |   ^~~~~~~~~~~~\n");
 }
@@ -329,12 +329,15 @@ TEST_F(QuantTest, W8A8NeedsEightBitSymmetricChannelOrTensorWeights) {
 }
 
 // The quantize step and the runtime read no zero points yet: rejected here, not at step time.
-TEST_F(QuantTest, AsymmetricWeightOnlyIsRejected) {
-  EXPECT_EQ(check(recipe("{num_bits: 4, group_size: 128, symmetric: false}")),
-            "pipline/2-quant/q.yaml:8:60: error: asymmetric weight-only quantization is not supported yet (the "
-            "runtime reads no zero points); use 'symmetric: true'\n"
-            "    8 |         weights: {num_bits: 4, group_size: 128, symmetric: false}\n"
-            "      |                                                            ^~~~~\n");
+// Zero points are written (pack-quantized) and read by the runtime: asymmetric weight-only is a
+// recipe like any other, and the W4A16_ASYM preset is it written out.
+TEST_F(QuantTest, AsymmetricWeightOnlyIsAccepted) {
+  json written = params(recipe("{num_bits: 4, group_size: 128, symmetric: false}", "", "QuantizationModifier", ""));
+  EXPECT_EQ(written["config_groups"]["group_0"]["weights"]["symmetric"], false);
+  EXPECT_EQ(written["config_groups"]["group_0"]["weights"]["scale_rule"], "(max-min)/(2^bits-1)");
+  json preset = params("name: q\noutput_suffix: -q\nquant_modifiers:\n  QuantizationModifier:\n"
+                       "    scheme: W4A16_ASYM\n");
+  EXPECT_EQ(preset, written);
 }
 
 TEST_F(QuantTest, AsymmetricActivationsAreRejected) {

@@ -43,11 +43,25 @@ TEST_F(RepoConfigsTest, Qwen3PipelineLoadsCleanly) {
   ASSERT_EQ(p->trans.size(), 2u);
   EXPECT_EQ(p->trans[0].kind, "original");
   EXPECT_EQ(p->trans[1].kind, "spinquant");
-  ASSERT_EQ(p->quant.size(), 7u);
+  ASSERT_EQ(p->quant.size(), 10u);
   int calibrated = 0;
   for (const QuantSpec& q : p->quant) calibrated += q.recipe.needs_calibration();
-  EXPECT_EQ(calibrated, 5);  // all but the two RTN recipes without static activations
-  EXPECT_EQ(p->quant[0].name, "gptq-W8-weightonly");  // sorted by file name
+  EXPECT_EQ(calibrated, 8);  // all but the two RTN recipes without static activations
+  EXPECT_EQ(p->quant[0].name, "awq-W4A16");  // sorted by file name
+  // Issue 20's variants: the smoothing stage, then the quantization modifier.
+  auto stages = [&](const std::string& name) {
+    for (const QuantSpec& q : p->quant)
+      if (q.name == name) {
+        nlohmann::json j = q.recipe.to_json();
+        std::string out = j.value("modifier", "");
+        for (const auto& st : j.value("stages", nlohmann::json::array())) out = st["modifier"].get<std::string>() + " > " + out;
+        return out;
+      }
+    return std::string("<missing>");
+  };
+  EXPECT_EQ(stages("awq-W4A16"), "AWQModifier > QuantizationModifier");
+  EXPECT_EQ(stages("smoothquant-gptq-W8A8-static"), "SmoothQuantModifier > GPTQModifier");
+  EXPECT_EQ(stages("smoothquant-rtn-W8A8-static"), "SmoothQuantModifier > QuantizationModifier");
   ASSERT_EQ(p->evals.size(), 1u);
   EXPECT_EQ(p->evals[0].dataset_name, "mmlu_gsm8k_20");
   EXPECT_EQ(p->evals[0].sample.total_samples, 20);

@@ -349,6 +349,49 @@ TEST_F(E2E, GpuStepsGetOneDeviceEach) {
   EXPECT_TRUE(env == "0" || env == "5") << env;
 }
 
+// A data-parallel generate node holds data_parallel GPUs at once (runner/gpu_claim.h) and its
+// process sees all of them (its workers each narrow it to one); other GPU steps hold one.
+TEST_F(E2E, ADataParallelGenerateNodeHoldsThatManyGpusAtOnce) {
+  write("pipline/project.yaml", "resources:\n  devices: [0, 5]\n");
+  write("pipline/3-eval/mini.yaml",
+        "dataset_name: mini\ndatasets:\n  - {name: mmlu, weight: 1.0, task_type: knowledge, tags: [en], few_shot_num: 0}\n"
+        "sampling: {total_samples: 4, seed: 1}\ngpu_resources: {data_parallel: 2}\n"
+        "output: {work_dir: outputs}\nfidelity: {enabled: false}\n");
+  auto o = qbuild("-j 4", "QBUILD_TESTKIT_SLEEP=quant:0.2");
+  ASSERT_EQ(o.code, 0) << o.text;
+  auto runs = all_runs();
+  int generates = 0;
+  std::vector<std::pair<double, double>> busy;  // every GPU run, on either device
+  for (const auto& r : runs) {
+    if (r["status"] != "ok" || r["gpu"] == "") continue;
+    busy.push_back({r["started"], r["ended"]});
+    if (r["kind"] == "generate") {
+      ++generates;
+      EXPECT_EQ(r["gpu"], "0,5") << r.dump();
+    } else {
+      EXPECT_TRUE(r["gpu"] == "0" || r["gpu"] == "5") << r.dump();
+    }
+  }
+  EXPECT_EQ(generates, 4);
+  // A generate run overlaps no other GPU run: it held both devices.
+  for (const auto& r : runs) {
+    if (r["status"] != "ok" || r["kind"] != "generate") continue;
+    const double s = r["started"], e = r["ended"];
+    int overlapping = 0;
+    for (const auto& [bs, be] : busy) overlapping += bs < e && s < be;
+    EXPECT_EQ(overlapping, 1) << r.dump();  // itself
+  }
+  // The step's process saw both devices.
+  for (const auto& r : runs) {
+    if (r["status"] != "ok" || r["kind"] != "generate") continue;
+    std::string key = r["key"];
+    auto m = nlohmann::json::parse(std::ifstream(root_ / "cache/objects" / key.substr(0, 2) / key / "qbuild-artifact.json"));
+    EXPECT_EQ(m["meta"]["gpu_env"], "0,5");
+    EXPECT_EQ(m["meta"]["device"], "cuda:0,5");
+    break;
+  }
+}
+
 TEST_F(E2E, AStepWaitsForABusyGpuAndItsRunStartsWhenItGetsIt) {
   write("pipline/project.yaml", "resources:\n  devices: [0]\n");
   fs::create_directories(root_ / "cache/locks");

@@ -81,7 +81,7 @@ qb::Status fake_step(qb::runner::StepContext& ctx) {
 
 int main(int argc, char** argv) {
   qb::runner::StepRegistry reg;
-  for (const char* kind : {"check", "trans", "quant", "sample", "generate", "score"}) {
+  for (const char* kind : {"check", "trans", "smooth", "quant", "sample", "generate", "score"}) {
     std::string k = kind;
     if (const char* only = std::getenv("QBUILD_TESTKIT_WITHOUT"); only && k == only) continue;
     reg.add({k, 1, k != "sample" && k != "score" && k != "check", "test-only " + k, fake_step});

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "graph_test_util.h"
+#include "spec/smooth_spec.h"
 
 namespace qb::graph {
 namespace {
@@ -440,6 +441,71 @@ TEST_F(GraphTest, CalibrationFileIsAHashedInput) {
   write_text(root() / "calib/c.jsonl", "b\n");
   Graph b = build(in);
   EXPECT_NE(key(a, "quant", "tiny-gptq"), key(b, "quant", "tiny-gptq"));
+}
+
+// A recipe with smoothing stages: SmoothQuant before GPTQ W8A8 static (sq) and AWQ before RTN
+// W4A16 (awq), both calibrated on calib/c.txt.
+GraphInput smoothing_input() {
+  GraphInput in;
+  in.trans = {trans_original()};
+  QuantIn sq = quant("sq", "-sq", 8);
+  sq.recipe.groups = {spec::preset_group(*spec::find_scheme("W8A8"), {"Linear"})};
+  sq.recipe.groups[0].input_activations->dynamic = false;
+  sq.recipe.groups[0].input_activations->strategy = spec::Strategy::kTensor;
+  sq.recipe.modifier = spec::Modifier::kGptq;
+  sq.recipe.stages = {spec::SmoothQuantStage{}};
+  sq.recipe.calibration = spec::CalibrationSpec{};
+  sq.calib_path = "calib/c.txt";
+  QuantIn awq = quant("awq", "-awq", 4);
+  awq.recipe.stages = {spec::AwqStage{}};
+  awq.recipe.calibration = spec::CalibrationSpec{};
+  awq.calib_path = "calib/c.txt";
+  in.quant = {sq, awq};
+  return in;
+}
+
+std::vector<std::string> roles(const Graph& g, int n) {
+  std::vector<std::string> out;
+  for (const auto& in : g.node(n).inputs) out.push_back(in.role + ":" + g.node(in.node).kind);
+  return out;
+}
+
+TEST_F(GraphTest, SmoothingStagesAreASmoothNodeBeforeTheQuantNode) {
+  write_text(root() / "calib/c.txt", "text\n");
+  GraphInput in = smoothing_input();
+  Graph g = build(in);
+  EXPECT_EQ(count(g, "smooth"), 2);
+  int sm = find(g, "smooth", "tiny-sq-smoothed"), q = find(g, "quant", "tiny-sq");
+  ASSERT_GE(sm, 0);
+  ASSERT_GE(q, 0);
+  EXPECT_EQ(roles(g, sm), (std::vector<std::string>{"model:source_model", "check:check", "calibration:source_file"}));
+  EXPECT_EQ(g.node(sm).params, spec::SmoothSpec::of(in.quant[0].recipe)->to_json());
+  EXPECT_EQ(g.node(sm).log_name, "tiny-sq_smooth");
+  // GPTQ still calibrates; the quant node reads the smoothed model and holds no stages.
+  EXPECT_EQ(roles(g, q), (std::vector<std::string>{"model:smooth", "calibration:source_file"}));
+  EXPECT_EQ(g.node(q).inputs[0].node, sm);
+  EXPECT_EQ(g.node(q).params, in.quant[0].recipe.quantization_stage().to_json());
+  EXPECT_FALSE(g.node(q).params.contains("stages"));
+  // RTN weight-only after AWQ needs no calibration.
+  EXPECT_EQ(roles(g, find(g, "quant", "tiny-awq")), (std::vector<std::string>{"model:smooth"}));
+}
+
+// What SmoothQuant's output already determines is not recomputed: an edit of the GPTQ stage
+// changes the quant key only; an edit of a smoothing stage changes both.
+TEST_F(GraphTest, EditingTheQuantizationStageKeepsTheSmoothKey) {
+  write_text(root() / "calib/c.txt", "text\n");
+  Graph a = build(smoothing_input());
+  GraphInput gptq = smoothing_input();
+  gptq.quant[0].recipe.dampening_frac = 0.05;
+  Graph b = build(gptq);
+  EXPECT_EQ(key(a, "smooth", "tiny-sq-smoothed"), key(b, "smooth", "tiny-sq-smoothed"));
+  EXPECT_NE(key(a, "quant", "tiny-sq"), key(b, "quant", "tiny-sq"));
+  GraphInput alpha = smoothing_input();
+  std::get<spec::SmoothQuantStage>(alpha.quant[0].recipe.stages[0]).smoothing_strength = 0.8;
+  Graph c = build(alpha);
+  EXPECT_NE(key(a, "smooth", "tiny-sq-smoothed"), key(c, "smooth", "tiny-sq-smoothed"));
+  EXPECT_NE(key(a, "quant", "tiny-sq"), key(c, "quant", "tiny-sq"));
+  EXPECT_EQ(key(a, "smooth", "tiny-awq-smoothed"), key(c, "smooth", "tiny-awq-smoothed"));
 }
 
 TEST_F(GraphTest, ExplainListsHashedFields) {

@@ -66,7 +66,7 @@ inline EvalIn eval_mmlu(bool fidelity = false) {
 }
 
 inline KindCatalog all_kinds() {
-  return {{"check", {1, false}}, {"trans", {1, true}}, {"quant", {1, true}},
+  return {{"check", {1, false}}, {"trans", {1, true}}, {"smooth", {1, true}}, {"quant", {1, true}},
           {"sample", {1, false}}, {"generate", {1, true}}, {"score", {1, false}}};
 }
 

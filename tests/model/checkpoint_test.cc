@@ -298,8 +298,8 @@ TEST(LoadErrors, QuantizedTensorsAreChecked) {
                        at::zeros({128, 1}, at::kChar));
   TempCheckpoint c = write_checkpoint(with_zp, config);
   EXPECT_EQ(load_error(c), "loading model '" + c.path().string() +
-                               "': model.layers.0.mlp.up_proj.weight_zero_point: zero points "
-                               "(asymmetric) are not supported");
+                               "': model.layers.0.mlp.up_proj.weight_zero_point: zero points of "
+                               "symmetric weights are not supported");
   json per_group = config;
   auto& acts = per_group["quantization_config"]["config_groups"]["group_0"]["input_activations"];
   acts["strategy"] = "token";  // static per-token: vLLM cannot load it

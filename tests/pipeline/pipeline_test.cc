@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -170,6 +172,66 @@ TEST_P(EvalFormats, EvaluatesAndWritesPredictionsReportsAndCsv) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, EvalFormats, ::testing::Values("jsonl", "csv", "parquet"));
+
+// Issue 18 part 4: gpu_resources.data_parallel splits each generate node's items over worker
+// processes (`qbuild generate-worker`), here two on the CPU; merged in item order they give
+// the predictions one process gives. N is part of the generate key (eval_spec.h), so the
+// change regenerates without re-sampling.
+TEST_F(Pipeline, TwoDataParallelWorkersGiveThePredictionsOfOneProcess) {
+  copy_datasets("jsonl");
+  eval_config("generation: {max_new_tokens: 12, batch_size: 3}\n");
+  ASSERT_EQ(run("").code, 0);
+  auto predictions = [&] {
+    std::map<std::string, std::vector<json>> by;
+    for (const std::string v : {"demo", "demo-rtn"})
+      for (const std::string ds : {"mmlu", "gsm8k"})
+        for (const auto& l : lines(read(root_ / "outputs/mini/predictions" / v / (ds + ".jsonl"))))
+          by[v + "/" + ds].push_back(json::parse(l));
+    return by;
+  };
+  const auto one = predictions();
+  eval_config("generation: {max_new_tokens: 12, batch_size: 3}\ngpu_resources: {data_parallel: 2}\n");
+  auto dry = run("--dry-run");
+  ASSERT_EQ(dry.code, 0) << dry.text;
+  EXPECT_NE(dry.text.find("run     generate"), std::string::npos) << dry.text;
+  EXPECT_EQ(dry.text.find("run     sample"), std::string::npos) << dry.text;  // the eval set stays
+  auto o = run("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  const auto two = predictions();
+  ASSERT_EQ(one.size(), two.size());
+  for (const auto& [file, rows] : one) {
+    ASSERT_EQ(rows.size(), two.at(file).size()) << file;
+    for (size_t i = 0; i < rows.size(); ++i)
+      for (const char* k : {"index", "prompt", "output", "output_tokens", "finish", "extracted", "correct"})
+        EXPECT_EQ(rows[i][k], two.at(file)[i][k]) << file << " row " << i << " " << k;
+  }
+  // The generate artifacts: per variant, one from each run. Tokens equal; the variant's KL
+  // against the base only to its low bits (why data_parallel is in the key: eval_spec.h).
+  std::map<std::string, std::map<int, std::vector<json>>> gen;  // name -> workers -> outputs.jsonl rows
+  for (const auto& r : runs()) {
+    if (r["kind"] != "generate" || r["status"] != "ok") continue;
+    std::string key = r["key"];
+    const fs::path dir = root_ / "cache/objects" / key.substr(0, 2) / key;
+    auto meta = json::parse(read(dir / "qbuild-artifact.json"))["meta"];
+    auto& rows = gen[r["name"].get<std::string>()][meta["generation"].value("workers", 1)];
+    for (const auto& l : lines(read(dir / "outputs.jsonl"))) rows.push_back(json::parse(l));
+  }
+  ASSERT_EQ(gen.size(), 2u);
+  double kl_diff = 0;
+  for (auto& [name, by] : gen) {
+    ASSERT_EQ(by.size(), 2u) << name << ": a run with one process and one with two workers";
+    ASSERT_EQ(by[1].size(), by[2].size()) << name;
+    for (size_t i = 0; i < by[1].size(); ++i) {
+      json a = by[1][i], b = by[2][i];
+      if (a.contains("kl")) kl_diff = std::max(kl_diff, std::abs(a["kl"].get<double>() - b["kl"].get<double>()));
+      a.erase("kl");
+      b.erase("kl");
+      EXPECT_EQ(a, b) << name << " item " << i;
+    }
+  }
+  EXPECT_LE(kl_diff, 1e-6);
+  std::printf("largest |KL(one process) - KL(two workers)| of an item: %.3g\n", kl_diff);
+}
 
 TEST_F(Pipeline, LoglikelihoodModeScoresMmluFromContinuations) {
   copy_datasets("jsonl");

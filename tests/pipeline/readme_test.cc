@@ -63,23 +63,30 @@ const char* kQuant = "pipline/2-quant/rtn-w8a8-dynamic.yaml";
 // The demo, then every inspection command and tool of the README on the built project.
 TEST_F(Readme, TheDemoThenEveryCommand) {
   ASSERT_EQ(first_.code, 0) << first_.text;
-  EXPECT_NE(first_.text.find("done (29 built"), std::string::npos) << first_.text;
+  EXPECT_NE(first_.text.find("done (37 built"), std::string::npos) << first_.text;
   std::string csv = read(root_ / "results/demo_mmlu_gsm8k.csv");
   std::stringstream s(csv);
   std::vector<std::string> rows;
   for (std::string l; std::getline(s, l);) rows.push_back(l);
-  ASSERT_EQ(rows.size(), 1u + 1 + 8) << csv;  // header, base model, 2 trans × 4 quant
+  ASSERT_EQ(rows.size(), 1u + 1 + 10) << csv;  // header, base model, 2 trans × 5 quant
   EXPECT_NE(rows[0].find("fidelity_kl"), std::string::npos);
   EXPECT_EQ(rows[1].rfind("qwen3-demo,(source),(none)", 0), 0u) << rows[1];
   EXPECT_TRUE(fs::exists(root_ / "outputs/demo/reports/qwen3-demo-r1r2-gptq-W8A8-dynamic.json"));
   EXPECT_TRUE(fs::exists(root_ / "outputs/demo/predictions/qwen3-demo-rtn-W8A8-static/gsm8k.jsonl"));
+  // The SmoothQuant variant: a smooth node (checked against the source) before its quant node.
+  EXPECT_EQ(ok_runs("smooth"), 2);
+  EXPECT_TRUE(fs::exists(root_ / "outputs/demo/reports/qwen3-demo-smoothquant-rtn-W8A8-static.json"));
   EXPECT_TRUE(fs::exists(root_ / "data/demo_mmlu_gsm8k.jsonl"));
   // The report and the model cards (README: "The report").
   EXPECT_NE(first_.text.find("qbuild: report results/demo_mmlu_gsm8k.html"), std::string::npos) << first_.text;
   const std::string html = read(root_ / "results/demo_mmlu_gsm8k.html");
   EXPECT_NE(html.find("\"variant\":\"qwen3-demo-r1r2-gptq-W8A8-dynamic\",\"metrics\":[\"weight_rel_error\",\"gptq_loss\""),
             std::string::npos);  // its heatmap, from the real quant report
-  for (const char* v : {"qwen3-demo-rtn-W8A8-dynamic", "qwen3-demo-r1r2-gptq-W8A8-dynamic"}) {
+  // A smoothed variant's recipe shows its stages, and its card the source model past the smooth
+  // and trans nodes.
+  EXPECT_NE(html.find("SmoothQuantModifier"), std::string::npos);
+  for (const char* v : {"qwen3-demo-rtn-W8A8-dynamic", "qwen3-demo-r1r2-gptq-W8A8-dynamic",
+                        "qwen3-demo-r1r2-smoothquant-rtn-W8A8-static"}) {
     const auto card = root_ / "results/models" / v / "README.md";
     EXPECT_NE(read(card).find("base_model: demo/qwen3-demo\n"), std::string::npos) << card;
     EXPECT_TRUE(fs::exists(root_ / "results/models" / v / "config.json")) << v;
@@ -92,7 +99,7 @@ TEST_F(Readme, TheDemoThenEveryCommand) {
 TEST_F(Readme, TheIncrementalSession) {
   ASSERT_EQ(first_.code, 0) << first_.text;
   auto again = run("");
-  EXPECT_NE(again.text.find("nothing to do (29 cached)"), std::string::npos) << again.text;
+  EXPECT_NE(again.text.find("nothing to do (37 cached)"), std::string::npos) << again.text;
   const std::string original = read(root_ / kQuant);
   std::string edited = original;
   auto at = edited.find("ignore: [lm_head]");
@@ -107,7 +114,7 @@ TEST_F(Readme, TheIncrementalSession) {
                            "input changed: model 'qwen3-demo-rtn-W8A8-dynamic' (rebuilt in this run)",
                            "run     generate qwen3-demo-r1r2-rtn-W8A8-dynamic",
                            "input changed: generation 'qwen3-demo-r1r2-rtn-W8A8-dynamic' (rebuilt in this run)",
-                           "run     score qwen3-demo-r1r2-rtn-W8A8-dynamic", "6 to run, 23 cached"})
+                           "run     score qwen3-demo-r1r2-rtn-W8A8-dynamic", "6 to run, 31 cached"})
     EXPECT_NE(dry.text.find(line), std::string::npos) << line << "\n" << dry.text;
   const int before = ok_runs();
   auto o = run("");
@@ -131,13 +138,13 @@ void Readme::report_in_the_browser() {
   ASSERT_EQ(r.code, 0) << r.log;
   for (const auto& line : r.console) ADD_FAILURE() << line;
   EXPECT_NE(r.dom.find("<body data-rendered=\"1\">"), std::string::npos) << r.log;
-  EXPECT_EQ(count(r.dom, "<tr data-variant=\""), 1 + 8);
+  EXPECT_EQ(count(r.dom, "<tr data-variant=\""), 1 + 10);
   // Three scatter plots (size, KL, decode speed), one point per row.
-  EXPECT_EQ(count_marks(r.dom, "mark-symbol role-mark points", "path"), 3 * 9);
-  // Eight heatmaps of 2 layers × 7 projections (lm_head is not quantized).
-  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark cells", "path"), 8 * 2 * 7);
-  // The first build's 29 steps.
-  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark runs", "path"), 29);
+  EXPECT_EQ(count_marks(r.dom, "mark-symbol role-mark points", "path"), 3 * 11);
+  // Ten heatmaps of 2 layers × 7 projections (lm_head is not quantized).
+  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark cells", "path"), 10 * 2 * 7);
+  // The first build's 37 steps.
+  EXPECT_EQ(count_marks(r.dom, "mark-rect role-mark runs", "path"), 37);
 }
 
 void Readme::targets_and_inspection() {
@@ -156,7 +163,7 @@ void Readme::targets_and_inspection() {
   EXPECT_NE(report.text.find("report: results/demo_mmlu_gsm8k.html\n"), std::string::npos) << report.text;
   auto verify = run("verify");
   EXPECT_EQ(verify.code, 0) << verify.text;
-  EXPECT_NE(verify.text.find("verified 29 object(s)"), std::string::npos) << verify.text;
+  EXPECT_NE(verify.text.find("verified 37 object(s)"), std::string::npos) << verify.text;
   auto sel = run("--trans-config original --quant-config rtn-w8a8-dynamic --dry-run");
   EXPECT_EQ(sel.code, 0) << sel.text;
   auto real = run("--pipeline pipline/qwen3-8b --dry-run");

@@ -3,7 +3,8 @@
 // config layer's parser (config::parse_quant_text): the one parser users' YAML goes through, so
 // the tests quantize exactly what a config would give the step. Calibration settings get a
 // generated text file that satisfies the config-time size checks (the tests pass their own
-// calibration samples to the step).
+// calibration samples to the step). Smoothing stages go in "stages": [{"SmoothQuantModifier":
+// {...}}, ...], written before the quantization modifier in the list form.
 #pragma once
 
 #include <filesystem>
@@ -36,7 +37,14 @@ inline Result<spec::QuantRecipe> recipe_from_json(const nlohmann::json& loose) {
     cal["source"] = "calib.txt";
     yaml["calibration"] = cal;
   }
-  yaml["quant_modifiers"] = {{modifier, body}};
+  if (body.contains("stages")) {
+    nlohmann::json list = body["stages"];
+    body.erase("stages");
+    list.push_back({{modifier, body}});
+    yaml["quant_modifiers"] = list;
+  } else {
+    yaml["quant_modifiers"] = {{modifier, body}};
+  }
   QB_ASSIGN_OR_RETURN(config::QuantSpec q, config::parse_quant_text(root, "recipe.json", yaml.dump()));
   return q.recipe;
 }

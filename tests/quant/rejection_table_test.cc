@@ -40,17 +40,6 @@ TEST(RejectionTable, EveryRecipeTheStepRejectsFailsAtConfigTimeWithFileLine) {
        "target 'Embedding': qbuild quantizes Linear modules only"},
       {"invalid ignore regex", "{scheme: W8A8, ignore: [lm_head, 're:((']}",
        [](spec::QuantRecipe& r) { r.ignore = {"lm_head", "re:(("}; }, "invalid regular expression 're:(('"},
-      {"asymmetric weight-only",
-       "{config_groups: {group_0: {targets: [Linear], weights: {num_bits: 4, group_size: 32, symmetric: false}}}, "
-       "ignore: [lm_head]}",
-       [](spec::QuantRecipe& r) {
-         r.groups[0].input_activations.reset();
-         r.groups[0].weights.num_bits = 4;
-         r.groups[0].weights.strategy = spec::Strategy::kGroup;
-         r.groups[0].weights.group_size = 32;
-         r.groups[0].weights.symmetric = false;
-       },
-       "asymmetric weight-only quantization is not supported yet"},
       {"fp8", "{config_groups: {group_0: {targets: [Linear], weights: {type: float, strategy: channel}}}}",
        [](spec::QuantRecipe& r) {
          r.groups[0].input_activations.reset();

@@ -6,6 +6,7 @@
 #include "spec/eval_spec.h"
 #include "spec/project.h"
 #include "spec/quant_recipe.h"
+#include "spec/smooth_spec.h"
 #include "spec/spinquant.h"
 
 namespace qb::spec {
@@ -53,6 +54,73 @@ TEST(RoundTrip, QuantRecipeOfEveryPreset) {
 
 TEST(RoundTrip, GptqRecipeWithCalibrationObserverKwargsAndActorder) { expect_round_trip(gptq_static()); }
 
+// [SmoothQuantModifier, AWQModifier, GPTQModifier]: every stage field off its default.
+QuantRecipe staged() {
+  QuantRecipe r = gptq_static();
+  r.groups[0].input_activations.reset();
+  SmoothQuantStage sq;
+  sq.smoothing_strength = 0.8;
+  sq.ignore = {"re:.*layers\\.0\\..*"};
+  AwqStage awq;
+  awq.mappings.erase(awq.mappings.begin() + 1);  // no v_proj -> o_proj
+  awq.duo_scaling = DuoScaling::kBoth;
+  awq.n_grid = 10;
+  r.stages = {sq, awq};
+  return r;
+}
+
+TEST(RoundTrip, RecipeWithSmoothingStages) { expect_round_trip(staged()); }
+
+TEST(RoundTrip, SmoothSpecOfARecipe) {
+  const QuantRecipe r = staged();
+  auto s = SmoothSpec::of(r);
+  ASSERT_TRUE(s.has_value());
+  expect_round_trip(*s);
+  EXPECT_EQ(s->stages, r.stages);
+  EXPECT_EQ(s->calibration, *r.calibration);
+  ASSERT_TRUE(s->quantization.has_value());  // an AWQ stage: the weights it searches for
+  EXPECT_EQ(s->quantization->ignore, r.ignore);
+  // Without AWQ, the smoothing depends on nothing of the quantization stage.
+  QuantRecipe only_sq = r;
+  only_sq.stages.pop_back();
+  EXPECT_FALSE(SmoothSpec::of(only_sq)->quantization.has_value());
+  EXPECT_FALSE(SmoothSpec::of(gptq_static()).has_value());
+}
+
+// What the quant node after a smooth node hashes: a GPTQ edit changes it and not the smooth
+// node's key; an edit of the activations or GPTQ fields does not change the AWQ node's either.
+TEST(Canonical, AGptqEditChangesTheQuantStageNotTheSmoothSpec) {
+  QuantRecipe a = staged(), b = staged();
+  b.block_size = 32;
+  b.dampening_frac = 0.1;
+  b.groups[0].weights.actorder = ActOrder::kNone;
+  b.groups[0].weights.observer = ObserverKind::kMemorylessMse;
+  EXPECT_EQ(SmoothSpec::of(a)->to_json(), SmoothSpec::of(b)->to_json());
+  EXPECT_NE(a.quantization_stage().to_json(), b.quantization_stage().to_json());
+  b = staged();
+  b.groups[0].weights.symmetric = false;  // AWQ's search depends on it
+  EXPECT_NE(SmoothSpec::of(a)->to_json(), SmoothSpec::of(b)->to_json());
+  EXPECT_FALSE(a.quantization_stage().to_json().contains("stages"));
+}
+
+TEST(Canonical, StagesAreAbsentWithoutSmoothingAndStrictWithIt) {
+  EXPECT_FALSE(gptq_static().to_json().contains("stages"));
+  json j = staged().to_json();
+  j["stages"][1]["n_grids"] = 3;
+  EXPECT_EQ(QuantRecipe::from_json(j).status().message(), "quant recipe: stages[1].n_grids: unknown field");
+  j = staged().to_json();
+  j["stages"][0]["mappings"][0].erase("balance_layers");
+  EXPECT_EQ(QuantRecipe::from_json(j).status().message(),
+            "quant recipe: stages[0].mappings[0].balance_layers: missing");
+  j = staged().to_json();
+  j["stages"][1]["duo_scaling"] = "yes";
+  EXPECT_EQ(QuantRecipe::from_json(j).status().message(),
+            "quant recipe: stages[1].duo_scaling: expected true, false or \"both\"");
+  j["stages"] = json::array();
+  EXPECT_EQ(QuantRecipe::from_json(j).status().message(),
+            "quant recipe: stages: expected a non-empty list (absent when there are none)");
+}
+
 TEST(RoundTrip, SpinQuantParams) {
   SpinQuantParams p;
   expect_round_trip(p);
@@ -93,6 +161,8 @@ TEST(RoundTrip, EvalSpecs) {
   expect_round_trip(g);
   g.batching = "continuous";
   expect_round_trip(g);
+  g.data_parallel = 4;
+  expect_round_trip(g);
   ScoreSpec sc;
   sc.strip_thinking = false;
   sc.fidelity = false;
@@ -126,6 +196,21 @@ TEST(Canonical, StaticBatchingLeavesTheGenerateSpecAsBefore) {
   g.batching = "continuous";
   EXPECT_EQ(g.to_json()["batching"], "continuous");
   EXPECT_NE(GenerateSpec().to_json(), g.to_json());
+}
+
+TEST(Canonical, OneProcessLeavesTheGenerateSpecAsBeforeAndNWorkersChangeTheKey) {
+  // data_parallel appears only when > 1 (older keys stay); N is hashed because each worker's
+  // batches, and so the low bits of the logits, depend on N (eval_spec.h).
+  GenerateSpec g;
+  EXPECT_FALSE(g.to_json().contains("data_parallel"));
+  g.data_parallel = 2;
+  EXPECT_EQ(g.to_json()["data_parallel"], 2);
+  EXPECT_NE(GenerateSpec().to_json(), g.to_json());
+  Issues issues;
+  g.data_parallel = 0;
+  g.validate(issues);
+  ASSERT_EQ(issues.error_count(), 1);
+  EXPECT_EQ(issues.to_status("generate spec").message(), "generate spec: data_parallel: 'data_parallel' must be in [1, 1024], got 0");
 }
 
 TEST(Canonical, UnknownFieldsAndWrongTypesNameTheField) {

@@ -66,14 +66,16 @@ TEST(ValidateQuantRecipe, EachRuleAtItsField) {
       {"W4A8", [](QuantRecipe& r) { r.groups[0].weights.num_bits = 4; },
        "config_groups.group_0.weights.num_bits: vLLM cannot load int8 activations with 4-bit weights; W8A8 "
        "needs 'num_bits: 8' for weights"},
-      {"asym weight-only",
+      {"asym weight-only (zero points) is fine",
        [](QuantRecipe& r) {
          r.groups[0].input_activations.reset();
          r.groups[0].weights.symmetric = false;
          r.calibration.reset();
        },
-       "config_groups.group_0.weights.symmetric: asymmetric weight-only quantization is not supported yet (the "
-       "runtime reads no zero points); use 'symmetric: true'"},
+       "ok"},
+      {"asym W8A8 weights", [](QuantRecipe& r) { r.groups[0].weights.symmetric = false; },
+       "config_groups.group_0.weights.symmetric: vLLM cannot load W8A8 int8 with asymmetric weights; use "
+       "'symmetric: true'"},
       {"no calibration", [](QuantRecipe& r) { r.calibration.reset(); },
        "calibration: static input activations need calibration data: add a 'calibration' section with a "
        "'source'"},
@@ -101,6 +103,114 @@ TEST(ValidateQuantRecipe, EachRuleAtItsField) {
     // Regex messages end with the library's own wording: compare their stable prefix.
     EXPECT_EQ(got.substr(0, std::string(c.error).size()), c.error) << c.name;
   }
+}
+
+// The smoothing stages' rules (spec/smoothing.h), each at its field.
+TEST(ValidateQuantRecipe, SmoothingStageRulesAtTheirFields) {
+  auto sq = [](QuantRecipe& r) -> SmoothQuantStage& {
+    r.stages = {SmoothQuantStage{}};
+    return std::get<SmoothQuantStage>(r.stages[0]);
+  };
+  auto awq = [](QuantRecipe& r) -> AwqStage& {
+    r.stages = {AwqStage{}};
+    r.groups = {preset_group(*find_scheme("W4A16_ASYM"), {"Linear"})};
+    return std::get<AwqStage>(r.stages[0]);
+  };
+  const std::vector<Case> cases = {
+      {"smoothquant defaults", [&](QuantRecipe& r) { sq(r); }, "ok"},
+      {"awq defaults", [&](QuantRecipe& r) { awq(r); }, "ok"},
+      {"strength", [&](QuantRecipe& r) { sq(r).smoothing_strength = 1.5; },
+       "stages[0].smoothing_strength: 'smoothing_strength' must be in [0, 1], got 1.5"},
+      {"unknown module name", [&](QuantRecipe& r) { sq(r).mappings[1].balance_layers[0] = "re:.*fc1"; },
+       "stages[0].mappings[1].balance_layers[0]: 're:.*fc1' matches no module of a Qwen3/Qwen2/Llama decoder layer"},
+      {"exact name not in a layer", [&](QuantRecipe& r) { sq(r).mappings[0].smooth_layer = "model.layers.0.ln_1"; },
+       "stages[0].mappings[0].smooth_layer: 'model.layers.0.ln_1' matches no module"},
+      {"class name", [&](QuantRecipe& r) { sq(r).mappings[0].balance_layers = {"Linear"}; },
+       "stages[0].mappings[0].balance_layers[0]: 'Linear' is a class name; a mapping names modules"},
+      {"outside the layers", [&](QuantRecipe& r) { sq(r).mappings[0].smooth_layer = "re:.*norm$"; },
+       "stages[0].mappings[0].smooth_layer: 're:.*norm$' matches 'model.norm', which is not a leaf module of a "
+       "decoder layer"},
+      {"two smooth modules", [&](QuantRecipe& r) { sq(r).mappings[0].smooth_layer = "re:.*layernorm$"; },
+       "stages[0].mappings[0].smooth_layer: 're:.*layernorm$' matches input_layernorm, post_attention_layernorm; "
+       "a mapping smooths one module per decoder layer"},
+      {"shapes do not match", [&](QuantRecipe& r) { sq(r).mappings[1].balance_layers = {"re:.*down_proj"}; },
+       "stages[0].mappings[1].balance_layers[0]: mlp.down_proj does not read post_attention_layernorm's output "
+       "(its readers: mlp.gate_proj, mlp.up_proj): the shapes do not match"},
+      {"a reader left out", [&](QuantRecipe& r) { sq(r).mappings[0].balance_layers.pop_back(); },
+       "stages[0].mappings[0].balance_layers: input_layernorm's output is also read by self_attn.v_proj, which "
+       "this mapping does not balance: smoothing would change the model's output"},
+      {"not smoothable", [&](QuantRecipe& r) { sq(r).mappings[0] = {"re:.*gate_proj", {"re:.*down_proj"}}; },
+       "stages[0].mappings[0].smooth_layer: 'mlp.gate_proj' cannot be smoothed"},
+      {"smoothed twice", [&](QuantRecipe& r) { sq(r).mappings[1] = sq(r).mappings[0]; },
+       "stages[0].mappings[1].smooth_layer: input_layernorm is smoothed by two mappings"},
+      {"balance layer twice", [&](QuantRecipe& r) { sq(r).mappings[1].balance_layers.push_back("re:.*up_proj$"); },
+       "stages[0].mappings[1].balance_layers[2]: 're:.*up_proj$' matches mlp.up_proj, which an earlier balance "
+       "layer of this mapping already matches"},
+      {"bad ignore regex", [&](QuantRecipe& r) { sq(r).ignore = {"re:(("}; },
+       "stages[0].ignore[0]: invalid regular expression"},
+      {"awq with activations",
+       [&](QuantRecipe& r) {
+         awq(r);
+         r.groups = w8a8_static().groups;
+       },
+       "config_groups.group_0.input_activations: AWQModifier (stage 0) searches its scales for weight-only "
+       "quantization; config group 'group_0' also quantizes input activations"},
+      {"awq duo per tensor",
+       [&](QuantRecipe& r) {
+         awq(r);
+         r.groups[0].weights.strategy = Strategy::kTensor;
+         r.groups[0].weights.group_size = 0;
+       },
+       "stages[0].duo_scaling: duo_scaling is only supported with per-channel quantization strategies"},
+      {"awq grid", [&](QuantRecipe& r) { awq(r).n_grid = 2; },
+       "stages[0].n_grid: 'n_grid' must be in [3, 1000] with duo_scaling true, got 2"},
+      {"stages need calibration",
+       [&](QuantRecipe& r) {
+         awq(r);
+         r.calibration.reset();
+       },
+       "calibration: AWQModifier needs calibration data"},
+  };
+  for (const auto& c : cases) {
+    QuantRecipe r = w8a8_static();
+    c.edit(r);
+    const std::string got = first_error(r);
+    EXPECT_EQ(got.substr(0, std::string(c.error).size()), c.error) << c.name << "\n  got: " << got;
+  }
+}
+
+TEST(SmoothingStages, AwqGridIsLlmCompressors) {
+  AwqStage a;
+  auto g = awq_grid(a);
+  ASSERT_EQ(g.size(), 20u);
+  EXPECT_EQ(g[0], std::make_pair(0.0, false));
+  EXPECT_EQ(g[1], std::make_pair(0.0, true));
+  EXPECT_EQ(g[19], std::make_pair(1.0, true));
+  EXPECT_EQ(g[2].first, 1.0 / 18);
+  a.duo_scaling = DuoScaling::kBoth;
+  a.n_grid = 10;
+  g = awq_grid(a);
+  ASSERT_EQ(g.size(), 10u);
+  EXPECT_EQ(g[2], std::make_pair(0.25, false));
+  EXPECT_EQ(g[3], std::make_pair(0.25, true));
+  a.duo_scaling = DuoScaling::kFalse;
+  g = awq_grid(a);
+  ASSERT_EQ(g.size(), 10u);
+  EXPECT_EQ(g[9], std::make_pair(1.0, false));
+}
+
+TEST(SmoothingStages, PatternRolesProbeEveryLayerIndex) {
+  auto r = pattern_roles("re:.*layers\\.(3|17)\\.mlp\\.up_proj$");
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->roles, std::vector<LayerRole>{LayerRole::kUpProj});
+  r = pattern_roles("model.layers.5.input_layernorm");
+  EXPECT_EQ(r->roles, std::vector<LayerRole>{LayerRole::kInputLayernorm});
+  r = pattern_roles("re:.*proj");
+  EXPECT_EQ(r->roles.size(), 7u);
+  EXPECT_TRUE(r->outside.empty());
+  r = pattern_roles("re:.*");
+  EXPECT_FALSE(r->outside.empty());
+  EXPECT_FALSE(pattern_roles("re:((").is_ok());
 }
 
 TEST(ValidateSpinQuant, RulesAtTheirFields) {

@@ -13,6 +13,8 @@ void register_all(runner::StepRegistry& registry) {
 #ifdef QBUILD_WITH_TORCH
   registry.add({"check", 1, false, "validate a source model once: config, tensors, NaN/Inf, tokenizer", run_check});
   registry.add({"trans", 2, true, "SpinQuant rotations fused in float64 + equivalence check", run_trans});
+  registry.add({"smooth", 1, true, "SmoothQuant / AWQ scales folded into an fp checkpoint + equivalence check",
+                run_smooth});
   registry.add({"quant", 2, true, "RTN / GPTQ quantization into a compressed-tensors checkpoint", run_quant});
   registry.add({"generate", 1, true, "run a model over an eval set: raw outputs, logits for fidelity", run_generate});
   registry.set_tools({tool_generate, tool_logits, tool_random_model});

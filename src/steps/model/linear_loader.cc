@@ -48,11 +48,16 @@ Result<std::vector<int64_t>> scale_shape(const qmath::QuantArgs& w, const Linear
   return invalid_argument(name + ": weights cannot use strategy 'token'");
 }
 
-Status check_weight_args(const qmath::QuantArgs& w, const std::string& group,
-                         const std::string& module) {
-  if (!w.symmetric)
-    return invalid_argument(module + ": config group '" + group +
-                            "': asymmetric weights are not supported");
+// Zero points are read for pack-quantized weights only (vLLM's WNA16 kernels take them; its W8A8
+// int8 kernels take symmetric weights).
+Status check_weight_args(const qmath::QuantArgs& w, const QuantGroup& g, const std::string& module) {
+  if (!w.symmetric && g.format != "pack-quantized")
+    return invalid_argument(module + ": config group '" + g.name + "': asymmetric weights are supported "
+                            "pack-quantized (weight-only) only, not " + g.format);
+  if (!w.symmetric && w.strategy != qmath::Strategy::kChannel && w.strategy != qmath::Strategy::kGroup)
+    return invalid_argument(module + ": config group '" + g.name +
+                            "': asymmetric weights need a channel or group strategy (their zero points are "
+                            "packed per row)");
   return Status::ok();
 }
 
@@ -68,17 +73,21 @@ Result<at::Tensor> load_scale(const LinearLoadContext& ctx, const std::string& n
   return s;
 }
 
-Status reject_zero_point(const LinearLoadContext& ctx, const std::string& module) {
-  for (const char* zp : {".weight_zero_point", ".input_zero_point"})
-    if (ctx.ckpt->has(module + zp))
-      return invalid_argument(module + zp + ": zero points (asymmetric) are not supported");
+// A symmetric group has no zero points; one written anyway (or an input zero point) is a
+// checkpoint qbuild cannot have made, and would be ignored by vLLM: refused.
+Status reject_zero_point(const LinearLoadContext& ctx, const std::string& module, const qmath::QuantArgs& w) {
+  if (w.symmetric && ctx.ckpt->has(module + ".weight_zero_point"))
+    return invalid_argument(module + ".weight_zero_point: zero points of symmetric weights are not supported");
+  if (ctx.ckpt->has(module + ".input_zero_point"))
+    return invalid_argument(module + ".input_zero_point: zero points (asymmetric activations) are not supported");
   return Status::ok();
 }
 
-// compressed-tensors' dequantization q * scale (in the scale's dtype), cast to the compute dtype.
-at::Tensor dequantize_weight(const at::Tensor& q, const at::Tensor& scale,
+// compressed-tensors' dequantization (q - zp) * scale (in the scale's dtype), cast to the compute
+// dtype.
+at::Tensor dequantize_weight(const at::Tensor& q, const at::Tensor& scale, const at::Tensor& zero_point,
                              const qmath::QuantArgs& w, at::ScalarType dtype) {
-  return qmath::dequantize(q, scale, at::Tensor(), w).to(dtype);
+  return qmath::dequantize(q, scale, zero_point, w).to(dtype);
 }
 
 // On a GPU with the quantized kernels (quant_ops.h), an 8- or 4-bit weight-only layer (per
@@ -118,7 +127,7 @@ Result<std::shared_ptr<const Linear>> load_int_quantized(const LinearLoadContext
   if (!g.input_activations) {  // int8 weight-only stored unpacked: dequantize
     if (auto wo = weight_only_layer(ctx, q, scale, w, bias)) return wo;
     return std::shared_ptr<const Linear>(std::make_shared<DenseLinear>(
-        dequantize_weight(q, scale, w, ctx.dtype), std::move(bias), "int8 weight-only"));
+        dequantize_weight(q, scale, at::Tensor(), w, ctx.dtype), std::move(bias), "int8 weight-only"));
   }
   const qmath::QuantArgs& a = *g.input_activations;
   const bool per_token_dynamic = a.strategy == qmath::Strategy::kToken && a.dynamic;
@@ -160,11 +169,24 @@ Result<std::shared_ptr<const Linear>> load_pack_quantized(const LinearLoadContex
   QB_ASSIGN_OR_RETURN(auto sshape, scale_shape(w, s, s.module + ".weight_scale"));
   QB_ASSIGN_OR_RETURN(at::Tensor scale, load_scale(ctx, s.module + ".weight_scale", sshape));
   QB_ASSIGN_OR_RETURN_CTX(at::Tensor q, qmath::unpack_int32(packed, w.num_bits, s.in), pname);
-  if (auto wo = weight_only_layer(ctx, q, scale, w, bias)) return wo;
+  at::Tensor zero_point;
+  if (!w.symmetric) {
+    // Packed along the output rows: int32 [ceil(out·bits/32), groups] (compressed_tensors.h).
+    const std::string zname = s.module + ".weight_zero_point";
+    QB_ASSIGN_OR_RETURN(at::Tensor zp, load_raw(ctx, zname));
+    QB_TRY(expect_dtype(zp, zname, at::kInt));
+    QB_TRY(expect_shape(zp, zname, {(s.out * w.num_bits + 31) / 32, sshape.size() == 2 ? sshape[1] : 1}));
+    QB_ASSIGN_OR_RETURN_CTX(zero_point, qmath::unpack_int32_rows(zp.cpu(), w.num_bits, s.out), zname);
+    zero_point = zero_point.to(ctx.device);
+  }
+  // Asymmetric layers (zero points) take the dequantized route: the kernels read symmetric codes.
+  if (w.symmetric)
+    if (auto wo = weight_only_layer(ctx, q, scale, w, bias)) return wo;
   const std::string label = "pack-quantized int" + std::to_string(w.num_bits) + " " +
-                            qmath::strategy_name(w.strategy) + ", dequantized";
+                            qmath::strategy_name(w.strategy) + (w.symmetric ? "" : " with zero points") +
+                            ", dequantized";
   return std::shared_ptr<const Linear>(std::make_shared<DenseLinear>(
-      dequantize_weight(q, scale, w, ctx.dtype), std::move(bias), label));
+      dequantize_weight(q, scale, zero_point, w, ctx.dtype), std::move(bias), label));
 }
 
 Result<std::shared_ptr<const Linear>> load_untransformed(const LinearLoadContext& ctx,
@@ -184,8 +206,8 @@ Result<std::shared_ptr<const Linear>> load_untransformed(const LinearLoadContext
   if (!g->weights)
     return invalid_argument(s.module + ": config group '" + g->name +
                             "' quantizes only activations, which is not supported");
-  QB_TRY(check_weight_args(*g->weights, g->name, s.module));
-  QB_TRY(reject_zero_point(ctx, s.module));
+  QB_TRY(check_weight_args(*g->weights, *g, s.module));
+  QB_TRY(reject_zero_point(ctx, s.module, *g->weights));
   if (g->format == "int-quantized") return load_int_quantized(ctx, s, *g, std::move(bias));
   if (g->format == "pack-quantized") return load_pack_quantized(ctx, s, *g, std::move(bias));
   return invalid_argument(s.module + ": config group '" + g->name + "': format '" + g->format +

@@ -4,12 +4,15 @@
 //                   "<m>.input_scale" [1] (static activations only) -> Int8Linear (W8A8); without
 //                   input activations: dequantized to a DenseLinear (weight-only int8)
 //   pack-quantized  "<m>.weight_packed" int32 [out, ceil(in·bits/32)], "<m>.weight_shape" [2],
-//                   "<m>.weight_scale" [out, 1] | [out, in/group] | [1] -> dequantized
-//                   (q·scale in the scale's dtype, compressed-tensors' arithmetic) to a
-//                   DenseLinear — on a GPU with the quantized kernels, 8- and 4-bit weight-only
-//                   layers instead keep their codes (WeightOnlyLinear, the same W_eff)
+//                   "<m>.weight_scale" [out, 1] | [out, in/group] | [1], asymmetric also
+//                   "<m>.weight_zero_point" int32 [ceil(out·bits/32), 1 | in/group] (packed along
+//                   the rows) -> dequantized ((q - zp)·scale in the scale's dtype,
+//                   compressed-tensors' arithmetic) to a DenseLinear — on a GPU with the
+//                   quantized kernels, symmetric 8- and 4-bit weight-only layers instead keep
+//                   their codes (WeightOnlyLinear, the same W_eff)
 // then wrapped in its online input transform, if any. Only what vLLM can serve is accepted:
-// symmetric int weights (per-tensor or per-channel for W8A8; also per-group for weight-only);
+// symmetric int weights (per-tensor or per-channel for W8A8; also per-group for weight-only,
+// where asymmetric weights with zero points are read too);
 // W8A8 activations static per-tensor or dynamic per-token.
 #pragma once
 

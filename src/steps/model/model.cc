@@ -150,20 +150,36 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerInputs& in, KvC
 at::Tensor DecoderLayer::forward_eager(const at::Tensor& x, const LayerInputs& in, KvCache* cache,
                                        const ForwardHooks* hooks) const {
   const ModelConfig& c = *config_;
-  const int64_t b = x.size(0), t = x.size(1), d = c.head_dim;
+  // ---- attention ----
+  const at::Tensor xn = rms_norm_reference(x, w_.input_layernorm, c.rms_norm_eps);  // [B, T, C]
+  trace(hooks, "input_layernorm", xn);
+  const at::Tensor attn_out = eager_attention(w_, xn, in, cache, hooks);           // [B, T, C]
+  const at::Tensor r = x + attn_out;                                               // [B, T, C]
+  trace(hooks, "residual_attn", r);
+
+  // ---- MLP ----
+  const at::Tensor rn = rms_norm_reference(r, w_.post_attention_layernorm, c.rms_norm_eps);  // [B, T, C]
+  trace(hooks, "post_attention_layernorm", rn);
+  const at::Tensor mlp_out = eager_mlp(w_, rn, hooks);                             // [B, T, C]
+  const at::Tensor out = r + mlp_out;                                              // [B, T, C]
+  trace(hooks, "output", out);
+  return out;
+}
+
+// Qwen3Attention.forward with attn_implementation="eager", from the normed hidden states.
+at::Tensor DecoderLayer::eager_attention(const LayerWeights& w, const at::Tensor& xn, const LayerInputs& in,
+                                         KvCache* cache, const ForwardHooks* hooks) const {
+  const ModelConfig& c = *config_;
+  const int64_t b = xn.size(0), t = xn.size(1), d = c.head_dim;
   const int64_t groups = c.num_heads / c.num_kv_heads;
   const double eps = c.rms_norm_eps;
-
-  // ---- attention ----
-  const at::Tensor xn = rms_norm_reference(x, w_.input_layernorm, eps);            // [B, T, C]
-  trace(hooks, "input_layernorm", xn);
-  at::Tensor q = linear(*w_.q_proj, "self_attn.q_proj", xn, hooks).view({b, t, -1, d});  // [B, T, H, D]
-  if (c.qk_norm) q = rms_norm_reference(q, w_.q_norm, eps);
+  at::Tensor q = linear(*w.q_proj, "self_attn.q_proj", xn, hooks).view({b, t, -1, d});  // [B, T, H, D]
+  if (c.qk_norm) q = rms_norm_reference(q, w.q_norm, eps);
   q = q.transpose(1, 2);                                                           // [B, H, T, D]
-  at::Tensor k = linear(*w_.k_proj, "self_attn.k_proj", xn, hooks).view({b, t, -1, d});  // [B, T, KVH, D]
-  if (c.qk_norm) k = rms_norm_reference(k, w_.k_norm, eps);
+  at::Tensor k = linear(*w.k_proj, "self_attn.k_proj", xn, hooks).view({b, t, -1, d});  // [B, T, KVH, D]
+  if (c.qk_norm) k = rms_norm_reference(k, w.k_norm, eps);
   k = k.transpose(1, 2);                                                           // [B, KVH, T, D]
-  at::Tensor v = linear(*w_.v_proj, "self_attn.v_proj", xn, hooks).view({b, t, -1, d}).transpose(1, 2);
+  at::Tensor v = linear(*w.v_proj, "self_attn.v_proj", xn, hooks).view({b, t, -1, d}).transpose(1, 2);
   // apply_rotary_pos_emb with cos/sin [B, T, D] unsqueezed at dim 1. The tables carry
   // sin_signed = [-sin, sin] by halves; negating its first half back is exact.
   const int64_t half = d / 2;
@@ -187,28 +203,25 @@ at::Tensor DecoderLayer::forward_eager(const at::Tensor& x, const LayerInputs& i
   };
   const at::Tensor kr = repeat_kv(k), vr = repeat_kv(v);                           // [B, H, S, D]
   const double scaling = std::pow(static_cast<double>(d), -0.5);                   // head_dim**-0.5
-  at::Tensor w = at::matmul(q, kr.transpose(2, 3)) * scaling;                      // [B, H, T, S]
-  w = w + in.mask;
-  w = at::softmax(w, -1, at::kFloat).to(q.scalar_type());
-  at::Tensor y = at::matmul(w, vr).transpose(1, 2).contiguous();                   // [B, T, H, D]
+  at::Tensor a = at::matmul(q, kr.transpose(2, 3)) * scaling;                      // [B, H, T, S]
+  a = a + in.mask;
+  a = at::softmax(a, -1, at::kFloat).to(q.scalar_type());
+  at::Tensor y = at::matmul(a, vr).transpose(1, 2).contiguous();                   // [B, T, H, D]
   y = y.reshape({b, t, -1}).contiguous();                                          // [B, T, H*D]
   trace(hooks, "self_attn.attn", y);
-  const at::Tensor attn_out = linear(*w_.o_proj, "self_attn.o_proj", y, hooks);    // [B, T, C]
+  const at::Tensor attn_out = linear(*w.o_proj, "self_attn.o_proj", y, hooks);    // [B, T, C]
   trace(hooks, "self_attn.o_proj", attn_out);
-  const at::Tensor r = x + attn_out;                                               // [B, T, C]
-  trace(hooks, "residual_attn", r);
+  return attn_out;
+}
 
-  // ---- MLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)) ----
-  const at::Tensor rn = rms_norm_reference(r, w_.post_attention_layernorm, eps);   // [B, T, C]
-  trace(hooks, "post_attention_layernorm", rn);
-  const at::Tensor gate = linear(*w_.gate_proj, "mlp.gate_proj", rn, hooks);      // [B, T, F]
-  const at::Tensor act = at::silu(gate) * linear(*w_.up_proj, "mlp.up_proj", rn, hooks);
+// Qwen3MLP.forward: down_proj(act_fn(gate_proj(x)) * up_proj(x)).
+at::Tensor DecoderLayer::eager_mlp(const LayerWeights& w, const at::Tensor& rn, const ForwardHooks* hooks) const {
+  const at::Tensor gate = linear(*w.gate_proj, "mlp.gate_proj", rn, hooks);      // [B, T, F]
+  const at::Tensor act = at::silu(gate) * linear(*w.up_proj, "mlp.up_proj", rn, hooks);
   trace(hooks, "mlp.act", act);
-  const at::Tensor mlp_out = linear(*w_.down_proj, "mlp.down_proj", act, hooks);   // [B, T, C]
+  const at::Tensor mlp_out = linear(*w.down_proj, "mlp.down_proj", act, hooks);   // [B, T, C]
   trace(hooks, "mlp.down_proj", mlp_out);
-  const at::Tensor out = r + mlp_out;                                              // [B, T, C]
-  trace(hooks, "output", out);
-  return out;
+  return mlp_out;
 }
 
 // The same computation as forward() for one token per row: six or seven kernels besides the
@@ -436,6 +449,26 @@ Status check_linear(const std::shared_ptr<const Linear>& f, const std::string& n
   return Status::ok();
 }
 
+// Every tensor and projection of layer i against the config.
+Status check_layer(const ModelConfig& c, const LayerWeights& w, int64_t i, at::ScalarType dtype, at::Device dev) {
+  const int64_t q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
+  auto name = [&](Role r) { return module_name(r, i); };
+  QB_TRY(check_tensor(w.input_layernorm, name(Role::kAttnNorm), {c.hidden_size}, dtype, dev));
+  QB_TRY(check_tensor(w.post_attention_layernorm, name(Role::kFfnNorm), {c.hidden_size}, dtype, dev));
+  if (c.qk_norm) {
+    QB_TRY(check_tensor(w.q_norm, name(Role::kAttnQNorm), {c.head_dim}, dtype, dev));
+    QB_TRY(check_tensor(w.k_norm, name(Role::kAttnKNorm), {c.head_dim}, dtype, dev));
+  }
+  QB_TRY(check_linear(w.q_proj, name(Role::kAttnQ), c.hidden_size, q_out));
+  QB_TRY(check_linear(w.k_proj, name(Role::kAttnK), c.hidden_size, kv_out));
+  QB_TRY(check_linear(w.v_proj, name(Role::kAttnV), c.hidden_size, kv_out));
+  QB_TRY(check_linear(w.o_proj, name(Role::kAttnOut), q_out, c.hidden_size));
+  QB_TRY(check_linear(w.gate_proj, name(Role::kFfnGate), c.hidden_size, c.intermediate_size));
+  QB_TRY(check_linear(w.up_proj, name(Role::kFfnUp), c.hidden_size, c.intermediate_size));
+  QB_TRY(check_linear(w.down_proj, name(Role::kFfnDown), c.intermediate_size, c.hidden_size));
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<Model> Model::create(ModelConfig config, ModelWeights weights, const LoadOptions& opts) {
@@ -456,25 +489,7 @@ Result<Model> Model::create(ModelConfig config, ModelWeights weights, const Load
   if (static_cast<int64_t>(weights.layers.size()) != c.num_layers)
     return invalid_argument("expected " + std::to_string(c.num_layers) + " layers, got " +
                             std::to_string(weights.layers.size()));
-  const int64_t q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
-  for (int64_t i = 0; i < c.num_layers; ++i) {
-    const LayerWeights& w = weights.layers[i];
-    auto name = [&](Role r) { return module_name(r, i); };
-    QB_TRY(check_tensor(w.input_layernorm, name(Role::kAttnNorm), {c.hidden_size}, dtype, dev));
-    QB_TRY(check_tensor(w.post_attention_layernorm, name(Role::kFfnNorm), {c.hidden_size}, dtype,
-                        dev));
-    if (c.qk_norm) {
-      QB_TRY(check_tensor(w.q_norm, name(Role::kAttnQNorm), {c.head_dim}, dtype, dev));
-      QB_TRY(check_tensor(w.k_norm, name(Role::kAttnKNorm), {c.head_dim}, dtype, dev));
-    }
-    QB_TRY(check_linear(w.q_proj, name(Role::kAttnQ), c.hidden_size, q_out));
-    QB_TRY(check_linear(w.k_proj, name(Role::kAttnK), c.hidden_size, kv_out));
-    QB_TRY(check_linear(w.v_proj, name(Role::kAttnV), c.hidden_size, kv_out));
-    QB_TRY(check_linear(w.o_proj, name(Role::kAttnOut), q_out, c.hidden_size));
-    QB_TRY(check_linear(w.gate_proj, name(Role::kFfnGate), c.hidden_size, c.intermediate_size));
-    QB_TRY(check_linear(w.up_proj, name(Role::kFfnUp), c.hidden_size, c.intermediate_size));
-    QB_TRY(check_linear(w.down_proj, name(Role::kFfnDown), c.intermediate_size, c.hidden_size));
-  }
+  for (int64_t i = 0; i < c.num_layers; ++i) QB_TRY(check_layer(c, weights.layers[i], i, dtype, dev));
 
   Model m;
   m.config_ = std::make_shared<const ModelConfig>(std::move(config));
@@ -634,6 +649,15 @@ std::shared_ptr<const Linear>* Model::linear_slot(std::string_view module) {
 std::shared_ptr<const Linear> Model::linear(std::string_view module) const {
   auto* slot = const_cast<Model*>(this)->linear_slot(module);
   return slot ? *slot : nullptr;
+}
+
+Status Model::set_layer_weights(int64_t i, LayerWeights w) {
+  if (i < 0 || i >= num_layers()) return invalid_argument("set_layer_weights: no layer " + std::to_string(i));
+  DecoderLayer& layer = layers_[i];
+  QB_TRY(check_layer(*config_, w, i, dtype_, layer.w_.input_layernorm.device()));
+  layer.w_ = std::move(w);
+  layer.fuse();
+  return Status::ok();
 }
 
 Status Model::set_linear(std::string_view module, std::shared_ptr<const Linear> replacement) {

@@ -102,6 +102,16 @@ class DecoderLayer {
   const LayerWeights& weights() const { return w_; }
   int64_t index() const { return index_; }
 
+  // The two halves of the eager path (LayerPath::kEager) with explicit weights `w` (this layer's
+  // shapes; its config, attention and names): the smoothing stages run a layer's attention or
+  // MLP alone with candidate weights, op for op as transformers' Qwen3Attention / Qwen3MLP
+  // modules called on their own. forward_eager() is exactly: xn = input_layernorm(x);
+  // r = x + eager_attention(w_, xn); out = r + eager_mlp(w_, post_attention_layernorm(r)).
+  at::Tensor eager_attention(const LayerWeights& w, const at::Tensor& xn, const LayerInputs& in,
+                             KvCache* cache, const ForwardHooks* hooks) const;  // [B,T,C] -> [B,T,C]
+  at::Tensor eager_mlp(const LayerWeights& w, const at::Tensor& rn,
+                       const ForwardHooks* hooks) const;  // [B,T,C] -> [B,T,C]
+
  private:
   friend class Model;
   at::Tensor linear(const Linear& f, std::string_view role, const at::Tensor& x,
@@ -193,6 +203,9 @@ class Model {
   std::shared_ptr<const Linear> linear(std::string_view module) const;  // nullptr if unknown
   // Replaces a projection; its in/out features must match. Errors name the module.
   Status set_linear(std::string_view module, std::shared_ptr<const Linear> replacement);
+  // Replaces all of layer i's weights at once (the smoothing stages: norms and projections
+  // rescaled together); shapes, dtypes and the layer's device are checked as in create().
+  Status set_layer_weights(int64_t i, LayerWeights w);
   const at::Tensor& embed_tokens() const { return embed_tokens_; }
   const at::Tensor& norm_weight() const { return norm_; }
 

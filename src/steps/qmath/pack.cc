@@ -73,4 +73,17 @@ Result<at::Tensor> unpack_int32(const at::Tensor& packed, int num_bits, std::int
   return (u - (std::int64_t{1} << (num_bits - 1))).to(at::kChar);
 }
 
+Result<at::Tensor> pack_int_to_int32_rows(const at::Tensor& q, int num_bits) {
+  const at::Tensor m = q.dim() == 1 ? q.unsqueeze(1) : q;
+  if (m.dim() != 2) return invalid_argument("pack: expected a 1-D or 2-D tensor");
+  QB_ASSIGN_OR_RETURN(at::Tensor packed, pack_int_to_int32(m.t().contiguous(), num_bits));
+  return packed.t().contiguous();
+}
+
+Result<at::Tensor> unpack_int32_rows(const at::Tensor& packed, int num_bits, std::int64_t rows) {
+  if (packed.dim() != 2) return invalid_argument("unpack: expected a 2-D int32 tensor");
+  QB_ASSIGN_OR_RETURN(at::Tensor q, unpack_int32(packed.t().contiguous(), num_bits, rows));
+  return q.t().contiguous();
+}
+
 }  // namespace qb::qmath

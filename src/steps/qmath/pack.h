@@ -20,6 +20,12 @@ namespace qb::qmath {
 // Errors (invalid_argument): wrong dtype/rank, bits out of range, a code out of range.
 Result<at::Tensor> pack_int_to_int32(const at::Tensor& q, int num_bits);
 
+// The same packing along dim 0 (compressed-tensors' pack_to_int32(x, bits, packed_dim=0), used
+// for asymmetric zero points): q int8 [rows, cols] (or [rows]) -> int32 [ceil(rows·bits/32), cols].
+Result<at::Tensor> pack_int_to_int32_rows(const at::Tensor& q, int num_bits);
+// Its inverse: int32 [words, cols] -> int8 [rows, cols]. Errors as unpack_int32.
+Result<at::Tensor> unpack_int32_rows(const at::Tensor& packed, int num_bits, std::int64_t rows);
+
 // The inverse: packed int32 [rows, words] -> int8 [rows, cols]. Errors: wrong dtype/rank, bits
 // out of range, `words` != ceil(cols·bits / 32).
 Result<at::Tensor> unpack_int32(const at::Tensor& packed, int num_bits, std::int64_t cols);

@@ -251,4 +251,45 @@ Result<std::vector<Sample>> load_calibration(const CalibrationSettings& s,
   return calibration_from_text(s, text, source.string(), tokenizer);
 }
 
+Result<std::vector<Sample>> prepare_samples(const std::string& who, std::vector<Sample> samples,
+                                            const std::optional<CalibrationSettings>& settings,
+                                            const std::filesystem::path& source,
+                                            const std::filesystem::path& tokenizer_dir,
+                                            std::int64_t vocab_size) {
+  if (samples.empty()) {
+    if (!settings) return invalid_argument(who + ": the recipe needs calibration settings");
+    QB_ASSIGN_OR_RETURN_CTX(auto tokenizer, tok::Tokenizer::load(tokenizer_dir), who);
+    QB_ASSIGN_OR_RETURN_CTX(samples, load_calibration(*settings, source, tokenizer), who);
+  }
+  for (const auto& s : samples)
+    for (auto id : s)
+      if (id < 0 || id >= vocab_size)
+        return invalid_argument(who + ": calibration token id " + std::to_string(id) +
+                                " is outside the vocabulary (" + std::to_string(vocab_size) + ")");
+  if (samples.empty()) return invalid_argument(who + ": no calibration samples");
+  // The order llm-compressor's oneshot feeds them in (length_aware_order).
+  std::vector<std::int64_t> lengths;
+  for (const auto& s : samples) lengths.push_back(static_cast<std::int64_t>(s.size()));
+  std::vector<Sample> ordered;
+  ordered.reserve(samples.size());
+  for (const auto i : length_aware_order(lengths)) ordered.push_back(std::move(samples[static_cast<std::size_t>(i)]));
+  return ordered;
+}
+
+std::vector<at::Tensor> batch_samples(const std::vector<Sample>& samples, std::int64_t batch_size) {
+  std::vector<at::Tensor> ids;
+  for (std::size_t i = 0; i < samples.size();) {
+    std::size_t j = i + 1;
+    while (j < samples.size() && j - i < static_cast<std::size_t>(batch_size) && samples[j].size() == samples[i].size())
+      ++j;
+    auto t = at::empty({static_cast<std::int64_t>(j - i), static_cast<std::int64_t>(samples[i].size())}, at::kLong);
+    auto* p = t.data_ptr<std::int64_t>();
+    for (std::size_t k = i; k < j; ++k)
+      for (std::size_t c = 0; c < samples[k].size(); ++c) *p++ = samples[k][c];
+    ids.push_back(t);
+    i = j;
+  }
+  return ids;
+}
+
 }  // namespace qb::quant

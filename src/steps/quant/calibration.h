@@ -21,8 +21,12 @@
 // are implementation-defined: libstdc++ and libc++ draw different windows from the same seed.)
 #pragma once
 
+#include <ATen/ATen.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "steps/quant/recipe.h"
@@ -56,6 +60,20 @@ std::vector<std::int64_t> shuffled_order(std::uint64_t seed, std::int64_t n);
 // (With the default shuffle_calibration_samples=True, oneshot draws a RandomSampler from
 // torch's global RNG, which it does not seed: that order is not reproducible at all.)
 std::vector<std::int64_t> length_aware_order(const std::vector<std::int64_t>& lengths);
+
+// The samples a calibrated step runs on, in the order llm-compressor's oneshot feeds them
+// (length_aware_order): `given` when not empty (tests, golden runs), else drawn from `source`
+// with the tokenizer of `tokenizer_dir`. Errors: no samples, an id outside [0, vocab_size)
+// ("<who>: calibration token id 300 is outside the vocabulary (256)").
+Result<std::vector<Sample>> prepare_samples(const std::string& who, std::vector<Sample> given,
+                                            const std::optional<CalibrationSettings>& settings,
+                                            const std::filesystem::path& source,
+                                            const std::filesystem::path& tokenizer_dir,
+                                            std::int64_t vocab_size);
+
+// Consecutive equal-length samples grouped into batches of at most `batch_size`: int64 [b, T]
+// on the CPU, in order.
+std::vector<at::Tensor> batch_samples(const std::vector<Sample>& samples, std::int64_t batch_size);
 
 // The same from text already in memory (`origin` names it in errors).
 Result<std::vector<Sample>> calibration_from_text(const CalibrationSettings& settings,

@@ -41,6 +41,11 @@ Result<std::vector<std::pair<std::string, at::Tensor>>> linear_tensors(
   t.emplace_back(module + ".weight_scale", scale);
   t.emplace_back(module + ".weight_shape",
                  at::tensor({ql.q.size(0), ql.q.size(1)}, at::TensorOptions().dtype(at::kLong)));
+  if (!g.weights.symmetric) {
+    QB_ASSIGN_OR_RETURN_CTX(auto zp, qmath::pack_int_to_int32_rows(ql.weight_qparams.zero_point, g.weights.num_bits),
+                            module + ".weight_zero_point");
+    t.emplace_back(module + ".weight_zero_point", zp);
+  }
   return t;
 }
 
@@ -71,7 +76,8 @@ json quant_args_json(const qmath::QuantArgs& a, qmath::Role role) {
               {"strategy", qmath::strategy_name(a.strategy)},
               {"symmetric", a.symmetric},
               {"type", qmath::quant_type_name(a.type)},
-              {"zp_dtype", nullptr}};
+              // compressed-tensors records the zero points' dtype when it keeps them.
+              {"zp_dtype", a.symmetric ? json(nullptr) : json("torch.int8")}};
 }
 
 json quantization_config(const std::vector<PlannedLinear>& plan, bool tied_lm_head,

@@ -7,7 +7,10 @@
 //     <m>.input_scale [1] (activation dtype; static activations only)
 //   pack-quantized (weight-only)
 //     <m>.weight_packed int32 [out, ceil(in·bits/32)] (pack.h), <m>.weight_shape int64 [2],
-//     <m>.weight_scale [out, 1] | [out, in/group_size]
+//     <m>.weight_scale [out, 1] | [out, in/group_size],
+//     asymmetric: <m>.weight_zero_point int32 [ceil(out·bits/32), 1 | in/group_size] — the int8
+//     zero points packed like the codes but along the output rows (pack.h,
+//     pack_int_to_int32_rows), as vLLM's WNA16 kernels read them
 //   symmetric zero points are not written (compressed-tensors drops them for vLLM).
 // save_compressed: false (format "dense", quantization_status "frozen")
 //   <m>.weight = the fake-quantized weight (dequantized codes) in the weight dtype, plus

@@ -22,15 +22,13 @@
 #include "steps/quant/activation_stats.h"
 #include "steps/quant/compressed_tensors.h"
 #include "steps/quant/layer_checkpoint.h"
+#include "steps/quant/hidden_states.h"
+#include "steps/quant/one_thread.h"
 #include "steps/quant/module_plan.h"
 #include "steps/tokenizer/tokenizer.h"
 #include "util/fs.h"
 #include "util/progress.h"
 
-#ifdef QB_QUANT_CUDA
-#include <c10/cuda/CUDAGuard.h>
-#include <cuda_runtime_api.h>
-#endif
 
 namespace qb::quant {
 namespace {
@@ -55,30 +53,6 @@ double relative_error(const at::Tensor& w, const at::Tensor& wq) {
   const double n = wd.norm().item<double>();
   return n == 0 ? 0.0 : (wd - wq.to(at::kDouble)).norm().item<double>() / n;
 }
-
-// On the CPU the whole step runs with one intra-op thread: MKL's GEMMs split their inner
-// dimension across threads when it is long against the output (seen: the Hessian's xᵀx over a
-// 2048-token sample; down_proj's 1024 inputs on a 64-token sample), and ATen's full reductions
-// over more than 32768 elements (the report's norms and sums, the MSE observer's error) split
-// theirs, so the bits of Hessians, GPTQ codes, static input scales and report values depended on
-// the machine's core count (tests/quant/determinism_test.cc failed before this). One
-// thread is also how llm-compressor's fixtures are made (torch.set_num_threads(1)), so the
-// CPU results are bit-identical to them. Restores the previous count on exit.
-class OneIntraOpThread {
- public:
-  explicit OneIntraOpThread(bool on) : on_(on), saved_(at::get_num_threads()) {
-    if (on_) at::set_num_threads(1);
-  }
-  ~OneIntraOpThread() {
-    if (on_) at::set_num_threads(saved_);
-  }
-  OneIntraOpThread(const OneIntraOpThread&) = delete;
-  OneIntraOpThread& operator=(const OneIntraOpThread&) = delete;
-
- private:
-  bool on_;
-  int saved_;
-};
 
 // Per-Linear results and report entries, filled as modules are quantized (and read back from
 // layer checkpoints: layer_checkpoint.h).
@@ -201,14 +175,8 @@ class Quantizer {
                          std::vector<at::Tensor>& hidden,
                          const std::function<at::Tensor(const at::Tensor&, const model::ForwardHooks*)>& fwd,
                          bool replace_hidden);
-  // Where calibration hidden states are kept between layers: on the device when they fit
-  // beside one layer's work, else in pinned host memory.
-  at::Tensor store(const at::Tensor& t) const {
-    if (keep_hidden_on_device_ || !t.is_cuda()) return t;
-    auto host = at::empty(t.sizes(), t.options().device(at::kCPU).pinned_memory(true));
-    host.copy_(t);
-    return host;
-  }
+  // Where calibration hidden states are kept between layers (hidden_states.h).
+  at::Tensor store(const at::Tensor& t) const { return hidden_->store(t); }
   Status finish_modules(const std::vector<const PlannedLinear*>& mods,
                         std::map<std::string, InputState>& inputs, model::Model& m);
   // Layers [0, n) from the checkpoints: their outcomes; the hidden states when calibrated.
@@ -223,7 +191,7 @@ class Quantizer {
   std::map<std::string, Outcome> outcomes_;
   json timings_ = json::object();
   json resume_ = {{"layers_resumed", 0}, {"layers_computed", json::array()}};
-  bool keep_hidden_on_device_ = true;
+  std::optional<HiddenStates> hidden_;
 };
 
 std::int64_t Quantizer::resume_from_checkpoints(std::int64_t num_layers, std::vector<at::Tensor>* hidden) {
@@ -411,21 +379,6 @@ Status Quantizer::finish_modules(const std::vector<const PlannedLinear*>& mods,
   return Status::ok();
 }
 
-// Bytes of device memory free now (CUDA), or -1 when unknown.
-std::int64_t free_device_bytes(at::Device device) {
-#ifdef QB_QUANT_CUDA
-  if (device.is_cuda()) {
-    c10::cuda::OptionalCUDAGuard guard;
-    if (device.has_index()) guard.set_device(device);  // else the current device
-    std::size_t free = 0, total = 0;
-    if (cudaMemGetInfo(&free, &total) == cudaSuccess) return static_cast<std::int64_t>(free);
-  }
-#else
-  (void)device;
-#endif
-  return -1;
-}
-
 Status Quantizer::run_calibrated(const std::vector<Sample>& samples) {
   auto t0 = Clock::now();
   const at::Device dev = req_.device;
@@ -444,33 +397,14 @@ Status Quantizer::run_calibrated(const std::vector<Sample>& samples) {
   const bool gptq = recipe_.modifier == Modifier::kGptq;
 
   // Batches of consecutive equal-length samples.
-  std::vector<at::Tensor> ids;
+  const std::vector<at::Tensor> ids = batch_samples(samples, req_.calibration_batch_size);
   std::int64_t tokens = 0;
-  for (std::size_t i = 0; i < samples.size();) {
-    std::size_t j = i + 1;
-    while (j < samples.size() && j - i < static_cast<std::size_t>(req_.calibration_batch_size) &&
-           samples[j].size() == samples[i].size())
-      ++j;
-    auto t = at::empty({static_cast<std::int64_t>(j - i), static_cast<std::int64_t>(samples[i].size())},
-                       at::kLong);
-    for (std::size_t k = i; k < j; ++k)
-      for (std::size_t c = 0; c < samples[k].size(); ++c) t[k - i][c] = samples[k][c];
-    tokens += t.numel();
-    ids.push_back(t);
-    i = j;
-  }
-  // The hidden states stay on the device when they fit with room for a layer's work (its
-  // weights, Hessians, GPTQ buffers and forward activations): a 4 GiB margin or a quarter of
-  // what is free, whichever is larger.
+  for (const auto& t : ids) tokens += t.numel();
   const std::int64_t hidden_bytes =
       tokens * model.config().hidden_size * static_cast<std::int64_t>(c10::elementSize(model.dtype()));
-  if (onload) {
-    const std::int64_t free = free_device_bytes(dev);
-    const std::int64_t margin = std::max<std::int64_t>(std::int64_t{4} << 30, free / 4);
-    keep_hidden_on_device_ = free >= 0 && hidden_bytes + margin <= free;
-  }
+  hidden_.emplace(dev, hidden_bytes);
   timings_["hidden_state_gib"] = static_cast<double>(hidden_bytes) / (1024.0 * 1024.0 * 1024.0);
-  timings_["hidden_states_on"] = keep_hidden_on_device_ ? dev.str() : std::string("cpu (pinned)");
+  timings_["hidden_states_on"] = hidden_->where();
 
   std::vector<at::Tensor> hidden;
   t0 = Clock::now();
@@ -547,6 +481,14 @@ Status run_quantize(const QuantizeRequest& req) {
   const auto t_start = Clock::now();
   const OneIntraOpThread one_thread(req.device.is_cpu());
   const QuantRecipe& recipe = req.recipe;
+  // Smoothing stages run in the smooth step (smooth.h), whose output this step then quantizes
+  // with recipe.quantization_stage(); ignoring them here would quietly quantize the unsmoothed
+  // model.
+  if (!recipe.stages.empty())
+    return invalid_argument(std::string("quantize: the recipe has smoothing stages (") +
+                            spec::stage_modifier_name(recipe.stages.front()) +
+                            "); they run in the smooth step, and the quantize step takes its output "
+                            "with the quantization stage alone");
   QB_ASSIGN_OR_RETURN_CTX(auto ckpt, model_io::Checkpoint::open(req.model_dir), "quantize");
   // A transformed (e.g. SpinQuant) model carries a quantization_config holding only its
   // transform_config, as llm-compressor writes it; one with config groups is already quantized.
@@ -579,34 +521,12 @@ Status run_quantize(const QuantizeRequest& req) {
   Quantizer q(req, ckpt, plan);
   json calib_report = nullptr;
   if (recipe.needs_calibration()) {
-    std::vector<Sample> samples = req.calibration_samples;
-    if (samples.empty()) {
-      if (!recipe.calibration)
-        return invalid_argument("quantize: the recipe needs calibration settings");
-      const auto tok_dir = req.tokenizer_dir.empty() ? req.model_dir : req.tokenizer_dir;
-      QB_ASSIGN_OR_RETURN_CTX(auto tokenizer, tok::Tokenizer::load(tok_dir), "quantize");
-      QB_ASSIGN_OR_RETURN_CTX(samples,
-                              load_calibration(*recipe.calibration, req.calibration_source,
-                                               tokenizer),
-                              "quantize");
-    }
+    const auto tok_dir = req.tokenizer_dir.empty() ? req.model_dir : req.tokenizer_dir;
+    QB_ASSIGN_OR_RETURN(std::vector<Sample> samples,
+                        prepare_samples("quantize", req.calibration_samples, recipe.calibration,
+                                        req.calibration_source, tok_dir, config.vocab_size));
     std::int64_t tokens = 0;
-    for (const auto& s : samples) {
-      for (auto id : s)
-        if (id < 0 || id >= config.vocab_size)
-          return invalid_argument("quantize: calibration token id " + std::to_string(id) +
-                                  " is outside the vocabulary (" +
-                                  std::to_string(config.vocab_size) + ")");
-      tokens += static_cast<std::int64_t>(s.size());
-    }
-    if (samples.empty()) return invalid_argument("quantize: no calibration samples");
-    // The order llm-compressor's oneshot feeds them in (calibration.h, length_aware_order).
-    std::vector<std::int64_t> lengths;
-    for (const auto& s : samples) lengths.push_back(static_cast<std::int64_t>(s.size()));
-    std::vector<Sample> ordered;
-    ordered.reserve(samples.size());
-    for (const auto i : length_aware_order(lengths)) ordered.push_back(std::move(samples[i]));
-    samples = std::move(ordered);
+    for (const auto& s : samples) tokens += static_cast<std::int64_t>(s.size());
     calib_report = {{"samples", samples.size()}, {"tokens", tokens}};
     log::info("quantize: " + std::string(modifier_name(recipe.modifier)) + ", " +
               std::to_string(n_quant) + " Linears, calibration " + std::to_string(samples.size()) +

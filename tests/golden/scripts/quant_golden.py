@@ -55,7 +55,31 @@ Writes tests/golden/quant/:
           gptq_w8a8_static     GPTQModifier with the same config group (channel int8 weights,
                                static per-tensor static_minmax input activations)
 
-Usage: quant_golden.py [qmath|oneshot|eager ...]   (default: all three)
+  smooth/  SmoothQuantModifier and AWQModifier recipes (issue 20), each a list of modifiers given
+      to one `oneshot` (llm-compressor's default "independent" pipeline: every modifier gets its
+      own sequential calibration pass over the model the previous modifier left):
+        model/, model-qwen2/   Qwen3 and Qwen2 (q/k/v biases) with 4 query = 4 KV heads of 32
+                               (so AWQ's v_proj -> o_proj mapping applies), hidden 128,
+                               intermediate 256, 2 layers, fp32; three input_layernorm channels
+                               scaled up so the activations have outlier channels
+        calibration.json       10 samples of 24 to 48 tokens (equal lengths included)
+        <variant>/scales.safetensors     the smoothing scales each mapping applied, keyed by its
+                               smooth layer (SmoothQuant: after the 1e-5 floor; AWQ: the grid
+                               search's best scales)
+        <variant>/smoothed.safetensors   every decoder-layer parameter after the smoothing
+                               modifier's pass, before any quantization (fp32; only for the
+                               variants in KEEP_SMOOTHED: the others' follow from their scales)
+        <variant>/quantized.safetensors, quantization_config.json   the saved checkpoint's
+                               decoder-layer tensors (save_compressed=True) and its config
+        <variant>/awq_metrics.json       AWQ: each mapping's initial / best error, in order
+      Variants (see smooth_variants()): sq (alpha 0.5 alone), sq_ignore_mlp, sq_rtn_w8a8_static,
+      sq08_gptq_w8a8_static, awq_w4a16_asym, awq_w8a16, awq_both_g64, awq_noduo_channel_asym,
+      awq_qwen2_w4a16_asym, awq_gqa_w4a16_asym (the eager/ GQA model: v_proj -> o_proj skipped).
+      Also checks, before writing, that [SmoothQuant, GPTQ] in one oneshot gives the same
+      checkpoint bytes as SmoothQuant alone, saved, then GPTQ on the saved model (the reason
+      qbuild runs smoothing as a node of its own).
+
+Usage: quant_golden.py [qmath|oneshot|eager|smooth ...]   (default: all four)
 Regeneration is deterministic: same versions, same bytes.
 """
 import json
@@ -446,9 +470,262 @@ def eager_main():
         shutil.rmtree(workdir)
 
 
+# ---------------------------------------------------------------------------------------------
+# SmoothQuant and AWQ (issue 20)
+
+SMOOTH = os.path.join(OUT, "smooth")
+SMOOTH_SAMPLES = 10
+# Written out: llm-compressor's own defaults are namedtuples/dataclasses that its recipe saver
+# cannot serialize; these are the same patterns (smoothquant/utils.py DEFAULT_SMOOTHQUANT_MAPPINGS,
+# awq/mappings.py default_mappings).
+SQ_MAPPINGS = [[["re:.*q_proj", "re:.*k_proj", "re:.*v_proj"], "re:.*input_layernorm"],
+               [["re:.*gate_proj", "re:.*up_proj"], "re:.*post_attention_layernorm"]]
+AWQ_MAPPINGS = [
+    {"smooth_layer": "re:.*input_layernorm$",
+     "balance_layers": ["re:.*q_proj$", "re:.*k_proj$", "re:.*v_proj$"]},
+    {"smooth_layer": "re:.*v_proj$", "balance_layers": ["re:.*o_proj$"]},
+    {"smooth_layer": "re:.*post_attention_layernorm$",
+     "balance_layers": ["re:.*gate_proj$", "re:.*up_proj$"]},
+    {"smooth_layer": "re:.*up_proj$", "balance_layers": ["re:.*down_proj$"]},
+]
+
+
+KEEP_SMOOTHED = {"sq", "sq_ignore_mlp", "sq08_gptq_w8a8_static", "awq_w4a16_asym",
+                 "awq_qwen2_w4a16_asym", "awq_gqa_w4a16_asym"}
+
+
+def make_smooth_model(dst, family):
+    cls, model_cls = {"qwen3": ("Qwen3Config", "Qwen3ForCausalLM"),
+                      "qwen2": ("Qwen2Config", "Qwen2ForCausalLM")}[family]
+    cfg = getattr(transformers, cls)(
+        hidden_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
+        head_dim=32, intermediate_size=256, vocab_size=256, rms_norm_eps=1e-6,
+        max_position_embeddings=256, rope_theta=1e6, tie_word_embeddings=False,
+        bos_token_id=1, eos_token_id=[254, 255], hidden_act="silu")
+    torch.manual_seed(2020)
+    model = getattr(transformers, model_cls)(cfg).eval().to(torch.float32)
+    g = gen(2020 if family == "qwen3" else 2021)
+    with torch.no_grad():
+        for name, p in sorted(model.named_parameters()):
+            if name.endswith("norm.weight"):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
+                if name.endswith("input_layernorm.weight") or name.endswith("post_attention_layernorm.weight"):
+                    p[[3, 40, 77]] *= 8.0  # outlier activation channels
+            elif "embed_tokens" in name:
+                p.copy_(torch.randn(p.shape, generator=g))
+            elif name.endswith(".bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) / (p.shape[1] ** 0.5))
+    model.save_pretrained(dst)
+    for f in os.listdir(dst):
+        os.chmod(os.path.join(dst, f), 0o644)
+
+
+def smooth_ids():
+    g = gen(2024)
+    lengths = [[24, 32, 48][int(i)] for i in torch.randint(0, 3, (SMOOTH_SAMPLES,), generator=g)]
+    return [torch.randint(0, 254, (n,), generator=g).tolist() for n in lengths]
+
+
+def smooth_variants():
+    from llmcompressor.modifiers.gptq import GPTQModifier
+    from llmcompressor.modifiers.quantization import QuantizationModifier
+    from llmcompressor.modifiers.transform.awq import AWQModifier
+    from llmcompressor.modifiers.transform.smoothquant import SmoothQuantModifier
+
+    def sq(**kw):
+        return SmoothQuantModifier(mappings=SQ_MAPPINGS, **kw)
+
+    def awq(**kw):
+        return AWQModifier(mappings=AWQ_MAPPINGS, **kw)
+
+    def qm(**kw):
+        return QuantizationModifier(ignore=["lm_head"], **kw)
+
+    def int_group(bits, strategy, symmetric, group_size=None):
+        w = {"num_bits": bits, "type": "int", "symmetric": symmetric, "strategy": strategy}
+        if group_size:
+            w["group_size"] = group_size
+        return {"group_0": {"targets": ["Linear"], "weights": w}}
+
+    # name -> (model folder, calibration, recipe)
+    return {
+        "sq": ("model", "smooth", lambda: [sq()]),
+        "sq_ignore_mlp": ("model", "smooth", lambda: [sq(
+            smoothing_strength=0.6,
+            ignore=["re:.*post_attention_layernorm", "re:.*gate_proj", "re:.*up_proj"])]),
+        "sq_rtn_w8a8_static": ("model", "smooth", lambda: [
+            sq(), qm(config_groups=w8a8_channel_static())]),
+        "sq08_gptq_w8a8_static": ("model", "smooth", lambda: [
+            sq(smoothing_strength=0.8),
+            GPTQModifier(config_groups=w8a8_channel_static(), ignore=["lm_head"])]),
+        "awq_w4a16_asym": ("model", "smooth", lambda: [awq(), qm(scheme="W4A16_ASYM", targets=["Linear"])]),
+        "awq_w8a16": ("model", "smooth", lambda: [awq(), qm(scheme="W8A16", targets=["Linear"])]),
+        "awq_both_g64": ("model", "smooth", lambda: [
+            awq(duo_scaling="both", n_grid=10), qm(config_groups=int_group(4, "group", True, 64))]),
+        "awq_noduo_channel_asym": ("model", "smooth", lambda: [
+            awq(duo_scaling=False), qm(config_groups=int_group(4, "channel", False))]),
+        "awq_qwen2_w4a16_asym": ("model-qwen2", "smooth", lambda: [
+            awq(), qm(scheme="W4A16_ASYM", targets=["Linear"])]),
+        "awq_gqa_w4a16_asym": ("../eager/model", "eager", lambda: [
+            awq(), qm(scheme="W4A16_ASYM", targets=["Linear"])]),
+    }
+
+
+class SmoothRecorder:
+    """Patches the smoothing modifiers to record their scales, metrics and the model right after
+    their own calibration pass (before the next modifier quantizes it)."""
+
+    def __init__(self):
+        from llmcompressor.modifiers.transform.awq import AWQModifier
+        from llmcompressor.modifiers.transform.smoothquant import SmoothQuantModifier
+        from llmcompressor.modifiers.transform.smoothquant.base import MINIMUM_SMOOTHING_SCALE
+        self.scales, self.smoothed, self.metrics = {}, None, []
+        rec = self
+        sq_calc = SmoothQuantModifier._calculate_smoothing_scales
+        awq_best = AWQModifier._compute_best_scale
+
+        def calc(mod, balance_layers, activation_scales):
+            s = sq_calc(mod, balance_layers, activation_scales)
+            name = next(m.smooth_name for m in mod.resolved_mappings_
+                        if m.balance_layers is balance_layers)
+            rec.scales[name] = torch.maximum(s, torch.Tensor([MINIMUM_SMOOTHING_SCALE])).clone()
+            return s
+
+        def best(mod, mapping, fp16_outputs, orig_layer_weights):
+            s = awq_best(mod, mapping, fp16_outputs, orig_layer_weights)
+            rec.scales[mapping.smooth_name] = s.clone()
+            m = dict(mod._error_metrics[-1])
+            rec.metrics.append({k: m[k] for k in ("layer_name", "parent_name", "initial_error",
+                                                   "best_error")})
+            return s
+
+        def snapshot(orig):
+            def on_end(mod, state, event, **kw):
+                out = orig(mod, state, event, **kw)
+                rec.smoothed = {n: p.detach().clone() for n, p in state.model.named_parameters()
+                                if n.startswith("model.layers.")}
+                return out
+            return on_end
+
+        self.patches = [(SmoothQuantModifier, "_calculate_smoothing_scales", calc),
+                        (AWQModifier, "_compute_best_scale", best),
+                        (SmoothQuantModifier, "on_calibration_end",
+                         snapshot(SmoothQuantModifier.on_calibration_end)),
+                        (AWQModifier, "on_calibration_end",
+                         snapshot(AWQModifier.on_calibration_end))]
+
+    def __enter__(self):
+        self.saved = [(c, n, getattr(c, n)) for c, n, _ in self.patches]
+        for c, n, f in self.patches:
+            setattr(c, n, f)
+        return self
+
+    def __exit__(self, *exc):
+        for c, n, f in self.saved:
+            setattr(c, n, f)
+
+
+def save_layers(tensors, path):
+    save_file({k: v.contiguous() for k, v in tensors.items()}, path, metadata={"format": "pt"})
+    os.chmod(path, 0o644)
+
+
+def run_smooth_variant(model_dir, ids, recipe, workdir, dst, max_len):
+    from datasets import Dataset
+    from llmcompressor import oneshot
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    ds = Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(i) for i in ids]})
+    with SmoothRecorder() as rec:
+        oneshot(model=model, dataset=ds, recipe=recipe, num_calibration_samples=len(ids),
+                max_seq_length=max_len, shuffle_calibration_samples=False, batch_size=1)
+    os.makedirs(dst, exist_ok=True)
+    save_layers(rec.scales, os.path.join(dst, "scales.safetensors"))
+    if os.path.basename(dst) in KEEP_SMOOTHED:
+        save_layers(rec.smoothed, os.path.join(dst, "smoothed.safetensors"))
+    if rec.metrics:
+        with open(os.path.join(dst, "awq_metrics.json"), "w") as f:
+            json.dump(rec.metrics, f, indent=2)
+            f.write("\n")
+    if len(recipe) > 1:
+        out_dir = os.path.join(workdir, os.path.basename(dst))
+        model.save_pretrained(out_dir, save_compressed=True)
+        state = load_file(os.path.join(out_dir, "model.safetensors"))
+        save_layers({k: v for k, v in state.items() if k.startswith("model.layers.")},
+                    os.path.join(dst, "quantized.safetensors"))
+        with open(os.path.join(out_dir, "config.json")) as f:
+            qconfig = json.load(f)["quantization_config"]
+        with open(os.path.join(dst, "quantization_config.json"), "w") as f:
+            json.dump(qconfig, f, indent=2, sort_keys=True)
+            f.write("\n")
+
+
+def check_two_passes_equal_one(model_dir, ids, workdir):
+    """[SmoothQuant, GPTQ] in one oneshot == SmoothQuant, save, GPTQ on the saved model."""
+    from datasets import Dataset
+    from llmcompressor import oneshot
+    from llmcompressor.modifiers.gptq import GPTQModifier
+    from llmcompressor.modifiers.transform.smoothquant import SmoothQuantModifier
+    from transformers import AutoModelForCausalLM
+
+    def run(model, recipe):
+        ds = Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(i) for i in ids]})
+        oneshot(model=model, dataset=ds, recipe=recipe, num_calibration_samples=len(ids),
+                max_seq_length=48, shuffle_calibration_samples=False, batch_size=1)
+
+    def gptq():
+        return GPTQModifier(config_groups=w8a8_channel_static(), ignore=["lm_head"])
+
+    m = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    run(m, [SmoothQuantModifier(smoothing_strength=0.8, mappings=SQ_MAPPINGS), gptq()])
+    m.save_pretrained(os.path.join(workdir, "one"), save_compressed=True)
+    m = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    run(m, [SmoothQuantModifier(smoothing_strength=0.8, mappings=SQ_MAPPINGS)])
+    m.save_pretrained(os.path.join(workdir, "sq"))
+    m = AutoModelForCausalLM.from_pretrained(os.path.join(workdir, "sq"), dtype=torch.float32)
+    run(m, [gptq()])
+    m.save_pretrained(os.path.join(workdir, "two"), save_compressed=True)
+    a = load_file(os.path.join(workdir, "one", "model.safetensors"))
+    b = load_file(os.path.join(workdir, "two", "model.safetensors"))
+    differ = [k for k in a if k not in b or not torch.equal(a[k], b[k])]
+    if differ or a.keys() != b.keys():
+        sys.exit(f"quant_golden.py: one-pass and two-pass SmoothQuant+GPTQ differ: {differ}")
+
+
+def smooth_main():
+    os.makedirs(SMOOTH, exist_ok=True)
+    make_smooth_model(os.path.join(SMOOTH, "model"), "qwen3")
+    make_smooth_model(os.path.join(SMOOTH, "model-qwen2"), "qwen2")
+    ids = smooth_ids()
+    with open(os.path.join(SMOOTH, "calibration.json"), "w") as f:
+        json.dump({"input_ids": ids}, f)
+        f.write("\n")
+    with open(os.path.join(EAGER, "calibration.json")) as f:
+        eager = json.load(f)["input_ids"]
+    calibrations = {"smooth": (ids, 48), "eager": (eager, EAGER_MAX_LEN)}
+    # AWQ pins its cached parent inputs in host memory "for faster onloading" (pipelines/cache.py
+    # IntermediatesCache.pin_memory), which a CPU-only torch cannot do (it raises); pinning only
+    # places memory, so it is turned off here: the values are the same.
+    from llmcompressor.pipelines.cache import IntermediatesCache
+    IntermediatesCache.pin_memory = lambda self, batch_index, input_names=None: None
+    workdir = tempfile.mkdtemp(prefix="quant_golden_smooth_")
+    try:
+        check_two_passes_equal_one(os.path.join(SMOOTH, "model"), ids, workdir)
+        for name, (model, calib, make_recipe) in smooth_variants().items():
+            cids, max_len = calibrations[calib]
+            run_smooth_variant(os.path.normpath(os.path.join(SMOOTH, model)), cids, make_recipe(),
+                               workdir, os.path.join(SMOOTH, name), max_len)
+    finally:
+        shutil.rmtree(workdir)
+
+
 def main():
-    which = set(sys.argv[1:]) or {"qmath", "oneshot", "eager"}
-    unknown = which - {"qmath", "oneshot", "eager"}
+    parts = {"qmath", "oneshot", "eager", "smooth"}
+    which = set(sys.argv[1:]) or parts
+    unknown = which - parts
     if unknown:
         sys.exit(f"quant_golden.py: unknown part(s) {sorted(unknown)}")
     os.makedirs(OUT, exist_ok=True)
@@ -458,6 +735,8 @@ def main():
         qmath_main()
     if "oneshot" in which:
         oneshot_main()
+    if "smooth" in which:
+        smooth_main()
     print(f"wrote {OUT}")
 
 

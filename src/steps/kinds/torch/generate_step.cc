@@ -8,11 +8,22 @@
 // with perplexity documents token_topk.safetensors (base only: the top-32 log-probabilities at
 // every scored token, what a variant's per-token KL compares with).
 // meta: "model_key", "device", "compute_dtype", "generation" (the speed stats).
+//
+// Data parallel (spec data_parallel = N > 1): the items are split over N worker processes —
+// this qbuild binary's hidden `generate-worker` command (main.cc), one per GPU the runner
+// claimed for the node (ctx.gpus; each worker's CUDA_VISIBLE_DEVICES names its own), or N
+// processes sharing the step's CPU threads on a CPU project — and merged in item order
+// (steps/generate/data_parallel.h). Each worker resumes from its own file under partial_dir.
 #ifdef QBUILD_WITH_TORCH
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <string>
 
 #include "spec/eval_spec.h"
 #include "steps/eval/stats.h"
+#include "steps/generate/data_parallel.h"
 #include "steps/generate/generate_run.h"
 #include "steps/kinds/step_kinds.h"
 #include "steps/kinds/torch/torch_step.h"
@@ -20,6 +31,7 @@
 #include "steps/model_io/safetensors.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/subprocess.h"
 
 namespace qb::steps {
 
@@ -53,6 +65,28 @@ Status compare_with_base(const runner::StepContext& ctx, generate::GenerateRunRe
   return Status::ok();
 }
 
+// N worker processes of this binary (`qbuild generate-worker REQUEST`): one per claimed GPU, or
+// N on the CPU, each with its share of the step's threads.
+Result<generate::GenerateRunResult> run_parallel(const runner::StepContext& ctx, const generate::GenerateRunOptions& o,
+                                                 int64_t n) {
+  generate::ParallelOptions p;
+  if (o.device.is_cuda()) {
+    if (static_cast<int64_t>(ctx.gpus.size()) != n)
+      return internal_error("generate: data_parallel " + std::to_string(n) + " but the step holds " +
+                            std::to_string(ctx.gpus.size()) + " GPU(s)");
+    for (int id : ctx.gpus) p.devices.push_back(std::to_string(id));
+  } else {
+    p.devices.assign(static_cast<size_t>(n), "");  // "": the workers inherit the environment
+    const int64_t threads = ctx.cpu_threads > 0 ? ctx.cpu_threads : static_cast<int64_t>(at::get_num_threads());
+    p.cpu_threads = std::max<int64_t>(1, threads / n);
+  }
+  p.worker_argv = {self_executable().string(), "generate-worker"};
+  p.work_dir = ctx.partial_dir / "workers";
+  log::info("data parallel: " + std::to_string(n) + " worker processes" +
+            (o.device.is_cuda() ? "" : " on the CPU, " + std::to_string(p.cpu_threads) + " threads each"));
+  return generate::run_generation_parallel(o, p);
+}
+
 Status generate_impl(runner::StepContext& ctx, const spec::GenerateSpec& gs) {
   generate::GenerateRunOptions o;
   o.model_dir = ctx.inputs.at("model");
@@ -70,7 +104,8 @@ Status generate_impl(runner::StepContext& ctx, const spec::GenerateSpec& gs) {
     std::error_code ec;
     if (std::filesystem::exists(tokens, ec)) o.compare_tokens = tokens;
   }
-  QB_ASSIGN_OR_RETURN(generate::GenerateRunResult r, generate::run_generation(o));
+  QB_ASSIGN_OR_RETURN(generate::GenerateRunResult r, gs.data_parallel > 1 ? run_parallel(ctx, o, gs.data_parallel)
+                                                                            : generate::run_generation(o));
   if (gs.logits == "keep") {
     QB_TRY(model_io::write_safetensors(ctx.out_dir / kLogitsFile, {{"logits", r.last_logits}},
                                        {{"positions", "last prompt token of each eval item, in eval-set order"},
@@ -106,6 +141,8 @@ Status generate_impl(runner::StepContext& ctx, const spec::GenerateSpec& gs) {
 }
 
 }  // namespace
+
+int generate_worker(const std::string& request_file) { return generate::generate_worker_main(request_file); }
 
 Status run_generate(runner::StepContext& ctx) {
   QB_ASSIGN_OR_RETURN(spec::GenerateSpec gs, spec::GenerateSpec::from_json(ctx.params));
