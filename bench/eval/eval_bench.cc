@@ -1,16 +1,29 @@
-// bench_eval: wall time of the evaluate stage: the generate engine (run_generation: tokenize,
-// batched greedy generation sorted by length, the fidelity logits pass) and scoring on a synthetic eval set of
-// MMLU-like items (0-shot, ~200-token chat prompts) and GSM8K-like items (4-shot-sized,
-// ~700-token chat prompts), every item generating up to --max-new tokens. A random-weight model
-// never emits a stop token, so every item runs the full budget: the worst case.
+// bench_eval: wall time of the evaluate stage. Three modes (--mode):
+//
+//   generate (default)  the generate engine (run_generation: tokenize, batched greedy generation
+//       sorted by length, the fidelity logits pass) and scoring on a synthetic eval set of
+//       MMLU-like items (0-shot, ~200-token chat prompts) and GSM8K-like items (4-shot-sized,
+//       ~700-token chat prompts), every item generating up to --max-new tokens. A random-weight
+//       model never emits a stop token, so every item runs the full budget: the worst case.
+//   perplexity  lm-eval's rolling log-likelihood over synthetic documents of about --tokens
+//       tokens in all (WikiText-2's test split is ~300k Qwen3 tokens in 62 documents), windows of
+//       --max-length (0: the model's max_position_embeddings), --batch windows per forward;
+//       compare rolling_tokens_per_s with bench_model's prefill ceiling for the same shape.
+//   choices  --items HellaSwag-like items (a ~80-token context, 4 endings of ~25 tokens) scored
+//       twice in the same call: the shared-context prefill (one forward of each context, the
+//       endings batched over its KV cache) and one forward per choice; items/s of each, and the
+//       largest difference between their log-likelihoods.
 //
 //   qbuild random-model --shape qwen3-8b --device cuda --out /tmp/q8b
 //   bench_eval --model /tmp/q8b --device cuda --items 512 --max-new 256 --batch 128
+//   bench_eval --mode perplexity --model /tmp/q8b --device cuda --tokens 300000 --max-length 4096 --batch 8
+//   bench_eval --mode choices --model /tmp/q8b --device cuda --items 1000 --batch 64
 //
 // Prints one JSON line: wall seconds per phase, prompt / generated tokens, achieved prefill and
-// decode rates, peak GPU memory.
+// decode rates (perplexity: rolling_tokens_per_s; choices: items/s of both paths), peak GPU
+// memory.
 //
-// Realistic lengths (--lengths lognormal): each generative item stops after a length drawn from
+// Generate mode, realistic lengths (--lengths lognormal): each generative item stops after a length drawn from
 // a log-normal distribution (--median, --sigma; capped at --max-new, --seed fixed), emulating a
 // model that emits its stop token (the engine's forced-stop hook). --runs lists the engines to
 // compare on the same items in one call (static, continuous, continuous-unshared: continuous
@@ -22,10 +35,11 @@
 //              --lengths lognormal --median 150 --sigma 0.8 --runs static,continuous
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <cmath>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -52,7 +66,9 @@ namespace stdfs = std::filesystem;
 
 struct Args {
   std::string model, device = "cpu", dtype = "bfloat16", work = "/tmp/qbuild-bench-eval";
+  std::string mode = "generate";
   int items = 512, max_new = 256, batch = 128;
+  int64_t tokens = 300'000, max_length = 0;
   bool logits = true;
   std::string lengths = "fixed", prompts = "zero-shot", runs = "static";
   double median = 150, sigma = 0.8;
@@ -76,6 +92,12 @@ std::optional<int> parse(int argc, char** argv, Args& a) {
   app.add_option("--batch", a.batch, "generation batch size")->check(qb::bench::at_least(1));
   app.add_flag_callback("--no-logits", [&a] { a.logits = false; }, "skip the fidelity logits pass");
   app.add_option("--work", a.work, "scratch folder for the eval set (emptied first)");
+  app.add_option("--mode", a.mode, "generate | perplexity | choices (see the file's header)")
+      ->check(CLI::IsMember({"generate", "perplexity", "choices"}));
+  app.add_option("--tokens", a.tokens, "perplexity: about this many document tokens in all")
+      ->check(qb::bench::at_least(1));
+  app.add_option("--max-length", a.max_length, "perplexity/choices: lm-eval's max_length (0: the model's)")
+      ->check(qb::bench::at_least(0));
   app.add_option("--lengths", a.lengths, "output lengths: fixed (every item runs --max-new) or lognormal")
       ->check(CLI::IsMember({"fixed", "lognormal"}));
   app.add_option("--median", a.median, "lognormal: median output length in tokens (the stop token included)")
@@ -161,6 +183,156 @@ std::vector<std::string> split_runs(const std::string& runs) {
   return out;
 }
 
+
+// Documents of filler text, ~1.3 tokens per word, about `tokens` tokens in all, ~4,800 each (a
+// WikiText-2 test page's average).
+std::vector<qb::eval::EvalEntry> synthetic_documents(int64_t tokens) {
+  std::vector<qb::eval::EvalEntry> out;
+  const int64_t per_doc = 4800, docs = std::max<int64_t>(1, tokens / per_doc);
+  for (int64_t i = 0; i < docs; ++i) {
+    qb::eval::EvalEntry e;
+    e.index = i;
+    e.dataset_name = "perplexity";
+    e.subset_name = "default";
+    e.task_type = "perplexity";
+    e.prompt_style = "rolling";
+    e.chat_template = false;
+    e.weight = 1;
+    e.prompt = filler(static_cast<int>(tokens / docs / 13 * 10), static_cast<int>(i));
+    e.metadata = {{"words", static_cast<int64_t>(e.prompt.size() / 6)}, {"bytes", static_cast<int64_t>(e.prompt.size())}};
+    e.source = "synthetic:" + std::to_string(i);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// HellaSwag-like items: "<activity>: <~60 words>" and 4 endings of ~20 words each.
+std::vector<qb::eval::EvalEntry> synthetic_choices(int items) {
+  std::vector<qb::eval::EvalEntry> out;
+  for (int i = 0; i < items; ++i) {
+    qb::eval::EvalEntry e;
+    e.index = i;
+    e.dataset_name = "hellaswag";
+    e.subset_name = "default";
+    e.task_type = "commonsense";
+    e.prompt_style = "loglikelihood";
+    e.chat_template = false;
+    e.weight = 1;
+    e.prompt = "Synthetic activity: " + filler(50 + (i * 31) % 30, i);
+    while (!e.prompt.empty() && e.prompt.back() == ' ') e.prompt.pop_back();
+    for (int c = 0; c < 4; ++c) {
+      std::string ending = filler(15 + (i * 7 + c * 5) % 10, i * 4 + c);
+      while (!ending.empty() && ending.back() == ' ') ending.pop_back();
+      e.choices.push_back(ending);
+      e.continuations.push_back(" " + ending);
+    }
+    e.gold = "0";
+    e.source = "synthetic:" + std::to_string(i);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+
+// The peak GPU memory since the last reset (CUDA builds with a CUDA device), in GiB.
+void add_peak_gpu(nlohmann::json& j, const at::Device& dev) {
+#ifdef QB_BENCH_CUDA_STATS
+  if (dev.is_cuda()) {
+    auto s = c10::cuda::CUDACachingAllocator::getDeviceStats(0);
+    j["peak_gpu_gib"] = static_cast<double>(s.allocated_bytes[static_cast<int>(c10::CachingAllocator::StatType::AGGREGATE)].peak) /
+                        (1024.0 * 1024.0 * 1024.0);
+  }
+#else
+  (void)j;
+  (void)dev;
+#endif
+}
+
+// One run_generation and its scoring, timed: the run's stats plus score_seconds and
+// wall_seconds, and the scored report; nullopt after printing the error.
+struct TimedRun {
+  nlohmann::json stats;
+  nlohmann::ordered_json report;
+};
+std::optional<TimedRun> timed_run(const qb::generate::GenerateRunOptions& o, const std::string& label) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = qb::generate::run_generation(o);
+  if (!r.is_ok()) {
+    std::fprintf(stderr, "bench_eval: %s%s\n", label.c_str(), r.status().message().c_str());
+    return std::nullopt;
+  }
+  auto t1 = std::chrono::steady_clock::now();
+  auto scored = qb::eval::score_outputs(r->entries, r->items, {});
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!scored.is_ok()) {
+    std::fprintf(stderr, "bench_eval: %s\n", scored.status().message().c_str());
+    return std::nullopt;
+  }
+  TimedRun out{r->stats, std::move(scored->report)};
+  out.stats["score_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  out.stats["wall_seconds"] = wall;
+  return out;
+}
+
+// --mode perplexity or choices: lm-eval requests on the eval set in a.work (see the header).
+int run_lm_eval_mode(const Args& a, at::Device dev, std::optional<at::ScalarType> dt) {
+  qb::generate::GenerateRunOptions o;
+  o.model_dir = a.model;
+  o.eval_set_dir = a.work + "/eval_set";
+  o.device = dev;
+  o.dtype = dt;
+  o.spec.batch_size = a.batch;
+  o.spec.max_length = a.max_length;
+  if (a.mode == "choices") {
+    // The same items one forward per choice, in the same call (the comparison's baseline).
+    qb::generate::GenerateRunOptions per_choice = o;
+    per_choice.shared_prefill = false;
+    auto b0 = std::chrono::steady_clock::now();
+    auto base = qb::generate::run_generation(per_choice);
+    const double base_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count();
+    auto s0 = std::chrono::steady_clock::now();
+    auto shared = qb::generate::run_generation(o);
+    const double shared_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+    if (!base.is_ok() || !shared.is_ok()) {
+      std::fprintf(stderr, "bench_eval: %s\n", (!base.is_ok() ? base.status() : shared.status()).message().c_str());
+      return 1;
+    }
+    double max_diff = 0;
+    for (size_t i = 0; i < base->items.size(); ++i)
+      for (size_t c = 0; c < base->items[i].loglikelihoods.size(); ++c)
+        max_diff = std::max(max_diff, std::abs(base->items[i].loglikelihoods[c] - shared->items[i].loglikelihoods[c]));
+    const double base_ll = base->stats.value("loglikelihood_seconds", 0.0);
+    const double shared_ll = shared->stats.value("loglikelihood_seconds", 0.0);
+    nlohmann::json j = {{"mode", "choices"}, {"items", a.items}, {"choices_per_item", 4}, {"batch_size", a.batch},
+                        {"device", a.device},
+                        {"per_choice", {{"wall_seconds", base_s}, {"loglikelihood_seconds", base_ll},
+                                        {"items_per_s", base_ll > 0 ? a.items / base_ll : 0.0},
+                                        {"forward_tokens", base->stats.value("loglikelihood_forward_tokens", 0)}}},
+                        {"shared_prefill", {{"wall_seconds", shared_s}, {"loglikelihood_seconds", shared_ll},
+                                            {"items_per_s", shared_ll > 0 ? a.items / shared_ll : 0.0},
+                                            {"forward_tokens", shared->stats.value("loglikelihood_forward_tokens", 0)}}},
+                        {"speedup", shared_ll > 0 ? base_ll / shared_ll : 0.0},
+                        {"max_abs_loglikelihood_diff", max_diff}};
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  auto timed = timed_run(o, "");
+  if (!timed) return 1;
+  nlohmann::json j = timed->stats;
+  j["items_per_dataset"] = a.items;
+  j["max_new_tokens"] = a.max_new;
+  j["batch_size"] = a.batch;
+  j["device"] = a.device;
+  j["mode"] = a.mode;
+  if (timed->report.contains("overall")) j["overall_acc"] = timed->report["overall"]["acc"];
+  if (timed->report.contains("perplexity")) j["perplexity"] = timed->report["perplexity"];
+  const double gen_s = j.value("generate_seconds", 0.0);
+  j["generated_tokens_per_s_incl_prefill"] = gen_s > 0 ? j.value("generated_tokens", 0) / gen_s : 0.0;
+  add_peak_gpu(j, dev);
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -181,11 +353,14 @@ int main(int argc, char** argv) {
   auto dt = qb::model::parse_dtype_option(a.dtype);
   stdfs::remove_all(a.work);
   stdfs::create_directories(a.work + "/eval_set");
-  auto entries = synthetic_set(a.items, a.prompts == "few-shot");
+  auto entries = a.mode == "perplexity" ? synthetic_documents(a.tokens)
+                 : a.mode == "choices"  ? synthetic_choices(a.items)
+                                        : synthetic_set(a.items, a.prompts == "few-shot");
   if (auto s = qb::fs::write_file_atomic(a.work + "/eval_set/eval_set.jsonl", qb::eval::eval_set_to_jsonl(entries)); !s.is_ok()) {
     std::fprintf(stderr, "%s\n", s.message().c_str());
     return 1;
   }
+  if (a.mode != "generate") return run_lm_eval_mode(a, *dev, *dt);
   const std::vector<int64_t> stops = draw_stops(a, entries.size());
   nlohmann::json summary = {{"summary", true}, {"lengths", a.lengths}, {"prompts", a.prompts}};
   if (a.lengths == "lognormal") {
@@ -214,42 +389,23 @@ int main(int argc, char** argv) {
       c10::cuda::CUDACachingAllocator::resetPeakStats(0);
     }
 #endif
-    auto t0 = std::chrono::steady_clock::now();
-    auto r = qb::generate::run_generation(o);
-    if (!r.is_ok()) {
-      std::fprintf(stderr, "bench_eval: %s: %s\n", run.c_str(), r.status().message().c_str());
-      return 1;
-    }
-    auto t1 = std::chrono::steady_clock::now();
-    auto scored = qb::eval::score_outputs(r->entries, r->items, {});
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!scored.is_ok()) {
-      std::fprintf(stderr, "bench_eval: %s\n", scored.status().message().c_str());
-      return 1;
-    }
-    nlohmann::json j = r->stats;
+    auto timed = timed_run(o, run + ": ");
+    if (!timed) return 1;
+    nlohmann::json j = timed->stats;
     j["run"] = run;
-    j["score_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-    j["wall_seconds"] = wall;
     j["items_per_dataset"] = a.items;
     j["max_new_tokens"] = a.max_new;
     j["batch_size"] = a.batch;
     j["device"] = a.device;
     j["lengths"] = a.lengths;
     j["prompts"] = a.prompts;
-    j["overall_acc"] = scored->report["overall"]["acc"];
+    j["overall_acc"] = timed->report["overall"]["acc"];
     const double gen_s = j.value("generate_seconds", 0.0);
     j["generated_tokens_per_s_incl_prefill"] = gen_s > 0 ? j.value("generated_tokens", 0) / gen_s : 0.0;
     // Generative items per second of generation (prefill + decode; the fidelity pass apart).
     const double items_per_s = gen_s > 0 ? static_cast<double>(entries.size()) / gen_s : 0.0;
     j["items_per_s"] = items_per_s;
-#ifdef QB_BENCH_CUDA_STATS
-    if (dev->is_cuda()) {
-      auto s = c10::cuda::CUDACachingAllocator::getDeviceStats(0);
-      j["peak_gpu_gib"] = static_cast<double>(s.allocated_bytes[static_cast<int>(c10::CachingAllocator::StatType::AGGREGATE)].peak) /
-                          (1024.0 * 1024.0 * 1024.0);
-    }
-#endif
+    add_peak_gpu(j, *dev);
     std::printf("%s\n", j.dump().c_str());
     std::fflush(stdout);
     summary[run] = {{"items_per_s", items_per_s},

@@ -31,7 +31,7 @@ const std::vector<std::string_view> kSamplingKeys = {"total_samples", "seed"};
 const std::vector<std::string_view> kGpuKeys = {"devices", "tensor_parallel_size", "data_parallel"};
 const std::vector<std::string_view> kOutputKeys = {"work_dir"};
 const std::vector<std::string_view> kGenerationKeys = {"max_new_tokens", "batch_size", "batching",
-                                                       "enable_thinking", "do_sample"};
+                                                       "enable_thinking", "do_sample", "max_length"};
 const std::vector<std::string_view> kFidelityKeys = {"enabled"};
 const std::vector<std::string_view> kScoringKeys = {"strip_thinking"};
 const std::vector<std::string_view> kModes = {"generative", "loglikelihood"};
@@ -158,10 +158,13 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
   }
   if (!has_mmlu) sample.mode = "generative";  // mode changes nothing without MMLU: one canonical form
 
-  // sampling
-  if (const Node* s = top.require("sampling")) {
+  // sampling (optional when every dataset is a perplexity task: those evaluate every document)
+  const bool all_perplexity =
+      !sample.datasets.empty() && std::all_of(sample.datasets.begin(), sample.datasets.end(),
+                                              [](const spec::DatasetSpec& d) { return spec::is_perplexity_task(d.name); });
+  if (const Node* s = all_perplexity ? top.find("sampling") : top.require("sampling")) {
     MapReader r(c.diags, *s, "sampling", top.find_key("sampling")->loc, kSamplingKeys);
-    if (r.is_mapping() && r.require("total_samples"))
+    if (r.is_mapping() && (all_perplexity ? r.find("total_samples") != nullptr : r.require("total_samples") != nullptr))
       sample.total_samples = r.get_int("total_samples", std::nullopt).value_or(1);
     sample.seed = static_cast<std::uint64_t>(r.get_non_negative_int("seed", 42).value_or(0));
     if (const Node* t = r.find("total_samples")) sample_locs.add("total_samples", r.find_key("total_samples"), *t);
@@ -229,8 +232,13 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
 
   // generation
   for (const auto& d : sample.datasets)
-    if (d.name != "mmlu" || sample.mode == "generative")
+    if (spec::generates_text(d.name, sample.mode))
       gen.max_new_tokens[d.name] = spec::find_task(d.name)->max_new_tokens;
+  // lm-eval's max_length applies to its multiple-choice and perplexity tasks (0: the model's).
+  if (std::any_of(sample.datasets.begin(), sample.datasets.end(), [](const spec::DatasetSpec& d) {
+        return spec::find_task(d.name)->kind != spec::TaskKind::kGenerative;
+      }))
+    gen.max_length = 0;
   gen.device = project.device;  // both change the outputs: part of the key
   gen.compute_dtype = project.compute_dtype;
   if (const Node* g = top.find("generation")) {
@@ -251,6 +259,14 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
       }
     }
     if (auto b = r.get_int("batch_size", gen.batch_size)) gen.batch_size = *b;
+    if (const Node* m = r.find("max_length")) {
+      if (!gen.max_length)
+        c.diags.warning(m->loc, "'max_length' is ignored: it applies to the lm-eval multiple-choice and perplexity tasks");
+      else if (auto v = r.get_int("max_length", 0)) {
+        gen.max_length = *v;
+        gen_locs.add("max_length", r.find_key("max_length"), *m);
+      }
+    }
     if (const Node* b = r.find("batch_size")) gen_locs.add("batch_size", r.find_key("batch_size"), *b);
     if (auto b = r.get_enum("batching", kBatching, gen.batching)) gen.batching = *b;
     if (const Node* b = r.find("batching")) gen_locs.add("batching", r.find_key("batching"), *b);

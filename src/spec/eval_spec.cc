@@ -64,8 +64,16 @@ void SampleSpec::validate(Issues& out) const {
         std::adjacent_find(d.tags.begin(), d.tags.end()) != d.tags.end())
       out.error(field(at, "tags"), "tags must be sorted and unique");
   }
-  if (total_samples < 1 || total_samples > kMaxTotalSamples)
+  const bool all_perplexity =
+      !datasets.empty() && std::all_of(datasets.begin(), datasets.end(),
+                                       [](const DatasetSpec& d) { return is_perplexity_task(d.name); });
+  if (all_perplexity) {
+    // Perplexity tasks evaluate every document; nothing is drawn.
+    if (total_samples != 0)
+      out.error("total_samples", "'total_samples' draws nothing here: perplexity tasks evaluate every document");
+  } else if (total_samples < 1 || total_samples > kMaxTotalSamples) {
     out.error("total_samples", fmt::format("'total_samples' must be in [1, {}], got {}", kMaxTotalSamples, total_samples));
+  }
   if (mode != "generative" && mode != "loglikelihood") out.error("mode", "mode must be generative or loglikelihood");
   if (mode == "loglikelihood" && !has_mmlu && !datasets.empty())
     out.error("mode", "mode 'loglikelihood' applies only to MMLU, and this eval has no mmlu dataset");
@@ -133,6 +141,9 @@ void GenerateSpec::validate(Issues& out) const {
   validate_compute(device, compute_dtype, out);
   if (logits != "none" && logits != "keep" && logits != "compare")
     out.error("logits", "logits must be none, keep or compare");
+  if (max_length && (*max_length < 0 || *max_length > kMaxContextLength))
+    out.error("max_length", fmt::format("'max_length' must be in [1, {}] (or 0: the model's), got {}",
+                                        kMaxContextLength, *max_length));
   if (batching != "static" && batching != "continuous")
     out.error("batching", "batching must be static or continuous, got '" + batching + "'");
   if (data_parallel < 1 || data_parallel > kMaxGpuId)
@@ -148,6 +159,7 @@ json GenerateSpec::to_json() const {
             {"device", device},
             {"compute_dtype", compute_dtype},
             {"logits", logits}};
+  if (max_length) j["max_length"] = *max_length;
   if (batching != "static") j["batching"] = batching;  // absent when static: older keys unchanged
   if (data_parallel != 1) j["data_parallel"] = data_parallel;  // absent when 1: likewise
   return j;
@@ -156,7 +168,7 @@ json GenerateSpec::to_json() const {
 Result<GenerateSpec> GenerateSpec::from_json(const json& j) {
   Issues issues;
   CanonicalReader r(j, "", issues, {"max_new_tokens", "batch_size", "decoding", "device", "compute_dtype", "logits"},
-                    {"batching", "data_parallel"});
+                    {"max_length", "batching", "data_parallel"});
   GenerateSpec g;
   const json& m = r.raw("max_new_tokens");
   if (!m.is_object()) issues.error("max_new_tokens", "expected an object");
@@ -170,6 +182,7 @@ Result<GenerateSpec> GenerateSpec::from_json(const json& j) {
   g.device = r.str("device");
   g.compute_dtype = r.str("compute_dtype");
   g.logits = r.str("logits");
+  if (r.has("max_length")) g.max_length = r.i64("max_length");
   if (r.has("batching")) g.batching = r.str("batching");
   if (r.has("data_parallel")) g.data_parallel = r.i64("data_parallel");
   QB_TRY(issues.to_status("generate spec"));

@@ -15,6 +15,9 @@
 //                  "enable_thinking", "prompt_format"}
 //   GenerateSpec {"max_new_tokens": {"<task>": int} (generative tasks only), "batch_size",
 //                 "decoding": "greedy", "device", "compute_dtype", "logits": "none"|"keep"|"compare",
+//                 "max_length": int (only when the eval has lm-eval multiple-choice or perplexity
+//                 tasks, so the keys of other evals are unchanged; 0 = the model's
+//                 max_position_embeddings, lm-eval HFLM's default),
 //                 "batching": "continuous" (only when not "static", so older keys stay),
 //                 "data_parallel": N (only when > 1, likewise)}
 //   ScoreSpec    {"scorer": <scorer version>, "strip_thinking": bool, "fidelity": bool}
@@ -23,6 +26,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +46,7 @@ inline constexpr const char* kScorerVersion = "evalscope-1.12.0/qbuild-scorer-1"
 inline constexpr std::int64_t kMaxTotalSamples = 10'000'000;
 inline constexpr std::int64_t kMaxNewTokens = 131'072;
 inline constexpr std::int64_t kMaxBatchSize = 65'536;
+inline constexpr std::int64_t kMaxContextLength = 1'048'576;
 
 struct DatasetSpec {
   std::string name;                      // a task of spec/tasks.h: "mmlu" | "gsm8k"
@@ -56,9 +61,11 @@ struct DatasetSpec {
 
 struct SampleSpec {
   std::vector<DatasetSpec> datasets;
-  std::int64_t total_samples = 0;  // required
+  std::int64_t total_samples = 0;  // required, unless every dataset is a perplexity task (then 0)
   std::uint64_t seed = 42;         // evalscope's
-  std::string mode = "generative";  // generative (evalscope) | loglikelihood (lm-eval, MMLU only)
+  // generative (evalscope) | loglikelihood (lm-eval; switches MMLU only: the lm-eval tasks of
+  // spec/tasks.h are log-likelihood or perplexity tasks in either mode)
+  std::string mode = "generative";
   bool enable_thinking = false;     // Qwen3's chat template with or without the thinking block
   std::string prompt_format = kPromptFormatVersion;
 
@@ -79,6 +86,8 @@ struct GenerateSpec {
   // Next-token logits at each prompt's last position (fidelity): the base model keeps them
   // (logits.safetensors), a variant compares its own with the base's (per-item KL, top-1).
   std::string logits = "none";  // none | keep | compare
+  // lm-eval's max_length for log-likelihood requests and rolling windows (see the header).
+  std::optional<std::int64_t> max_length;
   // static: batches of batch_size items of similar length, each run until its longest member
   // ends. continuous: a pool of batch_size rows refilled as items finish, shared prompt prefixes
   // prefilled once (steps/model/continuous_batching.h). The same greedy tokens on the CPU; on a

@@ -22,9 +22,30 @@ const std::vector<std::string>& mmlu_subjects() {
 
 const std::vector<TaskInfo>& tasks() {
   static const std::vector<std::string> kGsm8kSubsets = {"main"};
+  static const std::vector<std::string> kDefaultSubset = {"default"};
+  static const std::vector<std::string> kMath500Subsets = {"Level 1", "Level 2", "Level 3", "Level 4", "Level 5"};
+  static const std::vector<std::string> kMmluProSubsets = {
+      "computer science", "math", "chemistry", "engineering", "law", "biology", "health",
+      "physics", "business", "philosophy", "economics", "other", "psychology", "history"};
+  static const std::vector<std::string> kArcChallenge = {"ARC-Challenge"}, kArcEasy = {"ARC-Easy"},
+                                        kDefault = {"default"}, kWinogrande = {"winogrande_xl"},
+                                        kWikitext = {"wikitext-2-raw-v1"};
+  constexpr auto kMc = TaskKind::kMultipleChoice;
+  constexpr auto kPpl = TaskKind::kPerplexity;
   static const std::vector<TaskInfo> k = {
       {"mmlu", "knowledge", 5, 0, 5, 512, &mmlu_subjects()},
       {"gsm8k", "math", 4, 4, 100, 1024, &kGsm8kSubsets},
+      // Generative in either mode (only MMLU switches), so 5-shot in both.
+      {"mmlu_pro", "knowledge", 5, 5, 5, 2048, &kMmluProSubsets},
+      {"math_500", "math", 0, 0, 0, 2048, &kMath500Subsets},
+      {"gpqa_diamond", "knowledge", 0, 0, 0, 2048, &kDefaultSubset},
+      {"arc_challenge", "knowledge", 0, 0, 0, 0, &kArcChallenge, kMc},
+      {"arc_easy", "knowledge", 0, 0, 0, 0, &kArcEasy, kMc},
+      {"hellaswag", "commonsense", 0, 0, 0, 0, &kDefault, kMc},
+      {"winogrande", "commonsense", 0, 0, 0, 0, &kWinogrande, kMc},
+      {"piqa", "commonsense", 0, 0, 0, 0, &kDefault, kMc},
+      {"wikitext", "perplexity", 0, 0, 0, 0, &kWikitext, kPpl},
+      {"perplexity", "perplexity", 0, 0, 0, 0, &kDefault, kPpl},
   };
   return k;
 }
@@ -45,6 +66,17 @@ std::vector<std::string_view> task_names() {
   std::vector<std::string_view> out;
   for (const auto& t : tasks()) out.push_back(t.name);
   return out;
+}
+
+bool generates_text(std::string_view task, std::string_view mode) {
+  const TaskInfo* t = find_task(task);
+  if (!t || t->kind != TaskKind::kGenerative) return false;
+  return !(task == "mmlu" && mode == "loglikelihood");
+}
+
+bool is_perplexity_task(std::string_view task) {
+  const TaskInfo* t = find_task(task);
+  return t && t->kind == TaskKind::kPerplexity;
 }
 
 }  // namespace qb::spec

@@ -170,7 +170,8 @@ TEST_F(EvalTest, MissingDatasetDirIsNamed) {
 TEST_F(EvalTest, UnknownTask) {
   EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - name: mmluu\nsampling: {total_samples: 5}\n"),
             "pipline/3-eval/e.yaml:3:11: error: invalid value 'mmluu' for 'name' (allowed: mmlu, "
-            "gsm8k); did you mean 'mmlu'?\n"
+            "gsm8k, mmlu_pro, math_500, gpqa_diamond, arc_challenge, arc_easy, hellaswag, winogrande, piqa, wikitext, perplexity); "
+            "did you mean 'mmlu'?\n"
             "    3 |   - name: mmluu\n"
             "      |           ^~~~~\n");
 }
@@ -314,6 +315,55 @@ TEST_F(EvalTest, NothingButSamplingInputsInSampleParams) {
   renamed.replace(renamed.find("mix"), 3, "other");
   EvalSpec c = spec(renamed);
   EXPECT_EQ(a.sample, c.sample);
+}
+
+// ---- lm-evaluation-harness tasks ---------------------------------------------------------------
+
+class LmEvalConfigTest : public EvalTest {
+ protected:
+  void SetUp() override {
+    EvalTest::SetUp();
+    mkdir("data/datasets/hellaswag");
+    mkdir("data/datasets/wikitext");
+  }
+};
+
+TEST_F(LmEvalConfigTest, MultipleChoiceTasksHaveNoTokenBudgetButAMaxLength) {
+  EvalSpec e = spec("dataset_name: mc\ndatasets:\n  - {name: hellaswag}\n  - {name: gsm8k}\nsampling: {total_samples: 4}\n");
+  EXPECT_EQ(e.generate.to_json()["max_new_tokens"], json::parse(R"({"gsm8k": 1024})"));
+  EXPECT_EQ(e.generate.to_json()["max_length"], 0);  // the model's, as lm-eval's HFLM
+  EXPECT_EQ(e.sample.datasets[0].task_type, "commonsense");
+  EXPECT_EQ(e.sample.datasets[0].few_shot_num, 0);
+}
+
+TEST_F(LmEvalConfigTest, MaxLengthIsAGenerationSetting) {
+  EvalSpec a = spec("dataset_name: p\ndatasets: [{name: wikitext}]\n");
+  EvalSpec b = spec("dataset_name: p\ndatasets: [{name: wikitext}]\ngeneration: {max_length: 2048}\n");
+  EXPECT_EQ(a.sample, b.sample);
+  EXPECT_EQ(b.generate.to_json()["max_length"], 2048);
+  EXPECT_NE(a.generate, b.generate);
+}
+
+TEST_F(LmEvalConfigTest, PerplexityOnlyNeedsNoSampling) {
+  EvalSpec e = spec("dataset_name: p\ndatasets: [{name: wikitext}]\n");
+  EXPECT_EQ(e.sample.total_samples, 0);
+  EXPECT_NE(check("dataset_name: p\ndatasets: [{name: wikitext}]\nsampling: {total_samples: 5}\n")
+                .find("'total_samples' draws nothing here: perplexity tasks evaluate every document"),
+            std::string::npos);
+  EXPECT_NE(check("dataset_name: p\ndatasets: [{name: wikitext}, {name: hellaswag}]\n").find("sampling"),
+            std::string::npos);
+}
+
+TEST_F(LmEvalConfigTest, FewShotIsRejectedForLmEvalTasks) {
+  EXPECT_NE(check("dataset_name: p\ndatasets: [{name: hellaswag, few_shot_num: 1}]\nsampling: {total_samples: 4}\n")
+                .find("few_shot_num must be in [0, 0] for hellaswag, got 1"),
+            std::string::npos)
+      << diags_.render();
+}
+
+TEST_F(LmEvalConfigTest, MaxLengthWithoutLmEvalTasksIsIgnoredWithAWarning) {
+  EXPECT_NE(check(std::string(kEval) + "generation: {max_length: 64}\n").find("'max_length' is ignored"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -222,7 +222,8 @@ TEST(EvalSet, ReportPerDatasetAndSubset) {
     es[i].subset_name = ss[i];
     es[i].weight = i < 3 ? 0.25 : 0.25;
   }
-  std::vector<Score> sc = {{0, "A", true}, {1, "B", false}, {2, "C", true}, {3, "7", true}};
+  std::vector<Score> sc = {{0, "A", true, std::nullopt}, {1, "B", false, std::nullopt}, {2, "C", true, std::nullopt},
+                           {3, "7", true, std::nullopt}};
   auto r = make_report(es, sc);
   ASSERT_TRUE(r.is_ok());
   // mmlu: 2 / 3; stderr sqrt(2/3 · 1/3 / 3) = sqrt(2/27) = 0.2721655
@@ -241,7 +242,7 @@ TEST(EvalSet, ReportPerDatasetAndSubset) {
   EXPECT_DOUBLE_EQ((*r)["weighted_acc"].get<double>(), 0.75);
   sc.pop_back();
   EXPECT_EQ(make_report(es, sc).status().message(), "report: no score for index 3");
-  sc.push_back({2, "C", true});
+  sc.push_back({2, "C", true, std::nullopt});
   EXPECT_EQ(make_report(es, sc).status().message(), "report: two scores for index 2");
 }
 
@@ -272,7 +273,7 @@ TEST(EvalSetErrors, DatasetArgs) {
   EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "gsm8k", "args": {"prompt_style": "loglikelihood"}}]})"),
             "dataset 'gsm8k' args: prompt_style: loglikelihood scoring is defined for mmlu only");
   EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "arc", "args": {}}]})"),
-            "dataset 'arc': unknown benchmark (qbuild knows mmlu and gsm8k)");
+            "dataset 'arc': unknown benchmark (qbuild knows mmlu, gsm8k, mmlu_pro, math_500, gpqa_diamond and the lm-eval tasks of spec/tasks.h)");
   EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "mmlu", "args": {"dataset_dir": "demo_mmlu", "format": "jsonl",
             "subset_list": ["astronmy"]}}]})"),
             "sampling mmlu: dataset 'mmlu' args: subset_list: no test items for subject 'astronmy' in " +

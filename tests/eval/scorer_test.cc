@@ -242,7 +242,7 @@ TEST(Scorer, MmluGoldMustBeAnOption) {
 }
 
 TEST(Scorer, UnknownDatasetIsAnError) {
-  EXPECT_EQ(parse_benchmark("math500").status().message(), "unknown dataset 'math500' (known: gsm8k, mmlu)");
+  EXPECT_EQ(parse_benchmark("math500").status().message(), "unknown dataset 'math500' (known: gsm8k, mmlu, mmlu_pro, math_500, gpqa_diamond)");
 }
 
 TEST(Scorer, Gsm8kTraceShowsEachStep) {

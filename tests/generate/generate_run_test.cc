@@ -4,7 +4,7 @@
 // items of two datasets (two token budgets), shared few-shot blocks and stops at many different
 // steps (the forced-stop hook: a random model never stops by itself); the resume file holds
 // every item once. Data parallel: two worker processes on the CPU give what one process gives,
-// merged in item order.
+// merged in item order, perplexity documents and their per-token top-k rows included.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -14,6 +14,7 @@
 #include "steps/generate/data_parallel.h"
 #include "steps/generate/generate_run.h"
 #include "steps/model/random_model.h"
+#include "steps/model_io/safetensors.h"
 #include "util/fs.h"
 
 namespace qb::generate {
@@ -221,6 +222,64 @@ TEST_F(GenerateRun, TwoWorkerProcessesGiveWhatOneProcessGivesInItemOrder) {
     // Each worker resumes from its own file.
     EXPECT_TRUE(stdfs::exists(o.partial_dir / "shard-0-of-2" / "predictions.jsonl"));
     EXPECT_TRUE(stdfs::exists(o.partial_dir / "shard-1-of-2" / "predictions.jsonl"));
+  }
+}
+
+// Perplexity documents over two workers: each scores the documents of its shard only, and its
+// per-token top-k rows (the base's token_topk file) come back in place; a variant compared with
+// that file over two workers gets the same per-token KL and top-1 agreement as in one process.
+TEST_F(GenerateRun, TwoWorkersScoreTheirDocumentsAndMergeTheirTokenRows) {
+  std::vector<eval::EvalEntry> entries;
+  for (int i = 0; i < 5; ++i) {
+    eval::EvalEntry e;
+    e.index = i;
+    e.dataset_name = "wikitext";
+    e.subset_name = "default";
+    e.task_type = "perplexity";
+    e.weight = 1;
+    e.prompt_style = "rolling";
+    e.chat_template = false;
+    for (int k = 0; k <= i; ++k) e.prompt += "Document " + std::to_string(i) + " says the river runs to the sea. ";
+    e.source = "test:" + std::to_string(i);
+    entries.push_back(std::move(e));
+  }
+  const stdfs::path dir = tmp_->path() / "dp_docs";
+  ASSERT_TRUE(fs::write_file_atomic(dir / "eval_set.jsonl", eval::eval_set_to_jsonl(entries)).is_ok());
+  GenerateRunOptions o = options(dir, "static", 3);
+  o.want_logits = false;
+  o.spec.max_length = 16;  // several windows per document
+  o.keep_top_k = 4;
+  auto one = run_generation(o);
+  ASSERT_TRUE(one.is_ok()) << one.status().to_string();
+  auto two = run_generation_parallel(o, two_workers(tmp_->path() / "dp_docs_work"));
+  ASSERT_TRUE(two.is_ok()) << two.status().to_string();
+  ASSERT_TRUE(two->token_top_ids.defined());
+  EXPECT_TRUE(at::equal(one->token_top_ids, two->token_top_ids));
+  EXPECT_TRUE(at::allclose(one->token_top_logprobs, two->token_top_logprobs, 1e-5, 1e-5));
+  for (size_t i = 0; i < entries.size(); ++i) {
+    ASSERT_TRUE(two->items[i].loglikelihood.has_value()) << i;
+    EXPECT_NEAR(*one->items[i].loglikelihood, *two->items[i].loglikelihood, 1e-4) << i;
+    EXPECT_EQ(one->items[i].tokens, two->items[i].tokens) << i;
+  }
+  EXPECT_EQ(two->stats["shards"][0]["rolling_windows"].get<int64_t>() +
+                two->stats["shards"][1]["rolling_windows"].get<int64_t>(),
+            one->stats["rolling_windows"].get<int64_t>());
+
+  const stdfs::path base = tmp_->path() / "dp_docs_base.safetensors";
+  ASSERT_TRUE(model_io::write_safetensors(base, {{"top_ids", one->token_top_ids}, {"top_logprobs", one->token_top_logprobs}})
+                  .is_ok());
+  o.keep_top_k = 0;
+  o.compare_tokens = base;
+  auto cmp_one = run_generation(o);
+  auto cmp_two = run_generation_parallel(o, two_workers(tmp_->path() / "dp_docs_cmp_work"));
+  ASSERT_TRUE(cmp_one.is_ok()) << cmp_one.status().to_string();
+  ASSERT_TRUE(cmp_two.is_ok()) << cmp_two.status().to_string();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(cmp_one->items[i].token_top1, cmp_two->items[i].token_top1) << i;
+    EXPECT_EQ(*cmp_two->items[i].token_top1, cmp_two->items[i].tokens) << i;  // the same model
+    ASSERT_EQ(cmp_one->items[i].token_kl.size(), cmp_two->items[i].token_kl.size()) << i;
+    for (size_t t = 0; t < cmp_one->items[i].token_kl.size(); ++t)
+      EXPECT_NEAR(cmp_one->items[i].token_kl[t], cmp_two->items[i].token_kl[t], 1e-5) << i << " " << t;
   }
 }
 

@@ -260,7 +260,32 @@ TEST(Tasks, OneRowPerBenchmarkWithEvalscopeDefaults) {
   EXPECT_EQ(mmlu->subsets->size(), 57u);
   EXPECT_EQ(mmlu->subsets->front(), "abstract_algebra");
   EXPECT_EQ(find_task("gsm8k")->few_shot_generative, 4);  // evalscope 1.12.0 GSM8KAdapter few_shot_num=4
-  EXPECT_EQ(find_task("hellaswag"), nullptr);
+  EXPECT_EQ(find_task("hellaswag")->kind, TaskKind::kMultipleChoice);  // lm-eval 0.4.13, zero-shot
+  EXPECT_EQ(find_task("hellaswag")->max_new_tokens, 0);
+  EXPECT_EQ(find_task("wikitext")->kind, TaskKind::kPerplexity);
+  EXPECT_TRUE(is_perplexity_task("perplexity"));
+  EXPECT_FALSE(generates_text("arc_easy", "generative"));
+  EXPECT_FALSE(generates_text("mmlu", "loglikelihood"));
+  EXPECT_TRUE(generates_text("mmlu", "generative"));
+  EXPECT_EQ(find_task("mmlu_pro")->few_shot_generative, 5);  // evalscope 1.12.0 MMLUProAdapter
+  EXPECT_TRUE(generates_text("mmlu_pro", "loglikelihood"));  // only MMLU switches
+  EXPECT_EQ(default_few_shot_num("mmlu_pro", "loglikelihood"), 5);
+  EXPECT_EQ(find_task("math_500")->max_few_shot, 0);  // evalscope: no train split
+  EXPECT_EQ(find_task("math_500")->subsets->front(), "Level 1");
+  EXPECT_EQ(find_task("gpqa_diamond")->few_shot_generative, 0);  // evalscope 1.12.0 GPQAAdapter
+  EXPECT_EQ(find_task("ifeval"), nullptr);  // next, not now
+}
+
+TEST(SampleSpecValidate, PerplexityOnlyEvalsDrawNothing) {
+  SampleSpec s;
+  DatasetSpec d;
+  d.name = "wikitext";
+  d.task_type = "perplexity";
+  s.datasets = {d};
+  s.total_samples = 0;
+  EXPECT_EQ(first_error(s), "ok");
+  s.total_samples = 3;
+  EXPECT_EQ(first_error(s), "total_samples: 'total_samples' draws nothing here: perplexity tasks evaluate every document");
 }
 
 }  // namespace

@@ -267,6 +267,42 @@ Result<SplitFiles> find_split(const stdfs::path& root, std::string_view benchmar
                                root.string(), split, config, split, config, split));
 }
 
+Result<SplitFiles> find_hf_split(const stdfs::path& root, std::string_view config, std::string_view split,
+                                 FileFormat format) {
+  if (!is_dir(root)) return not_found(fmt::format("dataset folder '{}' does not exist (see data/HELP.md)", root.string()));
+  std::string seen;
+  const std::string c(config), sp(split);
+  for (const stdfs::path& dir : {root / c, root / c / sp, root / "data", root}) {
+    auto found = split_files_in(dir, split, /*allow_csv=*/false);
+    if (dir == root / c / sp) {  // the Hub's Parquet conversion: <config>/<split>/0000.parquet
+      for (const stdfs::path& p : list_dir(dir))
+        if (is_file(p) && p.extension() == ".parquet") found[FileFormat::kParquet].push_back(p);
+    }
+    if (found.empty()) continue;
+    if (format != FileFormat::kAuto && !found.count(format)) {
+      for (const auto& kv : found) seen += fmt::format("{}{} in {}", seen.empty() ? "" : ", ", format_name(kv.first), dir.string());
+      continue;
+    }
+    return choose(std::move(found), format, SplitFiles::Layout::kSplitFiles, dir, split);
+  }
+  if (!seen.empty())
+    return not_found(fmt::format("dataset folder '{}': no {} file for split '{}' (found: {})", root.string(),
+                                 format_name(format), split, seen));
+  return not_found(fmt::format("dataset folder '{}': no file for split '{}' (expected e.g. {}/{}.jsonl or "
+                               "{}/{}-00000-of-00001.parquet; see data/HELP.md)",
+                               root.string(), split, c, sp, c, sp));
+}
+
+Result<std::vector<Row>> read_split_rows(const stdfs::path& root, const SplitFiles& files) {
+  std::vector<Row> rows;
+  for (const stdfs::path& file : files.files) {
+    QB_ASSIGN_OR_RETURN(std::vector<Row> part, read_rows(file, files.format, root));
+    if (part.empty()) spdlog::warn("'{}' holds no rows", display_of(file, root));
+    for (auto& r : part) rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
 namespace {
 
 // A file of a split without a single row: shown in the build output (the step's warnings reach

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "steps/eval/rows.h"
 #include "util/status.h"
 
 namespace qb::eval {
@@ -58,6 +59,15 @@ struct SplitFiles {
 // `benchmark` is "mmlu" or "gsm8k" (it decides the config folder and the layouts searched).
 Result<SplitFiles> find_split(const std::filesystem::path& root, std::string_view benchmark,
                               std::string_view split, FileFormat format = FileFormat::kAuto);
+
+// The split files of a dataset in the Hugging Face layouts of the lm-eval tasks: the first of
+// <root>/<config>/, <root>/data/, <root>/ that holds <split>.jsonl, <split>.parquet or
+// <split>-NNNNN-of-NNNNN.parquet (or, from the Hub's Parquet conversion,
+// <root>/<config>/<split>/NNNN.parquet). Errors say what was looked for.
+Result<SplitFiles> find_hf_split(const std::filesystem::path& root, std::string_view config, std::string_view split,
+                                 FileFormat format = FileFormat::kAuto);
+// Every row of those files, in order; `where` names each "<file relative to root's parent>:<line>".
+Result<std::vector<Row>> read_split_rows(const std::filesystem::path& root, const SplitFiles& files);
 
 // Messages and `where` name files relative to root's parent (e.g. "mmlu/all/test.jsonl:17").
 Result<std::vector<MmluItem>> load_mmlu(const std::filesystem::path& root, std::string_view split,

@@ -3,6 +3,7 @@
 
 #include "spec/tasks.h"
 
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -11,7 +12,10 @@
 
 #include "steps/eval/choice_answer.h"
 #include "steps/eval/dataset.h"
+#include "steps/eval/lm_eval_tasks.h"
+#include "steps/eval/gpqa.h"
 #include "steps/eval/math_answer.h"
+#include "steps/eval/mmlu_pro.h"
 #include "steps/eval/prompts.h"
 #include "util/py_random.h"
 #include "steps/eval/rows.h"
@@ -191,6 +195,178 @@ Status sample_mmlu(const FlatDataset& d, const Args& a, int64_t count, PyRandom&
   return Status::ok();
 }
 
+// GPQA-Diamond (gpqa.h): every row of the train split in file order, one subset "default".
+Status sample_gpqa_diamond(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng,
+                           std::vector<EvalEntry>& out) {
+  if (!a.subset_list.empty() && !(a.subset_list.size() == 1 && a.subset_list[0] == "default"))
+    return invalid_argument("dataset 'gpqa_diamond' args: subset_list: gpqa_diamond has one subset, \"default\"");
+  if (a.few_shot_num != 0)
+    return invalid_argument("dataset 'gpqa_diamond': few-shot prompts are not supported (evalscope's default is "
+                            "zero-shot)");
+  QB_ASSIGN_OR_RETURN(SplitFiles sf, find_hf_split(a.dir, "default", "train", a.format));
+  QB_ASSIGN_OR_RETURN(std::vector<Row> rows, read_split_rows(a.dir, sf));
+  if (rows.empty()) return invalid_argument(fmt::format("dataset 'gpqa_diamond': no rows in {}", a.dir.string()));
+  // An answer: a string, or null (the adapter's preprocess turns None into ' ').
+  auto answer = [](const Row& row, const char* name, std::optional<std::string>& v) -> Status {
+    auto it = row.fields.find(name);
+    if (it == row.fields.end()) return invalid_argument(fmt::format("{}: missing field '{}'", row.where, name));
+    if (it->is_null()) return Status::ok();
+    if (!it->is_string())
+      return invalid_argument(fmt::format("{}: field '{}': expected a string or null, got {}", row.where, name,
+                                          it->dump()));
+    v = it->get<std::string>();
+    return Status::ok();
+  };
+  const int64_t k = drawn(count, rows.size(), "gpqa_diamond");
+  if (k == 0) return Status::ok();
+  for (uint64_t j : rng.sample(rows.size(), static_cast<uint64_t>(k))) {
+    const Row& row = rows[j];
+    QB_ASSIGN_OR_RETURN(std::string question, str_field(row, "Question"));
+    std::optional<std::string> correct, wrong[3];
+    QB_TRY(answer(row, "Correct Answer", correct));
+    QB_TRY(answer(row, "Incorrect Answer 1", wrong[0]));
+    QB_TRY(answer(row, "Incorrect Answer 2", wrong[1]));
+    QB_TRY(answer(row, "Incorrect Answer 3", wrong[2]));
+    auto ptr = [](const std::optional<std::string>& o) { return o ? &*o : nullptr; };
+    const GpqaChoices g = gpqa_shuffle(question, ptr(correct), {ptr(wrong[0]), ptr(wrong[1]), ptr(wrong[2])});
+    EvalEntry e = common_entry(d, a);
+    e.subset_name = "default";
+    e.weight = d.weight / static_cast<double>(k);
+    e.gold = std::string(1, static_cast<char>('A' + g.gold));
+    e.choices = g.choices;
+    e.subset_id = static_cast<int64_t>(j);
+    e.record_index = static_cast<int64_t>(j);
+    e.source = row.where;
+    std::string choices;
+    for (size_t i = 0; i < g.choices.size(); ++i)
+      choices += (i ? "\n" : "") + std::string(1, static_cast<char>('A' + i)) + ") " + g.choices[i];
+    e.prompt = format_template(kMmluTemplateCot, {{"question", question}, {"choices", choices}, {"letters", "A,B,C,D"}});
+    out.push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
+// MATH-500 as evalscope 1.12.0's Math500Adapter: HuggingFaceH4/MATH-500's test.jsonl (problem,
+// answer, level, unique_id, ...), subsets "Level 1".."Level 5" (reformat_subset: one split
+// grouped by level, file order within each), zero-shot (no train split), its prompt_template;
+// scored as GSM8K (extract_answer, math_equal against strip_answer_string(answer)).
+Status sample_math_500(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng,
+                       std::vector<EvalEntry>& out) {
+  if (a.few_shot_num != 0)
+    return invalid_argument("dataset 'math_500': few-shot prompts are not supported (evalscope's MATH-500 has no "
+                            "train split)");
+  QB_ASSIGN_OR_RETURN(SplitFiles sf, find_hf_split(a.dir, "default", "test", a.format));
+  QB_ASSIGN_OR_RETURN(std::vector<Row> rows, read_split_rows(a.dir, sf));
+  struct Problem {
+    int64_t index;
+    std::string where, problem, answer, level;
+    nlohmann::json id;
+  };
+  std::map<std::string, std::vector<Problem>> by_level;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
+    Problem p{static_cast<int64_t>(i), row.where, "", "", "", nullptr};
+    QB_ASSIGN_OR_RETURN(p.problem, str_field(row, "problem"));
+    QB_ASSIGN_OR_RETURN(p.answer, str_field(row, "answer"));
+    auto lv = row.fields.find("level");
+    if (lv == row.fields.end()) return invalid_argument(fmt::format("{}: missing field 'level'", row.where));
+    if (lv->is_number_integer()) p.level = "Level " + std::to_string(lv->get<int64_t>());
+    else if (lv->is_string()) p.level = "Level " + lv->get<std::string>();  // f'Level {record["level"]}'
+    else return invalid_argument(fmt::format("{}: field 'level': expected 1..5, got {}", row.where, lv->dump()));
+    if (auto id = row.fields.find("unique_id"); id != row.fields.end()) p.id = *id;
+    by_level[p.level].push_back(std::move(p));
+  }
+  std::vector<std::string> subsets;
+  for (const auto& s : a.subset_list.empty() ? *spec::find_task("math_500")->subsets : a.subset_list)
+    if (std::find(subsets.begin(), subsets.end(), s) == subsets.end()) subsets.push_back(s);
+  struct Member {
+    const Problem* p;
+    int64_t subset_id;
+  };
+  std::vector<Member> population;
+  for (const auto& s : subsets) {
+    const auto& items = by_level[s];
+    for (size_t k = 0; k < items.size(); ++k) population.push_back({&items[k], static_cast<int64_t>(k)});
+  }
+  if (population.empty())
+    return invalid_argument(fmt::format("dataset 'math_500': no test items in the levels asked for in {}",
+                                        a.dir.string()));
+  const int64_t k = drawn(count, population.size(), "math_500");
+  if (k == 0) return Status::ok();
+  for (uint64_t j : rng.sample(population.size(), static_cast<uint64_t>(k))) {
+    const Problem& q = *population[j].p;
+    EvalEntry e = common_entry(d, a);
+    e.subset_name = q.level;
+    e.weight = d.weight / static_cast<double>(k);
+    e.gold = q.answer;
+    e.subset_id = population[j].subset_id;
+    e.record_index = q.index;
+    e.source = q.where;
+    e.metadata = {{"question_id", q.id}};
+    e.prompt = q.problem + "\nPlease reason step by step, and put your final answer within \\boxed{}.";
+    out.push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
+// MMLU-Pro (mmlu_pro.h): evalscope's subsets (SUBSET_LIST or subset_list, in that order), items in
+// file order within each; the first few_shot_num validation items of the item's subset.
+Status sample_mmlu_pro(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng,
+                       std::vector<EvalEntry>& out) {
+  QB_ASSIGN_OR_RETURN(std::vector<MmluProItem> test, load_mmlu_pro(a.dir, "test", a.format));
+  std::vector<MmluProItem> val;
+  if (a.few_shot_num > 0) {
+    QB_ASSIGN_OR_RETURN(val, load_mmlu_pro(a.dir, "validation", a.format));
+  }
+  std::map<std::string, std::vector<const MmluProItem*>> by_subject, val_by_subject;
+  for (const auto& it : test) by_subject[it.category].push_back(&it);
+  for (const auto& it : val) val_by_subject[it.category].push_back(&it);
+  std::vector<std::string> subsets;
+  for (const auto& s : a.subset_list.empty() ? mmlu_pro_subjects() : a.subset_list)
+    if (std::find(subsets.begin(), subsets.end(), s) == subsets.end()) subsets.push_back(s);
+  if (a.subset_list.empty()) {
+    for (const auto& [s, items] : by_subject)
+      if (std::find(subsets.begin(), subsets.end(), s) == subsets.end())
+        spdlog::warn("mmlu_pro: category '{}' ({} items) is not one of MMLU-Pro's 14 and no subset_list names it: "
+                     "skipped", s, items.size());
+  }
+  struct Member {
+    const MmluProItem* item;
+    int64_t subset_id;
+  };
+  std::vector<Member> population;
+  for (const auto& s : subsets) {
+    const auto& items = by_subject[s];
+    if (!items.empty() && val_by_subject[s].size() < static_cast<size_t>(a.few_shot_num))
+      return invalid_argument(fmt::format("dataset 'mmlu_pro': subject '{}' has {} validation items, few_shot_num is {}",
+                                          s, val_by_subject[s].size(), a.few_shot_num));
+    for (size_t k = 0; k < items.size(); ++k) population.push_back({items[k], static_cast<int64_t>(k)});
+  }
+  if (population.empty())
+    return invalid_argument(fmt::format("dataset 'mmlu_pro': no test items in the subsets asked for in {}",
+                                        a.dir.string()));
+  const int64_t k = drawn(count, population.size(), "mmlu_pro");
+  if (k == 0) return Status::ok();
+  for (uint64_t j : rng.sample(population.size(), static_cast<uint64_t>(k))) {
+    const MmluProItem& q = *population[j].item;
+    std::vector<const MmluProItem*> shots;
+    for (int s = 0; s < a.few_shot_num; ++s) shots.push_back(val_by_subject[q.category][s]);
+    EvalEntry e = common_entry(d, a);
+    e.subset_name = q.category;
+    e.weight = d.weight / static_cast<double>(k);
+    e.gold = std::string(1, static_cast<char>('A' + q.answer));
+    e.choices = q.options;
+    e.subset_id = population[j].subset_id;
+    e.record_index = q.index;
+    e.source = q.where;
+    for (const auto* s : shots) e.fewshot_indices.push_back(s->index);
+    e.metadata = {{"subject", q.category}, {"question_id", q.question_id}};
+    e.prompt = mmlu_pro_prompt(q, shots);
+    out.push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
 Status sample_gsm8k(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng, std::vector<EvalEntry>& out) {
   if (!a.subset_list.empty() && !(a.subset_list.size() == 1 && a.subset_list[0] == "main")) {
     return invalid_argument("dataset 'gsm8k' args: subset_list: gsm8k has one subset, \"main\"");
@@ -225,7 +401,69 @@ Status sample_gsm8k(const FlatDataset& d, const Args& a, int64_t count, PyRandom
   return Status::ok();
 }
 
+// lm-eval multiple-choice tasks: drawn like the others (evalscope's sampler over the split in
+// file order), requests built as the harness builds them (lm_eval_tasks.h).
+Status sample_choice_task(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng,
+                          std::vector<EvalEntry>& out) {
+  const TaskSplit ts = lm_eval_split(d.name);
+  if (!a.subset_list.empty() && !(a.subset_list.size() == 1 && a.subset_list[0] == ts.config))
+    return invalid_argument(fmt::format("dataset '{}' args: subset_list: {} has one subset, \"{}\"", d.name, d.name,
+                                        ts.config));
+  if (a.few_shot_num != 0)
+    return invalid_argument(fmt::format("dataset '{}': few-shot prompts are not supported for lm-eval tasks (the "
+                                        "harness's default is zero-shot)", d.name));
+  QB_ASSIGN_OR_RETURN(std::vector<ChoiceDoc> docs, load_choice_docs(a.dir, d.name, a.format));
+  const int64_t k = drawn(count, docs.size(), d.name);
+  if (k == 0) return Status::ok();
+  for (uint64_t j : rng.sample(docs.size(), static_cast<uint64_t>(k))) {
+    ChoiceDoc& q = docs[j];
+    EvalEntry e = common_entry(d, a);
+    e.prompt_style = "loglikelihood";
+    e.chat_template = false;
+    e.subset_name = std::string(ts.config);
+    e.weight = d.weight / static_cast<double>(k);
+    e.gold = std::to_string(q.gold);
+    e.prompt = q.contexts[0];
+    if (q.contexts.size() > 1) e.contexts = q.contexts;
+    e.continuations = q.continuations;
+    e.choices = q.choices;
+    e.subset_id = q.index;
+    e.record_index = q.index;
+    e.source = q.where;
+    e.metadata = q.metadata;
+    out.push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
 }  // namespace
+
+Result<std::vector<EvalEntry>> perplexity_entries(const std::string& task, const std::filesystem::path& dir,
+                                                  FileFormat format, const std::string& task_type,
+                                                  const std::vector<std::string>& tags,
+                                                  const std::vector<std::string>& categories) {
+  QB_ASSIGN_OR_RETURN_CTX(std::vector<PerplexityDoc> docs, load_perplexity_docs(dir, task, format),
+                          "dataset '" + task + "'");
+  std::vector<EvalEntry> out;
+  for (auto& doc : docs) {
+    EvalEntry e;
+    e.dataset_name = task;
+    e.subset_name = std::string(lm_eval_split(task).config);
+    e.task_type = task_type;
+    e.tags = tags;
+    e.categories = categories;
+    e.weight = 1.0 / static_cast<double>(docs.size());
+    e.prompt_style = "rolling";
+    e.chat_template = false;
+    e.prompt = std::move(doc.text);
+    e.subset_id = doc.index;
+    e.record_index = doc.index;
+    e.source = doc.where;
+    e.metadata = {{"words", doc.words}, {"bytes", doc.bytes}};
+    out.push_back(std::move(e));
+  }
+  return out;
+}
 
 Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, const SampleOptions& opts) {
   QB_ASSIGN_OR_RETURN(std::vector<FlatDataset> flat, flatten(schema));
@@ -239,8 +477,16 @@ Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, cons
       QB_TRY_CTX(sample_mmlu(d, a, counts[i], rng, out), "sampling mmlu");
     } else if (d.name == "gsm8k") {
       QB_TRY_CTX(sample_gsm8k(d, a, counts[i], rng, out), "sampling gsm8k");
+    } else if (d.name == "gpqa_diamond") {
+      QB_TRY_CTX(sample_gpqa_diamond(d, a, counts[i], rng, out), "sampling gpqa_diamond");
+    } else if (d.name == "math_500") {
+      QB_TRY_CTX(sample_math_500(d, a, counts[i], rng, out), "sampling math_500");
+    } else if (d.name == "mmlu_pro") {
+      QB_TRY_CTX(sample_mmlu_pro(d, a, counts[i], rng, out), "sampling mmlu_pro");
+    } else if (const auto* t = spec::find_task(d.name); t && t->kind == spec::TaskKind::kMultipleChoice) {
+      QB_TRY_CTX(sample_choice_task(d, a, counts[i], rng, out), "sampling " + d.name);
     } else {
-      return invalid_argument(fmt::format("dataset '{}': unknown benchmark (qbuild knows mmlu and gsm8k)", d.name));
+      return invalid_argument(fmt::format("dataset '{}': unknown benchmark (qbuild knows mmlu, gsm8k, mmlu_pro, math_500, gpqa_diamond and the lm-eval tasks of spec/tasks.h)", d.name));
     }
   }
   for (size_t i = 0; i < out.size(); ++i) out[i].index = static_cast<int64_t>(i);
@@ -254,7 +500,8 @@ nlohmann::ordered_json EvalEntry::to_json() const {
   sample["target"] = gold;
   sample["id"] = subset_id;
   sample["group_id"] = subset_id;
-  if (dataset_name == "mmlu") sample["subset_key"] = subset_name;
+  if (dataset_name == "mmlu" || dataset_name == "mmlu_pro" || dataset_name == "math_500")
+    sample["subset_key"] = subset_name;
   sample["metadata"] = metadata;
   nlohmann::ordered_json j;
   j["index"] = index;
@@ -268,6 +515,7 @@ nlohmann::ordered_json EvalEntry::to_json() const {
   j["gold"] = gold;
   j["prompt_style"] = prompt_style;
   j["chat_template"] = chat_template;
+  if (!contexts.empty()) j["contexts"] = contexts;
   if (!continuations.empty()) j["continuations"] = continuations;
   j["record_index"] = record_index;
   j["source"] = source;
@@ -310,17 +558,34 @@ Result<EvalEntry> EvalEntry::from_json(const nlohmann::json& j, const std::strin
   QB_ASSIGN_OR_RETURN(e.record_index, field<int64_t>(j, "record_index", where));
   QB_ASSIGN_OR_RETURN(e.source, field<std::string>(j, "source", where));
   QB_ASSIGN_OR_RETURN(e.fewshot_indices, field<std::vector<int64_t>>(j, "fewshot_indices", where));
-  if (e.dataset_name != "mmlu" && e.dataset_name != "gsm8k") {
+  const spec::TaskInfo* task = spec::find_task(e.dataset_name);
+  if (!task) {
     return invalid_argument(fmt::format("{}: field 'dataset_name': unknown benchmark \"{}\"", where, e.dataset_name));
   }
-  if (e.prompt_style != "generative" && e.prompt_style != "loglikelihood") {
+  if (e.prompt_style != "generative" && e.prompt_style != "loglikelihood" && e.prompt_style != "rolling") {
     return invalid_argument(fmt::format("{}: field 'prompt_style': unknown style \"{}\"", where, e.prompt_style));
+  }
+  const bool want_rolling = task->kind == spec::TaskKind::kPerplexity;
+  if (want_rolling != (e.prompt_style == "rolling") ||
+      (task->kind == spec::TaskKind::kMultipleChoice && e.prompt_style != "loglikelihood")) {
+    return invalid_argument(fmt::format("{}: field 'prompt_style': \"{}\" does not fit the task '{}'", where,
+                                        e.prompt_style, e.dataset_name));
   }
   if (j.contains("continuations")) {
     QB_ASSIGN_OR_RETURN(e.continuations, field<std::vector<std::string>>(j, "continuations", where));
   }
-  if (e.prompt_style == "loglikelihood" && e.continuations.size() != 4) {
-    return invalid_argument(where + ": field 'continuations': a loglikelihood entry needs 4 continuations");
+  if (j.contains("contexts")) {
+    QB_ASSIGN_OR_RETURN(e.contexts, field<std::vector<std::string>>(j, "contexts", where));
+  }
+  if (e.prompt_style == "loglikelihood") {
+    const size_t need = e.dataset_name == "mmlu" ? 4 : e.continuations.size();
+    if (e.continuations.size() != need || need < 2)
+      return invalid_argument(fmt::format("{}: field 'continuations': a loglikelihood entry needs {} continuations, "
+                                          "has {}", where, e.dataset_name == "mmlu" ? "4" : "at least 2",
+                                          e.continuations.size()));
+    if (!e.contexts.empty() && e.contexts.size() != e.continuations.size())
+      return invalid_argument(fmt::format("{}: field 'contexts': {} contexts for {} continuations", where,
+                                          e.contexts.size(), e.continuations.size()));
   }
   QB_ASSIGN_OR_RETURN(nlohmann::json sample, field<nlohmann::json>(j, "prompt", where));
   const std::string pw = where + ": field 'prompt'";
@@ -334,8 +599,25 @@ Result<EvalEntry> EvalEntry::from_json(const nlohmann::json& j, const std::strin
     QB_ASSIGN_OR_RETURN(e.choices, field<std::vector<std::string>>(sample, "choices", pw));
   }
   if (e.dataset_name == "mmlu" && e.choices.size() != 4) return invalid_argument(pw + ": mmlu needs 4 choices");
+  if (task->kind == spec::TaskKind::kMultipleChoice) {
+    if (e.choices.size() != e.continuations.size())
+      return invalid_argument(fmt::format("{}: {} choices for {} continuations", pw, e.choices.size(),
+                                          e.continuations.size()));
+    char* end = nullptr;
+    const long g = std::strtol(e.gold.c_str(), &end, 10);
+    if (e.gold.empty() || *end != '\0' || g < 0 || g >= static_cast<long>(e.choices.size()))
+      return invalid_argument(fmt::format("{}: field 'gold': expected a choice index 0..{}, got \"{}\"", where,
+                                          e.choices.size() - 1, e.gold));
+  }
   if (e.dataset_name == "mmlu" && (e.gold.size() != 1 || e.gold[0] < 'A' || e.gold[0] > 'D')) {
     return invalid_argument(fmt::format("{}: field 'gold': expected a letter A..D, got \"{}\"", where, e.gold));
+  }
+  if (e.dataset_name == "mmlu_pro" || e.dataset_name == "gpqa_diamond") {
+    if (e.choices.empty() || e.choices.size() > 26)
+      return invalid_argument(fmt::format("{}: {} needs 1 to 26 choices, has {}", pw, e.dataset_name, e.choices.size()));
+    if (e.gold.size() != 1 || e.gold[0] < 'A' || e.gold[0] >= 'A' + static_cast<int>(e.choices.size()))
+      return invalid_argument(fmt::format("{}: field 'gold': expected a letter A..{}, got \"{}\"", where,
+                                          static_cast<char>('A' + e.choices.size() - 1), e.gold));
   }
   if (sample.contains("id")) {
     QB_ASSIGN_OR_RETURN(e.subset_id, field<int64_t>(sample, "id", pw));
@@ -387,19 +669,59 @@ Result<Score> score_generation(const EvalEntry& e, std::string_view output, cons
   return s;
 }
 
-Result<Score> score_loglikelihoods(const EvalEntry& e, const std::array<double, 4>& ll) {
+bool has_acc_norm(std::string_view dataset) {
+  return dataset == "arc_challenge" || dataset == "arc_easy" || dataset == "hellaswag" || dataset == "piqa";
+}
+
+Result<Score> score_loglikelihoods(const EvalEntry& e, const std::vector<double>& ll) {
   if (e.prompt_style != "loglikelihood") {
-    return invalid_argument(fmt::format("entry {}: a generative entry is scored from its generated text", e.index));
+    return invalid_argument(fmt::format("entry {}: a {} entry is not scored from log-likelihoods", e.index,
+                                        e.prompt_style));
   }
-  size_t best = 0;
-  for (size_t i = 1; i < 4; ++i) {
-    if (ll[i] > ll[best]) best = i;
-  }
+  if (ll.size() != e.continuations.size() || ll.empty())
+    return invalid_argument(fmt::format("entry {}: {} log-likelihoods for {} continuations", e.index, ll.size(),
+                                        e.continuations.size()));
+  auto argmax = [](const std::vector<double>& v) {
+    size_t best = 0;
+    for (size_t i = 1; i < v.size(); ++i)
+      if (v[i] > v[best]) best = i;
+    return best;
+  };
+  const size_t best = argmax(ll);
   Score s;
   s.index = e.index;
-  s.extracted = std::string(1, static_cast<char>('A' + best));
+  if (e.dataset_name == "mmlu") {
+    s.extracted = std::string(1, static_cast<char>('A' + best));
+  } else {
+    s.extracted = std::to_string(best);
+  }
   s.correct = s.extracted == e.gold;
+  if (has_acc_norm(e.dataset_name)) {
+    if (e.choices.size() != ll.size())
+      return invalid_argument(fmt::format("entry {}: acc_norm needs the {} choices", e.index, ll.size()));
+    std::vector<double> norm(ll.size());
+    for (size_t i = 0; i < ll.size(); ++i) norm[i] = ll[i] / static_cast<double>(py_len(e.choices[i]));
+    s.correct_norm = std::to_string(argmax(norm)) == e.gold;
+  }
   return s;
+}
+
+Perplexity aggregate_perplexity(const std::vector<double>& ll, const std::vector<int64_t>& tokens,
+                                const std::vector<int64_t>& words, const std::vector<int64_t>& bytes) {
+  Perplexity p;
+  p.documents = static_cast<int64_t>(ll.size());
+  for (size_t i = 0; i < ll.size(); ++i) {
+    p.loglikelihood += ll[i];
+    p.tokens += tokens[i];
+    p.words += words[i];
+    p.bytes += bytes[i];
+  }
+  auto ratio = [&](int64_t n) { return n > 0 ? -p.loglikelihood / static_cast<double>(n) : 0.0; };
+  p.word_perplexity = std::exp(ratio(p.words));
+  p.byte_perplexity = std::exp(ratio(p.bytes));
+  p.bits_per_byte = ratio(p.bytes) / std::log(2.0);
+  p.token_perplexity = std::exp(ratio(p.tokens));
+  return p;
 }
 
 Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries, const std::vector<Score>& scores) {
@@ -413,10 +735,11 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
     by_index[s.index] = &s;
   }
   for (size_t i = 0; i < entries.size(); ++i) {
-    if (!by_index[i]) return invalid_argument(fmt::format("report: no score for index {}", i));
+    if (!by_index[i] && entries[i].prompt_style != "rolling")
+      return invalid_argument(fmt::format("report: no score for index {}", i));
   }
   struct Tally {
-    int64_t n = 0, correct = 0;
+    int64_t n = 0, correct = 0, norm_n = 0, norm_correct = 0;
     double wsum = 0, wcorrect = 0;
   };
   std::vector<std::string> dataset_order;
@@ -426,7 +749,9 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
   Tally all;
   for (size_t i = 0; i < entries.size(); ++i) {
     const EvalEntry& e = entries[i];
+    if (e.prompt_style == "rolling") continue;  // a perplexity document: no accuracy
     const bool ok = by_index[i]->correct;
+    const std::optional<bool> norm = by_index[i]->correct_norm;
     if (!per_dataset.count(e.dataset_name)) dataset_order.push_back(e.dataset_name);
     auto key = std::make_pair(e.dataset_name, e.subset_name);
     if (!per_subset.count(key)) subset_order[e.dataset_name].push_back(e.subset_name);
@@ -435,11 +760,21 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
       t->correct += ok;
       t->wsum += e.weight;
       t->wcorrect += ok ? e.weight : 0;
+      if (norm) {
+        t->norm_n += 1;
+        t->norm_correct += *norm;
+      }
     }
   }
   auto acc_json = [](const Tally& t) {
     Accuracy a = accuracy(t.correct, t.n);
-    return nlohmann::ordered_json{{"n", a.n}, {"correct", a.correct}, {"acc", a.acc}, {"stderr", a.stderr_}};
+    nlohmann::ordered_json j{{"n", a.n}, {"correct", a.correct}, {"acc", a.acc}, {"stderr", a.stderr_}};
+    if (t.norm_n > 0) {
+      Accuracy an = accuracy(t.norm_correct, t.norm_n);
+      j["acc_norm"] = an.acc;
+      j["acc_norm_stderr"] = an.stderr_;
+    }
+    return j;
   };
   nlohmann::ordered_json report;
   report["datasets"] = nlohmann::ordered_json::array();
@@ -464,8 +799,12 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
     }
     report["datasets"].push_back(std::move(dj));
   }
-  report["overall"] = acc_json(all);
-  report["weighted_acc"] = all.wsum > 0 ? all.wcorrect / all.wsum : 0.0;
+  if (all.n > 0) {  // an eval of perplexity tasks only has no accuracy
+    Tally overall = all;
+    overall.norm_n = 0;  // acc_norm is per task, never pooled across tasks
+    report["overall"] = acc_json(overall);
+    report["weighted_acc"] = all.wsum > 0 ? all.wcorrect / all.wsum : 0.0;
+  }
   return report;
 }
 

@@ -17,7 +17,8 @@ namespace qb::eval {
 #ifdef QB_HAVE_PARQUET
 namespace {
 
-// One cell of an Arrow array as JSON; nullopt-like Status for types datasets never use here.
+// One cell of an Arrow array as JSON (structs as objects); kUnavailable for types datasets never
+// use here.
 Result<nlohmann::json> cell(const arrow::Array& a, int64_t i) {
   if (a.IsNull(i)) return nlohmann::json(nullptr);
   switch (a.type_id()) {
@@ -51,6 +52,15 @@ Result<nlohmann::json> cell(const arrow::Array& a, int64_t i) {
         arr.push_back(std::move(v));
       }
       return arr;
+    }
+    case arrow::Type::STRUCT: {  // e.g. ARC's choices {text: [...], label: [...]}
+      const auto& st = static_cast<const arrow::StructArray&>(a);
+      nlohmann::json obj = nlohmann::json::object();
+      for (int f = 0; f < st.num_fields(); ++f) {
+        QB_ASSIGN_OR_RETURN(nlohmann::json v, cell(*st.field(f), i));
+        obj[st.type()->field(f)->name()] = std::move(v);
+      }
+      return obj;
     }
     default: return unavailable("unsupported Arrow type " + a.type()->ToString());
   }

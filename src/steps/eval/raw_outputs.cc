@@ -13,7 +13,10 @@ using nlohmann::json;
 
 std::string raw_output_line(int64_t index, const RawOutput& r) {
   json j = {{"index", index}};
-  if (!r.loglikelihoods.empty()) {
+  if (r.loglikelihood) {
+    j["loglikelihood"] = *r.loglikelihood;
+    j["tokens"] = r.tokens;
+  } else if (!r.loglikelihoods.empty()) {
     j["loglikelihoods"] = r.loglikelihoods;
   } else {
     j["output"] = r.output;
@@ -22,6 +25,10 @@ std::string raw_output_line(int64_t index, const RawOutput& r) {
   }
   if (r.kl) j["kl"] = *r.kl;
   if (r.top1) j["top1"] = *r.top1;
+  if (r.token_top1) {
+    j["token_kl"] = r.token_kl;
+    j["token_top1"] = *r.token_top1;
+  }
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -39,7 +46,10 @@ Result<std::pair<int64_t, RawOutput>> parse_raw_output(std::string_view line, co
   if (!j.contains("index") || !j["index"].is_number_integer()) return corrupt(where + ": no integer 'index'");
   RawOutput r;
   try {
-    if (j.contains("loglikelihoods")) {
+    if (j.contains("loglikelihood")) {
+      r.loglikelihood = j["loglikelihood"].get<double>();
+      r.tokens = j.at("tokens").get<int64_t>();
+    } else if (j.contains("loglikelihoods")) {
       r.loglikelihoods = j["loglikelihoods"].get<std::vector<double>>();
     } else {
       r.output = j.at("output").get<std::string>();
@@ -48,6 +58,10 @@ Result<std::pair<int64_t, RawOutput>> parse_raw_output(std::string_view line, co
     }
     if (j.contains("kl")) r.kl = j["kl"].get<double>();
     if (j.contains("top1")) r.top1 = j["top1"].get<bool>();
+    if (j.contains("token_top1")) {
+      r.token_top1 = j["token_top1"].get<int64_t>();
+      r.token_kl = j.at("token_kl").get<std::vector<double>>();
+    }
   } catch (const json::exception& e) {
     return corrupt(where + ": " + e.what());
   }

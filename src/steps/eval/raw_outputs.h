@@ -1,9 +1,12 @@
 // The raw outputs of a generate node (outputs.jsonl), what its score node reads: one JSON line
 // per eval-set entry, in eval-set order (format version 1):
 //   {"index": i, "output": text, "output_tokens": n, "finish": "stop"|"length"}   generative
-//   {"index": i, "loglikelihoods": [4 numbers]}                                     loglikelihood
+//   {"index": i, "loglikelihoods": [one per continuation]}                         loglikelihood
+//   {"index": i, "loglikelihood": Σ over the rolling windows, "tokens": n}          rolling
 // plus, when the generation compared its next-token logits with the base model's:
 //   "kl": KL(P_base || P_variant) at the prompt's last position (nats), "top1": argmaxes agree.
+//   rolling items instead: "token_kl": [KL per scored token], "token_top1": tokens whose argmax
+//   agrees with the base's (KL over the base's top-k tokens plus one bucket for the rest).
 // Torch-free: the generate step writes it, the score step and `qbuild score` read it.
 #pragma once
 
@@ -24,6 +27,10 @@ struct RawOutput {
   std::vector<double> loglikelihoods;  // loglikelihood items: one per continuation
   std::optional<double> kl;            // fidelity against the base model (compare mode)
   std::optional<bool> top1;
+  std::optional<double> loglikelihood;  // rolling items: the document's log-likelihood
+  int64_t tokens = 0;                   // rolling items: tokens scored
+  std::vector<double> token_kl;         // rolling items in compare mode: per scored token
+  std::optional<int64_t> token_top1;
 };
 
 // One line (with its newline); invalid UTF-8 in the output is replaced, never thrown.

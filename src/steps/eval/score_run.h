@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +32,19 @@ Result<ScoreRun> score_outputs(const std::vector<EvalEntry>& entries, const std:
 Status write_score_outputs(const std::filesystem::path& out_dir, const std::vector<EvalEntry>& entries,
                            const std::vector<RawOutput>& outputs, const std::vector<Score>& scores,
                            const nlohmann::ordered_json& report);
+
+// The numbers of a report that the results CSV shows (meta["scores"] of a score artifact):
+// {"datasets": {ds: {acc, stderr, n[, acc_norm, acc_norm_stderr]} | {word_perplexity,
+// byte_perplexity, bits_per_byte, n}}, "overall": {acc, stderr, n}}.
+nlohmann::json scores_of(const nlohmann::ordered_json& report);
+
+// Recovery of a variant against the base model, per benchmark: variant / base of acc_norm where
+// the task reports it (lm-eval's arc, hellaswag, piqa), else acc; for perplexity tasks of
+// 1 / word_perplexity, i.e. base_ppl / variant_ppl (1 = nothing lost, as for accuracy). Adds
+// scores["datasets"][ds]["recovery"] and scores["recovery_mean"] (the mean over the benchmarks
+// both have; a base score of 0 gives none) and returns the report's "recovery" block, or
+// nullopt when no benchmark has one.
+std::optional<nlohmann::ordered_json> recovery(const nlohmann::json& base_scores, nlohmann::json& scores);
 
 // items.jsonl of a score artifact: per-item correctness in entry order. Errors name the file.
 Result<std::vector<bool>> read_item_correctness(const std::filesystem::path& artifact_dir, size_t expected);

@@ -14,7 +14,11 @@ namespace qb::eval {
 Result<Benchmark> parse_benchmark(std::string_view name) {
   if (name == "gsm8k") return Benchmark::kGsm8k;
   if (name == "mmlu") return Benchmark::kMmlu;
-  return invalid_argument(fmt::format("unknown dataset '{}' (known: gsm8k, mmlu)", name));
+  if (name == "mmlu_pro") return Benchmark::kMmlu;  // the same extraction, with the item's options
+  if (name == "math_500") return Benchmark::kGsm8k;  // Math500Adapter: GSM8K's extract_answer and math_equal
+  if (name == "gpqa_diamond") return Benchmark::kMmlu;  // GPQAAdapter: MultiChoiceAdapter's parse_answers
+  return invalid_argument(
+      fmt::format("unknown dataset '{}' (known: gsm8k, mmlu, mmlu_pro, math_500, gpqa_diamond)", name));
 }
 
 const char* benchmark_name(Benchmark b) { return b == Benchmark::kGsm8k ? "gsm8k" : "mmlu"; }

@@ -131,4 +131,45 @@ Result<McNemar> mcnemar_exact(const std::vector<bool>& a, const std::vector<bool
   return m;
 }
 
+TokenKlStats summarize_token_kl(std::vector<double> kl, int64_t top1_agree) {
+  TokenKlStats t;
+  t.tokens = static_cast<int64_t>(kl.size());
+  if (kl.empty()) return t;
+  const double n = static_cast<double>(kl.size());
+  double sum = 0, sq = 0;
+  for (double v : kl) sum += v;
+  t.mean = sum / n;
+  for (double v : kl) sq += (v - t.mean) * (v - t.mean);
+  t.stderr_ = kl.size() > 1 ? std::sqrt(sq / (n - 1) / n) : 0.0;
+  std::sort(kl.begin(), kl.end());
+  auto q = [&](double p) {
+    const double at = p * (n - 1);
+    const size_t lo = static_cast<size_t>(std::floor(at));
+    const size_t hi = std::min(lo + 1, kl.size() - 1);
+    return kl[lo] + (kl[hi] - kl[lo]) * (at - static_cast<double>(lo));
+  };
+  t.min = kl.front();
+  t.max = kl.back();
+  t.p50 = q(0.5);
+  t.p90 = q(0.9);
+  t.p95 = q(0.95);
+  t.p99 = q(0.99);
+  t.p999 = q(0.999);
+  t.top1_agreement = static_cast<double>(top1_agree) / n;
+  return t;
+}
+
+double coarse_kl(std::span<const float> p_log, std::span<const float> q_log) {
+  double kl = 0, p_mass = 0, q_mass = 0;
+  for (size_t i = 0; i < p_log.size(); ++i) {
+    const double lp = p_log[i], lq = q_log[i], p = std::exp(lp);
+    kl += p * (lp - lq);
+    p_mass += p;
+    q_mass += std::exp(lq);
+  }
+  const double p_rest = std::max(0.0, 1.0 - p_mass), q_rest = std::max(1e-300, 1.0 - q_mass);
+  if (p_rest > 0) kl += p_rest * (std::log(p_rest) - std::log(q_rest));
+  return std::max(0.0, kl);
+}
+
 }  // namespace qb::eval

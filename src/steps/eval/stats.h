@@ -43,6 +43,23 @@ Result<PositionKl> kl_per_position(std::span<const float> base_logits, std::span
 // KlStats of per-position values (kl and top1 of equal length).
 KlStats summarize_kl(std::span<const double> kl, const std::vector<bool>& top1);
 
+// Per-token KL statistics over a perplexity run, as llama.cpp's perplexity --kl-divergence
+// reports them: mean ± stderr, percentiles (linear interpolation between order statistics, as
+// numpy's default), min/max, and the fraction of tokens whose top-1 agrees.
+struct TokenKlStats {
+  int64_t tokens = 0;
+  double mean = 0, stderr_ = 0, min = 0, max = 0;
+  double p50 = 0, p90 = 0, p95 = 0, p99 = 0, p999 = 0;
+  double top1_agreement = 0;
+};
+TokenKlStats summarize_token_kl(std::vector<double> kl, int64_t top1_agree);
+
+// KL(P || Q) coarse-grained to the base's top-k tokens plus one bucket for the rest of the
+// mass: Σ_{i<k} p_i (log p_i − log q_i) + p_r (log p_r − log q_r), p_r = 1 − Σ p_i and
+// q_r = 1 − Σ q_i over the same ids. Never above the full KL (grouping outcomes cannot raise a
+// divergence) and equal to it when the top k hold all of P's mass. Log-probabilities in nats.
+double coarse_kl(std::span<const float> base_logprobs, std::span<const float> test_logprobs);
+
 // McNemar's exact test on paired outcomes (same questions, two models): b = questions only A got
 // right, c = only B got right; two-sided p = min(1, 2 · P[X ≤ min(b, c)]) for X ~ Binomial(b + c, 1/2);
 // p = 1 when b + c = 0.

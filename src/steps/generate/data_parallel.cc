@@ -23,6 +23,9 @@ namespace {
 constexpr const char* kOutputs = "outputs.jsonl";
 constexpr const char* kLogits = "logits.safetensors";
 constexpr const char* kStats = "stats.json";
+// keep_top_k: the token rows of the worker's own documents, "rows" [p] int64 their row numbers in
+// the whole eval set's token_topk file, "top_ids" / "top_logprobs" [p, k].
+constexpr const char* kTokenRows = "token_rows.safetensors";
 
 json request_json(const GenerateRunOptions& o, int64_t shard, int64_t shards, const stdfs::path& out_dir,
                   int64_t cpu_threads) {
@@ -36,6 +39,9 @@ json request_json(const GenerateRunOptions& o, int64_t shard, int64_t shards, co
                                                                     std::to_string(shards))).string()},
           {"want_logits", o.want_logits},
           {"share_prefixes", o.share_prefixes},
+          {"keep_top_k", o.keep_top_k},
+          {"compare_tokens", o.compare_tokens.string()},
+          {"shared_prefill", o.shared_prefill},
           {"forced_stop_steps", o.forced_stop_steps},
           {"shard", shard},
           {"shards", shards},
@@ -57,6 +63,9 @@ Result<GenerateRunOptions> parse_request(const json& j, const std::string& where
     o.partial_dir = j.at("partial_dir").get<std::string>();
     o.want_logits = j.at("want_logits").get<bool>();
     o.share_prefixes = j.at("share_prefixes").get<bool>();
+    o.keep_top_k = j.at("keep_top_k").get<int64_t>();
+    o.compare_tokens = j.at("compare_tokens").get<std::string>();
+    o.shared_prefill = j.at("shared_prefill").get<bool>();
     o.forced_stop_steps = j.at("forced_stop_steps").get<std::vector<int64_t>>();
     o.shard = j.at("shard").get<int64_t>();
     o.shards = j.at("shards").get<int64_t>();
@@ -70,6 +79,40 @@ std::string tail_of(const stdfs::path& file, size_t bytes) {
   auto text = fs::read_file(file);
   if (!text.is_ok()) return "";
   return text->size() > bytes ? text->substr(text->size() - bytes) : *text;
+}
+
+// The per-token top-k of the perplexity documents, every row from exactly one worker (that of
+// its document), back in eval-set order.
+Status merge_token_rows(const std::vector<stdfs::path>& dirs, int64_t shards, GenerateRunResult& res) {
+  std::vector<at::Tensor> rows, ids, lps;
+  int64_t total = 0;
+  for (int64_t k = 0; k < shards; ++k) {
+    const stdfs::path file = dirs[static_cast<size_t>(k)] / kTokenRows;
+    QB_ASSIGN_OR_RETURN(auto reader, model_io::SafetensorsReader::open(file));
+    QB_ASSIGN_OR_RETURN_CTX(at::Tensor r, reader.load("rows"), file.string());
+    QB_ASSIGN_OR_RETURN_CTX(at::Tensor i, reader.load("top_ids"), file.string());
+    QB_ASSIGN_OR_RETURN_CTX(at::Tensor l, reader.load("top_logprobs"), file.string());
+    if (r.dim() != 1 || i.dim() != 2 || i.size(0) != r.size(0) || l.sizes() != i.sizes() || l.scalar_type() != at::kFloat)
+      return corrupt(file.string() + ": expected rows [p], top_ids [p, k] and top_logprobs [p, k] fp32");
+    if (!ids.empty() && i.size(1) != ids.front().size(1)) return corrupt(file.string() + ": another top-k width");
+    rows.push_back(r.to(at::kLong));
+    ids.push_back(i.to(at::kLong));
+    lps.push_back(l);
+    total += r.size(0);
+  }
+  if (total == 0) return Status::ok();  // no documents in the eval set
+  const at::Tensor all_rows = at::cat(rows);
+  const at::Tensor seen = at::zeros({total}, at::kLong);
+  if (all_rows.min().item<int64_t>() < 0 || all_rows.max().item<int64_t>() >= total)
+    return corrupt("generate workers: token rows outside [0, " + std::to_string(total) + ")");
+  seen.index_add_(0, all_rows, at::ones({total}, at::kLong));
+  if (!seen.eq(1).all().item<bool>())
+    return corrupt("generate workers: a token row of the perplexity documents is missing or doubled");
+  res.token_top_ids = at::empty({total, ids.front().size(1)}, at::kLong);
+  res.token_top_logprobs = at::empty({total, ids.front().size(1)}, at::kFloat);
+  res.token_top_ids.index_copy_(0, all_rows, at::cat(ids));
+  res.token_top_logprobs.index_copy_(0, all_rows, at::cat(lps));
+  return Status::ok();
 }
 
 }  // namespace
@@ -155,6 +198,7 @@ Result<GenerateRunResult> run_generation_parallel(const GenerateRunOptions& o, c
       res.last_logits.index_copy_(0, at::arange(k, static_cast<int64_t>(n), shards, at::kLong), rows);
     }
   }
+  if (o.keep_top_k > 0) QB_TRY(merge_token_rows(dirs, shards, res));
   for (size_t i = 0; i < n; ++i)
     if (!have[i])
       return corrupt("generate worker " + std::to_string(static_cast<int64_t>(i) % shards) + " left item " +
@@ -205,6 +249,18 @@ int generate_worker_main(const stdfs::path& request_file) {
     if (o->want_logits) {
       const at::Tensor rows = r->last_logits.index_select(0, at::tensor(mine, at::kLong));
       if (Status s = model_io::write_safetensors(out / kLogits, {{"logits", rows}}); !s.is_ok()) return fail(s);
+    }
+    if (o->keep_top_k > 0) {
+      at::Tensor rows = at::empty({0}, at::kLong), ids = at::empty({0, o->keep_top_k}, at::kLong),
+                 lps = at::empty({0, o->keep_top_k}, at::kFloat);
+      if (r->token_row_item.defined()) {
+        rows = r->token_row_item.remainder(o->shards).eq(o->shard).nonzero().squeeze(1);
+        ids = r->token_top_ids.index_select(0, rows);
+        lps = r->token_top_logprobs.index_select(0, rows);
+      }
+      if (Status s = model_io::write_safetensors(out / kTokenRows, {{"rows", rows}, {"top_ids", ids}, {"top_logprobs", lps}});
+          !s.is_ok())
+        return fail(s);
     }
     nlohmann::ordered_json stats = r->stats;
     stats["resumed_items"] = r->resumed;

@@ -10,9 +10,13 @@
 #include <cstdio>
 #include <map>
 
+#include "steps/eval/py_text.h"
+#include "steps/eval/rolling_windows.h"
+#include "steps/eval/stats.h"
 #include "steps/model/continuous_batching.h"
 #include "steps/model/generate.h"
 #include "steps/model/shared_context_scoring.h"
+#include "steps/model_io/safetensors.h"
 #include "steps/model/model.h"
 #include "steps/tokenizer/chat_format.h"
 #include "steps/tokenizer/tokenizer.h"
@@ -112,6 +116,131 @@ std::vector<std::vector<size_t>> length_batches(std::vector<size_t> items, const
   return out;
 }
 
+bool e_is_rolling(const eval::EvalEntry& e) { return e.prompt_style == "rolling"; }
+
+// Perplexity documents: lm-eval's rolling windows, batch_size windows per forward; per-token
+// top-k kept (base) or compared with the base's (variant). Token rows follow eval-set order.
+Status score_rolling(const model::Model& model, const tok::Tokenizer& tokenizer, std::optional<int64_t> prefix_token,
+                     int64_t max_length, const std::vector<size_t>& items, const GenerateRunOptions& o,
+                     GenerateRunResult& res, PartialWriter& partial, Progress& progress) {
+  // A data-parallel shard without documents still keeps its (empty) share of the top-k rows.
+  const bool any_document = std::any_of(res.entries.begin(), res.entries.end(), e_is_rolling);
+  if (!any_document || (items.empty() && o.keep_top_k == 0)) return Status::ok();
+  if (!prefix_token)
+    return invalid_argument("perplexity documents need the tokenizer's bos or eos token as lm-eval's prefix token "
+                            "(tokenizer_config.json)");
+  // Base top-k of the comparison, and each item's first row in it (rows of every rolling item,
+  // resumed or not, in eval-set order).
+  at::Tensor base_ids, base_lp;
+  if (!o.compare_tokens.empty()) {
+    QB_ASSIGN_OR_RETURN(auto reader, model_io::SafetensorsReader::open(o.compare_tokens));
+    QB_ASSIGN_OR_RETURN_CTX(base_ids, reader.load("top_ids"), o.compare_tokens.string());
+    QB_ASSIGN_OR_RETURN_CTX(base_lp, reader.load("top_logprobs"), o.compare_tokens.string());
+    if (base_ids.dim() != 2 || base_lp.sizes() != base_ids.sizes() || base_lp.scalar_type() != at::kFloat)
+      return corrupt(o.compare_tokens.string() + ": expected top_ids [P, k] and top_logprobs [P, k] fp32");
+    base_ids = base_ids.to(at::kLong);
+  }
+  std::vector<std::vector<int64_t>> doc_tokens(res.entries.size());
+  std::vector<int64_t> first_row(res.entries.size(), 0);
+  int64_t rows = 0;
+  for (size_t i = 0; i < res.entries.size(); ++i) {
+    if (!e_is_rolling(res.entries[i])) continue;
+    for (int32_t id : tokenizer.encode(res.entries[i].prompt)) doc_tokens[i].push_back(id);
+    first_row[i] = rows;
+    rows += static_cast<int64_t>(doc_tokens[i].size());
+  }
+  if (base_ids.defined() && base_ids.size(0) != rows)
+    return corrupt(o.compare_tokens.string() + ": " + std::to_string(base_ids.size(0)) + " token rows, this eval set "
+                   "has " + std::to_string(rows) + " (a different tokenizer?)");
+  struct Job {
+    size_t item;
+    int64_t row;  // first token row of this window
+    eval::TokenWindow w;
+  };
+  std::vector<Job> jobs;
+  for (size_t i : items) {
+    int64_t row = first_row[i];
+    for (auto& w : eval::rolling_windows(doc_tokens[i], *prefix_token, max_length)) {
+      const auto k = static_cast<int64_t>(w.continuation.size());
+      jobs.push_back({i, row, std::move(w)});
+      row += k;
+    }
+    eval::RawOutput& r = res.items[i];
+    r = eval::RawOutput{};
+    r.loglikelihood = 0.0;
+    r.tokens = static_cast<int64_t>(doc_tokens[i].size());
+    if (base_ids.defined()) r.token_top1 = 0;
+  }
+  if (o.keep_top_k > 0) {
+    res.token_top_ids = at::zeros({rows, o.keep_top_k}, at::kLong);
+    res.token_top_logprobs = at::zeros({rows, o.keep_top_k}, at::kFloat);
+    res.token_row_item = at::empty({rows}, at::kLong);
+    for (size_t i = 0; i < res.entries.size(); ++i)
+      res.token_row_item.narrow(0, first_row[i], static_cast<int64_t>(doc_tokens[i].size())).fill_(static_cast<int64_t>(i));
+  }
+  std::vector<int> windows_left(res.entries.size(), 0);
+  for (const auto& j : jobs) ++windows_left[j.item];
+  auto t0 = Clock::now();
+  int64_t scored = 0;
+  const auto bs = static_cast<size_t>(o.spec.batch_size);
+  for (size_t b0 = 0; b0 < jobs.size(); b0 += bs) {
+    const size_t b1 = std::min(jobs.size(), b0 + bs);
+    std::vector<model::ScoreRequest> reqs;
+    model::ScoreOptions so;
+    so.max_length = max_length;
+    so.top_k = o.keep_top_k;
+    for (size_t j = b0; j < b1; ++j) {
+      reqs.push_back({jobs[j].w.context, jobs[j].w.continuation});
+      if (base_ids.defined())
+        so.compare_ids.push_back(base_ids.narrow(0, jobs[j].row, static_cast<int64_t>(jobs[j].w.continuation.size())));
+    }
+    std::vector<model::ContinuationScore> scores;
+    try {
+      QB_ASSIGN_OR_RETURN(scores, model::score_continuations(model, reqs, so));
+    } catch (const c10::Error& e) {
+      return unavailable(device_error(e, static_cast<int64_t>(b1 - b0)));
+    }
+    for (size_t j = b0; j < b1; ++j) {
+      const Job& job = jobs[j];
+      const model::ContinuationScore& sc = scores[j - b0];
+      eval::RawOutput& r = res.items[job.item];
+      *r.loglikelihood += sc.logprob;
+      const auto k = static_cast<int64_t>(job.w.continuation.size());
+      scored += k;
+      if (o.keep_top_k > 0) {
+        res.token_top_ids.narrow(0, job.row, k).copy_(sc.top_ids);
+        res.token_top_logprobs.narrow(0, job.row, k).copy_(sc.top_logprobs);
+      }
+      if (base_ids.defined()) {
+        const at::Tensor blp = base_lp.narrow(0, job.row, k).contiguous();
+        const at::Tensor vlp = sc.compare_logprobs.to(at::kFloat).contiguous();
+        const at::Tensor agree = sc.argmax.eq(base_ids.narrow(0, job.row, k).select(1, 0));
+        const int64_t width = blp.size(1);
+        for (int64_t t = 0; t < k; ++t)
+          r.token_kl.push_back(eval::coarse_kl({blp.data_ptr<float>() + t * width, static_cast<size_t>(width)},
+                                               {vlp.data_ptr<float>() + t * width, static_cast<size_t>(width)}));
+        *r.token_top1 += agree.sum().item<int64_t>();
+      }
+      if (--windows_left[job.item] == 0) {
+        partial.add(static_cast<int64_t>(job.item), r);
+        progress.advance(1);
+      }
+    }
+    partial.sync();
+  }
+  for (size_t i : items)  // an empty document has no window
+    if (windows_left[i] == 0 && doc_tokens[i].empty()) {
+      partial.add(static_cast<int64_t>(i), res.items[i]);
+      progress.advance(1);
+    }
+  const double secs = seconds_since(t0);
+  res.stats["rolling_windows"] = jobs.size();
+  res.stats["rolling_tokens"] = scored;
+  res.stats["rolling_seconds"] = secs;
+  res.stats["rolling_tokens_per_s"] = secs > 0 ? static_cast<double>(scored) / secs : 0.0;
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
@@ -153,12 +282,50 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
     for (int32_t id : tokenizer.encode(text)) ids.push_back(id);
     return ids;
   };
+  // lm-eval's prefix token (HFLM.prefix_token_id): bos, else eos.
+  std::optional<int64_t> prefix_token;
+  if (auto b = tokenizer.bos_id()) prefix_token = *b;
+  else if (auto e = tokenizer.eos_id()) prefix_token = *e;
+  // lm-eval's _encode_pair (see the header).
+  auto encode_pair = [&](std::string context, std::string continuation)
+      -> Result<std::pair<std::vector<int64_t>, std::vector<int64_t>>> {
+    if (context.empty()) {
+      if (!prefix_token)
+        return invalid_argument("an empty context needs the tokenizer's bos or eos token (tokenizer_config.json)");
+      return std::make_pair(std::vector<int64_t>{*prefix_token}, encode(continuation));
+    }
+    const size_t keep = eval::py::rstrip(context).size();  // Python's str.rstrip()
+    continuation = context.substr(keep) + continuation;
+    context.resize(keep);
+    std::vector<int64_t> whole = encode(context + continuation), ctx = encode(context);
+    return std::make_pair(ctx, std::vector<int64_t>(whole.begin() + static_cast<std::ptrdiff_t>(std::min(ctx.size(), whole.size())), whole.end()));
+  };
+  // Per loglikelihood item: the context tokens of each choice (one entry when shared).
+  std::vector<std::vector<std::vector<int64_t>>> ctx_ids(n);
   int64_t prompt_tokens = 0;
   for (size_t i = 0; i < n; ++i) {
     const auto& e = entries[i];
     prompt_ids[i] = encode(e.chat_template ? tok::format_chat_prompt(e.prompt, chat) : e.prompt);
-    if (prompt_ids[i].empty()) return invalid_argument("eval item " + std::to_string(i) + " (" + e.source + "): an empty prompt");
-    for (const auto& c : e.continuations) cont_ids[i].push_back(encode(c));
+    if (prompt_ids[i].empty() && e.prompt_style != "rolling")
+      return invalid_argument("eval item " + std::to_string(i) + " (" + e.source + "): an empty prompt");
+    if (e.prompt_style == "loglikelihood") {
+      for (size_t c = 0; c < e.continuations.size(); ++c) {
+        const std::string& context = e.contexts.empty() ? e.prompt : e.contexts[c];
+        QB_ASSIGN_OR_RETURN_CTX(auto pair, encode_pair(context, e.continuations[c]),
+                                "eval item " + std::to_string(i) + " (" + e.source + ")");
+        if (pair.second.empty())
+          return invalid_argument("eval item " + std::to_string(i) + " (" + e.source + "): continuation " +
+                                  std::to_string(c) + " has no tokens of its own");
+        if (ctx_ids[i].empty() || ctx_ids[i].back() != pair.first) ctx_ids[i].push_back(std::move(pair.first));
+        cont_ids[i].push_back(std::move(pair.second));
+      }
+      if (ctx_ids[i].size() != 1 && ctx_ids[i].size() != cont_ids[i].size()) {
+        // Shared in part only: keep one context per choice.
+        ctx_ids[i].clear();
+        for (size_t c = 0; c < e.continuations.size(); ++c)
+          ctx_ids[i].push_back(encode_pair(e.contexts.empty() ? e.prompt : e.contexts[c], e.continuations[c])->first);
+      }
+    }
     length[i] = prompt_ids[i].size();
     prompt_tokens += static_cast<int64_t>(length[i]);
     for (int64_t id : prompt_ids[i])
@@ -178,6 +345,8 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
   for (auto& [idx, r] : done) {
     const auto& e = entries[static_cast<size_t>(idx)];
     bool fits = e.prompt_style == "loglikelihood" ? r.loglikelihoods.size() == e.continuations.size() : true;
+    if (e.prompt_style == "rolling")  // per-token top-k is not in the resume file: recompute
+      fits = r.loglikelihood.has_value() && o.keep_top_k == 0 && (o.compare_tokens.empty() || r.token_top1.has_value());
     if (!fits) continue;
     res.items[static_cast<size_t>(idx)] = std::move(r);
     resumed[static_cast<size_t>(idx)] = true;
@@ -193,15 +362,20 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
 
   // Pending items by kind: generative ones grouped by their token budget (per dataset).
   std::map<int64_t, std::vector<size_t>> gen_by_budget;
-  std::vector<size_t> ll_items;
+  std::vector<size_t> ll_items, rolling_items;
   // This process's items: all, or those of its shard (data-parallel workers).
   auto mine = [&](size_t i) { return static_cast<int64_t>(i % static_cast<size_t>(o.shards)) == o.shard; };
   for (size_t i = 0; i < n; ++i) {
-    if (resumed[i] || !mine(i)) continue;
+    if (!mine(i)) continue;
+    if (e_is_rolling(entries[i])) {
+      if (!resumed[i] || o.keep_top_k > 0) rolling_items.push_back(i);
+      continue;
+    }
+    if (resumed[i]) continue;
     const auto& e = entries[i];
     if (e.prompt_style == "loglikelihood") {
-      if (e.continuations.size() != 4)
-        return invalid_argument("eval item " + std::to_string(i) + ": a loglikelihood item needs 4 continuations");
+      if (e.continuations.size() < 2)
+        return invalid_argument("eval item " + std::to_string(i) + ": a loglikelihood item needs at least 2 continuations");
       ll_items.push_back(i);
     } else {
       auto budget_it = o.spec.max_new_tokens.find(e.dataset_name);
@@ -212,7 +386,7 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
       gen_by_budget[budget].push_back(i);
     }
   }
-  size_t pending = ll_items.size();
+  size_t pending = ll_items.size() + rolling_items.size();
   for (const auto& [b, v] : gen_by_budget) pending += v.size();
 
   // Fidelity logits: generative items take them from their generation's prefill; the rest
@@ -349,28 +523,64 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
       progress.advance(static_cast<int64_t>(batch.size()));
     }
   }
-  for (const auto& batch : length_batches(ll_items, length, batch_size)) {
-    std::vector<model::ScoreRequest> reqs;
+  // lm-eval's max_length (HFLM: the model's max_position_embeddings, else 2048).
+  const int64_t max_length = o.spec.max_length.value_or(0) > 0 ? *o.spec.max_length
+                             : model.config().max_position_embeddings > 0 ? model.config().max_position_embeddings
+                                                                          : 2048;
+  res.stats["max_length"] = max_length;
+  std::vector<size_t> ll_length(n, 0);  // context + longest continuation
+  for (size_t i : ll_items) {
+    size_t longest = 0;
+    for (const auto& c : cont_ids[i]) longest = std::max(longest, c.size());
+    for (const auto& c : ctx_ids[i]) ll_length[i] = std::max(ll_length[i], c.size() + longest);
+  }
+  int64_t ll_forward_tokens = 0;
+  for (const auto& batch : length_batches(ll_items, ll_length, batch_size)) {
+    // Items whose choices share a context (and fit max_length) run it once.
+    std::vector<size_t> grouped, paired;
     for (size_t i : batch)
-      for (const auto& c : cont_ids[i]) reqs.push_back({prompt_ids[i], c});
+      (o.shared_prefill && ctx_ids[i].size() == 1 && static_cast<int64_t>(ll_length[i]) <= max_length ? grouped : paired)
+          .push_back(i);
     auto t0 = Clock::now();
-    std::vector<model::ContinuationScore> scores;
     try {
-      // Continuous batching's engine also prefills each item's context once for its choices.
-      QB_ASSIGN_OR_RETURN(scores, o.spec.batching == "continuous" ? model::score_continuations_shared(model, reqs)
-                                                                  : model::score_continuations(model, reqs));
+      if (!grouped.empty()) {
+        std::vector<model::ScoreRequest> reqs;
+        for (size_t i : grouped) {
+          ll_forward_tokens += static_cast<int64_t>(ctx_ids[i][0].size());
+          for (const auto& c : cont_ids[i]) {
+            reqs.push_back({ctx_ids[i][0], c});
+            ll_forward_tokens += static_cast<int64_t>(c.size()) - 1;  // the last token is never fed
+          }
+        }
+        QB_ASSIGN_OR_RETURN(auto scores, model::score_continuations_shared(model, reqs));
+        size_t at = 0;
+        for (size_t i : grouped)
+          for (size_t c = 0; c < cont_ids[i].size(); ++c) res.items[i].loglikelihoods.push_back(scores[at++].logprob);
+      }
+      if (!paired.empty()) {
+        std::vector<model::ScoreRequest> reqs;
+        for (size_t i : paired)
+          for (size_t c = 0; c < cont_ids[i].size(); ++c) {
+            reqs.push_back({ctx_ids[i][ctx_ids[i].size() == 1 ? 0 : c], cont_ids[i][c]});
+            ll_forward_tokens += static_cast<int64_t>(reqs.back().context.size() + reqs.back().continuation.size());
+          }
+        model::ScoreOptions so;
+        so.max_length = max_length;
+        QB_ASSIGN_OR_RETURN(auto scores, model::score_continuations(model, reqs, so));
+        size_t at = 0;
+        for (size_t i : paired)
+          for (size_t c = 0; c < cont_ids[i].size(); ++c) res.items[i].loglikelihoods.push_back(scores[at++].logprob);
+      }
     } catch (const c10::Error& e) {
       return unavailable(device_error(e, static_cast<int64_t>(batch.size())));
     }
     ll_seconds += seconds_since(t0);
-    for (size_t k = 0; k < batch.size(); ++k) {
-      eval::RawOutput& r = res.items[batch[k]];
-      for (size_t c = 0; c < 4; ++c) r.loglikelihoods.push_back(scores[k * 4 + c].logprob);
-      partial.add(static_cast<int64_t>(batch[k]), r);
-    }
+    for (size_t i : batch) partial.add(static_cast<int64_t>(i), res.items[i]);
     partial.sync();
     progress.advance(static_cast<int64_t>(batch.size()));
   }
+  res.stats["loglikelihood_forward_tokens"] = ll_forward_tokens;
+  QB_TRY(score_rolling(model, tokenizer, prefix_token, max_length, rolling_items, o, res, partial, progress));
   if (static_row_steps > 0) {
     res.stats["batching"] = "static";
     res.stats["slot_occupancy"] = static_cast<double>(static_used_row_steps) / static_cast<double>(static_row_steps);
@@ -389,7 +599,7 @@ Result<GenerateRunResult> run_generation(const GenerateRunOptions& o) {
     auto t0 = Clock::now();
     std::vector<size_t> rest;
     for (size_t i = 0; i < n; ++i)
-      if (!have_logits[i] && mine(i)) rest.push_back(i);
+      if (!have_logits[i] && mine(i) && !e_is_rolling(entries[i])) rest.push_back(i);  // documents: per-token instead
     for (const auto& batch : length_batches(rest, length, batch_size)) {
       std::vector<std::vector<int64_t>> seqs;
       for (size_t i : batch) seqs.push_back(prompt_ids[i]);

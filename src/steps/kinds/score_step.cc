@@ -7,6 +7,8 @@
 // meta["scores"] = {"datasets": {ds: {acc, stderr, n}}, "overall": {...}, "fidelity": {...}},
 // which `qbuild` flattens into results/<dataset_name>.csv; meta["model_key"] and
 // meta["generation"] (speed) come from the generation it scored.
+#include <optional>
+
 #include <spdlog/spdlog.h>
 
 #include "spec/eval_spec.h"
@@ -29,14 +31,12 @@ Result<json> read_json_file(const std::filesystem::path& p) {
   return j;
 }
 
-// {"datasets": {ds: {acc, stderr, n}}, "overall": {acc, stderr, n}} from eval::make_report().
-json scores_of(const ordered_json& report) {
-  json s = {{"datasets", json::object()}};
-  for (const auto& d : report.at("datasets"))
-    s["datasets"][d.at("dataset_name").get<std::string>()] = {{"acc", d.at("acc")}, {"stderr", d.at("stderr")}, {"n", d.at("n")}};
-  const auto& o = report.at("overall");
-  s["overall"] = {{"acc", o.at("acc")}, {"stderr", o.at("stderr")}, {"n", o.at("n")}};
-  return s;
+// Recovery against the base model's score artifact (its report.json).
+Status add_recovery(const std::filesystem::path& base_dir, json& scores, ordered_json& report) {
+  QB_ASSIGN_OR_RETURN(json base_report, read_json_file(base_dir / "report.json"));
+  const json base = eval::scores_of(ordered_json(base_report));
+  if (auto r = eval::recovery(base, scores)) report["recovery"] = *r;
+  return Status::ok();
 }
 
 }  // namespace
@@ -54,7 +54,7 @@ Status run_score(runner::StepContext& ctx) {
   eval::ScoreOptions so;
   so.strip_think_block = ss.strip_thinking;
   QB_ASSIGN_OR_RETURN(eval::ScoreRun run, eval::score_outputs(entries, outputs, so));
-  json scores = scores_of(run.report);
+  json scores = eval::scores_of(run.report);
 
   ordered_json report = {{"model", generation.value("model", "")},
                          {"model_key", generation.value("model_key", "")},
@@ -65,9 +65,20 @@ Status run_score(runner::StepContext& ctx) {
   report.update(run.report);
   if (ss.fidelity) {
     if (!ctx.inputs.count("base")) return internal_error("score: fidelity without a base input");
-    std::vector<double> kl;
+    std::vector<double> kl, token_kl;
     std::vector<bool> top1;
+    int64_t token_top1 = 0;
+    std::vector<size_t> scored;  // items with a correctness (not perplexity documents)
     for (size_t i = 0; i < outputs.size(); ++i) {
+      if (entries[i].prompt_style == "rolling") {
+        if (!outputs[i].token_top1)
+          return corrupt((gen_dir / "outputs.jsonl").string() + ": item " + std::to_string(i) +
+                         " has no per-token fidelity values: the generation did not compare with the base model");
+        token_kl.insert(token_kl.end(), outputs[i].token_kl.begin(), outputs[i].token_kl.end());
+        token_top1 += *outputs[i].token_top1;
+        continue;
+      }
+      scored.push_back(i);
       if (!outputs[i].kl || !outputs[i].top1)
         return corrupt((gen_dir / "outputs.jsonl").string() + ": item " + std::to_string(i) +
                        " has no fidelity values (kl, top1): the generation did not compare with the base model");
@@ -75,9 +86,12 @@ Status run_score(runner::StepContext& ctx) {
       top1.push_back(*outputs[i].top1);
     }
     const eval::KlStats k = eval::summarize_kl(kl, top1);
-    QB_ASSIGN_OR_RETURN(std::vector<bool> base_correct, eval::read_item_correctness(ctx.inputs.at("base"), entries.size()));
-    std::vector<bool> mine;
-    for (const auto& s : run.scores) mine.push_back(s.correct);
+    QB_ASSIGN_OR_RETURN(std::vector<bool> base_all, eval::read_item_correctness(ctx.inputs.at("base"), entries.size()));
+    std::vector<bool> mine, base_correct;
+    for (size_t i : scored) {
+      mine.push_back(run.scores[i].correct);
+      base_correct.push_back(base_all[i]);
+    }
     QB_ASSIGN_OR_RETURN(eval::McNemar mc, eval::mcnemar_exact(base_correct, mine));
     scores["fidelity"] = {{"kl", k.mean_kl},       {"kl_stderr", k.stderr_kl}, {"top1", k.top1_agreement},
                           {"mcnemar_p", mc.p_value}, {"only_base", mc.only_a},  {"only_variant", mc.only_b}};
@@ -92,6 +106,24 @@ Status run_score(runner::StepContext& ctx) {
                           {"top1_stderr", k.stderr_top1},
                           {"mcnemar", {{"n", mc.n}, {"only_base_correct", mc.only_a}, {"only_variant_correct", mc.only_b},
                                        {"p_value", mc.p_value}}}};
+    if (scored.empty()) {  // perplexity only: no last-position logits, no correctness
+      scores["fidelity"] = json::object();
+      report["fidelity"].erase("kl_mean");
+      report["fidelity"].erase("mcnemar");
+    }
+    if (!token_kl.empty()) {
+      const eval::TokenKlStats t = eval::summarize_token_kl(token_kl, token_top1);
+      scores["fidelity"]["token_kl"] = t.mean;
+      scores["fidelity"]["token_kl_p99"] = t.p99;
+      scores["fidelity"]["token_top1"] = t.top1_agreement;
+      report["fidelity"]["perplexity_tokens"] = {
+          {"what", "every scored token of the perplexity documents: KL(P_base || P_variant) over the base's top-k "
+                   "tokens plus one bucket for the rest (a lower bound of the full KL), as llama.cpp's statistics"},
+          {"tokens", t.tokens}, {"kl_mean", t.mean}, {"kl_stderr", t.stderr_}, {"kl_min", t.min},
+          {"kl_p50", t.p50}, {"kl_p90", t.p90}, {"kl_p95", t.p95}, {"kl_p99", t.p99}, {"kl_p99_9", t.p999},
+          {"kl_max", t.max}, {"top1_agreement", t.top1_agreement}};
+    }
+    QB_TRY(add_recovery(ctx.inputs.at("base"), scores, report));
   }
   report["generation"] = generation.value("stats", json::object());
   QB_TRY(eval::write_score_outputs(ctx.out_dir, entries, outputs, run.scores, report));
@@ -109,9 +141,13 @@ Status run_score(runner::StepContext& ctx) {
   ctx.meta["generation"] = generation.value("stats", json::object());
 
   std::string line;
-  for (const auto& [ds, v] : scores["datasets"].items())
-    line += fmt::format("{} {:.4f} (n={}) ", ds, v["acc"].get<double>(), v["n"].get<int64_t>());
-  if (ss.fidelity)
+  for (const auto& [ds, v] : scores["datasets"].items()) {
+    if (v.contains("word_perplexity"))
+      line += fmt::format("{} word_perplexity {:.4f} (n={}) ", ds, v["word_perplexity"].get<double>(), v["n"].get<int64_t>());
+    else
+      line += fmt::format("{} {:.4f} (n={}) ", ds, v["acc"].get<double>(), v["n"].get<int64_t>());
+  }
+  if (ss.fidelity && scores["fidelity"].contains("kl"))
     line += fmt::format("| KL {:.6f}, top-1 {:.4f}, McNemar p {:.4f}", scores["fidelity"]["kl"].get<double>(),
                         scores["fidelity"]["top1"].get<double>(), scores["fidelity"]["mcnemar_p"].get<double>());
   spdlog::info("{}", line);

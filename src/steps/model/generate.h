@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "steps/model/model.h"
+#include "steps/model/score.h"  // continuation scoring (multiple choice, perplexity)
 #include "util/status.h"
 
 namespace qb::model {
@@ -75,27 +76,6 @@ Result<std::vector<Generation>> generate_greedy(const Model& model,
                                                 const std::vector<std::vector<int64_t>>& prompts,
                                                 const GenerateOptions& options = {},
                                                 GenerateStats* stats = nullptr);
-
-struct ScoreRequest {
-  std::vector<int64_t> context;       // non-empty
-  std::vector<int64_t> continuation;  // non-empty
-};
-
-struct ContinuationScore {
-  double logprob = 0;                 // Σ token_logprobs
-  std::vector<double> token_logprobs; // log p(continuation[i] | context, continuation[:i])
-  bool greedy = false;                // every continuation token is the argmax
-};
-
-// One batched forward over all requests (context + continuation, left-padded); log-softmax in
-// fp32 at the continuation positions only.
-Result<std::vector<ContinuationScore>> score_continuations(const Model& model,
-                                                           const std::vector<ScoreRequest>& reqs);
-
-// The multiple-choice form: one prompt, several continuations (" A", " B", ...).
-Result<std::vector<ContinuationScore>> logprobs_of_continuations(
-    const Model& model, const std::vector<int64_t>& prompt,
-    const std::vector<std::vector<int64_t>>& continuations);
 
 // Logits at the last position of each sequence: [B, V] fp32 on the CPU.
 Result<at::Tensor> last_logits(const Model& model, const std::vector<std::vector<int64_t>>& seqs);

@@ -4,7 +4,9 @@
 // the base's, per item: KL(P_base || P_variant) and top-1 agreement, written into outputs.jsonl.
 //
 // Artifact: outputs.jsonl (steps/eval/raw_outputs.h), generation.json (model and eval-set keys,
-// device, dtype, spec, speed: prefill / decode tokens/s), logits.safetensors (base only).
+// device, dtype, spec, speed: prefill / decode tokens/s), logits.safetensors (base only), and
+// with perplexity documents token_topk.safetensors (base only: the top-32 log-probabilities at
+// every scored token, what a variant's per-token KL compares with).
 // meta: "model_key", "device", "compute_dtype", "generation" (the speed stats).
 //
 // Data parallel (spec data_parallel = N > 1): the items are split over N worker processes —
@@ -56,6 +58,7 @@ Status compare_with_base(const runner::StepContext& ctx, generate::GenerateRunRe
   QB_ASSIGN_OR_RETURN(eval::PositionKl kl, eval::kl_per_position({b.data_ptr<float>(), numel},
                                                                   {v.data_ptr<float>(), numel}, b.size(1)));
   for (size_t i = 0; i < r.items.size(); ++i) {
+    if (r.entries[i].prompt_style == "rolling") continue;  // per-token fidelity instead
     r.items[i].kl = kl.kl[i];
     r.items[i].top1 = static_cast<bool>(kl.top1[i]);
   }
@@ -94,12 +97,25 @@ Status generate_impl(runner::StepContext& ctx, const spec::GenerateSpec& gs) {
   o.spec = gs;
   o.partial_dir = ctx.partial_dir;
   o.want_logits = gs.logits != "none";
+  if (gs.logits == "keep") o.keep_top_k = generate::kTokenTopK;
+  if (gs.logits == "compare") {
+    if (!ctx.inputs.count("base")) return internal_error("generate: logits 'compare' without a base input");
+    const auto tokens = ctx.inputs.at("base") / generate::kTokenTopkFile;
+    std::error_code ec;
+    if (std::filesystem::exists(tokens, ec)) o.compare_tokens = tokens;
+  }
   QB_ASSIGN_OR_RETURN(generate::GenerateRunResult r, gs.data_parallel > 1 ? run_parallel(ctx, o, gs.data_parallel)
                                                                             : generate::run_generation(o));
   if (gs.logits == "keep") {
     QB_TRY(model_io::write_safetensors(ctx.out_dir / kLogitsFile, {{"logits", r.last_logits}},
                                        {{"positions", "last prompt token of each eval item, in eval-set order"},
                                         {"eval_set_key", ctx.input_keys.at("eval_set")}}));
+    if (r.token_top_ids.defined())
+      QB_TRY(model_io::write_safetensors(ctx.out_dir / generate::kTokenTopkFile,
+                                         {{"top_ids", r.token_top_ids}, {"top_logprobs", r.token_top_logprobs}},
+                                         {{"positions", "every scored token of the perplexity documents, in eval-set "
+                                                        "order"},
+                                          {"eval_set_key", ctx.input_keys.at("eval_set")}}));
   } else if (gs.logits == "compare") {
     if (!ctx.inputs.count("base")) return internal_error("generate: logits 'compare' without a base input");
     QB_TRY(compare_with_base(ctx, r));
