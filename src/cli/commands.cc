@@ -15,14 +15,18 @@
 #include "cli/cli.h"
 #include "cli/report_command.h"
 #include "ninja/build_file.h"
+#include "report/vega_bundle.h"
 #include "runner/build.h"
 #include "runner/gc.h"
+#include "runner/noop_memo.h"
 #include "runner/project.h"
 #include "runner/run_record.h"
 #include "runner/slurm.h"
 #include "runner/slurm_job.h"
 #include "runner/step_runner.h"
 #include "runner/verify.h"
+#include "util/dep_log.h"
+#include "util/file_lock.h"
 #include "util/strings.h"
 
 namespace qb::cli {
@@ -129,10 +133,47 @@ void cancel_leftover_jobs(const std::string& invocation, const std::filesystem::
   if (Status s = runner::cancel_jobs(ids); !s.is_ok()) std::fprintf(stderr, "qbuild: warning: %s\n", s.message().c_str());
 }
 
+// What a build's command line selects, for the no-op memo's fingerprint (runner/noop_memo.h):
+// everything that changes what a no-op would write or print, but -v.
+std::vector<std::string> noop_parts(const Common& c, const BuildArgs& a) {
+  std::vector<std::string> parts = {"build", "pipeline=" + c.selection.pipeline_dir, "jobs=" + std::to_string(a.jobs),
+                                    "keep_going=" + std::to_string(a.keep_going)};
+  for (const auto& [flag, names] : {std::pair{"trans=", &c.selection.trans}, std::pair{"quant=", &c.selection.quant},
+                                    std::pair{"eval=", &c.selection.eval}})
+    for (const auto& n : *names) parts.push_back(flag + n);
+  for (const auto& t : a.targets) parts.push_back("target=" + t);
+  const char* vega = std::getenv("QBUILD_VEGA_DIR");
+  parts.push_back(std::string("QBUILD_VEGA_DIR=") + (vega ? vega : "(unset)"));
+  return parts;
+}
+
+// The no-op memo's answer, under the invocation lock as the full path would take it (busy:
+// none, and the full path waits or says so).
+std::optional<runner::NoopOutput> noop_memo_answer(const Common& c, const Digest& fp) {
+  const store::Layout layout(c.root);
+  if (!std::filesystem::exists(layout.noop_memo())) return std::nullopt;
+  auto lock = FileLock::try_acquire(layout.project_lock(), "qbuild (no-op)", LockMode::kExclusive);
+  if (!lock.is_ok()) return std::nullopt;
+  return runner::noop_memo_answer(layout, fp);
+}
+
 }  // namespace
 
 int cmd_build(const Common& c, const BuildArgs& a, const runner::StepRegistry& reg) {
   Passes passes(c.verbose);
+  // A no-op answered from the memo of the last one (runner/noop_memo.h); else the full path
+  // notes what it reads, to record the next memo if it ends as a no-op too.
+  std::optional<Digest> noop_fp;
+  if (!a.dry_run) {
+    noop_fp = runner::noop_fingerprint(c.root, noop_parts(c, a));
+    if (auto printed = noop_memo_answer(c, *noop_fp)) {
+      std::fputs(printed->err.c_str(), stderr);
+      passes.done("memo");
+      std::fputs(printed->out.c_str(), stdout);
+      return kExitOk;
+    }
+    fs::DependencyLog::start();
+  }
   auto r = load_and_plan(c, a.targets, reg, a.dry_run, a.no_wait, passes);
   if (auto* rc = std::get_if<int>(&r)) return *rc;
   auto& l = std::get<Loaded>(r);
@@ -171,8 +212,10 @@ int cmd_build(const Common& c, const BuildArgs& a, const runner::StepRegistry& r
   // The HTML reports and model cards (src/report) follow the CSVs, failed steps or not (the
   // page then shows what finished, and the timeline what failed); a report that cannot be
   // written is a warning, never the build's failure. Not after Ctrl-C: the user wants out.
+  std::vector<std::string> report_warnings;
   if (ninja_rc != kExitInterrupted) {
-    for (const auto& w : reports_after_build(*l.project, l.planned)) std::fprintf(stderr, "qbuild: warning: %s\n", w.c_str());
+    report_warnings = reports_after_build(*l.project, l.planned);
+    for (const auto& w : report_warnings) std::fprintf(stderr, "qbuild: warning: %s\n", w.c_str());
     passes.done("report");
   }
   if (ninja_rc == kExitInterrupted) {
@@ -194,8 +237,23 @@ int cmd_build(const Common& c, const BuildArgs& a, const runner::StepRegistry& r
     std::fprintf(stderr, "qbuild: build failed; step logs are in logs/%s/\n", invocation.c_str());
     return kExitBuildFailed;
   }
-  if (plan.to_run == 0) std::printf("qbuild: nothing to do (%d cached)\n", plan.cached);
-  else std::printf("qbuild: done (%d built, %d cached)\n", plan.to_run, plan.cached);
+  if (plan.to_run > 0) {
+    std::printf("qbuild: done (%d built, %d cached)\n", plan.to_run, plan.cached);
+    return kExitOk;
+  }
+  const std::string line = fmt::format("qbuild: nothing to do ({} cached)\n", plan.cached);
+  std::fputs(line.c_str(), stdout);
+  // The no-op is recorded for the next one, its config warnings with it (they follow from the
+  // configs the memo watches); not when the project or the reports warned (an index rebuilt,
+  // an artifact quarantined, a report not written: news to tell once, or until fixed).
+  if (noop_fp && report_warnings.empty() && l.project->warnings().empty()) {
+    std::fflush(stdout);
+    l.project->close_index();
+    const auto inputs = fs::DependencyLog::take();
+    (void)runner::record_noop_memo(*l.project, l.planned, *noop_fp, {line, l.pipeline.diagnostics}, inputs,
+                                   {report::vega_dir()});  // only saves work
+    passes.done("record");
+  }
   return kExitOk;
 }
 

@@ -43,11 +43,13 @@ Result<std::vector<Spec>> select(const std::vector<Spec>& all, const std::vector
 Result<LoadedPipeline> load_for_build(const std::filesystem::path& root, const Selection& sel) {
   config::Diagnostics diags;
   auto p = config::load_pipeline(root, diags, sel.pipeline_dir);
-  if (diags.error_count() || diags.warning_count()) std::fputs(diags.render().c_str(), stderr);
+  std::string shown;
+  if (diags.error_count() || diags.warning_count()) std::fputs((shown = diags.render()).c_str(), stderr);
   if (!p.is_ok()) return p.status();
 
   LoadedPipeline out;
   out.pipeline = *p;
+  out.diagnostics = std::move(shown);
   auto name = [](const auto& s) { return s.name; };
   QB_ASSIGN_OR_RETURN(auto trans, select(p->trans, sel.trans, "--trans-config", name));
   QB_ASSIGN_OR_RETURN(auto quant, select(p->quant, sel.quant, "--quant-config", name));

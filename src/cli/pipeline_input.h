@@ -21,6 +21,7 @@ struct LoadedPipeline {
   config::Pipeline pipeline;
   graph::GraphInput input;
   spec::ProjectSpec project;  // the resources (cache/project.json)
+  std::string diagnostics;    // the config warnings printed while loading (stderr), if any
 };
 
 // Config errors are printed to stderr here (the one place that renders them); the Status then

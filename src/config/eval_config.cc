@@ -16,6 +16,7 @@
 #include "config/parsers.h"
 #include "config/sources.h"
 #include "spec/tasks.h"
+#include "util/dep_log.h"
 
 namespace qb::config {
 namespace {
@@ -114,6 +115,7 @@ std::string work_dir_problem(FileContext& c, const std::string& raw, const std::
   for (const auto& part : stdfs::path(norm)) {
     at /= part;
     std::error_code ec;
+    fs::DependencyLog::note(at);
     if (stdfs::is_symlink(at, ec)) return fmt::format("goes through the symlink '{}'", at.lexically_relative(c.root).string());
   }
   return "";

@@ -13,6 +13,7 @@
 #include "config/parsers.h"
 #include "config/sources.h"
 #include "util/fs.h"
+#include "util/dep_log.h"
 
 namespace qb::config {
 namespace {
@@ -26,6 +27,7 @@ namespace stdfs = std::filesystem;
 std::vector<std::string> config_files(const stdfs::path& dir, const std::string& display, Diagnostics& diags) {
   std::vector<std::string> names;
   std::error_code ec;
+  fs::DependencyLog::note(dir);  // its listing is a build's input (runner/noop_memo.h)
   for (auto it = stdfs::directory_iterator(dir, ec); !ec && it != stdfs::directory_iterator();
        it.increment(ec)) {
     std::string ext = it->path().extension().string();
@@ -44,6 +46,7 @@ std::vector<std::string> config_files(const stdfs::path& dir, const std::string&
 // Reads and parses one file; nullopt (with a diagnostic) when unreadable or malformed.
 std::optional<Node> read_config(Diagnostics& diags, const stdfs::path& path,
                                 const std::string& display) {
+  fs::DependencyLog::note(path);
   auto text = fs::read_file(path);
   if (!text.is_ok()) {
     diags.error(SourceLoc{display, 0, 0, 0}, "cannot read: " + text.status().message());
@@ -72,6 +75,7 @@ ProjectSpec read_project(const stdfs::path& root, Diagnostics& diags, const std:
   std::string project_file = dir + "/project.yaml";
   FileContext pc{diags, project_file, root, project_file};
   std::error_code ec;
+  fs::DependencyLog::note(root / project_file);  // absent counts too: adding one changes the build
   if (stdfs::exists(root / project_file, ec)) {
     if (auto node = read_config(diags, root / project_file, project_file)) return parse_project(pc, *node);
   }
@@ -82,6 +86,7 @@ ProjectSpec read_project(const stdfs::path& root, Diagnostics& diags, const std:
 Result<Pipeline> load(const stdfs::path& root, Diagnostics& diags, const std::string& dir) {
   Pipeline p;
   std::error_code ec;
+  fs::DependencyLog::note(root / dir);
   if (!stdfs::is_directory(root / dir, ec)) {
     diags.error(SourceLoc{dir, 0, 0, 0}, "pipeline folder does not exist");
     return invalid_argument(fmt::format("pipeline folder '{}' does not exist", dir));

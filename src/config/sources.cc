@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "config/names.h"
+#include "util/dep_log.h"
 
 namespace qb::config {
 namespace {
@@ -35,6 +36,7 @@ const char* kind_of(const struct stat& st) {
 
 // stat() following symlinks; "" or why it fails ("a symlink loop", "a dangling symlink", …).
 std::string stat_problem(const stdfs::path& p, struct stat& st) {
+  fs::DependencyLog::note(p);  // a build's input (runner/noop_memo.h)
   if (::stat(p.c_str(), &st) == 0) return "";
   if (errno == ELOOP) return "a symlink loop";
   struct stat lst{};
@@ -183,6 +185,7 @@ bool check_calibration_size(FileContext& c, const Node& at, const std::string& r
                             std::int64_t num_samples, std::int64_t seq_len) {
   const stdfs::path path = c.root / rel;
   std::error_code ec;
+  fs::DependencyLog::note(path);
   const auto bytes = static_cast<std::int64_t>(stdfs::file_size(path, ec));
   if (ec) return true;  // reported by check_calibration_source
   if (kind == "txt" && bytes < seq_len) {

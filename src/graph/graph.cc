@@ -6,6 +6,7 @@
 #include "spec/smooth_spec.h"
 #include "util/hash.h"
 #include "util/strings.h"
+#include "util/dep_log.h"
 
 namespace qb::graph {
 
@@ -40,6 +41,7 @@ class Builder {
     if (it != sources_.end()) return it->second;
     stdfs::path abs = root_ / rel;
     std::error_code ec;
+    fs::DependencyLog::note(abs);  // a build's input (runner/noop_memo.h), as every entry below
     if (!stdfs::exists(abs, ec)) return not_found("'" + rel + "' does not exist");
     Hasher h;
     h.salt("qbuild-source-v1").str("kind", kind);
@@ -52,6 +54,7 @@ class Builder {
           if (i->is_directory(e2)) i.disable_recursion_pending();
           continue;
         }
+        fs::DependencyLog::note(i->path());
         if (i->is_regular_file(e2)) files.emplace_back(stdfs::relative(i->path(), abs, e2).string(), i->path());
         else if (e2) return io_error("'" + rel + "': '" + i->path().string() + "': " + e2.message());
       }

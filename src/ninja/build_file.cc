@@ -4,6 +4,7 @@
 #include <map>
 
 #include "util/strings.h"
+#include "util/dep_log.h"
 
 namespace qb::ninja {
 
@@ -48,6 +49,7 @@ Result<std::string> generate_build_file(const Graph& g, const std::set<int>& sel
   for (const auto& k : kinds) {
     auto rule = layout.rules() / (k + ".ninja");
     std::error_code ec;
+    fs::DependencyLog::note(rule);
     if (!std::filesystem::exists(rule, ec))
       return not_found("rule template '" + rule.string() + "' for " + (k == "slurm" ? std::string("executor: slurm") : "step kind '" + k + "'") + " is missing");
     w.include(rule.string());

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -43,6 +44,13 @@ class OutputMemo {
   Status save(const store::Layout& layout);
 
   int hits() const { return hits_; }  // fresh() answers of true, for tests
+
+  // Every file of every unit as recorded: its path, and its stat or nullopt for an absent one.
+  template <typename Fn>
+  void for_each_file(Fn&& fn) const {
+    for (const auto& [name, u] : units_)
+      for (const auto& f : u.files) fn(f.path, f.exists ? std::optional<fs::FileStat>(f.stat) : std::nullopt);
+  }
 
  private:
   struct File {

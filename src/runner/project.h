@@ -75,6 +75,10 @@ class Project {
   const std::vector<std::string>& warnings() const { return warnings_; }
   void warn(std::string w) { warnings_.push_back(std::move(w)); }
 
+  // Closes the index (SQLite checkpoints and removes its -wal and -shm), keeping the locks: what
+  // a no-op records (runner/noop_memo.h) is the index file as the next invocation finds it.
+  void close_index() { index_ = store::Index(); }
+
  private:
   explicit Project(const store::Layout& layout) : layout_(layout), store_(layout_) {}
   Status lock(const OpenOptions& opts);

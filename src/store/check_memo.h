@@ -40,6 +40,13 @@ class CheckMemo {
   // others'), dropped otherwise (gc'd, quarantined).
   Status save(const Layout& layout);
 
+  // The files of `key`'s record (paths relative to its folder, the manifest first) with their
+  // stats at its check; nullptr when there is none.
+  const std::vector<SeenFile>* record(const std::string& key) const {
+    auto it = records_.find(key);
+    return it == records_.end() ? nullptr : &it->second;
+  }
+
   std::size_t size() const { return records_.size(); }
   int hits() const { return hits_; }  // checks answered by the memo, for tests
 

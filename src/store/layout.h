@@ -28,6 +28,8 @@
 //   checked.memo                            artifacts that passed the cheap check, by their files' stats
 //   outputs.memo                            what the build last wrote outside the store (node
 //                                           files, build.ninja, CSVs, links' copies), by stat
+//   noop.memo                               the last no-op: every path it depended on, by stat
+//                                           (runner/noop_memo.h)
 //   locks/qbuild.lock                       the whole-invocation lock (a build, gc, verify)
 //   locks/index.lock                        with a shared store: held shared by this checkout's
 //                                           steps that write the index, exclusive by its rebuild
@@ -76,6 +78,7 @@ class Layout {
   stdfs::path build_ninja() const { return cache() / "build.ninja"; }
   stdfs::path check_memo() const { return cache() / "checked.memo"; }
   stdfs::path outputs_memo() const { return cache() / "outputs.memo"; }
+  stdfs::path noop_memo() const { return cache() / "noop.memo"; }
   stdfs::path locks() const { return cache() / "locks"; }
   stdfs::path store_locks() const { return store_ / "locks"; }
   stdfs::path project_lock() const { return locks() / "qbuild.lock"; }

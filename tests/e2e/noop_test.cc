@@ -3,7 +3,9 @@
 // CSVs stay as they are — yet the memos that let it skip that work (cache/checked.memo,
 // cache/outputs.memo) never make it skip work it must do: every output that was deleted,
 // edited or replaced is written again, every artifact damaged after the memo saw it is found,
-// every config edit reruns, and damaged memos are ignored.
+// every config edit reruns, and damaged memos are ignored. The no-op memo (runner/noop_memo.h)
+// answers a no-op after a no-op without loading anything; every test below that changes
+// something after build_twice() reaches it, so each also shows the memo stepping aside.
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -222,6 +224,134 @@ TEST_F(NoOp, ADryRunAndStatusWriteNoMemo) {
   ASSERT_EQ(qbuild("status").code, 0);
   EXPECT_FALSE(fs::exists(root_ / "cache/checked.memo"));
   EXPECT_FALSE(fs::exists(root_ / "cache/outputs.memo"));
+}
+
+// ---- the no-op memo (runner/noop_memo.h) ----------------------------------------------------
+
+bool answered_by_memo(const qb::testing::CommandOutput& o) {
+  return o.text.find("qbuild: memo") != std::string::npos && o.text.find("qbuild: plan") == std::string::npos;
+}
+
+TEST_F(NoOp, TheNextNoOpIsAnsweredByTheMemoAndWritesNothing) {
+  build_twice();
+  ASSERT_TRUE(fs::exists(root_ / "cache/noop.memo"));
+  const auto before = outputs(root_);
+  const auto runs = all_runs().size();
+  auto o = qbuild("-v");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("qbuild: nothing to do (15 cached)"), std::string::npos) << o.text;
+  EXPECT_TRUE(answered_by_memo(o)) << o.text;
+  EXPECT_EQ(outputs(root_), before);
+  EXPECT_EQ(all_runs().size(), runs);
+}
+
+TEST_F(NoOp, AnAddedConfigIsBuiltDespiteTheMemo) {
+  build_twice();
+  write("pipline/2-quant/rtn-w4.yaml",
+        "name: rtn-w4\noutput_suffix: -rtn-w4\nquant_modifiers:\n  QuantizationModifier:\n    config_groups:\n"
+        "      group_0:\n        targets: [Linear]\n        weights: {num_bits: 4, type: int, symmetric: true, strategy: channel}\n"
+        "    ignore: [lm_head]\n");
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("done (6 built, 15 cached)"), std::string::npos) << o.text;  // 2 quant, 2 generate, 2 score
+  EXPECT_TRUE(fs::exists(root_ / "data/models/tiny-rtn-w4"));
+}
+
+TEST_F(NoOp, AnEditedSourceFileOrANewDatasetFileRebuildsDespiteTheMemo) {
+  build_twice();
+  write("data/models/tiny/model.safetensors", "weights v2");
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_EQ(o.text.find("nothing to do"), std::string::npos) << o.text;
+  ASSERT_EQ(qbuild("").code, 0);  // a no-op: records the memo again
+  ASSERT_TRUE(answered_by_memo(qbuild("-v")));
+  write("data/datasets/mmlu/extra.jsonl", "{}\n");  // a new file in a source folder: a new key
+  o = qbuild("-v");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_FALSE(answered_by_memo(o)) << o.text;
+  EXPECT_EQ(o.text.find("nothing to do"), std::string::npos) << o.text;
+}
+
+TEST_F(NoOp, AnotherJobCountOrSelectionIsNotAnsweredByTheMemo) {
+  build_twice();
+  auto o = qbuild("-v -j 1");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_FALSE(answered_by_memo(o)) << o.text;
+  EXPECT_NE(o.text.find("nothing to do"), std::string::npos) << o.text;
+  o = qbuild("-v --quant-config rtn-w8");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_FALSE(answered_by_memo(o)) << o.text;
+  EXPECT_NE(o.text.find("nothing to do"), std::string::npos) << o.text;
+}
+
+TEST_F(NoOp, ALostIndexAStrayTmpEntryOrADeletedArtifactReachTheFullPath) {
+  build_twice();
+  fs::remove(root_ / "cache/index.sqlite");
+  auto o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("the index cache/index.sqlite was missing; rebuilt it"), std::string::npos) << o.text;
+  ASSERT_EQ(qbuild("").code, 0);
+  ASSERT_TRUE(answered_by_memo(qbuild("-v")));
+  write("cache/tmp/stray", "left by a crash");
+  o = qbuild("-v");
+  EXPECT_FALSE(answered_by_memo(o)) << o.text;
+  EXPECT_FALSE(fs::exists(root_ / "cache/tmp/stray"));  // the full path cleans tmp/
+  ASSERT_TRUE(answered_by_memo(qbuild("-v")));
+  fs::remove_all(model_dir("tiny-rtn-w8"));
+  o = qbuild("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("done ("), std::string::npos) << o.text;
+  EXPECT_TRUE(fs::exists(model_dir("tiny-rtn-w8") / "qbuild-artifact.json"));
+}
+
+TEST_F(NoOp, ADamagedNoOpMemoIsIgnoredAndRecordedAgain) {
+  build_twice();
+  std::string bytes = slurp(root_ / "cache/noop.memo");
+  bytes[bytes.size() / 2] ^= 0x40;
+  std::ofstream(root_ / "cache/noop.memo", std::ios::binary | std::ios::trunc) << bytes;
+  auto o = qbuild("-v");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_FALSE(answered_by_memo(o)) << o.text;
+  EXPECT_NE(o.text.find("nothing to do (15 cached)"), std::string::npos) << o.text;
+  EXPECT_TRUE(answered_by_memo(qbuild("-v")));
+}
+
+// A config warning shows on every build until it is fixed, the memo's answers included; a
+// project warning (the index rebuilt) is news told once, never recorded.
+TEST_F(NoOp, ConfigWarningsAreRepeatedByTheMemoProjectWarningsAreNotRecorded) {
+  fs::create_directories(root_ / "pipline/3-eval/folder.yaml");
+  ASSERT_EQ(qbuild("").code, 0);
+  ASSERT_EQ(qbuild("").code, 0);
+  auto o = qbuild("-v");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_TRUE(answered_by_memo(o)) << o.text;
+  EXPECT_NE(o.text.find("pipline/3-eval/folder.yaml: warning: not loaded: it is a folder"), std::string::npos) << o.text;
+  fs::remove(root_ / "cache/index.sqlite");
+  o = qbuild("-v");
+  EXPECT_NE(o.text.find("was missing; rebuilt it"), std::string::npos) << o.text;
+  o = qbuild("-v");  // not recorded after the warning: the full path again, which records
+  EXPECT_FALSE(answered_by_memo(o)) << o.text;
+  EXPECT_EQ(o.text.find("was missing"), std::string::npos) << o.text;
+  EXPECT_TRUE(answered_by_memo(qbuild("-v")));
+}
+
+// Another qbuild binary (or the same one rebuilt) has its own code versions: no answer from a
+// memo the old one recorded.
+TEST_F(NoOp, ARebuiltQbuildIsNotAnsweredByTheMemo) {
+  const fs::path kit = root_ / "qbuild-copy";
+  fs::copy_file(QB_TESTKIT, kit);
+  auto run = [&](const std::string& args) {
+    return qb::testing::run_command("cd '" + root_.string() + "' && '" + kit.string() + "' " + args);
+  };
+  ASSERT_EQ(run("").code, 0);
+  ASSERT_EQ(run("").code, 0);
+  ASSERT_TRUE(answered_by_memo(run("-v")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  fs::last_write_time(kit, fs::file_time_type::clock::now());
+  auto o = run("-v");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_FALSE(answered_by_memo(o)) << o.text;
+  EXPECT_NE(o.text.find("nothing to do"), std::string::npos) << o.text;
 }
 
 }  // namespace
