@@ -27,7 +27,8 @@ const std::vector<std::string_view> kTopKeys = {"dataset_name", "datasets", "sam
                                                 "output",       "generation", "mode",     "fidelity",
                                                 "scoring"};
 const std::vector<std::string_view> kDatasetKeys = {"name", "weight", "task_type", "tags",
-                                                    "few_shot_num", "subset_list", "dataset_dir", "format"};
+                                                    "few_shot_num", "subset_list", "dataset_dir", "format",
+                                                    "shuffle_seeds"};
 const std::vector<std::string_view> kSamplingKeys = {"total_samples", "seed"};
 const std::vector<std::string_view> kGpuKeys = {"devices", "tensor_parallel_size", "data_parallel"};
 const std::vector<std::string_view> kOutputKeys = {"work_dir"};
@@ -91,6 +92,12 @@ std::optional<DatasetIn> parse_dataset(FileContext& c, const Node& node, std::si
       ds.subset_list = *v;  // in the given order: evalscope draws the subsets in that order
       const auto* all = spec::find_task(ds.name)->subsets;
       if (ds.subset_list == *all) ds.subset_list.clear();  // the default, spelled out
+    }
+  }
+  if (const Node* s = r.find("shuffle_seeds")) {
+    if (auto v = read_int_list(c.diags, *s, "shuffle_seeds")) {
+      ds.shuffle_seeds = *v;  // its rules: SampleSpec::validate, at this file's lines
+      if (ds.name == "gpqa_diamond" && *v == std::vector<std::int64_t>{0}) ds.shuffle_seeds.reset();  // the default
     }
   }
   if (c.diags.error_count() != before) return std::nullopt;

@@ -16,6 +16,22 @@ namespace qb::spec {
 
 using nlohmann::json;
 
+void validate_shuffle_seeds(const std::vector<std::int64_t>& seeds, const std::string& path, Issues& out) {
+  if (seeds.empty()) out.error(path, "'shuffle_seeds' is empty: list at least one seed (0 is evalscope's order)");
+  if (seeds.size() > kMaxShuffleSeeds)
+    out.error(path, fmt::format("'shuffle_seeds' lists {} seeds; at most {}", seeds.size(), kMaxShuffleSeeds));
+  for (std::size_t k = 0; k < seeds.size(); ++k) {
+    if (seeds[k] < 0) {
+      out.error(item(path, k), fmt::format("a shuffle seed must be a non-negative integer, got {}", seeds[k]));
+      continue;
+    }
+    const auto first = std::find(seeds.begin(), seeds.begin() + static_cast<std::ptrdiff_t>(k), seeds[k]);
+    if (first != seeds.begin() + static_cast<std::ptrdiff_t>(k))
+      out.error_with_note(item(path, k), fmt::format("shuffle seed {} is listed twice", seeds[k]),
+                          item(path, static_cast<std::size_t>(first - seeds.begin())), "first listed here");
+  }
+}
+
 DatasetSpec SampleSpec::dataset_defaults(const std::string& name, const std::string& mode) {
   DatasetSpec d;
   d.name = name;
@@ -58,6 +74,14 @@ void SampleSpec::validate(Issues& out) const {
       else if (!subsets.insert(s).second)
         out.error(item(field(at, "subset_list"), k), fmt::format("subset '{}' is listed twice", s));
     }
+    if (d.shuffle_seeds) {
+      if (d.name != "gpqa_diamond")
+        out.error(field(at, "shuffle_seeds"),
+                  fmt::format("'shuffle_seeds' applies to gpqa_diamond only (the benchmark whose answers are "
+                              "shuffled), not {}", d.name));
+      else
+        validate_shuffle_seeds(*d.shuffle_seeds, field(at, "shuffle_seeds"), out);
+    }
     if (d.format != "auto" && d.format != "jsonl" && d.format != "csv" && d.format != "parquet")
       out.error(field(at, "format"), "format must be auto, jsonl, csv or parquet");
     if (!std::is_sorted(d.tags.begin(), d.tags.end()) ||
@@ -84,7 +108,7 @@ void SampleSpec::validate(Issues& out) const {
 
 json SampleSpec::to_json() const {
   json ds = json::array();
-  for (const auto& d : datasets)
+  for (const auto& d : datasets) {
     ds.push_back({{"name", d.name},
                   {"weight", d.weight},
                   {"task_type", d.task_type},
@@ -92,6 +116,8 @@ json SampleSpec::to_json() const {
                   {"few_shot_num", d.few_shot_num},
                   {"subset_list", d.subset_list},
                   {"format", d.format}});
+    if (d.shuffle_seeds) ds.back()["shuffle_seeds"] = *d.shuffle_seeds;  // absent: older keys unchanged
+  }
   return {{"datasets", ds},
           {"total_samples", total_samples},
           {"seed", seed},
@@ -108,7 +134,8 @@ Result<SampleSpec> SampleSpec::from_json(const json& j) {
   if (!ds.is_array()) issues.error("datasets", "expected a list");
   for (std::size_t i = 0; ds.is_array() && i < ds.size(); ++i) {
     CanonicalReader d(ds[i], item("datasets", i), issues,
-                      {"name", "weight", "task_type", "tags", "few_shot_num", "subset_list", "format"});
+                      {"name", "weight", "task_type", "tags", "few_shot_num", "subset_list", "format"},
+                      {"shuffle_seeds"});
     DatasetSpec x;
     x.name = d.str("name");
     x.weight = d.f64("weight");
@@ -117,6 +144,18 @@ Result<SampleSpec> SampleSpec::from_json(const json& j) {
     x.few_shot_num = d.i64("few_shot_num");
     x.subset_list = d.strings("subset_list");
     x.format = d.str("format");
+    if (d.has("shuffle_seeds")) {
+      const json& v = d.raw("shuffle_seeds");
+      x.shuffle_seeds.emplace();
+      if (!v.is_array()) issues.error(d.at("shuffle_seeds"), "expected a list of integers, got " + v.dump());
+      for (std::size_t k = 0; v.is_array() && k < v.size(); ++k) {
+        if (!v[k].is_number_integer()) {
+          issues.error(item(d.at("shuffle_seeds"), k), "expected an integer, got " + v[k].dump());
+          continue;
+        }
+        x.shuffle_seeds->push_back(v[k].get<std::int64_t>());
+      }
+    }
     s.datasets.push_back(std::move(x));
   }
   s.total_samples = r.i64("total_samples");

@@ -10,8 +10,9 @@
 // Canonical JSON:
 //   SampleSpec   {"datasets": [{"name", "weight", "task_type", "tags" (sorted), "few_shot_num",
 //                  "subset_list" (in the given order: evalscope draws subsets in that order;
-//                  [] = every subset in the reference order), "format"}] (in file order: the
-//                  sampler gives the remainder to the last), "total_samples", "seed", "mode",
+//                  [] = every subset in the reference order), "format", "shuffle_seeds" (only
+//                  when not evalscope's single order, so older keys are unchanged)}] (in file
+//                  order: the sampler gives the remainder to the last), "total_samples", "seed", "mode",
 //                  "enable_thinking", "prompt_format"}
 //   GenerateSpec {"max_new_tokens": {"<task>": int} (generative tasks only), "batch_size",
 //                 "decoding": "greedy", "device", "compute_dtype", "logits": "none"|"keep"|"compare",
@@ -47,6 +48,8 @@ inline constexpr std::int64_t kMaxTotalSamples = 10'000'000;
 inline constexpr std::int64_t kMaxNewTokens = 131'072;
 inline constexpr std::int64_t kMaxBatchSize = 65'536;
 inline constexpr std::int64_t kMaxContextLength = 1'048'576;
+// Each shuffle seed is a full pass over the drawn GPQA questions: a bound on the generation cost.
+inline constexpr std::size_t kMaxShuffleSeeds = 100;
 
 struct DatasetSpec {
   std::string name;                      // a task of spec/tasks.h: "mmlu" | "gsm8k"
@@ -56,8 +59,18 @@ struct DatasetSpec {
   std::int64_t few_shot_num = 0;         // default: the task's
   std::vector<std::string> subset_list;  // given order; empty = every subset
   std::string format = "auto";           // auto | jsonl | csv | parquet: which files of a folder
+  // gpqa_diamond only: the answer orders each drawn question is asked in, one item per
+  // (question, seed), in this order (steps/eval/gpqa.h says what seed k is). nullopt = evalscope's
+  // single order, seed 0 (the config writes [0] as nullopt). The report gives the accuracy per
+  // seed, their mean as the benchmark's score, and the spread over seeds.
+  std::optional<std::vector<std::int64_t>> shuffle_seeds;
   bool operator==(const DatasetSpec&) const = default;
 };
+
+// The rules of a shuffle_seeds list (a non-empty list of distinct non-negative integers, at most
+// kMaxShuffleSeeds), at `path` and its items: shared by SampleSpec::validate and the sampler's
+// own args (steps/eval/eval_set.cc), so the config and the step refuse the same lists.
+void validate_shuffle_seeds(const std::vector<std::int64_t>& seeds, const std::string& path, Issues& issues);
 
 struct SampleSpec {
   std::vector<DatasetSpec> datasets;

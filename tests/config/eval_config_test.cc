@@ -209,6 +209,71 @@ TEST_F(EvalTest, EverySubsetInTheReferenceOrderIsTheDefault) {
   EXPECT_EQ(a.sample, spec("dataset_name: e\ndatasets:\n  - name: mmlu\nsampling: {total_samples: 5}\n").sample);
 }
 
+// gpqa_diamond's shuffle_seeds: keyed when given, the default spelled out is the default.
+TEST_F(EvalTest, GpqaShuffleSeedsAreInTheSampleKey) {
+  write("data/datasets/gpqa_diamond/train.jsonl", "");
+  const std::string head = "dataset_name: e\ndatasets:\n  - name: gpqa_diamond\n";
+  const std::string tail = "sampling: {total_samples: 5}\n";
+  EvalSpec plain = spec(head + tail);
+  EvalSpec zero = spec(head + "    shuffle_seeds: [0]\n" + tail);
+  EvalSpec three = spec(head + "    shuffle_seeds: [0, 1, 2]\n" + tail);
+  EXPECT_FALSE(plain.sample.datasets[0].shuffle_seeds.has_value());
+  EXPECT_EQ(plain.sample, zero.sample);  // [0] is evalscope's order: the default, spelled out
+  EXPECT_EQ(plain.sample.to_json(), zero.sample.to_json());
+  EXPECT_NE(plain.sample.to_json(), three.sample.to_json());
+  EXPECT_EQ(three.sample.to_json()["datasets"][0]["shuffle_seeds"], json::parse("[0, 1, 2]"));
+  EXPECT_EQ(plain.generate, three.generate);  // the generation reruns through the eval set's key
+}
+
+// Each bad list at its line and column, with the message the sample step gives for the same
+// list (SampleSpec::validate runs at both; the step reports the canonical path).
+TEST_F(EvalTest, BadShuffleSeedsAreRejectedAtTheirLine) {
+  write("data/datasets/gpqa_diamond/train.jsonl", "");
+  struct Row {
+    const char* name;
+    const char* line;   // the dataset's second line
+    const char* error;  // the first diagnostic, rendered
+    std::optional<std::vector<std::int64_t>> step_seeds;  // the same list as the step sees it
+  };
+  const std::vector<Row> rows = {
+      {"empty", "    shuffle_seeds: []",
+       "pipline/3-eval/e.yaml:4:20: error: 'shuffle_seeds' is empty: list at least one seed (0 is evalscope's order)",
+       std::vector<std::int64_t>{}},
+      {"negative", "    shuffle_seeds: [0, -3]",
+       "pipline/3-eval/e.yaml:4:24: error: a shuffle seed must be a non-negative integer, got -3",
+       std::vector<std::int64_t>{0, -3}},
+      {"duplicate", "    shuffle_seeds: [1, 2, 1]",
+       "pipline/3-eval/e.yaml:4:27: error: shuffle seed 1 is listed twice", std::vector<std::int64_t>{1, 2, 1}},
+      {"not an integer", "    shuffle_seeds: [1, 2.5]",
+       "pipline/3-eval/e.yaml:4:24: error: expected an integer for 'shuffle_seeds', got '2.5'", std::nullopt},
+      {"a string", "    shuffle_seeds: [one]",
+       "pipline/3-eval/e.yaml:4:21: error: expected an integer for 'shuffle_seeds', got 'one'", std::nullopt},
+      {"not a list", "    shuffle_seeds: 3",
+       "pipline/3-eval/e.yaml:4:20: error: expected a list for 'shuffle_seeds', got '3'", std::nullopt},
+      {"another benchmark", "    shuffle_seeds: [1]",
+       "pipline/3-eval/e.yaml:4:20: error: 'shuffle_seeds' applies to gpqa_diamond only (the benchmark whose "
+       "answers are shuffled), not mmlu",
+       std::nullopt},
+  };
+  for (const auto& r : rows) {
+    const std::string name = std::string(r.name) == "another benchmark" ? "mmlu" : "gpqa_diamond";
+    const std::string got = check("dataset_name: e\ndatasets:\n  - name: " + name + "\n" + r.line +
+                                  "\nsampling: {total_samples: 5}\n");
+    const std::string first = got.substr(0, got.find('\n'));
+    EXPECT_EQ(first, r.error) << r.name;
+    if (!r.step_seeds) continue;
+    spec::SampleSpec s;
+    s.datasets = {spec::SampleSpec::dataset_defaults("gpqa_diamond")};
+    s.datasets[0].shuffle_seeds = r.step_seeds;
+    s.total_samples = 5;
+    spec::Issues issues;
+    s.validate(issues);
+    const std::string step = issues.to_status("sample spec").message();
+    const std::string message = first.substr(first.find("error: ") + 7);
+    EXPECT_EQ(step.substr(step.size() - message.size()), message) << r.name << ": " << step;
+  }
+}
+
 TEST_F(EvalTest, TooManyMmluShots) {
   EXPECT_EQ(check("dataset_name: e\ndatasets:\n  - {name: mmlu, few_shot_num: 6}\n"
                   "sampling: {total_samples: 5}\n"),

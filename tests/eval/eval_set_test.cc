@@ -269,7 +269,20 @@ TEST(EvalSetErrors, SchemaShape) {
 TEST(EvalSetErrors, DatasetArgs) {
   EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "mmlu", "args": {"few_shot": 3}}]})"),
             "dataset 'mmlu' args: unknown option 'few_shot' (known: dataset_dir, format, subset_list, few_shot_num, "
-            "prompt_style, apply_chat_template)");
+            "prompt_style, apply_chat_template, shuffle_seeds)");
+  // The sampler's own shuffle_seeds args follow the spec's rules (spec::validate_shuffle_seeds).
+  EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "mmlu", "args": {"shuffle_seeds": [1]}}]})"),
+            "dataset 'mmlu' args: shuffle_seeds: applies to gpqa_diamond only (the benchmark whose answers are "
+            "shuffled)");
+  EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "gpqa_diamond", "args": {"shuffle_seeds": [1, 1]}}]})"),
+            "dataset 'gpqa_diamond' args: shuffle_seeds[1]: shuffle seed 1 is listed twice");
+  EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "gpqa_diamond", "args": {"shuffle_seeds": []}}]})"),
+            "dataset 'gpqa_diamond' args: shuffle_seeds: 'shuffle_seeds' is empty: list at least one seed (0 is "
+            "evalscope's order)");
+  EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "gpqa_diamond", "args": {"shuffle_seeds": [0, 1.5]}}]})"),
+            "dataset 'gpqa_diamond' args: shuffle_seeds: expected a list of integers, got [0,1.5]");
+  EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "gpqa_diamond", "args": {"shuffle_seeds": [-2]}}]})"),
+            "dataset 'gpqa_diamond' args: shuffle_seeds[0]: a shuffle seed must be a non-negative integer, got -2");
   EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "gsm8k", "args": {"prompt_style": "loglikelihood"}}]})"),
             "dataset 'gsm8k' args: prompt_style: loglikelihood scoring is defined for mmlu only");
   EXPECT_EQ(build_error(R"({"name": "c", "datasets": [{"name": "arc", "args": {}}]})"),

@@ -20,6 +20,32 @@ TEST(Stats, AccuracyAndStandardError) {
   EXPECT_EQ(accuracy(5, 5).stderr_, 0);  // acc 1: no spread
 }
 
+TEST(Stats, SeedAccuracyByHand) {
+  // Questions 10, 11 under seeds 5 and 9 (items interleaved): seed 5 gets 2/2, seed 9 gets 0/2.
+  // mean 0.5, std sqrt((0.5² + 0.5²) / 1) = 0.7071..., each question's fraction 1/2 = the mean,
+  // so the stderr over questions is 0 (the binomial stderr of 2/4 pooled would be 0.25).
+  auto s = seed_accuracy({5, 9, 9, 5}, {10, 10, 11, 11}, {true, false, false, true});
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  EXPECT_EQ(s->seeds, (std::vector<int64_t>{5, 9}));
+  EXPECT_EQ(s->questions, 2);
+  EXPECT_DOUBLE_EQ(s->per_seed[0].acc, 1.0);
+  EXPECT_DOUBLE_EQ(s->per_seed[1].acc, 0.0);
+  EXPECT_DOUBLE_EQ(s->mean, 0.5);
+  EXPECT_NEAR(s->std, std::sqrt(0.5), 1e-15);
+  EXPECT_DOUBLE_EQ(s->min, 0.0);
+  EXPECT_DOUBLE_EQ(s->max, 1.0);
+  EXPECT_DOUBLE_EQ(s->stderr_, 0.0);
+  // One seed: the binomial stderr of accuracy(), no std.
+  auto one = seed_accuracy({3, 3, 3, 3}, {0, 1, 2, 3}, {true, true, true, false});
+  ASSERT_TRUE(one.is_ok());
+  EXPECT_NEAR(one->stderr_, accuracy(3, 4).stderr_, 1e-15);
+  EXPECT_TRUE(std::isnan(one->std));
+  // A question asked twice with one seed.
+  auto twice = seed_accuracy({1, 1}, {4, 4}, {true, true});
+  ASSERT_FALSE(twice.is_ok());
+  EXPECT_EQ(twice.status().message(), "question 4 has two items with shuffle seed 1");
+}
+
 TEST(Stats, KlOfIdenticalLogitsIsZero) {
   std::vector<float> x = {1, 2, 3, 0.5f, -1, 4};
   auto s = kl_divergence(x, x, 3);

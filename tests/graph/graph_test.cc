@@ -319,6 +319,32 @@ TEST_F(GraphTest, SampleParamsChangeSampleAndAllEvals) {
   EXPECT_EQ(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
 }
 
+// GPQA-Diamond's shuffle_seeds are part of the sample spec: another seed list is another eval
+// set, so every generation and score reruns (the models do not); the default list keeps the key.
+TEST_F(GraphTest, GpqaShuffleSeedsChangeTheSampleGenerateAndScoreKeys) {
+  write_text(root() / "datasets/gpqa/train.jsonl", "{\"q\": 3}\n");
+  auto with_gpqa = [](std::optional<std::vector<std::int64_t>> seeds) {
+    GraphInput in = two_by_two();
+    in.evals[0].datasets.push_back({"gpqa_diamond", "datasets/gpqa"});
+    in.evals[0].sample.datasets.push_back(spec::SampleSpec::dataset_defaults("gpqa_diamond"));
+    in.evals[0].sample.datasets.back().shuffle_seeds = std::move(seeds);
+    in.evals[0].generate.max_new_tokens["gpqa_diamond"] = 16;
+    return in;
+  };
+  Graph a = build(with_gpqa(std::nullopt));
+  Graph b = build(with_gpqa(std::vector<std::int64_t>{0, 1, 2}));
+  Graph c = build(with_gpqa(std::vector<std::int64_t>{0, 1, 3}));
+  EXPECT_NE(key(a, "sample", "mmlu"), key(b, "sample", "mmlu"));
+  EXPECT_NE(key(b, "sample", "mmlu"), key(c, "sample", "mmlu"));
+  for (const char* v : {"tiny-rtn", "tiny-spin-gptq"}) {
+    EXPECT_NE(key(a, "generate", v), key(b, "generate", v)) << v;
+    EXPECT_NE(key(b, "generate", v), key(c, "generate", v)) << v;
+    EXPECT_NE(key(a, "score", v), key(b, "score", v)) << v;
+  }
+  EXPECT_EQ(key(a, "quant", "tiny-rtn"), key(b, "quant", "tiny-rtn"));
+  EXPECT_EQ(key(a, "sample", "mmlu"), key(build(with_gpqa(std::nullopt)), "sample", "mmlu"));
+}
+
 TEST_F(GraphTest, ScoreSpecChangesScoreKeysOnly) {
   Graph a = build(two_by_two(true));
   GraphInput in = two_by_two(true);

@@ -233,6 +233,49 @@ TEST_F(Pipeline, TwoDataParallelWorkersGiveThePredictionsOfOneProcess) {
   std::printf("largest |KL(one process) - KL(two workers)| of an item: %.3g\n", kl_diff);
 }
 
+// Issue 21: GPQA-Diamond asked in three answer orders. The eval set holds one item per
+// (question, seed), the report each seed's accuracy and the spread, the CSV the mean as
+// gpqa_diamond_acc and the seed columns; another seed list re-samples and regenerates.
+TEST_F(Pipeline, GpqaShuffleSeedsReachTheReportAndTheCsv) {
+  copy_datasets("jsonl");
+  auto config = [&](const std::string& seeds) {
+    write("pipline/3-eval/mini.yaml",
+          "dataset_name: mini\ndatasets:\n"
+          "  - {name: gpqa_diamond, dataset_dir: data/datasets/demo_gpqa_diamond, shuffle_seeds: " + seeds + "}\n"
+          "sampling: {total_samples: 5, seed: 7}\noutput: {work_dir: outputs/mini}\n"
+          "generation: {max_new_tokens: 6, batch_size: 8}\n");
+  };
+  config("[0, 1, 2]");
+  auto o = run("");
+  ASSERT_EQ(o.code, 0) << o.text;
+  auto ls = lines(read(root_ / "outputs/mini/predictions/demo-rtn/gpqa_diamond.jsonl"));
+  ASSERT_EQ(ls.size(), 15u);
+  for (size_t i = 0; i < ls.size(); ++i) EXPECT_EQ(json::parse(ls[i])["shuffle_seed"], static_cast<int>(i % 3)) << i;
+  auto report = json::parse(read(root_ / "outputs/mini/reports/demo-rtn.json"));
+  const json& sd = report["datasets"][0]["shuffle_seeds"];
+  ASSERT_EQ(sd["seeds"].size(), 3u);
+  EXPECT_EQ(sd["questions"], 5);
+  double mean = 0;
+  for (const auto& k : sd["seeds"]) mean += k["acc"].get<double>() / 3;
+  EXPECT_NEAR(report["datasets"][0]["acc"].get<double>(), mean, 1e-12);
+  auto rows = csv_rows(root_ / "results/mini.csv");
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.at("gpqa_diamond_n"), "15");
+    EXPECT_EQ(r.at("gpqa_diamond_seeds"), "3");
+    const double acc = std::stod(r.at("gpqa_diamond_acc"));
+    EXPECT_LE(std::stod(r.at("gpqa_diamond_seed_min")), acc + 1e-12);
+    EXPECT_GE(std::stod(r.at("gpqa_diamond_seed_max")), acc - 1e-12);
+    EXPECT_GE(std::stod(r.at("gpqa_diamond_seed_std")), 0.0);
+  }
+  config("[0, 1]");
+  auto dry = run("--dry-run");
+  ASSERT_EQ(dry.code, 0) << dry.text;
+  EXPECT_NE(dry.text.find("run     sample"), std::string::npos) << dry.text;
+  EXPECT_NE(dry.text.find("run     generate"), std::string::npos) << dry.text;
+  EXPECT_EQ(dry.text.find("run     quant"), std::string::npos) << dry.text;  // the models stay
+}
+
 TEST_F(Pipeline, LoglikelihoodModeScoresMmluFromContinuations) {
   copy_datasets("jsonl");
   eval_config("mode: loglikelihood\ngeneration: {max_new_tokens: 8, batch_size: 4}\nfidelity: {enabled: false}\n");

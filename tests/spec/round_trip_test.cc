@@ -213,6 +213,24 @@ TEST(Canonical, OneProcessLeavesTheGenerateSpecAsBeforeAndNWorkersChangeTheKey) 
   EXPECT_EQ(issues.to_status("generate spec").message(), "generate spec: data_parallel: 'data_parallel' must be in [1, 1024], got 0");
 }
 
+TEST(Canonical, GpqaShuffleSeedsAreKeyedOnlyWhenGiven) {
+  // Absent for evalscope's single order, so the keys of existing evals stay; a list is kept in
+  // its order and round-trips.
+  SampleSpec s;
+  s.datasets = {SampleSpec::dataset_defaults("gpqa_diamond")};
+  s.total_samples = 5;
+  EXPECT_FALSE(s.to_json()["datasets"][0].contains("shuffle_seeds"));
+  SampleSpec t = s;
+  t.datasets[0].shuffle_seeds = std::vector<std::int64_t>{2, 0, 1};
+  EXPECT_EQ(t.to_json()["datasets"][0]["shuffle_seeds"], json::parse("[2, 0, 1]"));
+  EXPECT_NE(s.to_json(), t.to_json());
+  expect_round_trip(t);
+  json j = t.to_json();
+  j["datasets"][0]["shuffle_seeds"] = json::parse(R"([1, "2"])");
+  EXPECT_EQ(SampleSpec::from_json(j).status().message(),
+            "sample spec: datasets[0].shuffle_seeds[1]: expected an integer, got \"2\"");
+}
+
 TEST(Canonical, UnknownFieldsAndWrongTypesNameTheField) {
   json j = gptq_static().to_json();
   j["calibration"]["sede"] = 1;

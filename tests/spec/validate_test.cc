@@ -251,6 +251,29 @@ TEST(ValidateEvalSpecs, RulesAtTheirFields) {
   EXPECT_NE(first_error(sc).find("scorer: scorer 'evalscope-0.1' is not this qbuild's"), std::string::npos);
 }
 
+// gpqa_diamond's shuffle_seeds (eval_spec.h): each rule at the list or the item.
+TEST(ValidateEvalSpecs, ShuffleSeedRulesAtTheirFields) {
+  SampleSpec s;
+  s.datasets = {SampleSpec::dataset_defaults("mmlu"), SampleSpec::dataset_defaults("gpqa_diamond")};
+  s.total_samples = 10;
+  auto with = [&](std::vector<std::int64_t> seeds) {
+    s.datasets[1].shuffle_seeds = std::move(seeds);
+    return first_error(s);
+  };
+  EXPECT_EQ(with({0, 1, 2}), "ok");
+  EXPECT_EQ(with({7}), "ok");  // one non-default order
+  EXPECT_EQ(with({}), "datasets[1].shuffle_seeds: 'shuffle_seeds' is empty: list at least one seed (0 is evalscope's order)");
+  EXPECT_EQ(with({0, -1}), "datasets[1].shuffle_seeds[1]: a shuffle seed must be a non-negative integer, got -1");
+  EXPECT_EQ(with({3, 1, 3}), "datasets[1].shuffle_seeds[2]: shuffle seed 3 is listed twice");
+  std::vector<std::int64_t> many(kMaxShuffleSeeds + 1);
+  for (std::size_t k = 0; k < many.size(); ++k) many[k] = static_cast<std::int64_t>(k);
+  EXPECT_EQ(with(many), "datasets[1].shuffle_seeds: 'shuffle_seeds' lists 101 seeds; at most 100");
+  s.datasets[1].shuffle_seeds.reset();
+  s.datasets[0].shuffle_seeds = std::vector<std::int64_t>{1};
+  EXPECT_EQ(first_error(s), "datasets[0].shuffle_seeds: 'shuffle_seeds' applies to gpqa_diamond only (the benchmark "
+                            "whose answers are shuffled), not mmlu");
+}
+
 TEST(Tasks, OneRowPerBenchmarkWithEvalscopeDefaults) {
   const TaskInfo* mmlu = find_task("mmlu");
   ASSERT_NE(mmlu, nullptr);

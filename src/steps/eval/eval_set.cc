@@ -1,6 +1,7 @@
 // Building, reading, scoring and reporting the frozen eval set (see eval_set.h).
 #include "steps/eval/eval_set.h"
 
+#include "spec/eval_spec.h"
 #include "spec/tasks.h"
 
 #include <cmath>
@@ -41,11 +42,12 @@ struct Args {
   int few_shot_num = 0;
   std::string prompt_style = "generative";
   bool chat_template = true;
+  std::optional<std::vector<int64_t>> shuffle_seeds;  // gpqa_diamond; nullopt: evalscope's order only
 };
 
 Result<Args> parse_args(const FlatDataset& d, const stdfs::path& root) {
   static const std::set<std::string> kKnown = {"dataset_dir", "format", "subset_list", "few_shot_num",
-                                               "prompt_style", "apply_chat_template"};
+                                               "prompt_style", "apply_chat_template", "shuffle_seeds"};
   const std::string ctx = "dataset '" + d.name + "' args";
   Args a;
   bool few_shot_given = false;
@@ -53,7 +55,7 @@ Result<Args> parse_args(const FlatDataset& d, const stdfs::path& root) {
   for (const auto& [key, v] : d.args.items()) {
     if (!kKnown.count(key)) {
       return invalid_argument(fmt::format("{}: unknown option '{}' (known: dataset_dir, format, subset_list, "
-                                          "few_shot_num, prompt_style, apply_chat_template)", ctx, key));
+                                          "few_shot_num, prompt_style, apply_chat_template, shuffle_seeds)", ctx, key));
     }
   }
   if (auto it = d.args.find("dataset_dir"); it != d.args.end()) {
@@ -87,6 +89,21 @@ Result<Args> parse_args(const FlatDataset& d, const stdfs::path& root) {
     if (a.prompt_style == "loglikelihood" && d.name != "mmlu") {
       return invalid_argument(ctx + ": prompt_style: loglikelihood scoring is defined for mmlu only");
     }
+  }
+  if (auto it = d.args.find("shuffle_seeds"); it != d.args.end()) {
+    if (d.name != "gpqa_diamond")
+      return invalid_argument(ctx + ": shuffle_seeds: applies to gpqa_diamond only (the benchmark whose answers are "
+                                    "shuffled)");
+    if (!it->is_array()) return invalid_argument(ctx + ": shuffle_seeds: expected a list of integers, got " + it->dump());
+    a.shuffle_seeds.emplace();
+    for (const auto& v : *it) {
+      if (!v.is_number_integer())
+        return invalid_argument(ctx + ": shuffle_seeds: expected a list of integers, got " + it->dump());
+      a.shuffle_seeds->push_back(v.get<int64_t>());
+    }
+    spec::Issues issues;  // the spec's rules (SampleSpec::validate applies the same)
+    spec::validate_shuffle_seeds(*a.shuffle_seeds, "shuffle_seeds", issues);
+    QB_TRY(issues.to_status(ctx));
   }
   if (!few_shot_given) a.few_shot_num = default_few_shot_num(d.name, a.prompt_style);
   a.chat_template = a.prompt_style == "generative";
@@ -195,7 +212,10 @@ Status sample_mmlu(const FlatDataset& d, const Args& a, int64_t count, PyRandom&
   return Status::ok();
 }
 
-// GPQA-Diamond (gpqa.h): every row of the train split in file order, one subset "default".
+// GPQA-Diamond (gpqa.h): every row of the train split in file order, one subset "default". With
+// shuffle_seeds, each drawn question becomes one item per seed (in the seeds' order, right after
+// one another), its answers in that seed's order and metadata {"shuffle_seed": k}; the draw
+// itself is the same as without (the seeds multiply the items, not the questions).
 Status sample_gpqa_diamond(const FlatDataset& d, const Args& a, int64_t count, PyRandom& rng,
                            std::vector<EvalEntry>& out) {
   if (!a.subset_list.empty() && !(a.subset_list.size() == 1 && a.subset_list[0] == "default"))
@@ -219,6 +239,7 @@ Status sample_gpqa_diamond(const FlatDataset& d, const Args& a, int64_t count, P
   };
   const int64_t k = drawn(count, rows.size(), "gpqa_diamond");
   if (k == 0) return Status::ok();
+  const std::vector<int64_t> seeds = a.shuffle_seeds.value_or(std::vector<int64_t>{0});
   for (uint64_t j : rng.sample(rows.size(), static_cast<uint64_t>(k))) {
     const Row& row = rows[j];
     QB_ASSIGN_OR_RETURN(std::string question, str_field(row, "Question"));
@@ -228,20 +249,25 @@ Status sample_gpqa_diamond(const FlatDataset& d, const Args& a, int64_t count, P
     QB_TRY(answer(row, "Incorrect Answer 2", wrong[1]));
     QB_TRY(answer(row, "Incorrect Answer 3", wrong[2]));
     auto ptr = [](const std::optional<std::string>& o) { return o ? &*o : nullptr; };
-    const GpqaChoices g = gpqa_shuffle(question, ptr(correct), {ptr(wrong[0]), ptr(wrong[1]), ptr(wrong[2])});
-    EvalEntry e = common_entry(d, a);
-    e.subset_name = "default";
-    e.weight = d.weight / static_cast<double>(k);
-    e.gold = std::string(1, static_cast<char>('A' + g.gold));
-    e.choices = g.choices;
-    e.subset_id = static_cast<int64_t>(j);
-    e.record_index = static_cast<int64_t>(j);
-    e.source = row.where;
-    std::string choices;
-    for (size_t i = 0; i < g.choices.size(); ++i)
-      choices += (i ? "\n" : "") + std::string(1, static_cast<char>('A' + i)) + ") " + g.choices[i];
-    e.prompt = format_template(kMmluTemplateCot, {{"question", question}, {"choices", choices}, {"letters", "A,B,C,D"}});
-    out.push_back(std::move(e));
+    for (const int64_t seed : seeds) {
+      const GpqaChoices g =
+          gpqa_shuffle(question, ptr(correct), {ptr(wrong[0]), ptr(wrong[1]), ptr(wrong[2])}, seed);
+      EvalEntry e = common_entry(d, a);
+      e.subset_name = "default";
+      e.weight = d.weight / static_cast<double>(k * static_cast<int64_t>(seeds.size()));
+      if (a.shuffle_seeds) e.metadata = {{"shuffle_seed", seed}};
+      e.gold = std::string(1, static_cast<char>('A' + g.gold));
+      e.choices = g.choices;
+      e.subset_id = static_cast<int64_t>(j);
+      e.record_index = static_cast<int64_t>(j);
+      e.source = row.where;
+      std::string choices;
+      for (size_t i = 0; i < g.choices.size(); ++i)
+        choices += (i ? "\n" : "") + std::string(1, static_cast<char>('A' + i)) + ") " + g.choices[i];
+      e.prompt =
+          format_template(kMmluTemplateCot, {{"question", question}, {"choices", choices}, {"letters", "A,B,C,D"}});
+      out.push_back(std::move(e));
+    }
   }
   return Status::ok();
 }
@@ -724,6 +750,51 @@ Perplexity aggregate_perplexity(const std::vector<double>& ll, const std::vector
   return p;
 }
 
+namespace {
+// A dataset sampled with shuffle_seeds (its entries carry metadata.shuffle_seed): the report's
+// "shuffle_seeds" block (seed_accuracy, stats.h); nullopt for any other dataset.
+Result<std::optional<nlohmann::ordered_json>> seed_report(const std::string& dataset,
+                                                          const std::vector<EvalEntry>& entries,
+                                                          const std::vector<const Score*>& by_index) {
+  std::vector<int64_t> seed, question;
+  std::vector<bool> correct;
+  size_t without = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const EvalEntry& e = entries[i];
+    if (e.dataset_name != dataset) continue;
+    auto it = e.metadata.find("shuffle_seed");
+    if (it == e.metadata.end()) {
+      ++without;
+      continue;
+    }
+    if (!it->is_number_integer())
+      return invalid_argument(fmt::format("report: entry {}: metadata.shuffle_seed: expected an integer, got {}",
+                                          e.index, it->dump()));
+    seed.push_back(it->get<int64_t>());
+    question.push_back(e.record_index);
+    correct.push_back(by_index[i]->correct);
+  }
+  if (seed.empty()) return std::optional<nlohmann::ordered_json>();
+  if (without > 0)
+    return invalid_argument(fmt::format("report: {}: {} entries have a shuffle_seed and {} do not", dataset,
+                                        seed.size(), without));
+  QB_ASSIGN_OR_RETURN_CTX(SeedAccuracy sa, seed_accuracy(seed, question, correct), "report: " + dataset);
+  nlohmann::ordered_json per = nlohmann::ordered_json::array();
+  for (size_t k = 0; k < sa.seeds.size(); ++k)
+    per.push_back({{"seed", sa.seeds[k]}, {"n", sa.per_seed[k].n}, {"correct", sa.per_seed[k].correct},
+                   {"acc", sa.per_seed[k].acc}, {"stderr", sa.per_seed[k].stderr_}});
+  nlohmann::ordered_json j = {
+      {"what", "each question asked once per answer order (seed); acc is the mean of the per-seed accuracies, its "
+               "stderr over questions (of each question's fraction correct); std is the sample standard deviation "
+               "of the per-seed accuracies"},
+      {"questions", sa.questions}, {"seeds", per}, {"mean", sa.mean}, {"stderr", sa.stderr_}};
+  if (sa.seeds.size() > 1) j["std"] = sa.std;  // undefined for one seed
+  j["min"] = sa.min;
+  j["max"] = sa.max;
+  return std::optional<nlohmann::ordered_json>(std::move(j));
+}
+}  // namespace
+
 Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries, const std::vector<Score>& scores) {
   std::vector<const Score*> by_index(entries.size(), nullptr);
   for (const Score& s : scores) {
@@ -787,6 +858,11 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
   for (const auto& d : dataset_order) {
     nlohmann::ordered_json dj = {{"dataset_name", d}};
     dj.update(acc_json(per_dataset[d]));
+    QB_ASSIGN_OR_RETURN(std::optional<nlohmann::ordered_json> seeds, seed_report(d, entries, by_index));
+    if (seeds) {  // the mean over answer orders is the score, its stderr over questions
+      dj["acc"] = (*seeds)["mean"];
+      dj["stderr"] = (*seeds)["stderr"];
+    }
     double macro = 0;
     for (const auto& s : subset_order[d]) macro += accuracy(per_subset[{d, s}].correct, per_subset[{d, s}].n).acc;
     dj["macro_acc"] = macro / static_cast<double>(subset_order[d].size());
@@ -797,6 +873,7 @@ Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries
       sj.update(acc_json(per_subset[{d, s}]));
       dj["subsets"].push_back(std::move(sj));
     }
+    if (seeds) dj["shuffle_seeds"] = std::move(*seeds);
     report["datasets"].push_back(std::move(dj));
   }
   if (all.n > 0) {  // an eval of perplexity tasks only has no accuracy

@@ -80,6 +80,8 @@ struct SampleOptions {
 //                MMLU loglikelihood 0 as lm-evaluation-harness (see below)
 //   prompt_style generative (default) | loglikelihood (MMLU only)
 //   apply_chat_template default true for generative, false for loglikelihood
+//   shuffle_seeds gpqa_diamond's answer orders (spec::DatasetSpec::shuffle_seeds; absent: [0],
+//                evalscope's order, and no metadata.shuffle_seed on the entries)
 Result<std::vector<EvalEntry>> build_eval_set(const CollectionNode& schema, const SampleOptions& opts);
 
 // Every document of a perplexity task (spec/tasks.h), in order (not drawn: lm-eval evaluates
@@ -139,6 +141,11 @@ Perplexity aggregate_perplexity(const std::vector<double>& loglikelihoods, const
 // Datasets and subsets in order of first appearance. Every entry needs exactly one score.
 // macro_acc and weighted_acc are evalscope's dataset-level macro_avg. (mean of the subsets'
 // accuracies) and weighted_avg. (Σ weight·correct / Σ weight).
+// A dataset sampled with several answer orders (gpqa_diamond's shuffle_seeds: entries with
+// metadata.shuffle_seed) also has "shuffle_seeds": {"what", "questions", "seeds": [{"seed", "n",
+// "correct", "acc", "stderr"}], "mean", "stderr", "std" (two seeds or more), "min", "max"}
+// (seed_accuracy, stats.h), and its "acc" / "stderr" are that mean and its stderr over
+// questions; "n" and "correct" count items (questions × seeds), as "overall" does.
 Result<nlohmann::ordered_json> make_report(const std::vector<EvalEntry>& entries, const std::vector<Score>& scores);
 
 // evalscope's MMLU SUBJECT_MAPPING keys, in its order (the default subset_list).

@@ -1,4 +1,4 @@
-// GPQA-Diamond's answer shuffle, evalscope 1.12.0's (see gpqa.h).
+// GPQA-Diamond's answer shuffle, evalscope 1.12.0's, and qbuild's other shuffle seeds (see gpqa.h).
 #include "steps/eval/gpqa.h"
 
 #include <algorithm>
@@ -59,12 +59,13 @@ std::array<uint8_t, 32> sha256(std::string_view data) {
 }
 
 GpqaChoices gpqa_shuffle(std::string_view question, const std::string* correct,
-                         const std::array<const std::string*, 3>& incorrect) {
+                         const std::array<const std::string*, 3>& incorrect, std::int64_t shuffle_seed) {
   // preprocess(text): ' ' for None, else text.strip()
   auto pre = [](const std::string* t) { return t ? py::strip(*t) : std::string(" "); };
   GpqaChoices out;
   out.choices = {pre(incorrect[0]), pre(incorrect[1]), pre(incorrect[2]), pre(correct)};
-  const auto digest = sha256(py::strip(question));
+  const std::string q = py::strip(question);
+  const auto digest = sha256(shuffle_seed == 0 ? q : std::to_string(shuffle_seed) + ":" + q);
   uint64_t seed = 0;
   for (int i = 0; i < 8; ++i) seed = (seed << 8) | digest[i];
   PyRandom rng(seed);

@@ -92,6 +92,7 @@ Status write_score_outputs(const std::filesystem::path& out_dir, const std::vect
                       {"extracted", s.extracted},
                       {"gold", e.gold},
                       {"correct", s.correct}};
+    if (auto k = e.metadata.find("shuffle_seed"); k != e.metadata.end()) p["shuffle_seed"] = *k;  // gpqa_diamond
     if (e.prompt_style == "rolling") {
       p.erase("output");
       p.erase("extracted");
@@ -132,6 +133,13 @@ json scores_of(const ordered_json& report) {
     if (d.contains("acc_norm")) {
       x["acc_norm"] = d.at("acc_norm");
       x["acc_norm_stderr"] = d.at("acc_norm_stderr");
+    }
+    if (d.contains("shuffle_seeds")) {  // acc is already the mean over seeds; the spread beside it
+      const auto& sd = d.at("shuffle_seeds");
+      x["seeds"] = sd.at("seeds").size();
+      if (sd.contains("std")) x["seed_std"] = sd.at("std");
+      x["seed_min"] = sd.at("min");
+      x["seed_max"] = sd.at("max");
     }
   }
   if (report.contains("perplexity"))

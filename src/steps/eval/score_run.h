@@ -3,7 +3,8 @@
 // score_loglikelihoods), the report (accuracy ± stderr per dataset and subset), and the files a
 // score artifact holds:
 //   predictions/<dataset>.jsonl  one line per item: index, subset, prompt, output, extracted, gold,
-//                                correct, finish, output_tokens (loglikelihoods in that mode)
+//                                correct, finish, output_tokens (loglikelihoods in that mode;
+//                                shuffle_seed for gpqa_diamond with shuffle_seeds)
 //   items.jsonl                  index, dataset, correct, extracted (paired comparisons read it)
 //   report.json                  the report, with whatever the caller adds (fidelity, keys)
 #pragma once
@@ -34,8 +35,10 @@ Status write_score_outputs(const std::filesystem::path& out_dir, const std::vect
                            const nlohmann::ordered_json& report);
 
 // The numbers of a report that the results CSV shows (meta["scores"] of a score artifact):
-// {"datasets": {ds: {acc, stderr, n[, acc_norm, acc_norm_stderr]} | {word_perplexity,
-// byte_perplexity, bits_per_byte, n}}, "overall": {acc, stderr, n}}.
+// {"datasets": {ds: {acc, stderr, n[, acc_norm, acc_norm_stderr][, seeds, seed_std, seed_min,
+// seed_max]} | {word_perplexity, byte_perplexity, bits_per_byte, n}}, "overall": {acc, stderr, n}}.
+// The seed columns only for a dataset with shuffle_seeds (make_report), whose acc is the mean over
+// seeds (so recovery is of the mean); seed_std only with two seeds or more.
 nlohmann::json scores_of(const nlohmann::ordered_json& report);
 
 // Recovery of a variant against the base model, per benchmark: variant / base of acc_norm where

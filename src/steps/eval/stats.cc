@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,54 @@ Accuracy accuracy(int64_t correct, int64_t n) {
     a.stderr_ = std::sqrt(a.acc * (1 - a.acc) / static_cast<double>(n));
   }
   return a;
+}
+
+Result<SeedAccuracy> seed_accuracy(const std::vector<int64_t>& seed, const std::vector<int64_t>& question,
+                                   const std::vector<bool>& correct) {
+  if (seed.size() != question.size() || seed.size() != correct.size())
+    return invalid_argument(fmt::format("seed_accuracy: {} seeds, {} questions, {} outcomes", seed.size(),
+                                        question.size(), correct.size()));
+  SeedAccuracy out;
+  std::map<int64_t, size_t> seed_at;                  // seed → its position in out.seeds
+  std::map<int64_t, std::map<int64_t, bool>> by_q;    // question → seed → correct
+  std::vector<int64_t> right;
+  for (size_t i = 0; i < seed.size(); ++i) {
+    auto [it, fresh] = seed_at.emplace(seed[i], out.seeds.size());
+    if (fresh) {
+      out.seeds.push_back(seed[i]);
+      right.push_back(0);
+    }
+    if (!by_q[question[i]].emplace(seed[i], correct[i]).second)
+      return invalid_argument(fmt::format("question {} has two items with shuffle seed {}", question[i], seed[i]));
+    right[it->second] += correct[i];
+  }
+  if (out.seeds.empty()) return invalid_argument("seed_accuracy: no items");
+  for (const auto& [q, per] : by_q)
+    if (per.size() != out.seeds.size())
+      return invalid_argument(fmt::format("question {} has {} of the {} shuffle seeds: every question needs every seed",
+                                          q, per.size(), out.seeds.size()));
+  out.questions = static_cast<int64_t>(by_q.size());
+  const auto s = static_cast<double>(out.seeds.size());
+  for (int64_t r : right) out.per_seed.push_back(accuracy(r, out.questions));
+  for (const auto& a : out.per_seed) out.mean += a.acc / s;
+  out.min = out.max = out.per_seed[0].acc;
+  double ss = 0;
+  for (const auto& a : out.per_seed) {
+    out.min = std::min(out.min, a.acc);
+    out.max = std::max(out.max, a.acc);
+    ss += (a.acc - out.mean) * (a.acc - out.mean);
+  }
+  out.std = out.seeds.size() > 1 ? std::sqrt(ss / (s - 1)) : std::nan("");
+  double sq = 0;
+  for (const auto& [q, per] : by_q) {
+    double c = 0;
+    for (const auto& [k, ok] : per) c += ok;
+    c /= s;
+    sq += (c - out.mean) * (c - out.mean);
+  }
+  const auto nq = static_cast<double>(out.questions);
+  out.stderr_ = std::sqrt(sq / nq / nq);
+  return out;
 }
 
 namespace {

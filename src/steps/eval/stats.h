@@ -19,6 +19,27 @@ struct Accuracy {
 };
 Accuracy accuracy(int64_t correct, int64_t n);
 
+// Accuracy of the same questions asked in several answer orders (GPQA-Diamond's shuffle_seeds):
+// one Accuracy per seed (in order of first appearance), and over seeds
+//   mean   the mean of the per-seed accuracies: the benchmark's score (every question has every
+//          seed, so it equals the pooled correct / n)
+//   std    the sample standard deviation (n − 1) of the per-seed accuracies; NaN with one seed
+//   min, max
+//   stderr the standard error of `mean` over questions: sqrt(Σ_q (c_q − mean)² / Q) / sqrt(Q),
+//          c_q = the question's fraction correct over seeds (the items of one question are not
+//          independent, so the pooled binomial stderr would be too small); with one seed it is
+//          the binomial stderr of accuracy().
+// `seed`, `question` and `correct` are parallel, one per item; a question missing a seed or
+// seen twice with one is an error naming it.
+struct SeedAccuracy {
+  std::vector<int64_t> seeds;
+  std::vector<Accuracy> per_seed;
+  int64_t questions = 0;
+  double mean = 0, std = 0, min = 0, max = 0, stderr_ = 0;
+};
+Result<SeedAccuracy> seed_accuracy(const std::vector<int64_t>& seed, const std::vector<int64_t>& question,
+                                   const std::vector<bool>& correct);
+
 // Two models' logits over the same positions, row-major [positions, vocab] (float32 as the
 // model produces them). Each row goes through a log-softmax in double (max subtracted first).
 struct KlStats {

@@ -39,6 +39,7 @@ Status run_sample(runner::StepContext& ctx) {
                            {"few_shot_num", d.few_shot_num},
                            {"format", d.format}};
     if (!d.subset_list.empty()) args["subset_list"] = d.subset_list;
+    if (d.shuffle_seeds) args["shuffle_seeds"] = *d.shuffle_seeds;
     if (d.name == "mmlu") args["prompt_style"] = sp.mode;
     schema["datasets"].push_back({{"name", d.name}, {"weight", d.weight}, {"task_type", d.task_type}, {"tags", d.tags},
                                   {"args", args}});

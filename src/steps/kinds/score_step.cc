@@ -4,7 +4,8 @@
 // McNemar's exact test on per-item correctness against the base model's score node.
 //
 // Artifact: predictions/<dataset>.jsonl, items.jsonl, report.json, config.json.
-// meta["scores"] = {"datasets": {ds: {acc, stderr, n}}, "overall": {...}, "fidelity": {...}},
+// meta["scores"] = {"datasets": {ds: {acc, stderr, n}}, "overall": {...}, "fidelity": {...}}
+// (gpqa_diamond with shuffle_seeds adds seeds, seed_std, seed_min, seed_max: eval::scores_of),
 // which `qbuild` flattens into results/<dataset_name>.csv; meta["model_key"] and
 // meta["generation"] (speed) come from the generation it scored.
 #include <optional>
@@ -144,6 +145,10 @@ Status run_score(runner::StepContext& ctx) {
   for (const auto& [ds, v] : scores["datasets"].items()) {
     if (v.contains("word_perplexity"))
       line += fmt::format("{} word_perplexity {:.4f} (n={}) ", ds, v["word_perplexity"].get<double>(), v["n"].get<int64_t>());
+    else if (v.contains("seeds"))  // gpqa_diamond's shuffle_seeds: the mean over seeds and its spread
+      line += fmt::format("{} {:.4f} (n={}, mean of {} seeds, {:.4f}..{:.4f}) ", ds, v["acc"].get<double>(),
+                          v["n"].get<int64_t>(), v["seeds"].get<int64_t>(), v["seed_min"].get<double>(),
+                          v["seed_max"].get<double>());
     else
       line += fmt::format("{} {:.4f} (n={}) ", ds, v["acc"].get<double>(), v["n"].get<int64_t>());
   }
