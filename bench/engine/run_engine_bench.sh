@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Engine benchmark (issue "Core 1/6", issue 14 part 7): generated projects, everything cached, then
-#   - wall time of a no-op `qbuild` (median of N runs) and of Ninja alone on the same build.ninja,
+#   - wall time of a no-op `qbuild` (median of N runs: answered by the no-op memo after the first),
+#     of the same no-op through the full path (the memo missed), and of Ninja alone on the same
+#     build.ninja,
 #     at two sizes: 10 trans × 10 quant × 2 eval configs (513 edges) and 20 × 25 × 2 (2,523
 #     edges; every eval is a generate and a score node, plus one check node for the source model);
 #   - the per-pass times of the no-op (`qbuild -v`: load, open, plan, generate, run, collect;
@@ -90,6 +92,11 @@ for size in $sizes; do
     echo "  passes (qbuild -v, medians): $(passes "$kit")"
   fi
   cd "$work/new-$size"
+  # The same no-op with the no-op memo missed (runner/noop_memo.h): a config touched (same
+  # bytes, new stat), so the full path runs (load, plan, generate, collect, report) and finds
+  # nothing to do.
+  for i in $(seq "$runs"); do touch pipline/3-eval/e0.yaml; us "$kit"; done | median > "$work/full.m"
+  echo "no-op through the full path (memo missed: a config touched; median of $runs): $(msf "$work/full.m") ms"
   for i in $(seq "$runs"); do us ninja -f cache/build.ninja; done | median > "$work/nj.m"
   echo "no-op ninja alone (median of $runs): $(msf "$work/nj.m") ms"
 done

@@ -22,7 +22,9 @@ export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVL
 # The CUTLASS headers of the W8A8 int8 GEMM (src/steps/model/int8_gemm_kernels.cu) come from the
 # nvidia-cutlass wheel when one is in the deps folder (`python3 -m pip download --no-deps
 # nvidia-cutlass==4.2.0.0 -d .deps`); without it the int8 GEMM runs on the GPU only for <= 16 rows.
+# QB_NO_CUTLASS=1 leaves it out (a shorter build for calls that need no int8 GEMM).
 wheel=$(ls "${QB_DEPS:-.deps}"/nvidia_cutlass-*.whl 2>/dev/null | head -1 || true)
+[ -n "${QB_NO_CUTLASS:-}" ] && wheel=
 if [ -n "$wheel" ] && python3 -m zipfile -e "$wheel" /tmp/cutlass; then
   QB_CMAKE_ARGS="-DQBUILD_CUTLASS_DIR=/tmp/cutlass/cutlass_library/source ${QB_CMAKE_ARGS:-}"
 fi

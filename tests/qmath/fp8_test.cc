@@ -269,8 +269,12 @@ TEST(Fp8Args, RtnRejectsABlockThatDoesNotDivideTheWeight) {
 // torch._scaled_mm (the CUDA backend of fp8_scaled_mm) against the exact emulation on the same
 // e4m3 operands, for each scale layout the runtime uses: per-tensor × per-tensor (TensorWise),
 // per-token × per-channel and per-tensor × per-channel (RowWise), per-group-128 × 128x128
-// blocks. fp32 output: the tensor cores accumulate in fp32 in another order, 1e-4 of the
-// output's magnitude; bf16 output: within one bf16 rounding (2^-8 relative) of the exact value.
+// blocks. The layouts are what is tested: a wrong one is off by the output's magnitude. What
+// the hardware adds: Hopper's FP8 tensor cores accumulate with ~14 significant bits, not fp32's
+// 24 (DeepSeek-V3 report, section 3.3.2; cuBLASLt promotes to fp32 only between K chunks), which
+// on an H100 (2026-12-06, bench/RESULTS.md) measured 2.3e-4 of the output's magnitude for
+// K = 512 in all four layouts alike. Bound: 1e-3 of the magnitude in fp32; in bf16 one bf16
+// rounding (2^-8 relative) of the exact value on top of it.
 TEST(Fp8Cuda, ScaledMmMatchesTheExactGemm) {
   if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
   const at::Device cuda("cuda:0");
@@ -316,10 +320,11 @@ TEST(Fp8Cuda, ScaledMmMatchesTheExactGemm) {
       const double err = (got - exact).abs().max().item<double>();
       std::cout << c.name << " " << c10::toString(dtype) << ": max |Δ| " << err << " of " << mag
                 << "\n";
+      const double accumulation = 1e-3 * mag;
       if (dtype == at::kFloat) {
-        EXPECT_LE(err, 1e-4 * mag) << c.name;
+        EXPECT_LE(err, accumulation) << c.name;
       } else {
-        EXPECT_TRUE(((got - exact).abs() <= exact.abs() * (1.0 / 256) + 1e-6 * mag).all().item<bool>())
+        EXPECT_TRUE(((got - exact).abs() <= exact.abs() * (1.0 / 256) + accumulation).all().item<bool>())
             << c.name;
       }
     }
