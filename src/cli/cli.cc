@@ -159,7 +159,7 @@ int run_main(int argc, char** argv, const runner::StepRegistry& reg) {
   }
   if (*verify) return cmd_verify(c, target_list, b.no_wait, reg);
   if (*report) return cmd_report(c, report_targets, reg);
-  if (int rc = run_tool_command(app, tools, reg.tools()); rc >= 0) return rc;
+  if (int rc = run_tool_command(app, tools, reg.tools(), reg.tools_delegate()); rc >= 0) return rc;
   if (int rc = run_score_command(score); rc >= 0) return rc;
   return cmd_build(c, b, reg);
 }

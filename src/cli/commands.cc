@@ -28,6 +28,7 @@
 #include "util/dep_log.h"
 #include "util/file_lock.h"
 #include "util/strings.h"
+#include "util/subprocess.h"
 
 namespace qb::cli {
 
@@ -259,6 +260,10 @@ int cmd_build(const Common& c, const BuildArgs& a, const runner::StepRegistry& r
 
 int cmd_step(const Common& c, const std::string& kind, const std::string& key, bool force,
              const runner::StepRegistry& reg) {
+  if (const auto* k = reg.find(kind); k && !k->delegate.empty()) {  // a libtorch kind: qbuild-torch runs it
+    std::fprintf(stderr, "qbuild step: %s\n", exec_with_own_args(k->delegate).message().c_str());
+    return kExitBuildFailed;
+  }
   store::Layout layout(c.root);
   Status s = runner::run_step(layout, reg, kind, key, runner::StepOptions{force});
   if (!s.is_ok()) {

@@ -1,31 +1,27 @@
-// qbuild's entry point: the real step kinds and model tools, and the front end in qbuild_cli.
-// `qbuild generate-worker REQUEST.json` is internal (not in --help): the worker process a
-// data-parallel generate step starts, one per GPU (steps/kinds/torch/generate_step.cc). It logs
-// to worker.log beside its request file (the step's own log stays readable; a failed worker's
-// message also reaches the step's error).
-#include <filesystem>
+// qbuild's entry point: the torch-free front end (qbuild_cli) with the step kinds' table. In a
+// libtorch build the libtorch kinds, the model tools (`generate`, `logits`, `random-model`) and
+// the internal `generate-worker` are handed to qbuild-torch beside this binary, with the same
+// command line (steps/kinds/register_steps.h); everything else — loading, planning, build.ninja,
+// the CSVs, the reports, the sample and score steps — runs here without loading libtorch.
+#include <cstdio>
 #include <string_view>
-
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "cli/cli.h"
 #include "steps/kinds/register_steps.h"
-#include "steps/kinds/step_kinds.h"
+#include "util/subprocess.h"
 
 int main(int argc, char** argv) {
-#ifdef QBUILD_WITH_TORCH
-  if (argc == 3 && std::string_view(argv[1]) == "generate-worker") {
-    const auto log = std::filesystem::path(argv[2]).parent_path() / "worker.log";
-    try {
-      spdlog::set_default_logger(spdlog::basic_logger_mt("generate-worker", log.string(), true));
-      spdlog::default_logger()->flush_on(spdlog::level::info);
-    } catch (const spdlog::spdlog_ex&) {  // no folder: the worker fails reading its request, on stderr
-    }
-    return qb::steps::generate_worker(argv[2]);
-  }
-#endif
+  qb::save_command_line(argc, argv);
   qb::runner::StepRegistry registry;
-  qb::steps::register_all(registry);
+#ifdef QBUILD_TORCH_EXE
+  const auto torch = qb::self_executable().parent_path() / QBUILD_TORCH_EXE;
+  if (argc == 3 && std::string_view(argv[1]) == "generate-worker") {
+    std::fprintf(stderr, "qbuild: error: %s\n", qb::exec_with_own_args(torch).message().c_str());
+    return 1;
+  }
+  qb::steps::register_front_end(registry, torch);
+#else
+  qb::steps::register_torch_free(registry);
+#endif
   return qb::cli::run_main(argc, argv, registry);
 }

@@ -11,6 +11,7 @@
 #include "steps/tokenizer/tokenizer.h"
 #include "steps/tokenizer/utf8.h"
 #include "util/fs.h"
+#include "util/subprocess.h"
 
 namespace qb::cli {
 
@@ -151,7 +152,14 @@ int dispatch(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& t
 
 // The model tools run libtorch outside any step: a device failure (out of memory, a driver
 // error) is reported here like the step runner reports it, never as an abort.
-int run_tool_command(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools) {
+int run_tool_command(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools,
+                     const std::filesystem::path& torch_exe) {
+  const bool model_tool = (a.generate && a.generate->parsed()) || (a.logits && a.logits->parsed()) ||
+                          (a.random_model && a.random_model->parsed());
+  if (model_tool && !torch_exe.empty()) {  // returns only when the exec failed
+    std::fprintf(stderr, "qbuild: error: %s\n", exec_with_own_args(torch_exe).message().c_str());
+    return kExitBuildFailed;
+  }
   try {
     return dispatch(app, a, tools);
   } catch (const std::exception& e) {

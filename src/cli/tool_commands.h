@@ -3,6 +3,7 @@
 // to standard output, every log line to standard error.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -32,6 +33,9 @@ struct ToolArgs {
 void add_tool_commands(CLI::App& app, ToolArgs& a);
 // The exit code of the tool subcommand that was given, or -1 when none was. The model tools
 // come from the registry (empty in a torch-free build or the test kit: "not built in").
-int run_tool_command(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools);
+// `torch_exe`: where the model tools are when this binary is the torch-free front end (the
+// command is handed to it), else empty.
+int run_tool_command(const CLI::App& app, const ToolArgs& a, const runner::ModelTools& tools,
+                     const std::filesystem::path& torch_exe = {});
 
 }  // namespace qb::cli

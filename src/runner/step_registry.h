@@ -50,6 +50,9 @@ struct StepKind {
   bool gpu = false;
   std::string summary;  // one line for `qbuild --help`
   StepFn run;
+  // Set in the torch-free front end for the libtorch kinds: `qbuild step <kind>` hands the whole
+  // command to this executable (qbuild-torch) instead of running `run` (src/cli/main.cc).
+  std::filesystem::path delegate = {};
 };
 
 class StepRegistry {
@@ -69,10 +72,14 @@ class StepRegistry {
   // The model tools of this build (empty functions: not built in).
   void set_tools(ModelTools tools) { tools_ = std::move(tools); }
   const ModelTools& tools() const { return tools_; }
+  // In the front end: the executable that has the model tools (their commands are handed to it).
+  void set_tools_delegate(std::filesystem::path exe) { tools_delegate_ = std::move(exe); }
+  const std::filesystem::path& tools_delegate() const { return tools_delegate_; }
 
  private:
   std::map<std::string, StepKind> kinds_;
   ModelTools tools_;
+  std::filesystem::path tools_delegate_;
 };
 
 }  // namespace qb::runner

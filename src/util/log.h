@@ -6,6 +6,7 @@
 // (cli.cc), the step's log file (+ warnings on standard error) inside `qbuild step`.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace qb::log {
@@ -14,5 +15,9 @@ void debug(std::string_view msg);
 void info(std::string_view msg);
 void warn(std::string_view msg);
 void error(std::string_view msg);
+
+// Sends everything to the file `path` (appended, flushed at each info line) as the default
+// logger named `name`; false when the file cannot be opened (the logger stays as it was).
+bool to_file(const std::string& name, const std::string& path);
 
 }  // namespace qb::log

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -145,6 +146,25 @@ std::filesystem::path self_executable() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::filesystem::path() : p;
+}
+
+namespace {
+std::vector<std::string> g_command_line;
+}  // namespace
+
+void save_command_line(int argc, char** argv) { g_command_line.assign(argv, argv + argc); }
+
+Status exec_with_own_args(const std::filesystem::path& exe) {
+  std::vector<std::string> args = g_command_line;
+  if (args.empty()) return internal_error("exec '" + exe.string() + "': the command line was not saved");
+  args[0] = exe.string();
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  ::execv(exe.c_str(), argv.data());
+  return errno_error("exec '" + exe.string() + "'");
 }
 
 std::filesystem::path find_on_path(const std::string& name) {

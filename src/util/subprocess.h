@@ -47,6 +47,13 @@ Result<CapturedOutput> run_capture(const std::vector<std::string>& argv);
 // Absolute path of the running executable (/proc/self/exe).
 std::filesystem::path self_executable();
 
+// The command line this process was started with (main() saves it), for exec_with_own_args.
+void save_command_line(int argc, char** argv);
+// Replaces this process with `exe`, given this process's own arguments (argv[0] becomes `exe`):
+// how the torch-free qbuild hands a step or a model tool to qbuild-torch. Returns only on
+// failure, with the reason.
+Status exec_with_own_args(const std::filesystem::path& exe);
+
 // Finds `name` on PATH; empty when absent.
 std::filesystem::path find_on_path(const std::string& name);
 

@@ -10,7 +10,7 @@
 // meta: "model_key", "device", "compute_dtype", "generation" (the speed stats).
 //
 // Data parallel (spec data_parallel = N > 1): the items are split over N worker processes —
-// this qbuild binary's hidden `generate-worker` command (main.cc), one per GPU the runner
+// this qbuild binary's hidden `generate-worker` command (main_torch.cc), one per GPU the runner
 // claimed for the node (ctx.gpus; each worker's CUDA_VISIBLE_DEVICES names its own), or N
 // processes sharing the step's CPU threads on a CPU project — and merged in item order
 // (steps/generate/data_parallel.h). Each worker resumes from its own file under partial_dir.
