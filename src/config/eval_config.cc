@@ -248,6 +248,12 @@ EvalSpec parse_eval(FileContext& c, const Node& root, const ProjectSpec& project
         return spec::find_task(d.name)->kind != spec::TaskKind::kGenerative;
       }))
     gen.max_length = 0;
+  // Multiple-choice items: their choices share one context prefill (spec/eval_spec.h says why
+  // this is in the key).
+  gen.shared_choice_prefill = sample.mode == "loglikelihood" ||
+                              std::any_of(sample.datasets.begin(), sample.datasets.end(), [](const spec::DatasetSpec& d) {
+                                return spec::find_task(d.name)->kind == spec::TaskKind::kMultipleChoice;
+                              });
   gen.device = project.device;  // both change the outputs: part of the key
   gen.compute_dtype = project.compute_dtype;
   if (const Node* g = top.find("generation")) {

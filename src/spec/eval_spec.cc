@@ -201,13 +201,14 @@ json GenerateSpec::to_json() const {
   if (max_length) j["max_length"] = *max_length;
   if (batching != "static") j["batching"] = batching;  // absent when static: older keys unchanged
   if (data_parallel != 1) j["data_parallel"] = data_parallel;  // absent when 1: likewise
+  if (shared_choice_prefill) j["choice_prefill"] = "shared";
   return j;
 }
 
 Result<GenerateSpec> GenerateSpec::from_json(const json& j) {
   Issues issues;
   CanonicalReader r(j, "", issues, {"max_new_tokens", "batch_size", "decoding", "device", "compute_dtype", "logits"},
-                    {"max_length", "batching", "data_parallel"});
+                    {"max_length", "batching", "data_parallel", "choice_prefill"});
   GenerateSpec g;
   const json& m = r.raw("max_new_tokens");
   if (!m.is_object()) issues.error("max_new_tokens", "expected an object");
@@ -224,6 +225,10 @@ Result<GenerateSpec> GenerateSpec::from_json(const json& j) {
   if (r.has("max_length")) g.max_length = r.i64("max_length");
   if (r.has("batching")) g.batching = r.str("batching");
   if (r.has("data_parallel")) g.data_parallel = r.i64("data_parallel");
+  if (r.has("choice_prefill")) {
+    if (r.str("choice_prefill") != "shared") issues.error("choice_prefill", "expected \"shared\"");
+    g.shared_choice_prefill = true;
+  }
   QB_TRY(issues.to_status("generate spec"));
   return g;
 }

@@ -117,6 +117,13 @@ struct GenerateSpec {
   // padding changes low-precision numerics as batch_size does (its comment), so even greedy
   // tokens may differ; not measured here (no GPU for this change). Hence N, not just on/off.
   std::int64_t data_parallel = 1;
+  // An eval with multiple-choice items (MMLU in loglikelihood mode, lm-eval's choice tasks)
+  // scores each item's choices with one prefill of their shared context
+  // (steps/model/shared_context_scoring.h), in either batching. Until 2026-12-06 static batching
+  // ran one forward per choice: the same log-likelihoods to float rounding, not the same bits on
+  // a GPU, so such evals carry "choice_prefill": "shared" in their key (set by the config layer;
+  // absent elsewhere, so generative evals keep their keys).
+  bool shared_choice_prefill = false;
 
   void validate(Issues& issues) const;
   nlohmann::json to_json() const;

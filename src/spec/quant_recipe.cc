@@ -185,13 +185,9 @@ void validate_stage_quantization(const std::vector<SmoothingStage>& stages, cons
   }
 }
 
-Result<QuantArgs> args_from_json(const json& j, const std::string& at, bool gptq_weights, Issues& issues) {
-  std::vector<std::string_view> keys = {"num_bits", "type",           "symmetric",  "strategy",
-                                        "group_size", "dynamic",      "observer",   "observer_kwargs",
-                                        "scale_rule", "rounding"};
-  if (gptq_weights) keys.push_back("actorder");
-  CanonicalReader r(j, at, issues, keys, {"block_structure"});
-  QuantArgs a;
+}  // namespace
+
+void read_scheme_core(CanonicalReader& r, QuantArgs& a, Issues& issues) {
   a.num_bits = static_cast<int>(r.i64("num_bits"));
   if (auto t = parse_quant_type(r.str("type")); t.is_ok()) a.type = *t;
   else issues.error(r.at("type"), t.status().message());
@@ -199,6 +195,18 @@ Result<QuantArgs> args_from_json(const json& j, const std::string& at, bool gptq
   if (auto s = parse_strategy(r.str("strategy")); s.is_ok()) a.strategy = *s;
   else issues.error(r.at("strategy"), s.status().message());
   a.group_size = r.opt_i64("group_size").value_or(0);
+}
+
+namespace {
+
+Result<QuantArgs> args_from_json(const json& j, const std::string& at, bool gptq_weights, Issues& issues) {
+  std::vector<std::string_view> keys = {"num_bits", "type",           "symmetric",  "strategy",
+                                        "group_size", "dynamic",      "observer",   "observer_kwargs",
+                                        "scale_rule", "rounding"};
+  if (gptq_weights) keys.push_back("actorder");
+  CanonicalReader r(j, at, issues, keys, {"block_structure"});
+  QuantArgs a;
+  read_scheme_core(r, a, issues);
   if (r.has("block_structure")) {
     const json& bs = r.raw("block_structure");
     if (!bs.is_array() || bs.size() != 2 || !bs[0].is_number_integer() || !bs[1].is_number_integer())

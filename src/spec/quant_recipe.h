@@ -64,6 +64,13 @@
 
 namespace qb::spec {
 
+class CanonicalReader;
+
+// The fields every scheme's arguments start with — num_bits, type, symmetric, strategy,
+// group_size (0 when null) — read from canonical JSON into `a` (the recipe's args and the AWQ
+// stage's weight scheme share them).
+void read_scheme_core(CanonicalReader& r, QuantArgs& a, Issues& issues);
+
 inline constexpr int kQuantRecipeFormat = 1;
 
 enum class Modifier { kRtn, kGptq };  // "QuantizationModifier" | "GPTQModifier"

@@ -21,13 +21,7 @@ json weights_json(const QuantArgs& a) {
 QuantArgs weights_from_json(const json& j, const std::string& at, Issues& issues) {
   CanonicalReader r(j, at, issues, {"num_bits", "type", "symmetric", "strategy", "group_size"});
   QuantArgs a;
-  a.num_bits = static_cast<int>(r.i64("num_bits"));
-  if (auto t = parse_quant_type(r.str("type")); t.is_ok()) a.type = *t;
-  else issues.error(r.at("type"), t.status().message());
-  a.symmetric = r.boolean("symmetric");
-  if (auto s = parse_strategy(r.str("strategy")); s.is_ok()) a.strategy = *s;
-  else issues.error(r.at("strategy"), s.status().message());
-  a.group_size = r.opt_i64("group_size").value_or(0);
+  read_scheme_core(r, a, issues);
   a.observer = ObserverKind::kMemorylessMinMax;  // what AWQ's search uses, whatever the recipe says
   return a;
 }

@@ -401,6 +401,16 @@ TEST_F(LmEvalConfigTest, MultipleChoiceTasksHaveNoTokenBudgetButAMaxLength) {
   EXPECT_EQ(e.sample.datasets[0].few_shot_num, 0);
 }
 
+// Choices scored with one prefill of their shared context: in the key of every eval with
+// multiple-choice items (static batching ran one forward per choice before), of no other.
+TEST_F(LmEvalConfigTest, EvalsWithChoicesKeyTheirSharedContextPrefillOthersDoNot) {
+  EXPECT_EQ(spec("dataset_name: mc\ndatasets:\n  - {name: hellaswag}\nsampling: {total_samples: 4}\n")
+                .generate.to_json()["choice_prefill"], "shared");
+  EXPECT_EQ(spec(std::string(kEval) + "mode: loglikelihood\n").generate.to_json()["choice_prefill"], "shared");
+  EXPECT_FALSE(spec(kEval).generate.to_json().contains("choice_prefill"));
+  EXPECT_FALSE(spec("dataset_name: p\ndatasets: [{name: wikitext}]\n").generate.to_json().contains("choice_prefill"));
+}
+
 TEST_F(LmEvalConfigTest, MaxLengthIsAGenerationSetting) {
   EvalSpec a = spec("dataset_name: p\ndatasets: [{name: wikitext}]\n");
   EvalSpec b = spec("dataset_name: p\ndatasets: [{name: wikitext}]\ngeneration: {max_length: 2048}\n");

@@ -213,6 +213,19 @@ TEST(Canonical, OneProcessLeavesTheGenerateSpecAsBeforeAndNWorkersChangeTheKey) 
   EXPECT_EQ(issues.to_status("generate spec").message(), "generate spec: data_parallel: 'data_parallel' must be in [1, 1024], got 0");
 }
 
+TEST(Canonical, TheSharedChoicePrefillIsKeyedOnlyWhereSet) {
+  GenerateSpec g;
+  EXPECT_FALSE(g.to_json().contains("choice_prefill"));
+  g.shared_choice_prefill = true;
+  EXPECT_EQ(g.to_json()["choice_prefill"], "shared");
+  auto back = GenerateSpec::from_json(g.to_json());
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_TRUE(back->shared_choice_prefill);
+  auto j = g.to_json();
+  j["choice_prefill"] = "per-choice";
+  EXPECT_FALSE(GenerateSpec::from_json(j).is_ok());
+}
+
 TEST(Canonical, GpqaShuffleSeedsAreKeyedOnlyWhenGiven) {
   // Absent for evalscope's single order, so the keys of existing evals stay; a list is kept in
   // its order and round-trips.
