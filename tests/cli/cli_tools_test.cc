@@ -142,4 +142,33 @@ TEST(CliTools, LogitsRejectsABadId) {
 }
 #endif
 
+// ---- the torch-free front end (src/steps/kinds/register_steps.h) ----------------------------------
+
+#ifdef QB_HAVE_TORCH
+// `qbuild` itself never loads libtorch (its start alone took ~180 ms): the libtorch kinds and the
+// model tools are handed to qbuild-torch beside it.
+TEST(FrontEnd, QbuildDoesNotLinkLibtorch) {
+  auto o = qb::testing::run_command("ldd '" QB_QBUILD "'");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_EQ(o.text.find("libtorch"), std::string::npos) << o.text;
+  EXPECT_EQ(o.text.find("libc10"), std::string::npos) << o.text;
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(QB_QBUILD).parent_path() / "qbuild-torch"));
+}
+
+// A qbuild copied without its qbuild-torch says what is missing when a model tool needs it, and
+// still does what needs no libtorch.
+TEST(FrontEnd, WithoutQbuildTorchAModelToolNamesTheMissingBinary) {
+  const auto dir = temp_dir();
+  std::filesystem::copy_file(QB_QBUILD, dir / "qbuild");
+  const std::string alone = (dir / "qbuild").string();
+  auto o = qb::testing::run_command("'" + alone + "' random-model --shape demo --out " + (dir / "m").string());
+  EXPECT_NE(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("exec '" + (dir / "qbuild-torch").string() + "'"), std::string::npos) << o.text;
+  EXPECT_FALSE(std::filesystem::exists(dir / "m"));
+  o = qb::testing::run_command("'" + alone + "' tokenize --tokenizer " + kTok + " 'Hello, world'");
+  EXPECT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("9707 11 1879"), std::string::npos) << o.text;
+}
+#endif
+
 }  // namespace
