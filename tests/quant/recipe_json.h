@@ -38,7 +38,12 @@ inline Result<spec::QuantRecipe> recipe_from_json(const nlohmann::json& loose) {
     body.erase("calibration");
     cal.erase("source_kind");
     stdfs::create_directories(root);
-    std::ofstream(root / "calib.txt") << std::string(1 << 16, 'a');
+    {
+      std::ofstream calib(root / "calib.txt", std::ios::binary | std::ios::trunc);
+      calib << std::string(1 << 16, 'a');
+      calib.close();
+      if (!calib) return io_error("writing the test's calibration file '" + (root / "calib.txt").string() + "'");
+    }
     cal["source"] = "calib.txt";
     yaml["calibration"] = cal;
   }
