@@ -104,16 +104,6 @@ int write_and_print_reports(runner::Project& p, const graph::Graph& g, const std
 
 namespace {
 
-void hash_stat(Hasher& h, const std::string& what, const stdfs::path& path) {
-  h.str(what, path.string());
-  if (auto st = fs::stat_of(path)) {
-    h.boolean("exists", true).i64("dev", static_cast<std::int64_t>(st->dev)).i64("ino", static_cast<std::int64_t>(st->ino));
-    h.i64("size", static_cast<std::int64_t>(st->size)).i64("mtime_ns", st->mtime_ns).i64("ctime_ns", st->ctime_ns);
-  } else {
-    h.boolean("exists", false);
-  }
-}
-
 // What the reports of `datasets` are made of beyond the artifacts their CSV rows name (which are
 // immutable under their keys): every results CSV (a card lists the variant's rows in all of
 // them), the charting library's folder (a package upgrade replaces its files, which moves the
@@ -124,8 +114,8 @@ Result<Digest> reports_fingerprint(runner::Project& p, const graph::Graph& g, co
   Hasher h(Hasher::Explain::kSkip);
   h.salt("qbuild-report-v1").str("qbuild_version", QBUILD_VERSION);
   for (const auto& d : datasets) h.str("dataset", d);
-  for (const auto& d : all) hash_stat(h, "csv", p.layout().results_csv(d));
-  hash_stat(h, "vega", report::vega_dir());
+  for (const auto& d : all) h.str("csv", p.layout().results_csv(d).string()).path_stat(p.layout().results_csv(d));
+  h.str("vega", report::vega_dir().string()).path_stat(report::vega_dir());
   // The last invocation's runs (a build in the same second as the one before shares its name).
   QB_ASSIGN_OR_RETURN(std::string inv, p.index().last_invocation());
   QB_ASSIGN_OR_RETURN(auto runs, p.index().runs(inv));

@@ -369,13 +369,7 @@ Status copy_if_changed(const stdfs::path& from, const stdfs::path& to) {
 // replaced by a forced step has new files, hence new stats).
 Digest copy_fingerprint(const char* what, const stdfs::path& from) {
   Hasher h(Hasher::Explain::kSkip);
-  h.salt(what).str("from", from.string());
-  if (auto st = fs::stat_of(from)) {
-    h.boolean("exists", true).i64("dev", static_cast<std::int64_t>(st->dev)).i64("ino", static_cast<std::int64_t>(st->ino));
-    h.i64("size", static_cast<std::int64_t>(st->size)).i64("mtime_ns", st->mtime_ns).i64("ctime_ns", st->ctime_ns);
-  } else {
-    h.boolean("exists", false);
-  }
+  h.salt(what).str("from", from.string()).path_stat(from);
   return h.digest();
 }
 

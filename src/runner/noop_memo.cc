@@ -17,21 +17,13 @@ namespace stdfs = std::filesystem;
 namespace {
 constexpr const char* kMagic = "qbuild-noop-memo";
 constexpr std::uint32_t kVersion = 1;
-
-void hash_stat(Hasher& h, const std::optional<fs::FileStat>& st) {
-  h.boolean("exists", st.has_value());
-  if (!st) return;
-  h.i64("dev", static_cast<std::int64_t>(st->dev)).i64("ino", static_cast<std::int64_t>(st->ino));
-  h.i64("size", static_cast<std::int64_t>(st->size)).i64("mtime_ns", st->mtime_ns).i64("ctime_ns", st->ctime_ns);
-}
 }  // namespace
 
 Digest noop_fingerprint(const stdfs::path& root, const std::vector<std::string>& parts) {
   Hasher h(Hasher::Explain::kSkip);
   h.salt("qbuild-noop-v1").str("qbuild_version", QBUILD_VERSION_STRING);
   const stdfs::path exe = self_executable();
-  h.str("executable", exe.string());
-  hash_stat(h, fs::stat_of(exe));
+  h.str("executable", exe.string()).path_stat(exe);
   std::error_code ec;
   h.str("root", stdfs::absolute(root, ec).lexically_normal().string());
   h.i64("cores", static_cast<std::int64_t>(std::thread::hardware_concurrency()));

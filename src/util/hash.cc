@@ -10,6 +10,8 @@
 
 #include <xxhash.h>
 
+#include "util/fs.h"
+
 namespace qb {
 
 namespace {
@@ -83,6 +85,14 @@ Hasher& Hasher::i64(std::string_view field, std::int64_t value) {
   frame('i', b, sizeof b);
   if (record_) explain_.push_back(std::string(field) + " = " + std::to_string(value));
   return *this;
+}
+
+Hasher& Hasher::path_stat(const std::filesystem::path& path) {
+  const auto st = fs::stat_of(path);
+  boolean("exists", st.has_value());
+  if (!st) return *this;
+  i64("dev", static_cast<std::int64_t>(st->dev)).i64("ino", static_cast<std::int64_t>(st->ino));
+  return i64("size", static_cast<std::int64_t>(st->size)).i64("mtime_ns", st->mtime_ns).i64("ctime_ns", st->ctime_ns);
 }
 
 Hasher& Hasher::boolean(std::string_view field, bool value) {

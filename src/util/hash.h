@@ -44,6 +44,9 @@ class Hasher {
   Hasher& json(std::string_view field, const nlohmann::json& value);
   Hasher& digest_field(std::string_view field, const Digest& d);
   Hasher& bytes(std::string_view field, const void* data, std::size_t size);
+  // The stat of the file at `path` as it is now (exists, then device, inode, size, mtime,
+  // ctime): what identifies its content without reading it, for the memos' fingerprints.
+  Hasher& path_stat(const std::filesystem::path& path);
 
   Digest digest() const;
   // One line per field fed so far ("kind = quant", "params = {...}").

@@ -13,6 +13,7 @@
 #include "steps/qmath/observer.h"
 #include "steps/qmath/pack.h"
 #include "steps/qmath/qparams.h"
+#include "golden_cases.h"
 #include "test_util.h"
 
 namespace qb::qmath {
@@ -22,46 +23,10 @@ using testing::exact_mismatch;
 
 const std::string kDir = std::string(QB_SOURCE_DIR) + "/tests/golden/quant/";
 
-class Golden : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    auto r = model_io::SafetensorsReader::open(kDir + "qmath.safetensors");
-    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
-    reader_ = new model_io::SafetensorsReader(std::move(*r));
-    std::ifstream f(kDir + "qmath.json");
-    cases_ = new nlohmann::json(nlohmann::json::parse(f)["cases"]);
-  }
-  static void TearDownTestSuite() {
-    delete reader_;
-    delete cases_;
-  }
-  static at::Tensor t(const std::string& name) {
-    auto r = reader_->load(name);
-    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
-    return r.is_ok() ? *r : at::Tensor();
-  }
-  static QuantArgs args(const nlohmann::json& j) {
-    QuantArgs a;
-    a.num_bits = j["num_bits"];
-    a.symmetric = j["symmetric"];
-    a.strategy = *parse_strategy(j["strategy"].get<std::string>());
-    if (!j["group_size"].is_null()) a.group_size = j["group_size"];
-    a.dynamic = j["dynamic"];
-    if (!j["observer"].is_null()) a.observer = *parse_observer(j["observer"].get<std::string>());
-    if (!j["actorder"].is_null()) a.actorder = *parse_actorder(j["actorder"].get<std::string>());
-    return a;
-  }
-  static std::vector<std::string> names(const std::string& kind) {
-    std::vector<std::string> v;
-    for (auto& [k, c] : cases_->items())
-      if (c["kind"] == kind) v.push_back(k);
-    return v;
-  }
-  static model_io::SafetensorsReader* reader_;
-  static nlohmann::json* cases_;
+class Golden : public testing::GoldenCases<Golden> {
+ public:
+  static std::string dir() { return kDir; }
 };
-model_io::SafetensorsReader* Golden::reader_ = nullptr;
-nlohmann::json* Golden::cases_ = nullptr;
 
 TEST_F(Golden, RtnCodesAndScalesAreBitIdentical) {
   auto cases = names("rtn");
