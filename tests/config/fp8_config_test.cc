@@ -30,18 +30,13 @@ std::string group(const std::string& weights, const std::string& acts, const std
 
 const char* kCalib = "calibration: {source: data/calib.txt}\n";
 
-class Fp8ConfigTest : public ProjectTest {
+class Fp8ConfigTest : public QuantRecipeTest {
  protected:
-  std::string check(const std::string& yaml) {
-    write("pipline/2-quant/q.yaml", yaml);
-    return diagnostics();
-  }
+  // The recipe, which must load without a single diagnostic.
   json params(const std::string& yaml) {
-    write("pipline/2-quant/q.yaml", yaml);
-    auto p = load();
-    EXPECT_TRUE(p.is_ok()) << diags_.render();
+    json j = QuantRecipeTest::params(yaml);
     EXPECT_EQ(diags_.render(), "");
-    return p.is_ok() ? p->quant.at(0).recipe.to_json() : json();
+    return j;
   }
 };
 

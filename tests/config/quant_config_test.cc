@@ -26,19 +26,7 @@ std::string recipe(const std::string& weights, const std::string& acts = "",
   return s + extra;
 }
 
-class QuantTest : public ProjectTest {
- protected:
-  std::string check(const std::string& yaml) {
-    write("pipline/2-quant/q.yaml", yaml);
-    return diagnostics();
-  }
-  json params(const std::string& yaml) {
-    write("pipline/2-quant/q.yaml", yaml);
-    auto p = load();
-    EXPECT_TRUE(p.is_ok()) << diags_.render();
-    return p.is_ok() ? p->quant.at(0).recipe.to_json() : json();
-  }
-};
+class QuantTest : public QuantRecipeTest {};
 
 TEST_F(QuantTest, StaticRtnParamsSpellOutEveryDefault) {
   write("pipline/2-quant/rtn.yaml", kQuantRtnStatic);

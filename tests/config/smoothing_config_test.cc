@@ -10,19 +10,7 @@ namespace {
 
 using nlohmann::json;
 
-class SmoothTest : public ProjectTest {
- protected:
-  std::string check(const std::string& yaml) {
-    write("pipline/2-quant/q.yaml", yaml);
-    return diagnostics();
-  }
-  json params(const std::string& yaml) {
-    write("pipline/2-quant/q.yaml", yaml);
-    auto p = load();
-    EXPECT_TRUE(p.is_ok()) << diags_.render();
-    return p.is_ok() ? p->quant.at(0).recipe.to_json() : json();
-  }
-};
+class SmoothTest : public QuantRecipeTest {};
 
 const std::string kHead = "name: q\noutput_suffix: -q\n";
 const std::string kCalib = "calibration: {source: data/calib.txt, num_samples: 4, seq_len: 16}\n";

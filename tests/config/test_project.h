@@ -68,6 +68,22 @@ class ProjectTest : public ::testing::Test {
   fs::TempDir tmp_;
 };
 
+// A project with one quant config, pipline/2-quant/q.yaml: its diagnostics, or its canonical
+// recipe (the quant, smoothing and FP8 config suites).
+class QuantRecipeTest : public ProjectTest {
+ protected:
+  std::string check(const std::string& yaml) {
+    write("pipline/2-quant/q.yaml", yaml);
+    return diagnostics();
+  }
+  nlohmann::json params(const std::string& yaml) {
+    write("pipline/2-quant/q.yaml", yaml);
+    auto p = load();
+    EXPECT_TRUE(p.is_ok()) << diags_.render();
+    return p.is_ok() ? p->quant.at(0).recipe.to_json() : nlohmann::json();
+  }
+};
+
 // Minimal valid configs, one per stage.
 inline const char* kTransOriginal =
     "name: original\n"
