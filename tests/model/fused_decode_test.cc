@@ -19,9 +19,12 @@
 #include "steps/model/model.h"
 #include "steps/model/random_model.h"
 #include "test_support.h"
+#include "tensor_compare.h"
 
 namespace qb::model {
 namespace {
+
+using ::qb::test_tensors::rel_diff;
 
 using testing::model_dir;
 
@@ -34,12 +37,6 @@ using testing::model_dir;
 
 at::TensorOptions cuda(at::ScalarType t = at::kBFloat16) {
   return at::TensorOptions().dtype(t).device(at::kCUDA);
-}
-
-// Largest |a - b| over the largest |b|.
-double rel_diff(const at::Tensor& a, const at::Tensor& b) {
-  const at::Tensor af = a.to(at::kFloat).cpu(), bf = b.to(at::kFloat).cpu();
-  return (af - bf).abs().max().item<double>() / std::max(bf.abs().max().item<double>(), 1e-30);
 }
 
 // Fraction of elements that differ at all.

@@ -16,9 +16,12 @@
 #include "steps/model/quant_ops.h"
 #include "steps/model/weight_only_linear.h"
 #include "steps/qmath/int8_gemm.h"
+#include "tensor_compare.h"
 
 namespace qb::model {
 namespace {
+
+using ::qb::test_tensors::rel_diff;
 
 #define SKIP_WITHOUT_QUANT_KERNELS()                                                              \
   do {                                                                                            \
@@ -29,11 +32,6 @@ namespace {
 
 at::TensorOptions cuda(at::ScalarType t = at::kBFloat16) {
   return at::TensorOptions().dtype(t).device(at::kCUDA);
-}
-
-double rel_diff(const at::Tensor& a, const at::Tensor& b) {
-  const at::Tensor af = a.to(at::kFloat).cpu(), bf = b.to(at::kFloat).cpu();
-  return (af - bf).abs().max().item<double>() / std::max(bf.abs().max().item<double>(), 1e-30);
 }
 
 // Equal codes and scales to the CPU's qmath quantization of the same values.

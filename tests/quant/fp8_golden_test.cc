@@ -25,9 +25,12 @@
 #include "steps/model_io/safetensors.h"
 #include "steps/quant/quantize.h"
 #include "util/fs.h"
+#include "tensor_compare.h"
 
 namespace qb::quant {
 namespace {
+
+using ::qb::test_tensors::rel_diff;
 
 using nlohmann::json;
 
@@ -319,10 +322,6 @@ at::Tensor decode_logits(const model::Model& m, const at::Tensor& ids_cpu) {
   return m.forward(last, at::ones_like(last, at::kBool), &cache).select(1, 0).cpu();
 }
 
-double rel_max(const at::Tensor& a, const at::Tensor& ref) {
-  return ((a - ref).abs().max() / ref.abs().max()).item<double>();
-}
-
 at::Tensor golden_ids() {
   std::vector<at::Tensor> rows;
   for (const auto& s : golden_samples()) rows.push_back(at::tensor(s));
@@ -349,7 +348,7 @@ TEST(Fp8Cuda, LogitsMatchTheCpuEmulation) {
           << gpu.linear("model.layers.0.mlp.down_proj")->describe();
       const auto dev_ids = ids.to(gpu.device());
       const auto got = gpu.forward(dev_ids, at::ones_like(dev_ids, at::kBool)).cpu();
-      const double rel = rel_max(got, ref);
+      const double rel = rel_diff(got, ref);
       const double top1 = got.argmax(-1).eq(ref.argmax(-1)).to(at::kFloat).mean().item<double>();
       std::cout << variant << " " << c10::toString(dtype) << ": max |Δ| / max |logit| " << rel
                 << ", top-1 agreement " << top1 << "\n";
@@ -380,9 +379,9 @@ TEST(Fp8Cuda, KvFp8DecodeMatchesTheBf16CacheDecode) {
     gpu.set_fused_decode(false);
     const auto unfused = decode_logits(gpu, ids);
     std::cout << variant << ": decode " << (fused ? "fused" : "op by op") << " vs op by op "
-              << rel_max(got, unfused) << ", op by op vs CPU " << rel_max(unfused, ref) << "\n";
-    EXPECT_LT(rel_max(unfused, ref), 3e-2) << variant;
-    EXPECT_LT(rel_max(got, unfused), 3e-2) << variant;
+              << rel_diff(got, unfused) << ", op by op vs CPU " << rel_diff(unfused, ref) << "\n";
+    EXPECT_LT(rel_diff(unfused, ref), 3e-2) << variant;
+    EXPECT_LT(rel_diff(got, unfused), 3e-2) << variant;
     // The same checkpoint without kv_cache_scheme (and without the scales): a bf16 cache.
     const auto plain = dir.path() / (variant + "_bf16kv");
     std::filesystem::create_directories(plain);
@@ -394,7 +393,7 @@ TEST(Fp8Cuda, KvFp8DecodeMatchesTheBf16CacheDecode) {
     const auto bf16kv = load_on(plain, at::Device("cuda:0"), at::kBFloat16);
     ASSERT_FALSE(bf16kv.fp8_kv_cache());
     const auto base = decode_logits(bf16kv, ids);
-    const double vs_cpu = rel_max(got, ref), vs_bf16 = rel_max(got, base);
+    const double vs_cpu = rel_diff(got, ref), vs_bf16 = rel_diff(got, base);
     const int64_t same = got.argmax(-1).eq(base.argmax(-1)).sum().item<int64_t>();
     std::cout << variant << ": FP8-KV decode vs CPU emulation " << vs_cpu << ", vs bf16 KV "
               << vs_bf16 << " (top-1 equal in " << same << " of 4 rows)\n";

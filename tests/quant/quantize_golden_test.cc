@@ -27,9 +27,12 @@
 #include "steps/qmath/pack.h"
 #include "steps/quant/quantize.h"
 #include "util/fs.h"
+#include "tensor_compare.h"
 
 namespace qb::quant {
 namespace {
+
+using ::qb::test_tensors::rel_diff;
 
 using nlohmann::json;
 
@@ -110,12 +113,6 @@ QuantRun quantize(const std::string& variant, bool save_compressed = true,
   auto s = run_quantize(req);
   EXPECT_TRUE(s.is_ok()) << s.to_string();
   return run;
-}
-
-double rel_diff(const at::Tensor& a, const at::Tensor& b) {
-  return ((a.to(at::kDouble) - b.to(at::kDouble)).abs().max() /
-          b.to(at::kDouble).abs().max().clamp_min(1e-30))
-      .item<double>();
 }
 
 // How a checkpoint's quantized tensors compare with a golden's.

@@ -25,9 +25,12 @@
 #include "steps/quant/quantize.h"
 #include "steps/quant/smooth.h"
 #include "util/fs.h"
+#include "tensor_compare.h"
 
 namespace qb::quant {
 namespace {
+
+using ::qb::test_tensors::rel_diff;
 
 using nlohmann::json;
 
@@ -148,11 +151,6 @@ StagedRun run(const std::string& name, at::Device device = at::kCPU, bool quanti
   auto s = run_quantize(qr);
   EXPECT_TRUE(s.is_ok()) << name << ": " << s.to_string();
   return out;
-}
-
-double rel_diff(const at::Tensor& a, const at::Tensor& b) {
-  return ((a.to(at::kDouble) - b.to(at::kDouble)).abs().max() / b.to(at::kDouble).abs().max().clamp_min(1e-30))
-      .item<double>();
 }
 
 // The golden's scales (keyed by smooth layer) against ours (keyed "0:<smooth layer>").
